@@ -1,0 +1,41 @@
+# The two commands a newcomer needs: `make run` and `make test` (see README.md).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# Services used by the second CI pass; override to point elsewhere.
+SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/taper
+SERVICES_BROKER_URL ?= redis://127.0.0.1:6379/5
+
+.PHONY: run test test-services lint typecheck check-deploy clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+## Run the whole site with demo data: web on http://127.0.0.1:8000, a Celery worker and beat.
+run: $(VENV)/.installed
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py seed_demo
+	DEBUG=1 $(BIN)/honcho --procfile Procfile.dev start
+
+## Run every check: ruff, mypy and the whole pytest suite (real-service tests deselected).
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+	$(BIN)/pytest -m "not services"
+
+## The same suite against PostgreSQL and Redis on 127.0.0.1, with the tests that need them.
+test-services: $(VENV)/.installed-dev
+	DATABASE_URL=$(SERVICES_DATABASE_URL) CELERY_BROKER_URL=$(SERVICES_BROKER_URL) \
+		$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,54 @@
+"""`seed_demo`: the fictional clinic, staff and patient that `make run` loads."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+
+from planner.models import Clinic, Patient, StaffMember
+from planner.roles import Role, has_role
+
+
+@pytest.mark.django_db
+@override_settings(DEBUG=True)
+def test_it_loads_a_clinic_with_a_clinician_a_reviewer_and_a_patient() -> None:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    User = get_user_model()
+    clinician = User.objects.get(username="clinician")
+    reviewer = User.objects.get(username="reviewer")
+    patient_user = User.objects.get(username="patient")
+    assert has_role(clinician, Role.CLINICIAN)
+    assert has_role(reviewer, Role.REVIEWER)
+    assert reviewer.is_staff
+    assert has_role(patient_user, Role.PATIENT)
+    clinic = Clinic.objects.get()
+    assert set(StaffMember.objects.values_list("user__username", flat=True)) == {
+        "clinician",
+        "reviewer",
+    }
+    assert Patient.objects.get(user=patient_user).clinic == clinic
+    assert "demo-clinician-pass" in out.getvalue()
+    assert authenticate(username="clinician", password="demo-clinician-pass") == clinician
+
+
+@pytest.mark.django_db
+@override_settings(DEBUG=True)
+def test_loading_twice_changes_nothing() -> None:
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    assert Clinic.objects.count() == 1
+    assert Patient.objects.count() == 1
+    assert get_user_model().objects.count() == 3
+
+
+@pytest.mark.django_db
+@override_settings(DEBUG=False)
+def test_it_refuses_to_create_known_passwords_in_production() -> None:
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        call_command("seed_demo", stdout=StringIO())
+    assert get_user_model().objects.count() == 0

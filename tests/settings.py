@@ -1,0 +1,23 @@
+"""Settings for the test suite: the project's settings with test-only speed-ups.
+
+The suite follows the same environment variables as the site, so the second CI
+pass only sets DATABASE_URL and CELERY_BROKER_URL.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "1")
+
+from planner.settings import *  # noqa: F403
+from planner.settings import DATABASES, VAR_DIR
+
+# Argon2 is deliberately slow; tests create many users.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so that a real worker process can share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+
+if "CELERY_BROKER_URL" not in os.environ:
+    # Never deliver into the broker file of a `make run` on the same checkout.
+    CELERY_BROKER_URL = f"sqla+sqlite:///{VAR_DIR / 'test-celery-broker.sqlite3'}"
