@@ -1,0 +1,86 @@
+"""Missed-dose guidance: until when a forgotten dose may still be taken.
+
+Label: take it as soon as remembered unless it is almost time for the next dose;
+never two doses at once. The clinic default makes "almost time" concrete: the
+catch-up window closes after a fraction (0.5) of the interval to the next dose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from functools import lru_cache
+
+MINUTES_PER_DAY = 24 * 60
+
+
+ClockTime = time  # the field below is called "time"; this keeps the type nameable
+
+
+@dataclass(frozen=True, slots=True)
+class MissedDoseGuidance:
+    time: ClockTime
+    take_until: ClockTime
+    take_until_next_day: bool  # the window runs past midnight
+    next_time: ClockTime
+    text: str
+
+
+@lru_cache(maxsize=1024)
+def missed_dose_guidance(
+    times: tuple[time, ...], catch_up_fraction: Decimal
+) -> tuple[MissedDoseGuidance, ...]:
+    """Guidance for each daily dose time, on the wall clock (the last dose wraps to the
+    first of the next day; a single daily dose has a 24-hour interval)."""
+    ordered = sorted(times)
+    guidance = []
+    for index, dose_time in enumerate(ordered):
+        next_time = ordered[(index + 1) % len(ordered)]
+        start = _minutes(dose_time)
+        interval = (_minutes(next_time) - start) % MINUTES_PER_DAY or MINUTES_PER_DAY
+        # Whole minutes, rounded down: the window closes no later than the fraction allows.
+        until = start + int(interval * catch_up_fraction)
+        take_until = time(*divmod(until % MINUTES_PER_DAY, 60))
+        until_next_day = until >= MINUTES_PER_DAY
+        next_dose_next_day = _minutes(next_time) <= start
+        guidance.append(
+            MissedDoseGuidance(
+                time=dose_time,
+                take_until=take_until,
+                take_until_next_day=until_next_day,
+                next_time=next_time,
+                text=_text(dose_time, take_until, until_next_day, next_time, next_dose_next_day),
+            )
+        )
+    return tuple(guidance)
+
+
+def catch_up_until(at: datetime, next_at: datetime, catch_up_fraction: Decimal) -> datetime:
+    """The end of one dose's catch-up window, in elapsed time (give UTC instants): across
+    a daylight-saving change the night is an hour shorter or longer; the drug does not care.
+    """
+    elapsed_minutes = int((next_at - at).total_seconds()) // 60
+    return at + timedelta(minutes=int(elapsed_minutes * catch_up_fraction))
+
+
+def _text(
+    dose_time: time,
+    take_until: time,
+    until_next_day: bool,
+    next_time: time,
+    next_dose_next_day: bool,
+) -> str:
+    until = f"{take_until:%H:%M}" + (" the next day" if until_next_day else "")
+    next_dose = f"the {next_time:%H:%M} dose"
+    if next_dose_next_day and not until_next_day:
+        next_dose += " the next day"
+    return (
+        f"If you miss the {dose_time:%H:%M} dose, take it as soon as you remember, up to "
+        f"{until}. After {take_until:%H:%M}, skip it and take {next_dose} as usual. "
+        "Never take two doses at once."
+    )
+
+
+def _minutes(clock: time) -> int:
+    return clock.hour * 60 + clock.minute

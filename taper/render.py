@@ -1,0 +1,338 @@
+"""A plan as JSON-ready data (docs/plan-json.md) and as a readable text table."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from taper.catalogue import Catalogue, Product, load_catalogue
+from taper.flags import Flag
+from taper.missed_dose import MissedDoseGuidance
+from taper.plan import TaperPlan
+from taper.rounding import LiquidSupply, LiquidVolume, format_amount
+from taper.schedule import DoseEvent, Step
+
+DISCLAIMER = "This plan supports the clinician's judgement; it does not replace it."
+
+# Any, not a recursive JSON type: callers index into it freely (an API view, a test).
+JsonObject = dict[str, Any]
+
+
+def plan_to_json(plan: TaperPlan) -> JsonObject:
+    request = plan.request
+    goal = request.goal
+    data: JsonObject = {
+        "protocol": {"id": plan.protocol_id, "version": plan.protocol_version},
+        "product": request.product.id,
+        "timezone": request.timezone,
+        "goal": None
+        if goal is None
+        else (
+            {"type": "reduce", "target_daily_mg": _number(goal.target_daily_mg)}
+            if goal.type == "reduce" and goal.target_daily_mg is not None
+            else {"type": "discontinue"}
+        ),
+        "start_date": plan.start_date.isoformat(),
+        "end_date": plan.end_date.isoformat(),
+        "duration_days": plan.duration_days,
+        "required_length_days": plan.required_length_days,
+        "step_interval_days": plan.step_interval_days,
+        "steps": [_step_json(step) for step in plan.steps],
+        "dose_events": [_event_json(event) for event in plan.dose_events],
+        "dispense": [
+            {"volume_ml": _number(supply.volume_ml)}
+            if isinstance(supply, LiquidSupply)
+            else {"strength_mg": _number(supply.strength_mg), "count": supply.count}
+            for supply in plan.dispense
+        ],
+        "missed_dose": [_missed_json(guidance) for guidance in plan.missed_dose],
+        "flags": [_flag_json(flag) for flag in plan.flags],
+        "requires_review": plan.requires_review,
+        "creatinine_clearance": None
+        if plan.creatinine_clearance is None
+        else {
+            "value_ml_min": _number(plan.creatinine_clearance.value_ml_min),
+            "method": plan.creatinine_clearance.method,
+        },
+        "abrupt_stop_reason": request.abrupt_stop_reason,
+        "disclaimer": DISCLAIMER,
+    }
+    if plan.pump is not None:
+        pump = plan.pump
+        data["pump"] = {
+            "concentration_mcg_per_ml": _number(pump.concentration_mcg_per_ml),
+            "daily_dose_mcg": _number(pump.daily_dose_mcg),
+            "reservoir_ml": _number(pump.reservoir_ml),
+            "alarm_volume_ml": _number(pump.alarm_volume_ml),
+            "last_refill_date": pump.last_refill_date.isoformat(),
+            "days_to_alarm": pump.days_to_alarm,
+            "days_to_empty": pump.days_to_empty,
+        }
+        data["refills"] = [
+            {
+                "filled_on": refill.filled_on.isoformat(),
+                "daily_dose_mcg": _number(refill.daily_dose_mcg),
+                "alarm_date": refill.alarm_date.isoformat(),
+                "empty_date": refill.empty_date.isoformat(),
+                "reminder_dates": [day.isoformat() for day in refill.reminder_dates],
+            }
+            for refill in plan.refills
+        ]
+        data["wean_steps"] = [
+            {
+                "visit_date": step.visit_date.isoformat(),
+                "daily_dose_mcg": _number(step.daily_dose_mcg),
+            }
+            for step in plan.wean_steps
+        ]
+    return data
+
+
+def plan_to_text(plan: TaperPlan) -> str:
+    lines = _header(plan)
+    if plan.pump is not None:
+        lines += _pump_text(plan)
+    else:
+        lines += _steps_text(plan)
+    lines += ["", "Flags"]
+    if plan.flags:
+        for flag in plan.flags:
+            lines.append(f"  [{flag.severity.upper()}] {flag.code}: {flag.message}")
+            lines.append(f"      Source: {flag.source}")
+    else:
+        lines.append("  none")
+    review = "REQUIRED before the plan can start" if plan.requires_review else "not required"
+    lines += ["", f"Reviewer approval: {review}.", "", DISCLAIMER]
+    return "\n".join(lines) + "\n"
+
+
+def catalogue_to_text(catalogue: Catalogue | None = None) -> str:
+    """The products a plan can use, one line each, for `--list-products`."""
+    products = (catalogue or load_catalogue()).products
+    width = max(len(product.id) for product in products)
+    return (
+        "\n".join(f"{product.id:<{width}}  {_product_summary(product)}" for product in products)
+        + "\n"
+    )
+
+
+# --- JSON pieces -------------------------------------------------------------------
+
+
+def _number(value: Decimal | None) -> int | float | None:
+    """Whole numbers as JSON integers, others as decimals (2.5, not 2.50 or 2.5000001)."""
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _clock(value: time) -> str:
+    return f"{value:%H:%M}"
+
+
+def _step_json(step: Step) -> JsonObject:
+    return {
+        "start_date": step.start_date.isoformat(),
+        "end_date": step.end_date.isoformat(),
+        "daily_total_mg": _number(step.daily_total_mg),
+        "doses": [
+            {
+                "time": _clock(dose.time),
+                "amount_mg": _number(dose.amount_mg),
+                "units": [
+                    {"volume_ml": _number(unit.volume_ml)}
+                    if isinstance(unit, LiquidVolume)
+                    else {"strength_mg": _number(unit.strength_mg), "count": _number(unit.count)}
+                    for unit in dose.units
+                ],
+                "units_text": dose.units_text,
+            }
+            for dose in step.doses
+        ],
+        "missed_dose": [_missed_json(guidance) for guidance in step.missed_dose],
+    }
+
+
+def _event_json(event: DoseEvent) -> JsonObject:
+    return {
+        "date": event.local_date.isoformat(),
+        "time": _clock(event.local_time),
+        "amount_mg": _number(event.amount_mg),
+        "step": event.step_index,
+        "at": _instant(event.at),
+        "catch_up_until": _instant(event.catch_up_until),
+    }
+
+
+def _instant(value: datetime) -> str:
+    return value.isoformat(timespec="minutes")
+
+
+def _missed_json(guidance: MissedDoseGuidance) -> JsonObject:
+    return {
+        "time": _clock(guidance.time),
+        "take_until": _clock(guidance.take_until),
+        "take_until_next_day": guidance.take_until_next_day,
+        "text": guidance.text,
+    }
+
+
+def _flag_json(flag: Flag) -> JsonObject:
+    return {
+        "code": flag.code,
+        "severity": flag.severity,
+        "message": flag.message,
+        "source": flag.source,
+    }
+
+
+# --- Text pieces -------------------------------------------------------------------
+
+
+def _header(plan: TaperPlan) -> list[str]:
+    request = plan.request
+    goal = request.goal
+    if plan.pump is not None:
+        title = f"{request.product.name}: refills and clinician wean visits"
+    elif goal is not None and goal.type == "reduce" and goal.target_daily_mg is not None:
+        title = (
+            f"{request.product.name}: reduce from {format_amount(request.daily_total_mg)} to "
+            f"{format_amount(goal.target_daily_mg)} mg a day over {plan.duration_days} days"
+        )
+    else:
+        title = (
+            f"{request.product.name}: stop from {format_amount(request.daily_total_mg)} mg a day "
+            f"over {plan.duration_days} days"
+        )
+    lines = [
+        title,
+        f"Protocol {plan.protocol_id} version {plan.protocol_version}. "
+        f"Times are {request.timezone} wall-clock times.",
+        f"From {_day(plan.start_date)} to {_day(plan.end_date)}.",
+    ]
+    if plan.pump is None:
+        lines.append(
+            f"Length {plan.duration_days} days (protocol for this patient: at least "
+            f"{plan.required_length_days}); a step every {plan.step_interval_days} days."
+        )
+    crcl = plan.creatinine_clearance
+    if crcl is not None:
+        method = "entered" if crcl.method == "entered" else "Cockcroft–Gault"
+        lines.append(f"Creatinine clearance {format_amount(crcl.value_ml_min)} mL/min ({method}).")
+    if request.abrupt_stop_reason:
+        lines.append(f"Abrupt stop, reason recorded: {request.abrupt_stop_reason}")
+    return lines
+
+
+def _steps_text(plan: TaperPlan) -> list[str]:
+    times = [dose.time for dose in plan.steps[0].doses]
+    header = ["Step", "Dates", "Daily", *(_clock(t) for t in times)]
+    rows = [header]
+    for step in plan.steps:
+        by_time = {dose.time: dose for dose in step.doses}
+        cells = [
+            f"{format_amount(by_time[t].amount_mg)} mg ({by_time[t].units_text})"
+            if t in by_time
+            else "—"
+            for t in times
+        ]
+        rows.append(
+            [
+                str(step.index + 1),
+                f"{_day(step.start_date)} – {_day(step.end_date)} ({step.days} d)",
+                f"{format_amount(step.daily_total_mg)} mg",
+                *cells,
+            ]
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    lines = [""]
+    lines += [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    goal = plan.request.goal
+    if goal is not None and goal.type == "reduce" and goal.target_daily_mg is not None:
+        lines.append(
+            f"After {_day(plan.end_date)}: stay on {format_amount(goal.target_daily_mg)} mg a day "
+            "as in the last step until the clinician decides otherwise."
+        )
+    else:
+        lines.append(f"After {_day(plan.end_date)}: no more doses.")
+    lines += ["", "Missed doses"]
+    seen: set[str] = set()
+    for step in plan.steps:
+        for guidance in step.missed_dose:
+            if guidance.text not in seen:
+                seen.add(guidance.text)
+                note = "" if step.index == 0 else f" (from step {step.index + 1})"
+                lines.append(f"  {guidance.text}{note}")
+    lines += ["", "Dispense"]
+    for supply in plan.dispense:
+        if isinstance(supply, LiquidSupply):
+            lines.append(f"  {format_amount(supply.volume_ml)} mL of {plan.request.product.name}")
+        else:
+            lines.append(f"  {supply.count} × {format_amount(supply.strength_mg)} mg tablets")
+    return lines
+
+
+def _pump_text(plan: TaperPlan) -> list[str]:
+    pump = plan.pump
+    assert pump is not None
+    lines = [
+        "",
+        f"Pump: {format_amount(pump.concentration_mcg_per_ml)} mcg/mL, "
+        f"{format_amount(pump.daily_dose_mcg)} mcg a day, reservoir "
+        f"{format_amount(pump.reservoir_ml)} mL, "
+        f"alarm at {format_amount(pump.alarm_volume_ml)} mL, "
+        f"last refilled {_day(pump.last_refill_date)}.",
+    ]
+    if plan.wean_steps:
+        lines += ["", "Wean visits (entered by the clinician)"]
+        lines += [
+            f"  {_day(step.visit_date)}: reprogram to "
+            f"{format_amount(step.daily_dose_mcg)} mcg a day and refill"
+            for step in plan.wean_steps
+        ]
+    lines += ["", "Refills"]
+    for refill in plan.refills:
+        reminders = ", ".join(_day(day) for day in refill.reminder_dates) or "none"
+        lines.append(
+            f"  filled {_day(refill.filled_on)} at "
+            f"{format_amount(refill.daily_dose_mcg)} mcg a day: "
+            f"alarm {_day(refill.alarm_date)}, empty {_day(refill.empty_date)}; "
+            f"reminders {reminders}"
+        )
+    return lines
+
+
+def _product_summary(product: Product) -> str:
+    if product.is_tablet:
+        strengths = ", ".join(
+            format_amount(s.amount) + (" (can be halved)" if s.splittable else "")
+            for s in product.strengths
+        )
+        return (
+            f"{product.name}: {strengths} mg; smallest dose "
+            f"{format_amount(product.dose_quantum_mg)} mg"
+        )
+    if product.is_liquid:
+        return (
+            f"{product.name}: {format_amount(product.concentration_mg_per_ml)} mg/mL; smallest "
+            f"measurable {format_amount(product.smallest_measurable or Decimal(0))} mL "
+            f"({format_amount(product.dose_quantum_mg)} mg)"
+        )
+    strengths = ", ".join(
+        format_amount(s.amount)
+        + (
+            f" ({', '.join(x for x in (s.brand, s.ndc and f'NDC {s.ndc}') if x)})"
+            if s.brand or s.ndc
+            else ""
+        )
+        for s in product.strengths
+    )
+    return f"{product.name}: {strengths} mcg/mL"
+
+
+def _day(value: date) -> str:
+    return value.isoformat()
