@@ -26,14 +26,20 @@ run: $(VENV)/.installed
 	DEBUG=1 $(BIN)/python manage.py seed_demo
 	DEBUG=1 $(BIN)/honcho --procfile Procfile.dev start
 
-## Run every check: ruff, mypy and the whole pytest suite (real-service tests deselected).
+## Run every check: ruff, mypy and the whole pytest suite (tests needing PostgreSQL, Redis,
+## node or chromium are deselected here and run by `make test-services`).
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
-	$(BIN)/pytest -m "not services"
+	$(BIN)/pytest -m "not services and not external and not browser"
 
-## The same suite against PostgreSQL and Redis on 127.0.0.1, with the tests that need them.
-test-services: $(VENV)/.installed-dev
+node_modules/.installed: package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
+## The whole suite against PostgreSQL and Redis on 127.0.0.1, including the tests that need
+## them, Debian's chromium (/usr/bin/chromium) or node with ical.js.
+test-services: $(VENV)/.installed-dev node_modules/.installed
 	DATABASE_URL=$(SERVICES_DATABASE_URL) CELERY_BROKER_URL=$(SERVICES_BROKER_URL) \
 		$(BIN)/pytest
 

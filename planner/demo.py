@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import Group, User
 from django.db import transaction
+from django.utils import timezone
 
-from planner.models import Clinic, Patient, Sex, StaffMember
+from planner import services
+from planner.engine_input import patient_facts
+from planner.models import Clinic, Patient, Sex, StaffMember, TaperPlan
 from planner.roles import Role
 
 DEMO_CLINIC = "Riverside Demo Clinic"
@@ -39,7 +43,7 @@ def demo_data_load() -> tuple[DemoLogin, ...]:
             setattr(user, key, value)
         user.set_password(login.password)
         user.save()
-        user.groups.add(Group.objects.get(name=role.value))
+        user.groups.add(Group.objects.get_or_create(name=role.value)[0])
         return user
 
     clinician = account(DEMO_LOGINS[0], Role.CLINICIAN, email="clinician@example.org")
@@ -53,7 +57,7 @@ def demo_data_load() -> tuple[DemoLogin, ...]:
     patient_user = account(DEMO_LOGINS[2], Role.PATIENT, email="patient@example.org")
     for staff_user in (clinician, reviewer):
         StaffMember.objects.get_or_create(user=staff_user, defaults={"clinic": clinic})
-    Patient.objects.update_or_create(
+    patient, _ = Patient.objects.update_or_create(
         clinic=clinic,
         user=patient_user,
         defaults={
@@ -63,6 +67,33 @@ def demo_data_load() -> tuple[DemoLogin, ...]:
             "sex": Sex.FEMALE,
             "email": "patient@example.org",
             "home_timezone": "Europe/London",
+            "weight_kg": 68,
+            "creatinine_clearance_ml_min": 85,
         },
     )
+    demo_plan_start(patient=patient, clinician=clinician, now=timezone.now())
     return DEMO_LOGINS
+
+
+def demo_plan_start(*, patient: Patient, clinician: User, now: dt.datetime) -> TaperPlan:
+    """A fresh active baclofen taper whose first dose is due two minutes from now, so a
+    newcomer sees a reminder e-mail arrive in `make run`'s output. It replaces the
+    demo plan of an earlier run."""
+    local_now = now.astimezone(ZoneInfo(patient.home_timezone))
+    first = (local_now + dt.timedelta(minutes=2)).replace(second=0, microsecond=0)
+    times = [first + dt.timedelta(hours=h) for h in (0, 5, 10)]
+    doses = [
+        {"time": f"{moment:%H:%M}", "amount_mg": 10}
+        for moment in times
+        if moment.date() == first.date()
+    ]
+    engine_input = {
+        "product": "baclofen-oral-tablet",
+        "doses": doses,
+        "start_date": first.date().isoformat(),
+        "timezone": patient.home_timezone,
+        "goal": {"type": "discontinue"},
+        "patient": patient_facts(patient, first.date(), months_on_therapy=4),
+    }
+    plan = services.plan_create(patient=patient, by=clinician, engine_input=engine_input)
+    return services.plan_activate(plan=plan, by=clinician)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 
 class Clinic(models.Model):
@@ -13,6 +14,8 @@ class Clinic(models.Model):
         help_text="Send every plan to a reviewer, not only flagged ones.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
 
     def __str__(self) -> str:
         return self.name
@@ -25,6 +28,8 @@ class StaffMember(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff"
     )
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="staff")
+
+    history = HistoricalRecords()
 
     def __str__(self) -> str:
         return f"{self.user} at {self.clinic}"
@@ -51,10 +56,242 @@ class Patient(models.Model):
     sex = models.CharField(max_length=10, choices=Sex.choices)
     email = models.EmailField(blank=True)
     home_timezone = models.CharField(max_length=64, default="UTC")
+    weight_kg = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    creatinine_clearance_ml_min = models.DecimalField(
+        max_digits=5, decimal_places=1, null=True, blank=True
+    )
+    serum_creatinine_mg_dl = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    pregnancy_trimester = models.PositiveSmallIntegerField(default=0)
+    breastfeeding = models.BooleanField(default=False)
+    seizure_history = models.BooleanField(default=False)
+    cns_depressants = models.JSONField(default=list, blank=True)
+    # Calendar privacy: by default events say "Medication dose", never the drug or dose.
+    calendar_detailed_titles = models.BooleanField(default=False)
+    calendar_settings_version = models.PositiveIntegerField(default=0)
+    calendar_settings_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["family_name", "given_name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(pregnancy_trimester__lte=3), name="pregnancy_trimester_0_to_3"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(weight_kg__isnull=True) | models.Q(weight_kg__gt=0),
+                name="patient_weight_positive",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+
+class CnsDepressant(models.TextChoices):
+    OPIOID = "opioid", "Opioid"
+    BENZODIAZEPINE = "benzodiazepine", "Benzodiazepine"
+    SLEEP_MEDICATION = "sleep_medication", "Sleep medication"
+    ALCOHOL = "alcohol", "Alcohol"
+
+
+class Regimen(models.Model):
+    """What the patient takes now, as the clinician entered it for a plan."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="regimens")
+    product = models.CharField(max_length=64)
+    months_on_therapy = models.PositiveIntegerField()
+    # Intrathecal pumps: the pump record as entered (concentration, volumes, dates).
+    pump = models.JSONField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"Regimen {self.pk} ({self.product})"
+
+
+class RegimenDose(models.Model):
+    regimen = models.ForeignKey(Regimen, on_delete=models.CASCADE, related_name="doses")
+    time = models.TimeField()
+    amount_mg = models.DecimalField(max_digits=7, decimal_places=2)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["time"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount_mg__gt=0), name="regimen_dose_amount_positive"
+            ),
+            models.UniqueConstraint(fields=["regimen", "time"], name="regimen_dose_time_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.time:%H:%M}"
+
+
+class PlanStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PENDING_REVIEW = "pending_review", "Pending review"
+    APPROVED = "approved", "Approved"
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class TaperPlan(models.Model):
+    """A patient's taper of one drug; its schedule lives in its revisions."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="plans")
+    drug = models.CharField(max_length=64)
+    status = models.CharField(max_length=20, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
+    current_revision = models.OneToOneField(
+        "PlanRevision", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Copied from the current revision so the database itself can refuse an active
+    # plan that needed review and never got it.
+    requires_review = models.BooleanField(default=False)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.TextField(blank=True)
+    # The form's one-time key: submitting the same form twice creates one plan.
+    submission_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "drug"],
+                condition=models.Q(status="active"),
+                name="one_active_plan_per_patient_and_drug",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(
+                    status__in=["approved", "active"],
+                    requires_review=True,
+                    approved_at__isnull=True,
+                ),
+                name="reviewed_before_start_when_review_required",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="plan_status_created")]
+
+    def __str__(self) -> str:
+        return f"Taper plan {self.pk}"
+
+
+class RevisionKind(models.TextChoices):
+    INITIAL = "initial", "First version"
+    HOLD = "hold", "Hold the current step"
+    STEP_BACK = "step_back", "Step back to the last tolerated dose"
+    SLOW_DOWN = "slow_down", "Slow the rest of the taper"
+
+
+class PlanRevision(models.Model):
+    """One version of a plan: exactly what the engine was given and what it returned."""
+
+    plan = models.ForeignKey(TaperPlan, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    kind = models.CharField(max_length=20, choices=RevisionKind.choices)
+    regimen = models.ForeignKey(Regimen, on_delete=models.PROTECT, related_name="revisions")
+    engine_input = models.JSONField()
+    engine_output = models.JSONField()
+    protocol_id = models.CharField(max_length=64)
+    protocol_version = models.CharField(max_length=32)
+    requires_review = models.BooleanField()
+    start_date = models.DateField()
+    end_date = models.DateField()
+    # Revisions keep the past as it was: days before this date come from the previous one.
+    effective_from = models.DateField()
+    note = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["plan", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="revision_number_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Plan {self.plan_id} revision {self.number}"
+
+
+class FlagSeverity(models.TextChoices):
+    INFO = "info", "Info"
+    WARNING = "warning", "Warning"
+    CRITICAL = "critical", "Critical"
+
+
+class PlanFlag(models.Model):
+    revision = models.ForeignKey(PlanRevision, on_delete=models.CASCADE, related_name="flags")
+    code = models.CharField(max_length=64, db_index=True)
+    severity = models.CharField(max_length=10, choices=FlagSeverity.choices)
+    message = models.TextField()
+    source = models.TextField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ReviewDecision(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class PlanReview(models.Model):
+    """A reviewer's decision on one revision of a plan."""
+
+    revision = models.ForeignKey(PlanRevision, on_delete=models.PROTECT, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decision = models.CharField(max_length=10, choices=ReviewDecision.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(decision="rejected", comment=""),
+                name="rejection_needs_a_comment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision} revision {self.revision_id}"

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Count, Q
+from django.utils import timezone
 
-from planner.models import Patient, StaffMember
+import taper
+from planner.chart import dose_chart, schedule_days
+from planner.models import Patient, PlanStatus, StaffMember, TaperPlan
 from planner.roles import Role, has_role
+from reminders.models import DoseStatus
 
 
 def staff_clinic_id(user: User | AnonymousUser) -> int | None:
@@ -25,3 +32,121 @@ def home_context_for(user: User | AnonymousUser) -> dict[str, Any]:
         else Patient.objects.none()
     )
     return {"roles": roles, "patients": patients, "clinic_id": clinic_id}
+
+
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+def sorted_flags(flags: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(flags, key=lambda flag: SEVERITY_ORDER.get(flag["severity"], 3))
+
+
+def dashboard(*, clinic_id: int) -> dict[str, Any]:
+    """Active plans with today's adherence; the queries do not grow with the plans."""
+    today_utc = timezone.now().date()
+    window = (
+        timezone.now() - dt.timedelta(hours=24),
+        timezone.now(),
+    )
+    plans = (
+        TaperPlan.objects.filter(patient__clinic_id=clinic_id, status=PlanStatus.ACTIVE)
+        .select_related("patient", "current_revision")
+        .annotate(
+            doses_due=Count(
+                "doses",
+                filter=Q(doses__due_at__range=window) & ~Q(doses__status=DoseStatus.CANCELLED),
+            ),
+            doses_taken=Count(
+                "doses", filter=Q(doses__due_at__range=window, doses__status=DoseStatus.TAKEN)
+            ),
+            doses_missed=Count(
+                "doses", filter=Q(doses__due_at__range=window, doses__status=DoseStatus.MISSED)
+            ),
+        )
+        .order_by("-doses_missed", "patient__family_name")
+    )
+    drafts = (
+        TaperPlan.objects.filter(
+            patient__clinic_id=clinic_id,
+            status__in=[PlanStatus.DRAFT, PlanStatus.PENDING_REVIEW, PlanStatus.APPROVED],
+        )
+        .select_related("patient", "current_revision")
+        .order_by("-updated_at")
+    )
+    return {"active_plans": plans, "open_plans": drafts, "today": today_utc}
+
+
+def patient_page(patient: Patient) -> dict[str, Any]:
+    plans = (
+        patient.plans.select_related("current_revision", "created_by")
+        .prefetch_related("revisions")
+        .order_by("-created_at")
+    )
+    regimen = patient.regimens.prefetch_related("doses").order_by("-created_at").first()
+    return {"patient": patient, "plans": plans, "regimen": regimen}
+
+
+def plan_form_initial(patient: Patient) -> dict[str, Any]:
+    """Start from the last regimen entered for this patient, if any."""
+    initial: dict[str, Any] = {"start_date": timezone.localdate() + dt.timedelta(days=1)}
+    regimen = patient.regimens.prefetch_related("doses").order_by("-created_at").first()
+    if regimen is None:
+        return initial
+    initial.update(product=regimen.product, months_on_therapy=regimen.months_on_therapy)
+    for row, dose in enumerate(regimen.doses.all(), start=1):
+        initial[f"dose_time_{row}"] = dose.time
+        initial[f"dose_amount_{row}"] = dose.amount_mg
+    return initial
+
+
+def _current_daily_mg(engine_input: dict[str, Any]) -> Decimal:
+    return sum((Decimal(str(d["amount_mg"])) for d in engine_input.get("doses", [])), Decimal(0))
+
+
+def _final_daily_mg(engine_input: dict[str, Any]) -> Decimal:
+    goal = engine_input.get("goal") or {}
+    if goal.get("type") == "reduce":
+        return Decimal(str(goal["target_daily_mg"]))
+    return Decimal(0)
+
+
+def schedule_context(engine_input: dict[str, Any], output: dict[str, Any]) -> dict[str, Any]:
+    """What every view of a schedule shows: clinician, reviewer and handout alike."""
+    chart_input = {
+        **output,
+        "current_daily_mg": _current_daily_mg(engine_input),
+        "final_daily_mg": _final_daily_mg(engine_input),
+    }
+    return {
+        "output": output,
+        "flags": sorted_flags(output.get("flags", [])),
+        "critical_flags": [f for f in output.get("flags", []) if f["severity"] == "critical"],
+        "chart": dose_chart(chart_input),
+        "days": schedule_days(output),
+        "current_daily_mg": chart_input["current_daily_mg"],
+    }
+
+
+def preview(form: Any) -> dict[str, Any]:
+    if form.plan is None or form.engine_input is None:
+        return {"preview": None}
+    output = taper.plan_to_json(form.plan)
+    return {"preview": schedule_context(form.engine_input, output)}
+
+
+def plan_page(plan: TaperPlan) -> dict[str, Any]:
+    revision = plan.current_revision
+    assert revision is not None
+    revisions = plan.revisions.select_related("created_by").prefetch_related("reviews__reviewer")
+    return {
+        "plan": plan,
+        "patient": plan.patient,
+        "revision": revision,
+        "revisions": revisions,
+        "stored_flags": revision.flags.all(),
+        **schedule_context(revision.engine_input, revision.engine_output),
+    }
+
+
+def clinic_patient_list(*, clinic_id: int) -> Any:
+    return Patient.objects.filter(clinic_id=clinic_id).annotate(plan_count=Count("plans"))

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "simple_history",
     "planner.apps.PlannerConfig",
     "reminders.apps.RemindersConfig",
 ]
@@ -58,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Records who made each change in the history tables.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -162,7 +165,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reminders.tasks.record_worker_heartbeat",
         "schedule": 60.0,
     },
+    # Claims due reminders, marks missed doses and raises abrupt-stop alerts.
+    "dispatch-reminders": {
+        "task": "reminders.tasks.dispatch_reminders",
+        "schedule": 60.0,
+    },
 }
+
+# --- Reminders --------------------------------------------------------------
+REMINDER_CHANNELS = env_list(
+    "REMINDER_CHANNELS", "reminders.channels.EmailChannel,reminders.channels.InAppChannel"
+)
+# A row claimed by a worker that died is claimed again after this many seconds.
+REMINDER_CLAIM_TIMEOUT_SECONDS = env_int("REMINDER_CLAIM_TIMEOUT_SECONDS", 300)
+# How many due rows one dispatcher tick claims.
+REMINDER_BATCH_SIZE = env_int("REMINDER_BATCH_SIZE", 2000)
+REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 6)
 
 # --- E-mail -----------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -197,10 +215,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_secrets": {"()": "planner.logfilters.RedactSecrets"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
-        # The dev server logs full request paths, which will include feed tokens.
-        "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # Request paths can hold feed tokens; the handler's filter redacts them.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

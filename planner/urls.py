@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
-from planner import views
+from planner import clinic_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,5 +13,22 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("clinic/", clinic_views.dashboard, name="dashboard"),
+    path("clinic/patients/", clinic_views.patient_list, name="patients"),
+    path("clinic/patients/new/", clinic_views.patient_new, name="patient_new"),
+    path("clinic/patients/<int:pk>/", clinic_views.patient_detail, name="patient"),
+    path("clinic/patients/<int:pk>/edit/", clinic_views.patient_edit, name="patient_edit"),
+    path("clinic/patients/<int:pk>/plans/new/", clinic_views.plan_new, name="plan_new"),
+    path("clinic/patients/<int:pk>/plans/preview/", clinic_views.plan_preview, name="plan_preview"),
+    path("clinic/plans/<int:pk>/", clinic_views.plan_detail, name="plan"),
+    path("clinic/plans/<int:pk>/handout/", clinic_views.plan_handout, name="plan_handout"),
+    path("clinic/plans/<int:pk>/submit/", clinic_views.plan_submit, name="plan_submit"),
+    path("clinic/plans/<int:pk>/activate/", clinic_views.plan_activate, name="plan_activate"),
+    path("clinic/plans/<int:pk>/cancel/", clinic_views.plan_cancel, name="plan_cancel"),
+    path("clinic/plans/<int:pk>/calendar.ics", clinic_views.plan_calendar, name="plan_calendar"),
+    path(
+        "clinic/patients/<int:pk>/calendar/", clinic_views.patient_calendar, name="patient_calendar"
+    ),
+    path("", include("reminders.urls")),
     path("admin/", admin.site.urls),
 ]

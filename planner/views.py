@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -16,6 +16,8 @@ from reminders import services as reminder_services
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    if selectors.staff_clinic_id(request.user) is not None:
+        return redirect("dashboard")
     context = selectors.home_context_for(request.user)
     return render(request, "planner/home.html", context)
 

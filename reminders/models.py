@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 
 class WorkerHeartbeat(models.Model):
@@ -22,3 +24,286 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname or 'worker'} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class DoseStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Due"
+    TAKEN = "taken", "Taken"
+    SKIPPED = "skipped", "Skipped"
+    MISSED = "missed", "Missed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Dose(models.Model):
+    """One dose of an active plan: the dose log. Created when a plan is activated."""
+
+    plan = models.ForeignKey("planner.TaperPlan", on_delete=models.CASCADE, related_name="doses")
+    revision = models.ForeignKey(
+        "planner.PlanRevision", on_delete=models.PROTECT, related_name="doses"
+    )
+    local_date = models.DateField()
+    local_time = models.TimeField()
+    timezone = models.CharField(max_length=64)
+    due_at = models.DateTimeField()
+    catch_up_until = models.DateTimeField()
+    amount_mg = models.DecimalField(max_digits=7, decimal_places=2)
+    units_text = models.CharField(max_length=100, blank=True)  # "1 × 10 mg + ½ × 5 mg"
+    status = models.CharField(
+        max_length=12, choices=DoseStatus.choices, default=DoseStatus.SCHEDULED
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "local_date", "local_time"],
+                condition=~models.Q(status="cancelled"),
+                name="one_live_dose_per_plan_slot",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount_mg__gt=0), name="dose_amount_positive"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["plan", "due_at"], name="dose_plan_due"),
+            # The missed-dose sweep (reminders.dispatch.doses_mark_missed).
+            models.Index(
+                fields=["catch_up_until"],
+                condition=models.Q(status="scheduled"),
+                name="dose_scheduled_catch_up",
+            ),
+            # Plans with recent missed doses (reminders.dispatch.alerts_check_unconfirmed).
+            models.Index(
+                fields=["due_at"], condition=models.Q(status="missed"), name="dose_missed_due"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dose {self.pk}"
+
+
+class FeedToken(models.Model):
+    """A patient's calendar subscription address. Only the SHA-256 of the token is
+    stored: the address is shown once, when it is made, and cannot be read back."""
+
+    patient = models.ForeignKey(
+        "planner.Patient", on_delete=models.CASCADE, related_name="feed_tokens"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["token_hash"])
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="one_live_feed_token_per_patient",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Feed token {self.pk}"
+
+
+class ReminderKind(models.TextChoices):
+    DOSE = "dose", "Dose reminder"
+    DOSE_CHANGE = "dose_change", "Dose changes tomorrow"
+    LAST_DOSE = "last_dose", "Last dose"
+    PLAN_REVISED = "plan_revised", "Plan revised"
+    MISSED_DOSE = "missed_dose", "Missed-dose follow-up"
+    REFILL = "refill", "Pump refill reminder"
+    CHECK_IN = "check_in", "Symptom check-in"
+    ABRUPT_STOP_ALERT = "abrupt_stop_alert", "Abrupt-stop alert"
+    CHANNEL_FAILING = "channel_failing", "Reminders cannot reach a patient"
+
+
+class Recipient(models.TextChoices):
+    PATIENT = "patient", "Patient"
+    CLINIC = "clinic", "Clinic"
+
+
+class ReminderStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Not sent"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Reminder(models.Model):
+    """One message to deliver: the database is the record, the broker only delivers."""
+
+    plan = models.ForeignKey(
+        "planner.TaperPlan", on_delete=models.CASCADE, related_name="reminders"
+    )
+    dose = models.ForeignKey(
+        Dose, on_delete=models.CASCADE, null=True, blank=True, related_name="reminders"
+    )
+    kind = models.CharField(max_length=24, choices=ReminderKind.choices)
+    recipient = models.CharField(
+        max_length=10, choices=Recipient.choices, default=Recipient.PATIENT
+    )
+    # What makes the row unique within its plan and kind: a date, a refill, an alert id.
+    key = models.CharField(max_length=64)
+    due_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=10, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # Set by the one delivery that goes ahead: a redelivered copy of the same message
+    # running beside it finds it set and sends nothing.
+    delivering_since = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "kind", "recipient", "key"], name="one_reminder_per_plan_kind_key"
+            ),
+            models.UniqueConstraint(
+                fields=["dose", "kind", "recipient"],
+                condition=models.Q(dose__isnull=False),
+                name="one_reminder_per_dose_and_kind",
+            ),
+        ]
+        indexes = [
+            # The dispatcher's query (reminders.dispatch.reminders_claim_due): due
+            # pending rows, oldest first. Partial, so it stays small however many rows
+            # have been sent.
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(status="pending"),
+                name="reminder_pending_due",
+            ),
+            # Reclaiming rows whose worker died (reminders_reclaim_stale).
+            models.Index(
+                fields=["claimed_at"],
+                condition=models.Q(status="sending"),
+                name="reminder_sending_claimed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminder {self.pk} ({self.kind})"
+
+
+class AlertReason(models.TextChoices):
+    CONSECUTIVE_MISSED = "consecutive_missed", "Two doses in a row missed"
+    NO_CONFIRMED_DOSE = "no_confirmed_dose", "No dose confirmed for 24 hours"
+    SEVERE_SYMPTOMS = "severe_symptoms", "Severe withdrawal symptoms reported"
+    REFILL_OVERDUE = "refill_overdue", "Pump refill overdue"
+
+
+class AbruptStopAlert(models.Model):
+    """An episode in which the patient may be stopping suddenly. Raised once per
+    episode; it closes when the patient confirms a dose or the clinician resolves it."""
+
+    plan = models.ForeignKey("planner.TaperPlan", on_delete=models.CASCADE, related_name="alerts")
+    reason = models.CharField(max_length=24, choices=AlertReason.choices)
+    since = models.DateTimeField(help_text="When the problem started (the first missed dose).")
+    raised_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    detail = models.CharField(max_length=300, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-raised_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "reason"],
+                condition=models.Q(closed_at__isnull=True),
+                name="one_open_alert_per_plan_and_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Alert {self.pk} ({self.reason})"
+
+
+class Notice(models.Model):
+    """An in-app message: to a patient's account, or to everyone at a clinic."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notices",
+    )
+    clinic = models.ForeignKey(
+        "planner.Clinic",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notices",
+    )
+    reminder = models.OneToOneField(
+        Reminder, on_delete=models.SET_NULL, null=True, blank=True, related_name="notice"
+    )
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False) | models.Q(clinic__isnull=False),
+                name="notice_has_an_addressee",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Notice {self.pk}"
+
+
+class CheckIn(models.Model):
+    """A symptom check-in during a taper."""
+
+    plan = models.ForeignKey("planner.TaperPlan", on_delete=models.CASCADE, related_name="checkins")
+    answered_at = models.DateTimeField()
+    answers = models.JSONField()
+    severe = models.BooleanField()
+
+    class Meta:
+        ordering = ["-answered_at"]
+
+    def __str__(self) -> str:
+        return f"Check-in {self.pk}"
+
+
+class PumpRefill(models.Model):
+    """A recorded intrathecal pump refill: it resets the alarm date."""
+
+    plan = models.ForeignKey("planner.TaperPlan", on_delete=models.CASCADE, related_name="refills")
+    refilled_on = models.DateField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-refilled_on"]
+
+    def __str__(self) -> str:
+        return f"Refill {self.refilled_on}"

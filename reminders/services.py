@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
 
-from reminders.models import WorkerHeartbeat
+import taper
+from reminders import dispatch
+from reminders.models import Dose, DoseStatus, WorkerHeartbeat
+
+if TYPE_CHECKING:
+    from planner.models import PlanRevision
 
 # Beat asks for a heartbeat every minute; three missed beats means trouble.
 HEARTBEAT_STALE_AFTER = timedelta(minutes=3)
 HEARTBEATS_KEPT = timedelta(days=1)
+# A dose may be confirmed a little before its time (taken with breakfast at 07:45).
+DOSE_EARLY_ANSWER = timedelta(hours=2)
 
 
 @transaction.atomic
@@ -30,3 +39,75 @@ def worker_is_alive(*, now: datetime | None = None) -> bool:
     last = worker_last_seen()
     now = now or timezone.now()
     return last is not None and now - last <= HEARTBEAT_STALE_AFTER
+
+
+def plan_doses_schedule(*, revision: PlanRevision, from_date: dt.date | None = None) -> int:
+    """Materialise a revision's dose events (from `from_date` on) as the plan's dose log,
+    and its reminder rows. Called in the caller's transaction, by plan activation and
+    by revisions."""
+    engine_plan = taper.plan(taper.parse_request(revision.engine_input))
+    units = {
+        (step.index, dose.time): dose.units_text
+        for step in engine_plan.steps
+        for dose in step.doses
+    }
+    doses = [
+        Dose(
+            plan_id=revision.plan_id,
+            revision=revision,
+            local_date=event.local_date,
+            local_time=event.local_time,
+            timezone=event.timezone,
+            due_at=event.at,
+            catch_up_until=event.catch_up_until,
+            amount_mg=event.amount_mg,
+            units_text=units.get((event.step_index, event.local_time), ""),
+        )
+        for event in engine_plan.dose_events
+        if from_date is None or event.local_date >= from_date
+    ]
+    Dose.objects.bulk_create(doses, batch_size=1000)
+    first = min((dose.due_at for dose in doses), default=timezone.now())
+    dispatch.reminders_schedule(
+        revision=revision, engine_plan=engine_plan, from_time=min(first, timezone.now())
+    )
+    return len(doses)
+
+
+def plan_doses_cancel(*, plan_id: int, from_time: datetime) -> int:
+    """Withdraw the plan's doses and reminders that are still to come."""
+    dispatch.reminders_withdraw_future(plan_id=plan_id, from_time=from_time)
+    return Dose.objects.filter(
+        plan_id=plan_id, status=DoseStatus.SCHEDULED, due_at__gte=from_time
+    ).update(status=DoseStatus.CANCELLED)
+
+
+class DoseAnswerError(ValueError):
+    """The answer cannot be recorded (too late, already answered)."""
+
+
+@transaction.atomic
+def dose_record(*, dose_id: int, answer: str, now: datetime) -> Dose:
+    """The patient's answer for one dose: taken or skipped. Taking it is possible until
+    its catch-up window closes; a confirmed dose ends an abrupt-stop episode."""
+    dose = Dose.objects.select_for_update().select_related("plan").get(pk=dose_id)
+    if answer not in {DoseStatus.TAKEN, DoseStatus.SKIPPED}:
+        raise DoseAnswerError("Choose taken or skipped.")
+    if dose.status == answer:
+        return dose  # the same link opened twice
+    if dose.status != DoseStatus.SCHEDULED:
+        raise DoseAnswerError(
+            f"This dose is already recorded as {dose.get_status_display().lower()}."
+        )
+    if answer == DoseStatus.TAKEN and now > dose.catch_up_until:
+        raise DoseAnswerError(
+            "It is too late to take this dose: skip it and take the next one as usual."
+        )
+    if now < dose.due_at - DOSE_EARLY_ANSWER:
+        raise DoseAnswerError("This dose is not due yet.")
+    dose.status = answer
+    dose.answered_at = now
+    dose.save(update_fields=["status", "answered_at"])
+    if answer == DoseStatus.TAKEN:
+        dispatch.alerts_close_on_confirmed_dose(plan_id=dose.plan_id, now=now)
+    return dose

@@ -1,14 +1,38 @@
-"""Celery tasks: thin wrappers that call one service each."""
+"""Celery tasks: thin wrappers that call one service each ("treat the task as an API")."""
 
 from __future__ import annotations
 
 import socket
 
 from celery import shared_task
+from django.utils import timezone
 
-from reminders import services
+from reminders import dispatch, services
+from reminders.channels import configured_channels
+
+# Ids handed to one delivery task: small, so a killed worker loses little in flight.
+DELIVERY_BATCH = 20
 
 
 @shared_task(name="reminders.tasks.record_worker_heartbeat", ignore_result=True)
 def record_worker_heartbeat(note: str = "") -> None:
     services.worker_heartbeat_record(hostname=socket.gethostname(), note=note)
+
+
+def enqueue_deliveries(ids: list[int], claim: str) -> None:
+    for start in range(0, len(ids), DELIVERY_BATCH):
+        deliver_reminders.delay(ids[start : start + DELIVERY_BATCH], claim)
+
+
+@shared_task(name="reminders.tasks.dispatch_reminders", ignore_result=True)
+def dispatch_reminders() -> dict[str, int]:
+    return dispatch.dispatch_tick(now=timezone.now(), enqueue=enqueue_deliveries)
+
+
+@shared_task(name="reminders.tasks.deliver_reminders", ignore_result=True, acks_late=True)
+def deliver_reminders(reminder_ids: list[int], claim: str | None = None) -> None:
+    channels = configured_channels()
+    for reminder_id in reminder_ids:
+        dispatch.reminder_deliver(
+            reminder_id=reminder_id, now=timezone.now(), channels=channels, claim=claim
+        )

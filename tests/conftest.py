@@ -21,7 +21,7 @@ def other_clinic(db: None) -> Clinic:
 
 def make_staff(django_user_model: Any, username: str, clinic: Clinic, role: Role) -> Any:
     user = django_user_model.objects.create_user(username=username, password="pw-for-tests-1")
-    user.groups.add(Group.objects.get(name=role.value))
+    user.groups.add(Group.objects.get_or_create(name=role.value)[0])
     StaffMember.objects.create(user=user, clinic=clinic)
     return user
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.test import override_settings
+from django.utils import timezone
 
-from planner.models import Clinic, Patient, StaffMember
+from planner.models import Clinic, Patient, PlanStatus, StaffMember, TaperPlan
 from planner.roles import Role, has_role
+from reminders.models import Dose, Reminder, ReminderKind
 
 
 @pytest.mark.django_db
@@ -33,6 +36,10 @@ def test_it_loads_a_clinic_with_a_clinician_a_reviewer_and_a_patient() -> None:
     }
     assert Patient.objects.get(user=patient_user).clinic == clinic
     assert "demo-clinician-pass" in out.getvalue()
+    plan = TaperPlan.objects.get(patient__user=patient_user, status=PlanStatus.ACTIVE)
+    first = Dose.objects.filter(plan=plan).order_by("due_at").first()
+    assert dt.timedelta(minutes=1) <= first.due_at - timezone.now() <= dt.timedelta(minutes=2)
+    assert Reminder.objects.filter(dose=first, kind=ReminderKind.DOSE).exists()
     assert authenticate(username="clinician", password="demo-clinician-pass") == clinician
 
 
@@ -44,6 +51,9 @@ def test_loading_twice_changes_nothing() -> None:
     assert Clinic.objects.count() == 1
     assert Patient.objects.count() == 1
     assert get_user_model().objects.count() == 3
+    # Each run starts a fresh demo taper; the earlier one is superseded, not left running.
+    assert TaperPlan.objects.filter(status=PlanStatus.ACTIVE).count() == 1
+    assert TaperPlan.objects.filter(status=PlanStatus.SUPERSEDED).count() == 1
 
 
 @pytest.mark.django_db

@@ -30,17 +30,18 @@ def test_a_clinician_can_log_in_and_sees_their_clinics_patients(
 ) -> None:
     response = client.post(reverse("login"), {"username": "alice", "password": "pw-for-tests-1"})
     assert response.status_code == 302
-    page = client.get(reverse("home"))
-    assert page.status_code == 200
-    assert "Sam Sample" in page.content.decode()
-    assert "Clinician" in page.content.decode()
+    page = client.get(reverse("home"), follow=True)
+    assert page.redirect_chain[-1][0] == reverse("dashboard")
+    assert "Clinic dashboard" in page.content.decode()
+    assert "Sam Sample" in client.get(reverse("patients")).content.decode()
 
 
 def test_a_clinician_of_another_clinic_does_not_see_the_patient(
     client: Client, charlie: Any, patient: Patient
 ) -> None:
     client.force_login(charlie)
-    page = client.get(reverse("home"))
+    page = client.get(reverse("patients"))
+    assert page.status_code == 200
     assert "Sam Sample" not in page.content.decode()
 
 

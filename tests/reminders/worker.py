@@ -1,7 +1,8 @@
-"""Start a real Celery worker process against the test database and a given broker."""
+"""Start real Celery worker processes against the test database and a given broker."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -28,17 +29,24 @@ def test_database_url() -> str:
     return f"postgres://{auth}{cfg.get('HOST') or '127.0.0.1'}{port}/{cfg['NAME']}"
 
 
-@contextmanager
-def running_worker(broker_url: str, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def start_worker(
+    broker_url: str,
+    log_path: Path,
+    *,
+    pool: str = "solo",
+    concurrency: int = 1,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.update(
         DEBUG="1",
         DJANGO_SETTINGS_MODULE="planner.settings",
         DATABASE_URL=test_database_url(),
         CELERY_BROKER_URL=broker_url,
+        **(extra_env or {}),
     )
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -47,7 +55,9 @@ def running_worker(broker_url: str, log_path: Path) -> Iterator[subprocess.Popen
                 "planner",
                 "worker",
                 "--pool",
-                "solo",
+                pool,
+                "--concurrency",
+                str(concurrency),
                 "--loglevel",
                 "INFO",
                 "--without-gossip",
@@ -58,16 +68,36 @@ def running_worker(broker_url: str, log_path: Path) -> Iterator[subprocess.Popen
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: a kill reaches the pool too
         )
-        try:
-            yield process
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+
+
+def kill_worker(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the worker and its pool processes, as a crash or the OOM killer would."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=20)
+
+
+def stop_worker(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        kill_worker(process)
+
+
+@contextmanager
+def running_worker(
+    broker_url: str, log_path: Path, **options: object
+) -> Iterator[subprocess.Popen[bytes]]:
+    process = start_worker(broker_url, log_path, **options)  # type: ignore[arg-type]
+    try:
+        yield process
+    finally:
+        stop_worker(process)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> bool:

@@ -1,0 +1,201 @@
+"""Clinician pages: authorise → validate (a form) → one service call → render/redirect."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from planner import selectors, services
+from planner.access import (
+    StaffRequest,
+    clinic_patient,
+    clinic_plan,
+    clinician_required,
+    staff_required,
+)
+from planner.forms import PatientForm, PlanForm
+from reminders import feeds
+from reminders.subscription import subscription_context
+from reminders.views import calendar_response
+
+
+def _staff(request: HttpRequest) -> StaffRequest:
+    return request  # type: ignore[return-value]  # set by staff_required
+
+
+@staff_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    context = selectors.dashboard(clinic_id=_staff(request).staff.clinic_id)
+    return render(request, "planner/dashboard.html", context)
+
+
+@clinician_required
+@require_http_methods(["GET", "POST"])
+def patient_new(request: HttpRequest) -> HttpResponse:
+    form = PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        patient = services.patient_create(
+            clinic=_staff(request).staff.clinic, data=form.cleaned_data
+        )
+        messages.success(request, "Patient added.")
+        return redirect("patient", pk=patient.pk)
+    return render(request, "planner/patient_form.html", {"form": form, "patient": None})
+
+
+@clinician_required
+@require_http_methods(["GET", "POST"])
+def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = clinic_patient(_staff(request), pk)
+    form = PatientForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        services.patient_update(patient=patient, data=form.cleaned_data)
+        messages.success(request, "Patient details saved.")
+        return redirect("patient", pk=patient.pk)
+    return render(request, "planner/patient_form.html", {"form": form, "patient": patient})
+
+
+@staff_required
+def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = clinic_patient(_staff(request), pk)
+    return render(request, "planner/patient_detail.html", selectors.patient_page(patient))
+
+
+def _plan_form(request: HttpRequest, patient: Any) -> PlanForm:
+    if request.method == "POST":
+        return PlanForm(request.POST, patient=patient)
+    return PlanForm(
+        patient=patient,
+        initial={**selectors.plan_form_initial(patient), "submission_key": secrets.token_hex(16)},
+    )
+
+
+@clinician_required
+@require_http_methods(["GET", "POST"])
+def plan_new(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = clinic_patient(_staff(request), pk)
+    form = _plan_form(request, patient)
+    wants_preview = "preview" in request.POST
+    if request.method == "POST" and form.is_valid() and not wants_preview:
+        assert form.engine_input is not None
+        plan = services.plan_create(
+            patient=patient,
+            by=_staff(request).user,
+            engine_input=form.engine_input,
+            submission_key=form.cleaned_data.get("submission_key") or None,
+        )
+        messages.success(request, "Draft plan saved.")
+        return redirect("plan", pk=plan.pk)
+    context = {"form": form, "patient": patient, **selectors.preview(form)}
+    return render(request, "planner/plan_new.html", context)
+
+
+@clinician_required
+@require_POST
+def plan_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live preview fragment (htmx) for the new-plan form."""
+    patient = clinic_patient(_staff(request), pk)
+    form = PlanForm(request.POST, patient=patient)
+    form.is_valid()
+    return render(request, "planner/_preview.html", {"form": form, **selectors.preview(form)})
+
+
+@staff_required
+def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = clinic_plan(_staff(request), pk)
+    return render(request, "planner/plan_detail.html", selectors.plan_page(plan))
+
+
+@staff_required
+def plan_handout(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = clinic_plan(_staff(request), pk)
+    return render(request, "planner/handout.html", selectors.plan_page(plan))
+
+
+def _lifecycle(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    plan = clinic_plan(_staff(request), pk)
+    user = _staff(request).user
+    try:
+        if action == "submit":
+            services.plan_submit(plan=plan, by=user)
+            messages.success(request, "Plan sent to the review queue.")
+        elif action == "activate":
+            services.plan_activate(plan=plan, by=user)
+            messages.success(request, "Plan activated: the patient's reminders are scheduled.")
+    except ValidationError as refusal:
+        for message in refusal.messages:
+            messages.error(request, message)
+    return redirect("plan", pk=plan.pk)
+
+
+@clinician_required
+@require_POST
+def plan_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _lifecycle(request, pk, "submit")
+
+
+@clinician_required
+@require_POST
+def plan_activate(request: HttpRequest, pk: int) -> HttpResponse:
+    return _lifecycle(request, pk, "activate")
+
+
+@clinician_required
+@require_http_methods(["GET", "POST"])
+def plan_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = clinic_plan(_staff(request), pk)
+    error = None
+    if request.method == "POST":
+        try:
+            services.plan_cancel(
+                plan=plan, by=_staff(request).user, reason=request.POST.get("reason", "")
+            )
+        except ValidationError as refusal:
+            error = " ".join(refusal.messages)
+        else:
+            messages.warning(request, "Plan cancelled.")
+            return redirect("plan", pk=plan.pk)
+    return render(request, "planner/plan_cancel.html", {"plan": plan, "error": error})
+
+
+@staff_required
+def patient_list(request: HttpRequest) -> HttpResponse:
+    patients = selectors.clinic_patient_list(clinic_id=_staff(request).staff.clinic_id)
+    return render(request, "planner/patients.html", {"patients": patients})
+
+
+@staff_required
+def plan_calendar(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = clinic_plan(_staff(request), pk)
+    body = feeds.plan_calendar(plan, plan.patient)
+    return calendar_response(body, f"taper-plan-{plan.pk}.ics")
+
+
+@clinician_required
+@require_http_methods(["GET", "POST"])
+def patient_calendar(request: HttpRequest, pk: int) -> HttpResponse:
+    """The clinician gives the patient a subscription address (shown once), or
+    rotates or revokes it, e.g. when a phone is lost."""
+    patient = clinic_patient(_staff(request), pk)
+    token = None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "issue":
+            token = feeds.feed_token_issue(patient=patient, by=_staff(request).user)
+        elif action == "revoke":
+            feeds.feed_token_revoke(patient=patient, by=_staff(request).user)
+            messages.success(request, "The calendar address no longer works.")
+            return redirect("patient_calendar", pk=patient.pk)
+        else:
+            messages.error(request, "Choose to make a new address or to revoke the current one.")
+    context = {
+        "patient": patient,
+        "has_feed": feeds.feed_has_live_token(patient),
+        "subscription": subscription_context(token) if token else None,
+    }
+    return render(request, "planner/patient_calendar.html", context)

@@ -1,0 +1,135 @@
+"""Translation between the clinician's forms and the taper engine's input names
+(docs/plan-json.md): one place, used by the form, the services and the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from planner.models import Patient
+
+PATIENT_FACT_LABELS = {
+    "age_years": "age (from the date of birth)",
+    "weight_kg": "weight",
+    "sex": "sex",
+    "creatinine_clearance_ml_min": "creatinine clearance",
+    "serum_creatinine_mg_dl": "serum creatinine",
+    "pregnancy_trimester": "pregnancy",
+    "cns_depressants": "other CNS depressants",
+}
+
+
+def age_on(born: dt.date, day: dt.date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def _number(value: Decimal | int | None) -> int | float | None:
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def patient_facts(patient: Patient, on: dt.date, months_on_therapy: int) -> dict[str, Any]:
+    facts: dict[str, Any] = {
+        "age_years": age_on(patient.date_of_birth, on),
+        "sex": patient.sex,
+        "months_on_therapy": months_on_therapy,
+        "pregnancy_trimester": patient.pregnancy_trimester,
+        "breastfeeding": patient.breastfeeding,
+        "seizure_history": patient.seizure_history,
+        "cns_depressants": list(patient.cns_depressants),
+    }
+    if patient.weight_kg is not None:
+        facts["weight_kg"] = _number(patient.weight_kg)
+    if patient.creatinine_clearance_ml_min is not None:
+        facts["creatinine_clearance_ml_min"] = _number(patient.creatinine_clearance_ml_min)
+    elif patient.serum_creatinine_mg_dl is not None:
+        facts["serum_creatinine_mg_dl"] = _number(patient.serum_creatinine_mg_dl)
+    return facts
+
+
+def from_plan_form(
+    patient: Patient, cleaned: dict[str, Any], dose_rows: int
+) -> tuple[dict[str, Any], list[int]]:
+    """The engine input for a plan form, and which form row each engine dose came from."""
+    start: dt.date = cleaned["start_date"]
+    data: dict[str, Any] = {
+        "product": cleaned["product"],
+        "start_date": start.isoformat(),
+        "timezone": patient.home_timezone,
+        "patient": patient_facts(patient, start, cleaned["months_on_therapy"]),
+    }
+    rows: list[int] = []
+    if cleaned["product"] == "baclofen-intrathecal":
+        data["pump"] = {
+            "concentration_mcg_per_ml": _number(cleaned.get("pump_concentration_mcg_per_ml")),
+            "daily_dose_mcg": _number(cleaned.get("pump_daily_dose_mcg")),
+            "reservoir_ml": _number(cleaned.get("pump_reservoir_ml")),
+            "alarm_volume_ml": _number(cleaned.get("pump_alarm_volume_ml")),
+            "last_refill_date": (
+                cleaned["pump_last_refill_date"].isoformat()
+                if cleaned.get("pump_last_refill_date")
+                else None
+            ),
+        }
+    else:
+        doses = []
+        for row in range(1, dose_rows + 1):
+            time = cleaned.get(f"dose_time_{row}")
+            amount = cleaned.get(f"dose_amount_{row}")
+            if time is None and amount is None:
+                continue
+            rows.append(row)
+            doses.append(
+                {"time": time.strftime("%H:%M") if time else None, "amount_mg": _number(amount)}
+            )
+        data["doses"] = doses
+        if cleaned["goal"] == "reduce":
+            data["goal"] = {
+                "type": "reduce",
+                "target_daily_mg": _number(cleaned.get("target_daily_mg")),
+            }
+        else:
+            data["goal"] = {"type": "discontinue"}
+        if cleaned["pace"] == "custom":
+            pace: dict[str, Any] = {}
+            if cleaned.get("length_days") is not None:
+                pace["length_days"] = cleaned["length_days"]
+            if cleaned.get("step_days") is not None:
+                pace["step_days"] = cleaned["step_days"]
+            if cleaned.get("shape"):
+                pace["shape"] = cleaned["shape"]
+            data["pace"] = pace
+        else:
+            data["pace"] = cleaned["pace"]
+    if cleaned.get("abrupt_stop_reason"):
+        data["abrupt_stop_reason"] = cleaned["abrupt_stop_reason"]
+    return data, rows
+
+
+def form_field_for(key: str, rows: list[int]) -> str | None:
+    """The plan-form field that an engine error key ("doses.1.time") belongs to."""
+    parts = key.split(".")
+    head = parts[0]
+    if head == "doses":
+        if len(parts) >= 3 and parts[1].isdigit() and int(parts[1]) < len(rows):
+            row = rows[int(parts[1])]
+            return f"dose_time_{row}" if parts[2] == "time" else f"dose_amount_{row}"
+        return "dose_time_1"
+    if head == "goal":
+        return "target_daily_mg" if key == "goal.target_daily_mg" else "goal"
+    if head == "pace":
+        return {
+            "pace.length_days": "length_days",
+            "pace.step_days": "step_days",
+            "pace.shape": "shape",
+        }.get(key, "pace")
+    if head == "pump" and len(parts) == 2:
+        return f"pump_{parts[1]}"
+    if head in {"product", "start_date", "abrupt_stop_reason"}:
+        return head
+    # Patient facts and the time zone live on the patient record: a form-wide message.
+    return None

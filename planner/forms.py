@@ -1,0 +1,193 @@
+"""Forms for clinicians. Validation of the regimen itself is the engine's: the form
+builds the engine's input, asks `taper` to plan it and puts each refusal next to the
+field it names."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+import taper
+from planner import engine_input
+from planner.models import CnsDepressant, Patient, Sex
+
+DOSE_ROWS = 4
+
+
+class PatientForm(forms.ModelForm[Patient]):
+    cns_depressants = forms.MultipleChoiceField(
+        choices=CnsDepressant.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Other CNS depressants",
+    )
+
+    class Meta:
+        model = Patient
+        fields = [
+            "given_name",
+            "family_name",
+            "date_of_birth",
+            "sex",
+            "email",
+            "home_timezone",
+            "weight_kg",
+            "creatinine_clearance_ml_min",
+            "serum_creatinine_mg_dl",
+            "pregnancy_trimester",
+            "breastfeeding",
+            "seizure_history",
+            "cns_depressants",
+        ]
+        widgets = {
+            "date_of_birth": forms.DateInput(attrs={"type": "date"}),
+            "pregnancy_trimester": forms.Select(
+                choices=[
+                    (0, "Not pregnant"),
+                    (1, "First trimester"),
+                    (2, "Second trimester"),
+                    (3, "Third trimester"),
+                ]
+            ),
+        }
+        labels = {
+            "weight_kg": "Weight (kg)",
+            "creatinine_clearance_ml_min": "Creatinine clearance (mL/min)",
+            "serum_creatinine_mg_dl": "Serum creatinine (mg/dL)",
+        }
+        help_texts = {
+            "creatinine_clearance_ml_min": "Enter CrCl, or serum creatinine to compute it "
+            "(Cockcroft–Gault), not both.",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["home_timezone"] = forms.ChoiceField(
+            label="Home time zone",
+            choices=[(name, name) for name in sorted(zoneinfo.available_timezones())],
+            initial="UTC",
+        )
+        self.fields["sex"] = forms.ChoiceField(label="Sex", choices=Sex.choices)
+
+    def clean_date_of_birth(self) -> dt.date:
+        born: dt.date = self.cleaned_data["date_of_birth"]
+        if born > dt.date.today():
+            raise forms.ValidationError("Date of birth cannot be in the future.")
+        if born.year < 1900:
+            raise forms.ValidationError("Date of birth must be after 1900.")
+        return born
+
+    def clean_weight_kg(self) -> Decimal | None:
+        weight: Decimal | None = self.cleaned_data.get("weight_kg")
+        if weight is not None and not Decimal("1") <= weight <= Decimal("400"):
+            raise forms.ValidationError("Weight must be between 1 and 400 kg.")
+        return weight
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if (
+            cleaned.get("creatinine_clearance_ml_min") is not None
+            and cleaned.get("serum_creatinine_mg_dl") is not None
+        ):
+            self.add_error(
+                "serum_creatinine_mg_dl",
+                "Enter either creatinine clearance or serum creatinine, not both.",
+            )
+        return cleaned
+
+
+class PlanForm(forms.Form):
+    """The regimen, the goal and the pace: everything of a plan that is not a patient fact."""
+
+    months_on_therapy = forms.IntegerField(label="Months on therapy", min_value=0, max_value=1200)
+    start_date = forms.DateField(
+        label="First day of the taper", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    goal = forms.ChoiceField(
+        choices=[("discontinue", "Stop completely"), ("reduce", "Reduce to a target daily dose")],
+        initial="discontinue",
+    )
+    target_daily_mg = forms.DecimalField(
+        label="Target daily dose (mg)", required=False, max_digits=7, decimal_places=2
+    )
+    pace = forms.ChoiceField(
+        choices=[
+            ("standard", "Protocol pace"),
+            ("slower", "Slower (× 1.5)"),
+            ("custom", "Custom length and step"),
+        ],
+        initial="standard",
+    )
+    length_days = forms.IntegerField(label="Taper length (days)", required=False)
+    step_days = forms.IntegerField(label="Days per step", required=False)
+    shape = forms.ChoiceField(
+        choices=[("linear", "Equal reductions"), ("proportional", "Proportional reductions")],
+        initial="linear",
+        required=False,
+    )
+    abrupt_stop_reason = forms.CharField(
+        label="Reason for stopping faster than the hard floor",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Only for a serious adverse reaction; the plan then needs a reviewer.",
+    )
+    # Intrathecal pump record.
+    pump_concentration_mcg_per_ml = forms.DecimalField(
+        label="Pump concentration (mcg/mL)", required=False
+    )
+    pump_daily_dose_mcg = forms.DecimalField(label="Pump daily dose (mcg/day)", required=False)
+    pump_reservoir_ml = forms.DecimalField(label="Reservoir volume (mL)", required=False)
+    pump_alarm_volume_ml = forms.DecimalField(label="Low-reservoir alarm (mL)", required=False)
+    pump_last_refill_date = forms.DateField(
+        label="Last refill", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    submission_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+    def __init__(self, *args: Any, patient: Patient, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.patient = patient
+        self.fields["product"] = forms.ChoiceField(
+            label="Product", choices=[(p.id, p.name) for p in taper.list_products()]
+        )
+        for row in range(1, DOSE_ROWS + 1):
+            self.fields[f"dose_time_{row}"] = forms.TimeField(
+                label=f"Dose {row} time",
+                required=False,
+                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            )
+            self.fields[f"dose_amount_{row}"] = forms.DecimalField(
+                label=f"Dose {row} amount (mg)",
+                required=False,
+                max_digits=7,
+                decimal_places=2,
+            )
+        self.engine_input: dict[str, Any] | None = None
+        self.plan: taper.TaperPlan | None = None
+
+    def dose_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        return [(self[f"dose_time_{r}"], self[f"dose_amount_{r}"]) for r in range(1, DOSE_ROWS + 1)]
+
+    def pump_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name.startswith("pump_")]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        data, rows = engine_input.from_plan_form(self.patient, cleaned, DOSE_ROWS)
+        try:
+            request = taper.parse_request(data)
+            self.plan = taper.plan(request)
+        except taper.InvalidPlanInput as refusal:
+            for key, messages in refusal.errors.items():
+                field = engine_input.form_field_for(key, rows)
+                for message in messages:
+                    self.add_error(field if field in self.fields else None, message)
+            return cleaned
+        self.engine_input = data
+        return cleaned

@@ -1,0 +1,96 @@
+"""Delivery channels behind one small interface, so SMS or push can be added without
+touching the dispatcher: a channel takes a rendered message for one addressee and
+either delivers it or raises a TransientError (retry later) or a PermanentError."""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.utils.module_loading import import_string
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    subject: str
+    text: str
+    html: str
+    emails: tuple[str, ...]  # the addressees' e-mail addresses, if any
+    user_id: int | None = None  # the patient's account, for in-app notices
+    clinic_id: int | None = None  # clinic-wide notices (alerts)
+    reminder_id: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class TransientError(Exception):
+    """Try again later: the mail server is down, the network is away."""
+
+
+class PermanentError(Exception):
+    """Trying again will not help: the address is refused or missing."""
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, message: Message) -> None: ...
+
+
+class EmailChannel:
+    name = "email"
+
+    def send(self, message: Message) -> None:
+        if not message.emails:
+            if message.clinic_id is not None:
+                return  # a clinic without e-mail addresses still sees the dashboard
+            raise PermanentError("no e-mail address on record")
+        email = EmailMultiAlternatives(
+            subject=message.subject,
+            body=message.text,
+            to=list(message.emails),
+            headers=message.headers,
+        )
+        email.attach_alternative(message.html, "text/html")
+        try:
+            email.send()
+        except smtplib.SMTPRecipientsRefused as error:
+            raise PermanentError("the mail server refused the address") from error
+        except (TimeoutError, smtplib.SMTPException, OSError) as error:
+            raise TransientError(type(error).__name__) from error
+
+
+class InAppChannel:
+    name = "in_app"
+
+    def send(self, message: Message) -> None:
+        from reminders.models import Notice
+
+        if message.user_id is None and message.clinic_id is None:
+            return  # a patient without an account yet: e-mail only
+        fields = {
+            "user_id": message.user_id,
+            "clinic_id": message.clinic_id,
+            "subject": message.subject,
+            "body": message.text,
+        }
+        if message.reminder_id is None:
+            Notice.objects.create(**fields)
+        else:
+            # A retried delivery updates its notice instead of adding a second one.
+            Notice.objects.update_or_create(reminder_id=message.reminder_id, defaults=fields)
+
+
+class NullChannel:
+    """Delivers nothing: for benchmarks of the dispatcher itself."""
+
+    name = "null"
+
+    def send(self, message: Message) -> None:
+        return None
+
+
+def configured_channels() -> list[Channel]:
+    return [import_string(path)() for path in settings.REMINDER_CHANNELS]

@@ -1,0 +1,460 @@
+"""The reminder ledger: rows are made when a plan starts, claimed when due, delivered by
+short tasks, and the missed-dose sweep turns silence into follow-ups and alerts.
+
+The database is the record; the broker only delivers (DESIGN.md). A row is claimed with
+a compare-and-set (and SKIP LOCKED on PostgreSQL), so two dispatchers never claim the
+same row; a row claimed by a worker that died is claimed again after a timeout; every
+status change is a compare-and-set on the claim, so a late worker cannot undo a newer
+outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Max, Min, Q
+from django.db.models.functions import Coalesce
+
+import taper
+from planner.models import PlanRevision, PlanStatus, TaperPlan
+from reminders import messages
+from reminders.channels import Channel, PermanentError, TransientError
+from reminders.models import (
+    AbruptStopAlert,
+    AlertReason,
+    Dose,
+    DoseStatus,
+    Recipient,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+)
+
+log = logging.getLogger(__name__)
+
+# Clinic defaults for when notices go out, in the patient's own time zone.
+EVENING_NOTICE = dt.time(19, 0)
+MORNING_NOTICE = dt.time(9, 0)
+CHECK_IN_TIME = dt.time(10, 0)
+CHECK_IN_EVERY_DAYS = 3
+REFILL_REMINDER_DAYS_BEFORE = (14, 7, 2)
+NO_CONFIRMED_DOSE_AFTER = dt.timedelta(hours=24)
+
+
+def _local(day: dt.date, time: dt.time, zone: str) -> dt.datetime:
+    return dt.datetime.combine(day, time, tzinfo=ZoneInfo(zone))
+
+
+def _plan_rows(
+    plan: TaperPlan, engine_plan: taper.TaperPlan, doses: Sequence[Dose]
+) -> list[Reminder]:
+    zone = engine_plan.request.timezone
+    rows = [
+        Reminder(
+            plan=plan,
+            dose=dose,
+            kind=ReminderKind.DOSE,
+            key=f"dose-{dose.local_date}-{dose.local_time:%H%M}",
+            due_at=dose.due_at,
+        )
+        for dose in doses
+    ]
+    for before, step in zip(engine_plan.steps, engine_plan.steps[1:], strict=False):
+        rows.append(
+            Reminder(
+                plan=plan,
+                kind=ReminderKind.DOSE_CHANGE,
+                key=f"change-{step.start_date}",
+                due_at=_local(step.start_date - dt.timedelta(days=1), EVENING_NOTICE, zone),
+                context={
+                    "from_mg": str(before.daily_total_mg),
+                    "to_mg": str(step.daily_total_mg),
+                    "date": step.start_date.isoformat(),
+                },
+            )
+        )
+    if engine_plan.steps:
+        last_day = engine_plan.end_date
+        rows.append(
+            Reminder(
+                plan=plan,
+                kind=ReminderKind.LAST_DOSE,
+                key=f"last-{last_day}",
+                due_at=_local(last_day - dt.timedelta(days=1), EVENING_NOTICE, zone),
+                context={"date": last_day.isoformat()},
+            )
+        )
+        day = engine_plan.start_date + dt.timedelta(days=CHECK_IN_EVERY_DAYS - 1)
+        while day <= last_day + dt.timedelta(days=CHECK_IN_EVERY_DAYS):
+            rows.append(
+                Reminder(
+                    plan=plan,
+                    kind=ReminderKind.CHECK_IN,
+                    key=f"checkin-{day}",
+                    due_at=_local(day, CHECK_IN_TIME, zone),
+                )
+            )
+            day += dt.timedelta(days=CHECK_IN_EVERY_DAYS)
+    for refill in engine_plan.refills:
+        for reminder_date in refill.reminder_dates:
+            days_before = (refill.alarm_date - reminder_date).days
+            for recipient in (Recipient.PATIENT, Recipient.CLINIC):
+                rows.append(
+                    Reminder(
+                        plan=plan,
+                        kind=ReminderKind.REFILL,
+                        recipient=recipient,
+                        key=f"refill-{refill.alarm_date}-{days_before}",
+                        due_at=_local(reminder_date, MORNING_NOTICE, zone),
+                        context={
+                            "alarm_date": refill.alarm_date.isoformat(),
+                            "empty_date": refill.empty_date.isoformat(),
+                            "days_before": days_before,
+                        },
+                    )
+                )
+    return rows
+
+
+def reminders_schedule(
+    *, revision: PlanRevision, engine_plan: taper.TaperPlan, from_time: dt.datetime
+) -> int:
+    """Make the plan's reminder rows from `from_time` on (in the caller's transaction).
+    Rows that already exist (sent, or kept from an earlier revision) stay as they are."""
+    plan = revision.plan
+    doses = list(
+        Dose.objects.filter(plan=plan, due_at__gte=from_time).exclude(status=DoseStatus.CANCELLED)
+    )
+    rows = [row for row in _plan_rows(plan, engine_plan, doses) if row.due_at >= from_time]
+    Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    return len(rows)
+
+
+def reminders_withdraw_future(*, plan_id: int, from_time: dt.datetime) -> int:
+    """Withdraw what has not been sent yet (a revision or a cancellation)."""
+    deleted, _ = (
+        Reminder.objects.filter(
+            plan_id=plan_id, status=ReminderStatus.PENDING, due_at__gte=from_time
+        )
+        .exclude(kind__in=[ReminderKind.ABRUPT_STOP_ALERT, ReminderKind.PLAN_REVISED])
+        .delete()
+    )
+    return deleted
+
+
+def reminder_add(
+    *,
+    plan: TaperPlan,
+    kind: ReminderKind,
+    key: str,
+    due_at: dt.datetime,
+    recipient: Recipient = Recipient.PATIENT,
+    dose: Dose | None = None,
+    context: dict[str, object] | None = None,
+) -> Reminder | None:
+    """One ad-hoc row (a follow-up, an alert, a revision notice); None if it exists."""
+    try:
+        with transaction.atomic():
+            return Reminder.objects.create(
+                plan=plan,
+                kind=kind,
+                key=key,
+                due_at=due_at,
+                recipient=recipient,
+                dose=dose,
+                context=context or {},
+            )
+    except IntegrityError:
+        return None
+
+
+# --- claiming ---------------------------------------------------------------------------
+
+
+def reminders_reclaim_stale(*, now: dt.datetime) -> int:
+    """Rows claimed by a worker that died go back to the queue."""
+    cutoff = now - dt.timedelta(seconds=settings.REMINDER_CLAIM_TIMEOUT_SECONDS)
+    return Reminder.objects.filter(status=ReminderStatus.SENDING, claimed_at__lt=cutoff).update(
+        status=ReminderStatus.PENDING, claim_token=None, delivering_since=None
+    )
+
+
+Enqueue = Callable[[list[int], str], None]
+
+
+def reminders_claim_due(*, now: dt.datetime, limit: int, enqueue: Enqueue) -> list[int]:
+    """Claim up to `limit` due rows and hand their ids and the claim to `enqueue` after
+    commit. A delivery carries the claim: a message that outlived its claim (the row
+    was reclaimed and claimed again) delivers nothing."""
+    token = uuid.uuid4()
+    with transaction.atomic():
+        due = Reminder.objects.filter(status=ReminderStatus.PENDING, due_at__lte=now).order_by(
+            "due_at"
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.values_list("id", flat=True)[:limit])
+        if not ids:
+            return []
+        # Compare-and-set: only rows still pending are ours, whatever else runs.
+        Reminder.objects.filter(id__in=ids, status=ReminderStatus.PENDING).update(
+            status=ReminderStatus.SENDING,
+            claim_token=token,
+            claimed_at=now,
+            attempts=F("attempts") + 1,
+        )
+        claimed = list(
+            Reminder.objects.filter(claim_token=token, status=ReminderStatus.SENDING)
+            .order_by("due_at")
+            .values_list("id", flat=True)
+        )
+        transaction.on_commit(lambda: enqueue(claimed, str(token)))
+    return claimed
+
+
+# --- delivering -------------------------------------------------------------------------
+
+
+def _finish(row: Reminder, **fields: object) -> bool:
+    """Record an outcome only if the row is still claimed by this delivery."""
+    updated = Reminder.objects.filter(
+        id=row.pk, status=ReminderStatus.SENDING, claim_token=row.claim_token
+    ).update(**fields)
+    return updated == 1
+
+
+def _why_not_send(row: Reminder, now: dt.datetime) -> str:
+    if row.plan.status != PlanStatus.ACTIVE and row.kind != ReminderKind.ABRUPT_STOP_ALERT:
+        return "the plan is no longer active"
+    if row.kind == ReminderKind.DOSE and row.dose is not None:
+        if row.dose.status != DoseStatus.SCHEDULED:
+            return "the dose was already answered"
+        if now > row.dose.catch_up_until:
+            # Never a dose reminder after its window: the missed-dose path takes over.
+            return "the catch-up window had closed"
+    return ""
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(30 * 4 ** max(attempts - 1, 0), 3600))
+
+
+def reminder_deliver(
+    *, reminder_id: int, now: dt.datetime, channels: Iterable[Channel], claim: str | None = None
+) -> str:
+    """Deliver one claimed row through the channels and record the outcome."""
+    row = (
+        Reminder.objects.select_related("plan__patient__clinic", "plan__patient__user", "dose")
+        .filter(id=reminder_id)
+        .first()
+    )
+    if row is None or row.status != ReminderStatus.SENDING:
+        return "not claimed"
+    if claim is not None and str(row.claim_token) != claim:
+        return "not claimed"
+    started = Reminder.objects.filter(
+        id=row.pk,
+        status=ReminderStatus.SENDING,
+        claim_token=row.claim_token,
+        delivering_since__isnull=True,
+    ).update(delivering_since=now)
+    if started != 1:
+        return "not claimed"
+    reason = _why_not_send(row, now)
+    if reason:
+        _finish(row, status=ReminderStatus.SKIPPED, last_error=reason, claim_token=None)
+        return "skipped"
+    try:
+        for message in messages.messages_for(row):
+            for channel in channels:
+                channel.send(message)
+    except TransientError as error:
+        if row.attempts >= settings.REMINDER_MAX_ATTEMPTS:
+            _finish(
+                row,
+                status=ReminderStatus.FAILED,
+                last_error=f"gave up: {error}"[:300],
+                claim_token=None,
+            )
+            return "failed"
+        _finish(
+            row,
+            status=ReminderStatus.PENDING,
+            due_at=now + backoff(row.attempts),
+            last_error=str(error)[:300],
+            claim_token=None,
+            delivering_since=None,
+        )
+        return "retry"
+    except PermanentError as error:
+        _finish(row, status=ReminderStatus.FAILED, last_error=str(error)[:300], claim_token=None)
+        if row.recipient == Recipient.PATIENT:
+            reminder_add(
+                plan=row.plan,
+                kind=ReminderKind.CHANNEL_FAILING,
+                recipient=Recipient.CLINIC,
+                key=f"channel-{now:%Y-%m-%d}",
+                due_at=now,
+                context={"error": str(error)},
+            )
+        log.warning("reminder %s failed permanently: %s", row.pk, error)
+        return "failed"
+    _finish(row, status=ReminderStatus.SENT, sent_at=now, last_error="", claim_token=None)
+    return "sent"
+
+
+# --- missed doses and abrupt-stop alerts ------------------------------------------------
+
+
+def alert_raise(
+    *,
+    plan: TaperPlan,
+    reason: AlertReason,
+    since: dt.datetime,
+    now: dt.datetime,
+    detail: str = "",
+) -> AbruptStopAlert | None:
+    """Open an alert unless one of this kind is already open: once per episode."""
+    if AbruptStopAlert.objects.filter(plan=plan, reason=reason, closed_at__isnull=True).exists():
+        return None
+    try:
+        with transaction.atomic():
+            alert = AbruptStopAlert.objects.create(
+                plan=plan, reason=reason, since=since, raised_at=now, detail=detail[:300]
+            )
+    except IntegrityError:
+        return None
+    reminder_add(
+        plan=plan,
+        kind=ReminderKind.ABRUPT_STOP_ALERT,
+        recipient=Recipient.CLINIC,
+        key=f"alert-{alert.pk}",
+        due_at=now,
+        context={"alert_id": alert.pk},
+    )
+    log.info("abrupt-stop alert %s raised for plan %s (%s)", alert.pk, plan.pk, reason)
+    return alert
+
+
+def alerts_close_on_confirmed_dose(*, plan_id: int, now: dt.datetime) -> int:
+    return AbruptStopAlert.objects.filter(
+        plan_id=plan_id,
+        closed_at__isnull=True,
+        reason__in=[AlertReason.CONSECUTIVE_MISSED, AlertReason.NO_CONFIRMED_DOSE],
+    ).update(closed_at=now)
+
+
+def _check_consecutive_missed(plan: TaperPlan, now: dt.datetime) -> None:
+    last_two = list(
+        Dose.objects.filter(plan=plan, catch_up_until__lt=now)
+        .exclude(status=DoseStatus.CANCELLED)
+        .order_by("-due_at")
+        .values_list("status", "due_at")[:2]
+    )
+    if len(last_two) == 2 and all(status == DoseStatus.MISSED for status, _ in last_two):
+        alert_raise(
+            plan=plan,
+            reason=AlertReason.CONSECUTIVE_MISSED,
+            since=last_two[1][1],
+            now=now,
+            detail="Two doses in a row were not taken.",
+        )
+
+
+def doses_mark_missed(*, now: dt.datetime, limit: int = 5000) -> int:
+    """Doses whose catch-up window closed unanswered become missed: the patient gets the
+    missed-dose guidance and the plan is checked for an abrupt stop."""
+    ids = list(
+        Dose.objects.filter(
+            status=DoseStatus.SCHEDULED, catch_up_until__lt=now, plan__status=PlanStatus.ACTIVE
+        ).values_list("id", flat=True)[:limit]
+    )
+    if not ids:
+        return 0
+    with transaction.atomic():
+        Dose.objects.filter(id__in=ids, status=DoseStatus.SCHEDULED).update(
+            status=DoseStatus.MISSED
+        )
+        missed = list(
+            Dose.objects.filter(id__in=ids, status=DoseStatus.MISSED).select_related("plan")
+        )
+        Reminder.objects.bulk_create(
+            [
+                Reminder(
+                    plan=dose.plan,
+                    dose=dose,
+                    kind=ReminderKind.MISSED_DOSE,
+                    key=f"missed-{dose.pk}",
+                    due_at=now,
+                )
+                for dose in missed
+            ],
+            ignore_conflicts=True,
+        )
+        for plan in {dose.plan_id: dose.plan for dose in missed}.values():
+            _check_consecutive_missed(plan, now)
+    return len(missed)
+
+
+def alerts_check_unconfirmed(*, now: dt.datetime) -> int:
+    """Active plans with no dose confirmed for 24 hours — counted from the last taken
+    dose, or from the plan's first dose — while doses went missed. Only plans with a
+    dose missed in the last two days are looked at (index dose_missed_due)."""
+    cutoff = now - NO_CONFIRMED_DOSE_AFTER
+    recent = Dose.objects.filter(
+        status=DoseStatus.MISSED, due_at__gte=cutoff - NO_CONFIRMED_DOSE_AFTER
+    ).values("plan_id")
+    live = ~Q(doses__status=DoseStatus.CANCELLED)
+    plans = (
+        TaperPlan.objects.filter(status=PlanStatus.ACTIVE, id__in=recent)
+        .annotate(
+            confirmed_since=Coalesce(
+                Max("doses__due_at", filter=Q(doses__status=DoseStatus.TAKEN)),
+                Min("doses__due_at", filter=live),
+            ),
+            last_missed=Max("doses__due_at", filter=Q(doses__status=DoseStatus.MISSED)),
+        )
+        .filter(confirmed_since__lt=cutoff, last_missed__gt=F("confirmed_since"))
+    )
+    raised = 0
+    for plan in plans:
+        since = plan.confirmed_since
+        if alert_raise(
+            plan=plan,
+            reason=AlertReason.NO_CONFIRMED_DOSE,
+            since=since,
+            now=now,
+            detail="No dose confirmed for 24 hours.",
+        ):
+            raised += 1
+    return raised
+
+
+def dispatch_tick(
+    *,
+    now: dt.datetime,
+    enqueue: Enqueue,
+    limit: int | None = None,
+    budget: dt.timedelta = dt.timedelta(seconds=30),
+) -> dict[str, int]:
+    """One minute's work for beat: reclaim, sweep missed doses, raise alerts, then claim
+    due rows in batches until none are left or the time budget is spent."""
+    reclaimed = reminders_reclaim_stale(now=now)
+    missed = doses_mark_missed(now=now)
+    unconfirmed = alerts_check_unconfirmed(now=now)
+    batch = limit or settings.REMINDER_BATCH_SIZE
+    claimed = 0
+    started = time.monotonic()
+    while time.monotonic() - started < budget.total_seconds():
+        got = len(reminders_claim_due(now=now, limit=batch, enqueue=enqueue))
+        claimed += got
+        if got < batch:
+            break
+    return {"reclaimed": reclaimed, "missed": missed, "alerts": unconfirmed, "claimed": claimed}

@@ -1,0 +1,171 @@
+"""Calendar feeds: tokens, and the rendered calendar of a patient's plans.
+
+A feed address is a secret (DESIGN.md "Feed URLs are secrets"): 256 random bits,
+stored only as a SHA-256 hash, rotatable and revocable, never logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Max
+from django.urls import reverse
+from django.utils import timezone
+
+import taper
+from planner.models import Patient, PlanRevision, PlanStatus, TaperPlan
+from reminders import ical
+from reminders.models import FeedToken
+
+# Active and upcoming (approved, not yet started) plans appear in the feed.
+FEED_STATUSES = (PlanStatus.ACTIVE, PlanStatus.APPROVED)
+CACHE_SECONDS = 24 * 3600
+_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def feed_token_issue(*, patient: Patient, by: User | None) -> str:
+    """Make a new address for the patient's feed, revoking the old one. Returns the
+    token: the only time it exists outside the hash."""
+    feed_token_revoke(patient=patient, by=by)
+    token = secrets.token_urlsafe(32)  # 256 bits
+    FeedToken.objects.create(patient=patient, token_hash=_hash(token), created_by=by)
+    return token
+
+
+@transaction.atomic
+def feed_token_revoke(*, patient: Patient, by: User | None) -> int:
+    revoked = 0
+    for live in FeedToken.objects.select_for_update().filter(
+        patient=patient, revoked_at__isnull=True
+    ):
+        live.revoked_at = timezone.now()
+        live._history_user = by  # type: ignore[attr-defined]  # simple-history's hook
+        live.save(update_fields=["revoked_at"])
+        revoked += 1
+    return revoked
+
+
+def feed_patient(token: str) -> Patient | None:
+    """The patient whose live feed this token opens, or None (unknown or revoked)."""
+    if not 20 <= len(token) <= 100:
+        return None
+    live = (
+        FeedToken.objects.filter(token_hash=_hash(token), revoked_at__isnull=True)
+        .select_related("patient")
+        .first()
+    )
+    return live.patient if live else None
+
+
+def feed_has_live_token(patient: Patient) -> bool:
+    return FeedToken.objects.filter(patient=patient, revoked_at__isnull=True).exists()
+
+
+def feed_urls(token: str) -> dict[str, str]:
+    """The https and webcal addresses of a feed and the add-to-calendar links."""
+    from urllib.parse import quote
+
+    https = settings.SITE_URL + reverse("calendar_feed", args=[token])
+    webcal = "webcal://" + https.split("://", 1)[1]
+    return {
+        "https": https,
+        "webcal": webcal,
+        "apple": webcal,
+        "google": "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe=""),
+        "outlook": "https://outlook.live.com/calendar/0/addfromweb?url="
+        + quote(https, safe="")
+        + "&name="
+        + quote("Medication plan"),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedFeed:
+    body: bytes
+    etag: str
+    last_modified: dt.datetime
+
+
+def _settings(patient: Patient) -> ical.CalendarSettings:
+    return ical.CalendarSettings(
+        detailed_titles=patient.calendar_detailed_titles,
+        link=settings.SITE_URL + "/",
+        changed_at=patient.calendar_settings_changed_at,
+        version=patient.calendar_settings_version,
+    )
+
+
+def _calendar_plans(plan_ids: list[int]) -> list[ical.CalendarPlan]:
+    revisions = PlanRevision.objects.filter(plan_id__in=plan_ids).order_by("plan_id", "number")
+    by_plan: dict[int, list[ical.PlanVersion]] = {}
+    for revision in revisions.only("plan_id", "created_at", "engine_input"):
+        engine_plan = taper.plan(taper.parse_request(revision.engine_input))
+        by_plan.setdefault(revision.plan_id, []).append(
+            ical.PlanVersion(changed_at=revision.created_at, plan=engine_plan)
+        )
+    return [
+        ical.CalendarPlan(key=f"plan-{plan_id}", versions=tuple(by_plan[plan_id]))
+        for plan_id in plan_ids
+        if plan_id in by_plan
+    ]
+
+
+def patient_feed(patient: Patient) -> RenderedFeed:
+    """The patient's calendar of active and upcoming plans, from the cache when nothing
+    changed since it was last rendered."""
+    revisions = list(
+        PlanRevision.objects.filter(plan__patient=patient, plan__status__in=FEED_STATUSES)
+        .order_by("plan_id", "number")
+        .values_list("plan_id", "id")
+    )
+    # Every change to any plan of the patient (a cancellation removes events) moves
+    # Last-Modified forward; it never goes back.
+    changed = TaperPlan.objects.filter(patient=patient).aggregate(latest=Max("updated_at"))
+    candidates = [changed["latest"] or _EPOCH, patient.calendar_settings_changed_at or _EPOCH]
+    last_modified = max(candidates).replace(microsecond=0)
+    calendar_settings = _settings(patient)
+    version = hashlib.sha256(
+        repr((revisions, calendar_settings, last_modified)).encode()
+    ).hexdigest()
+    key = f"feed:{patient.pk}:{version}"
+    cached = cache.get(key)
+    if isinstance(cached, RenderedFeed):
+        return cached
+    plan_ids = list(dict.fromkeys(plan_id for plan_id, _ in revisions))
+    body = ical.render_calendar(_calendar_plans(plan_ids), calendar_settings)
+    rendered = RenderedFeed(body=body, etag=ical.etag_for(body), last_modified=last_modified)
+    cache.set(key, rendered, CACHE_SECONDS)
+    return rendered
+
+
+def plan_calendar(plan: TaperPlan, patient: Patient) -> bytes:
+    """One plan as a downloadable .ics, with the same events as the feed."""
+    return ical.render_calendar(_calendar_plans([plan.pk]), _settings(patient))
+
+
+@transaction.atomic
+def patient_calendar_privacy_set(*, patient: Patient, detailed_titles: bool) -> Patient:
+    if patient.calendar_detailed_titles != detailed_titles:
+        patient.calendar_detailed_titles = detailed_titles
+        patient.calendar_settings_version += 1
+        patient.calendar_settings_changed_at = timezone.now()
+        patient.save(
+            update_fields=[
+                "calendar_detailed_titles",
+                "calendar_settings_version",
+                "calendar_settings_changed_at",
+            ]
+        )
+    return patient

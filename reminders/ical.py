@@ -1,0 +1,342 @@
+"""iCalendar rendering of taper plans: the download, the subscription feed and the
+`taper_plan --format ics` output all come from here.
+
+The calendar shows; the reminders remind (DESIGN.md). Event text is PHI-minimal by
+default: no drug, no dose, just "Medication dose" and a link to the patient's page.
+UIDs come from the plan and the dose slot, so a revision updates events in place;
+SEQUENCE counts the changes of each event and DTSTAMP is the time of its last change,
+so repeated requests give the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from icalendar import Alarm, Calendar, Event, Timezone, vDuration
+
+import taper
+from taper.rounding import format_amount
+
+PRODID = "-//Taper Planner//taper-planner//EN"
+UID_DOMAIN = "taper-planner"
+DOSE_MINUTES = 15
+# Clients that honour these poll the feed every few hours; Google ignores them, which is
+# why reminders never rely on the calendar alone.
+REFRESH_INTERVAL = dt.timedelta(hours=4)
+DAYS_AHEAD_ALARM = dt.timedelta(days=2)
+DISCLAIMER = "The planner supports your clinicians; it does not replace their advice."
+
+
+@dataclass(frozen=True, slots=True)
+class PlanVersion:
+    """One revision of a plan as the engine returns it, and when it was made."""
+
+    changed_at: dt.datetime
+    plan: taper.TaperPlan
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarPlan:
+    key: str  # stable per plan, e.g. "plan-12"
+    versions: tuple[PlanVersion, ...]  # oldest first; the last is in force
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarSettings:
+    detailed_titles: bool = False
+    link: str = ""
+    name: str = "Medication plan"
+    # Changing the privacy choice rewrites every event: it counts as a change.
+    changed_at: dt.datetime | None = None
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    uid: str
+    kind: str
+    start: dt.datetime | dt.date
+    content: tuple[object, ...]  # the clinical facts the text is made from
+    summary_minimal: str
+    summary_detailed: str
+    description: str
+    alarm_before: dt.timedelta | None
+    count: int = 1  # a dose repeated daily at the same time: one event with an RRULE
+
+
+def _dose_series(events: Iterable[taper.DoseEvent], zone: ZoneInfo) -> list[list[taper.DoseEvent]]:
+    """Runs of consecutive days on which a dose time has the same dose and the same
+    catch-up rule. Each run is one recurring event, so a 12-week plan is dozens of
+    events rather than hundreds, and the wall-clock time survives daylight saving
+    because the recurrence is expanded in the patient's zone."""
+    by_slot: dict[dt.time, list[taper.DoseEvent]] = {}
+    for event in events:
+        by_slot.setdefault(event.local_time, []).append(event)
+    runs: list[list[taper.DoseEvent]] = []
+    for slot_events in by_slot.values():
+        slot_events.sort(key=lambda e: e.local_date)
+        run: list[taper.DoseEvent] = []
+        for event in slot_events:
+            if run and (
+                event.local_date - run[-1].local_date != dt.timedelta(days=1)
+                or event.amount_mg != run[-1].amount_mg
+                or _rule(event, zone) != _rule(run[-1], zone)
+            ):
+                runs.append(run)
+                run = []
+            run.append(event)
+        if run:
+            runs.append(run)
+    return runs
+
+
+def _rule(event: taper.DoseEvent, zone: ZoneInfo) -> tuple[dt.time, int]:
+    until = event.catch_up_until.astimezone(zone)
+    return until.time(), (until.date() - event.local_date).days
+
+
+def _uid(key: str, *parts: str) -> str:
+    return "-".join((key, *parts)) + f"@{UID_DOMAIN}"
+
+
+def _mg(amount: Decimal) -> str:
+    return format_amount(amount)
+
+
+def plan_entries(key: str, plan: taper.TaperPlan, link: str) -> list[Entry]:
+    """Every calendar event of one plan, with a UID stable across revisions."""
+    entries: list[Entry] = []
+    zone = ZoneInfo(plan.request.timezone)
+    open_app = f" Open the app: {link}" if link else ""
+    units_by_step_and_slot = {
+        (step.index, f"{dose.time:%H:%M}"): dose.units_text
+        for step in plan.steps
+        for dose in step.doses
+    }
+    for series in _dose_series(plan.dose_events, zone):
+        first = series[0]
+        until = first.catch_up_until.astimezone(zone)
+        next_day = until.date() != first.local_date
+        units = units_by_step_and_slot.get((first.step_index, f"{first.local_time:%H:%M}"), "")
+        entries.append(
+            Entry(
+                uid=_uid(key, "dose", f"{first.local_time:%H%M}", first.local_date.isoformat()),
+                kind="dose",
+                start=dt.datetime.combine(first.local_date, first.local_time, tzinfo=zone),
+                count=len(series),
+                content=("dose", first.amount_mg, units, f"{until:%H:%M}", len(series)),
+                summary_minimal="Medication dose",
+                summary_detailed=f"Baclofen {_mg(first.amount_mg)} mg ({units})",
+                description=(
+                    f"If you miss this dose, take it as soon as you remember, up to "
+                    f"{until:%H:%M}{' the next day' if next_day else ''}. After that, skip it "
+                    "and take the next dose at its usual time. Never take two doses at once."
+                    f"{open_app}\n{DISCLAIMER}"
+                ),
+                alarm_before=dt.timedelta(0),
+            )
+        )
+    for previous, step in zip(plan.steps, plan.steps[1:], strict=False):
+        day_before = step.start_date - dt.timedelta(days=1)
+        entries.append(
+            Entry(
+                uid=_uid(key, "change", step.start_date.isoformat()),
+                kind="change",
+                start=day_before,
+                content=("change", previous.daily_total_mg, step.daily_total_mg),
+                summary_minimal="Your dose changes tomorrow",
+                summary_detailed=(
+                    f"Dose changes tomorrow: {_mg(previous.daily_total_mg)} → "
+                    f"{_mg(step.daily_total_mg)} mg a day"
+                ),
+                description=f"Tomorrow your doses change. Check your plan.{open_app}",
+                alarm_before=None,
+            )
+        )
+    if plan.steps:
+        final = plan.steps[-1]
+        goal = plan.request.goal
+        stopping = goal is None or goal.type == "discontinue"
+        entries.append(
+            Entry(
+                uid=_uid(key, "last-dose"),
+                kind="last",
+                start=final.end_date,
+                content=("last", final.end_date, stopping),
+                summary_minimal="Last day of your plan" if stopping else "Last step of your plan",
+                summary_detailed=(
+                    "Last day of baclofen taper" if stopping else "Baclofen taper reaches target"
+                ),
+                description=(
+                    (
+                        "Today is the last day with doses. From tomorrow take none unless your "
+                        "clinic says otherwise."
+                        if stopping
+                        else "From today keep taking this dose until your clinic says otherwise."
+                    )
+                    + open_app
+                ),
+                alarm_before=None,
+            )
+        )
+    for refill in plan.refills:
+        entries.append(
+            Entry(
+                uid=_uid(key, "refill", refill.filled_on.isoformat()),
+                kind="refill",
+                start=refill.alarm_date,
+                content=("refill", refill.alarm_date, refill.empty_date),
+                summary_minimal="Pump refill due",
+                summary_detailed="Baclofen pump refill due",
+                description=(
+                    f"Your pump must be refilled by today; it runs empty on "
+                    f"{refill.empty_date:%d %B %Y}. A pump that runs empty causes sudden "
+                    f"withdrawal, which can be life-threatening: call your clinic.{open_app}"
+                ),
+                alarm_before=dt.timedelta(days=7),
+            )
+        )
+    for visit in plan.wean_steps:
+        entries.append(
+            Entry(
+                uid=_uid(key, "visit", visit.visit_date.isoformat()),
+                kind="visit",
+                start=visit.visit_date,
+                content=("visit", visit.visit_date, visit.daily_dose_mcg),
+                summary_minimal="Clinic visit",
+                summary_detailed=f"Pump visit: dose to {_mg(visit.daily_dose_mcg)} mcg/day",
+                description=f"Clinic visit to adjust your pump.{open_app}",
+                alarm_before=DAYS_AHEAD_ALARM,
+            )
+        )
+    return entries
+
+
+@dataclass(frozen=True, slots=True)
+class _Versioned:
+    entry: Entry
+    sequence: int
+    changed_at: dt.datetime
+
+
+def _versioned_entries(plan: CalendarPlan, link: str) -> list[_Versioned]:
+    """The current entries, each with how often and when it last changed."""
+    history: dict[str, tuple[tuple[object, ...], int, dt.datetime]] = {}
+    current: list[Entry] = []
+    for version in plan.versions:
+        current = plan_entries(plan.key, version.plan, link)
+        for entry in current:
+            seen = history.get(entry.uid)
+            if seen is None:
+                history[entry.uid] = (entry.content, 0, version.changed_at)
+            elif seen[0] != entry.content:
+                history[entry.uid] = (entry.content, seen[1] + 1, version.changed_at)
+    return [_Versioned(entry, history[entry.uid][1], history[entry.uid][2]) for entry in current]
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(microsecond=0)
+
+
+def render_calendar(plans: Sequence[CalendarPlan], settings: CalendarSettings) -> bytes:
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("name", settings.name)
+    calendar.add("x-wr-calname", settings.name)
+    calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", vDuration(REFRESH_INTERVAL))
+    starts: list[dt.date] = []
+    zones: set[str] = set()
+    for plan in plans:
+        for item in _versioned_entries(plan, settings.link):
+            calendar.add_component(_event(item, settings))
+            start = item.entry.start
+            if isinstance(start, dt.datetime):
+                zones.add(str(start.tzinfo))
+                start = start.date()
+            starts.append(start)
+    if starts:
+        # One sub-component per transition over the plans' span: Mozilla's ical.js
+        # (Thunderbird) ignores the long RDATE lists of an open-ended VTIMEZONE and
+        # would show every dose an hour off in summer.
+        first, last = min(starts) - dt.timedelta(days=7), max(starts) + dt.timedelta(days=400)
+        for tzid in sorted(zones):
+            calendar.add_component(_vtimezone(tzid, first, last))
+    body: bytes = calendar.to_ical()
+    return body
+
+
+def _vtimezone(tzid: str, first: dt.date, last: dt.date) -> Timezone:
+    """icalendar's VTIMEZONE for the span, with every RDATE turned into a sub-component
+    of its own: ical.js misreads a sub-component that carries RDATEs."""
+    timezone = Timezone.from_tzid(tzid, first_date=first, last_date=last)
+    for sub in list(timezone.subcomponents):
+        rdates = sub.pop("RDATE", None)
+        if rdates is None:
+            continue
+        for rdate in rdates if isinstance(rdates, list) else [rdates]:
+            for moment in rdate.dts:
+                onset = sub.__class__()
+                for name, value in sub.property_items(recursive=False):
+                    if name not in {"BEGIN", "END", "DTSTART"}:
+                        onset.add(name, value)
+                onset.add("dtstart", moment.dt)
+                timezone.add_component(onset)
+    return timezone
+
+
+def _event(item: _Versioned, settings: CalendarSettings) -> Event:
+    entry = item.entry
+    changed_at = item.changed_at
+    sequence = item.sequence + settings.version
+    if settings.changed_at is not None and settings.changed_at > changed_at:
+        changed_at = settings.changed_at
+    event = Event()
+    event.add("uid", entry.uid)
+    event.add("dtstamp", _utc(changed_at))
+    event.add("sequence", sequence)
+    summary = entry.summary_detailed if settings.detailed_titles else entry.summary_minimal
+    event.add("summary", summary)
+    event.add("description", entry.description)
+    event.add("class", "PRIVATE")
+    if settings.link:
+        event.add("url", settings.link)
+    event.add("dtstart", entry.start)
+    if isinstance(entry.start, dt.datetime):
+        event.add("duration", dt.timedelta(minutes=DOSE_MINUTES))
+        if entry.count > 1:
+            event.add("rrule", {"FREQ": "DAILY", "COUNT": entry.count})
+    else:
+        event.add("dtend", entry.start + dt.timedelta(days=1))
+    if entry.alarm_before is not None:
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", summary)
+        alarm.add("trigger", -entry.alarm_before)
+        event.add_component(alarm)
+    return event
+
+
+def etag_for(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def calendar_for_engine_plan(
+    plan: taper.TaperPlan, *, key: str = "plan", changed_at: dt.datetime, detailed: bool = False
+) -> bytes:
+    """The calendar a patient would get for one plan, without any database."""
+    return render_calendar(
+        [CalendarPlan(key=key, versions=(PlanVersion(changed_at=changed_at, plan=plan),))],
+        CalendarSettings(detailed_titles=detailed),
+    )
+
+
+def dose_times(plans: Iterable[taper.TaperPlan]) -> list[dt.datetime]:
+    return sorted(event.at for plan in plans for event in plan.dose_events)

@@ -1,0 +1,141 @@
+"""What each reminder says, to whom. Plain words; for dose reminders the drug and dose
+appear only if the patient chose detailed titles."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from planner.models import Patient, StaffMember
+from planner.roles import Role
+from reminders import actions
+from reminders.channels import Message
+from reminders.models import AbruptStopAlert, Recipient, Reminder, ReminderKind
+
+SUBJECTS = {
+    ReminderKind.DOSE: "Time for your {time} medication dose",
+    ReminderKind.DOSE_CHANGE: "Your medication dose changes tomorrow",
+    ReminderKind.LAST_DOSE: "Tomorrow is the last day of your medication plan",
+    ReminderKind.PLAN_REVISED: "Your medication plan has changed",
+    ReminderKind.MISSED_DOSE: "You missed your {time} dose: what to do now",
+    ReminderKind.REFILL: "Pump refill due by {alarm_date}",
+    ReminderKind.CHECK_IN: "How are you feeling? A short check-in",
+    ReminderKind.ABRUPT_STOP_ALERT: "Abrupt-stop risk: patient {patient_ref}",
+    ReminderKind.CHANNEL_FAILING: "Reminders cannot reach patient {patient_ref}",
+}
+
+
+def _url(path: str) -> str:
+    return settings.SITE_URL + path
+
+
+def _clinic_emails(clinic_id: int) -> tuple[str, ...]:
+    staff = StaffMember.objects.filter(
+        clinic_id=clinic_id, user__groups__name=Role.CLINICIAN.value, user__is_active=True
+    ).exclude(user__email="")
+    return tuple(sorted(set(staff.values_list("user__email", flat=True))))
+
+
+def _local(moment: dt.datetime, patient: Patient) -> dt.datetime:
+    return moment.astimezone(ZoneInfo(patient.home_timezone))
+
+
+def _context(row: Reminder) -> dict[str, Any]:
+    patient = row.plan.patient
+    context: dict[str, Any] = {
+        "row": row,
+        "patient": patient,
+        "plan_id": row.plan_id,
+        "detailed": patient.calendar_detailed_titles,
+        "site_url": settings.SITE_URL,
+        "patient_ref": f"#{patient.pk}",
+        "plan_url": _url(reverse("plan", args=[row.plan_id])),
+        **row.context,
+    }
+    dose = row.dose
+    if dose is not None:
+        context.update(
+            dose=dose,
+            time=f"{dose.local_time:%H:%M}",
+            until=f"{_local(dose.catch_up_until, patient):%H:%M}",
+        )
+        if row.kind == ReminderKind.DOSE:
+            context["links"] = [
+                (
+                    "I have taken it",
+                    _url(
+                        reverse(
+                            "action",
+                            args=[actions.dose_link(dose.pk, "taken", dose.catch_up_until)],
+                        )
+                    ),
+                ),
+                (
+                    "I am skipping it",
+                    _url(
+                        reverse(
+                            "action",
+                            args=[actions.dose_link(dose.pk, "skipped", dose.catch_up_until)],
+                        )
+                    ),
+                ),
+                (
+                    "I missed it — what now?",
+                    _url(
+                        reverse(
+                            "action",
+                            args=[actions.dose_link(dose.pk, "missed", dose.catch_up_until)],
+                        )
+                    ),
+                ),
+            ]
+    if row.kind == ReminderKind.CHECK_IN:
+        context["links"] = [
+            (
+                "Answer the check-in",
+                _url(reverse("action", args=[actions.check_in_link(row.plan_id, timezone.now())])),
+            )
+        ]
+    if row.kind == ReminderKind.ABRUPT_STOP_ALERT:
+        context["alert"] = AbruptStopAlert.objects.filter(pk=row.context.get("alert_id")).first()
+    return context
+
+
+def messages_for(row: Reminder) -> list[Message]:
+    context = _context(row)
+    subject = SUBJECTS[ReminderKind(row.kind)].format(
+        **{key: value for key, value in context.items() if isinstance(value, str | int)}
+    )
+    text = render_to_string(f"reminders/email/{row.kind}.txt", context).strip() + "\n"
+    html = render_to_string(
+        "reminders/email/base.html",
+        {**context, "subject": subject, "paragraphs": text.split("\n\n")},
+    )
+    patient = row.plan.patient
+    if row.recipient == Recipient.CLINIC:
+        return [
+            Message(
+                subject=subject,
+                text=text,
+                html=html,
+                emails=_clinic_emails(patient.clinic_id),
+                clinic_id=patient.clinic_id,
+                reminder_id=row.pk,
+            )
+        ]
+    return [
+        Message(
+            subject=subject,
+            text=text,
+            html=html,
+            emails=(patient.email,) if patient.email else (),
+            user_id=patient.user_id,
+            reminder_id=row.pk,
+        )
+    ]
