@@ -14,21 +14,14 @@ from taper.catalogue import (
     load_catalogue,
 )
 from taper.flags import Flag
+from taper.intake import parse_request
 from taper.kidney import CreatinineClearance
 from taper.missed_dose import MissedDoseGuidance
 from taper.plan import TaperPlan, plan
 from taper.protocol import IntrathecalProtocol, OralProtocol, Protocol, ProtocolError, Setting
 from taper.pump import PumpSettings, RefillDue, WeanStep
 from taper.render import DISCLAIMER, catalogue_to_text, plan_to_json, plan_to_text
-from taper.request import (
-    CurrentDose,
-    Goal,
-    InvalidPlanInput,
-    Pace,
-    Patient,
-    PlanRequest,
-    parse_request,
-)
+from taper.request import CurrentDose, Goal, InvalidPlanInput, Pace, Patient, PlanRequest
 from taper.rounding import LiquidSupply, LiquidVolume, TabletSupply, TabletUnits
 from taper.schedule import DoseEvent, ScheduledDose, Step
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import taper
-from taper.request import PATIENT_FIELDS, PUMP_FIELDS, TOP_LEVEL_FIELDS
+from taper.intake import PATIENT_FIELDS, PUMP_FIELDS, TOP_LEVEL_FIELDS
 from tests.taper.builders import oral_input, pump_input
 
 KNOWN_PATH = re.compile(

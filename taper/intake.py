@@ -1,0 +1,697 @@
+"""Reading what the clinician typed: a JSON-like dict in, a PlanRequest out.
+
+`parse_request` is the one gate between the outside world (form, CLI, API) and the
+planner. It never lets anything but `InvalidPlanInput` escape, and it reports every
+problem at once, keyed by the dotted path of the input field ("doses.1.time").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import date, time
+from decimal import Decimal
+from functools import lru_cache
+from typing import Literal, cast
+from zoneinfo import available_timezones
+
+from taper.catalogue import Catalogue, Product, load_catalogue
+from taper.protocol import IntrathecalProtocol, OralProtocol, Protocol
+from taper.pump import PumpSettings, WeanStep
+from taper.request import (
+    NON_FIELD,
+    CurrentDose,
+    Errors,
+    Goal,
+    InvalidPlanInput,
+    Pace,
+    Patient,
+    PlanRequest,
+    add_error,
+    dose_refusals,
+    goal_refusals,
+    length_refusals,
+    merge_errors,
+    pump_refusals,
+)
+from taper.rounding import format_amount
+
+# Parsing limits that keep hostile input cheap; clinical limits live in the protocols.
+MAX_TEXT_CHARS = 200
+MAX_REASON_CHARS = 1000
+MAX_LIST_ITEMS = 50
+HUGE_INTEGER = 10**12  # beyond this, skip converting to Decimal (str() of a huge int is slow)
+MICRO = Decimal("0.000001")
+# Dates stay well inside what date arithmetic and time zone rules can handle.
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2099, 12, 31)
+
+_HH_MM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)", re.ASCII)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+TOP_LEVEL_FIELDS = (
+    "product",
+    "doses",
+    "pump",
+    "start_date",
+    "timezone",
+    "goal",
+    "patient",
+    "pace",
+    "abrupt_stop_reason",
+)
+PATIENT_FIELDS = (
+    "age_years",
+    "weight_kg",
+    "sex",
+    "creatinine_clearance_ml_min",
+    "serum_creatinine_mg_dl",
+    "serum_creatinine_umol_l",
+    "months_on_therapy",
+    "pregnancy_trimester",
+    "breastfeeding",
+    "seizure_history",
+    "cns_depressants",
+)
+CREATININE_FIELDS = (
+    "creatinine_clearance_ml_min",
+    "serum_creatinine_mg_dl",
+    "serum_creatinine_umol_l",
+)
+PUMP_FIELDS = (
+    "concentration_mcg_per_ml",
+    "daily_dose_mcg",
+    "reservoir_ml",
+    "alarm_volume_ml",
+    "last_refill_date",
+    "wean_steps",
+)
+ORAL_ONLY_FIELDS = ("doses", "goal", "pace", "abrupt_stop_reason")
+
+
+def parse_request(data: Mapping[str, object], *, catalogue: Catalogue | None = None) -> PlanRequest:
+    """Check a JSON-like dict and build a PlanRequest, or raise InvalidPlanInput."""
+    if not isinstance(data, Mapping):
+        raise InvalidPlanInput({NON_FIELD: ["The plan request must be a JSON object."]})
+    errors: Errors = {}
+    _reject_unknown_fields(errors, "", data, TOP_LEVEL_FIELDS)
+    catalogue = catalogue if catalogue is not None else load_catalogue()
+
+    product = _read_product(errors, data.get("product"), catalogue)
+    protocol = catalogue.protocol_for(product) if product is not None else None
+    start_date = _read_date(errors, "start_date", data.get("start_date"), required=True)
+    timezone = _read_timezone(errors, data.get("timezone"))
+    patient = _read_patient(
+        errors,
+        data.get("patient"),
+        protocol,
+        needs_months_on_therapy=isinstance(protocol, OralProtocol),
+    )
+
+    doses: tuple[CurrentDose, ...] = ()
+    goal: Goal | None = None
+    pace = Pace()
+    pump: PumpSettings | None = None
+    reason: str | None = None
+    # With an unknown product the route is unknown too: check whatever was sent.
+    oral = product is not None and not product.is_intrathecal
+    intrathecal = product is not None and product.is_intrathecal
+    if intrathecal:
+        for field in ORAL_ONLY_FIELDS:
+            if field in data:
+                add_error(errors, field, "Applies only to oral products; a pump plan uses pump.")
+    elif oral and "pump" in data:
+        add_error(errors, "pump", "Applies only to intrathecal products.")
+    if not intrathecal:
+        oral_protocol = protocol if isinstance(protocol, OralProtocol) else None
+        if oral or "doses" in data:
+            doses = _read_doses(errors, data.get("doses"), product, oral_protocol)
+        if oral or "goal" in data:
+            goal = _read_goal(errors, data.get("goal"))
+        pace = _read_pace(errors, data.get("pace"), oral_protocol)
+        reason = _read_text(errors, "abrupt_stop_reason", data.get("abrupt_stop_reason"))
+        if product is not None and oral_protocol is not None:
+            if goal is not None and doses and not _has_errors_under(errors, "goal"):
+                merge_errors(errors, goal_refusals(goal, doses, product))
+            if goal is not None and not _has_errors_under(errors, "pace"):
+                merge_errors(errors, length_refusals(goal, pace, reason, oral_protocol))
+    if not oral and (intrathecal or "pump" in data):
+        it_protocol = protocol if isinstance(protocol, IntrathecalProtocol) else None
+        pump = _read_pump(errors, data.get("pump"), product, it_protocol)
+        if pump is not None and start_date is not None and it_protocol is not None:
+            merge_errors(errors, pump_refusals(pump, start_date, it_protocol))
+
+    if errors:
+        raise InvalidPlanInput(errors)
+    # No errors means every required part was read.
+    assert product is not None
+    assert protocol is not None
+    assert start_date is not None
+    assert timezone is not None
+    assert patient is not None
+    return PlanRequest(
+        product=product,
+        protocol=protocol,
+        start_date=start_date,
+        timezone=timezone,
+        patient=patient,
+        doses=doses,
+        goal=goal,
+        pace=pace,
+        pump=pump,
+        abrupt_stop_reason=reason,
+    )
+
+
+# --- Sections ----------------------------------------------------------------------
+
+
+def _read_product(errors: Errors, value: object, catalogue: Catalogue) -> Product | None:
+    if value is None:
+        add_error(errors, "product", "Choose a product.")
+        return None
+    if not isinstance(value, str) or len(value) > MAX_TEXT_CHARS:
+        add_error(errors, "product", "The product must be a catalogue id such as the ones listed.")
+        return None
+    product = catalogue.product(value)
+    if product is None:
+        known = ", ".join(product.id for product in catalogue.products)
+        add_error(errors, "product", f'Unknown product "{value}"; choose one of: {known}.')
+    return product
+
+
+def _read_timezone(errors: Errors, value: object) -> str | None:
+    if value is None:
+        add_error(errors, "timezone", "Enter the patient's time zone, for example Europe/London.")
+        return None
+    if not isinstance(value, str) or value not in _known_timezones():
+        add_error(
+            errors,
+            "timezone",
+            "Unknown time zone; use an IANA name such as Europe/London or America/New_York.",
+        )
+        return None
+    return value
+
+
+@lru_cache(maxsize=1)
+def _known_timezones() -> frozenset[str]:
+    # Checking membership first means a hostile string never reaches the file system.
+    return frozenset(available_timezones())
+
+
+def _read_doses(
+    errors: Errors, value: object, product: Product | None, protocol: OralProtocol | None
+) -> tuple[CurrentDose, ...]:
+    if value is None:
+        add_error(errors, "doses", "Enter the current doses: a list of {time, amount_mg}.")
+        return ()
+    if not isinstance(value, list | tuple):
+        add_error(errors, "doses", "Doses must be a list of {time, amount_mg}.")
+        return ()
+    if not value:
+        add_error(errors, "doses", "Enter at least one dose time.")
+        return ()
+    limit = protocol.max_doses_per_day.value if protocol else MAX_LIST_ITEMS
+    if len(value) > min(limit, MAX_LIST_ITEMS):
+        add_error(errors, "doses", f"Enter at most {min(limit, MAX_LIST_ITEMS)} dose times a day.")
+        return ()
+    times: list[tuple[int, time]] = []
+    amounts: list[tuple[int, Decimal]] = []
+    for index, item in enumerate(value):
+        path = f"doses.{index}"
+        if not isinstance(item, Mapping):
+            add_error(errors, path, "Each dose must be an object with time and amount_mg.")
+            continue
+        _reject_unknown_fields(errors, path, item, ("time", "amount_mg"))
+        at = _read_clock_time(errors, f"{path}.time", item.get("time"))
+        amount = _read_number(
+            errors, f"{path}.amount_mg", item.get("amount_mg"), "dose", "mg", required=True
+        )
+        if at is not None:
+            times.append((index, at))
+        if amount is not None:
+            amounts.append((index, amount))
+    complete = len(times) == len(amounts) == len(value)
+    if product is not None and protocol is not None:
+        # Reported against the positions the clinician typed, even when some doses failed.
+        merge_errors(errors, dose_refusals(times, amounts, product, protocol, complete=complete))
+    if not complete:
+        return ()
+    doses = (
+        CurrentDose(time=t, amount_mg=a) for (_, t), (_, a) in zip(times, amounts, strict=True)
+    )
+    return tuple(sorted(doses, key=lambda dose: dose.time))
+
+
+def _read_goal(errors: Errors, value: object) -> Goal | None:
+    if value is None:
+        add_error(errors, "goal", 'Choose a goal: {"type": "discontinue"} or {"type": "reduce"}.')
+        return None
+    if not isinstance(value, Mapping):
+        add_error(errors, "goal", 'The goal must be an object such as {"type": "discontinue"}.')
+        return None
+    _reject_unknown_fields(errors, "goal", value, ("type", "target_daily_mg"))
+    kind = value.get("type")
+    if kind == "discontinue":
+        if "target_daily_mg" in value:
+            add_error(errors, "goal.target_daily_mg", "A target applies only to a reduce goal.")
+        return Goal(type="discontinue")
+    if kind == "reduce":
+        target = _read_number(
+            errors,
+            "goal.target_daily_mg",
+            value.get("target_daily_mg"),
+            "target daily dose",
+            "mg",
+            required=True,
+        )
+        return Goal(type="reduce", target_daily_mg=target) if target is not None else None
+    add_error(errors, "goal.type", 'The goal type must be "discontinue" or "reduce".')
+    return None
+
+
+def _read_pace(errors: Errors, value: object, protocol: OralProtocol | None) -> Pace:
+    if value is None or value == "standard":
+        return Pace()
+    if value == "slower":
+        return Pace(name="slower")
+    if not isinstance(value, Mapping):
+        add_error(
+            errors,
+            "pace",
+            'The pace must be "standard", "slower" or an object with length_days, '
+            "step_days or shape.",
+        )
+        return Pace()
+    _reject_unknown_fields(errors, "pace", value, ("length_days", "step_days", "shape"))
+    max_days = protocol.max_taper_length_days.value if protocol else 365
+    min_step = protocol.min_step_interval_days.value if protocol else 2
+    length = _read_integer(
+        errors, "pace.length_days", value.get("length_days"), "taper length", 1, max_days, "days"
+    )
+    step = _read_integer(
+        errors,
+        "pace.step_days",
+        value.get("step_days"),
+        "step interval",
+        min_step,
+        max_days,
+        "days",
+    )
+    shape = value.get("shape")
+    if shape is not None and shape not in ("linear", "proportional"):
+        add_error(errors, "pace.shape", 'The shape must be "linear" or "proportional".')
+        shape = None
+    return Pace(
+        name="custom",
+        length_days=length,
+        step_days=step,
+        shape=cast(Literal["linear", "proportional"] | None, shape),
+    )
+
+
+def _read_patient(
+    errors: Errors, value: object, protocol: Protocol | None, *, needs_months_on_therapy: bool
+) -> Patient | None:
+    if value is None:
+        add_error(errors, "patient", "Enter the patient's details (at least age_years).")
+        return None
+    if not isinstance(value, Mapping):
+        add_error(errors, "patient", 'The patient must be an object such as {"age_years": 54}.')
+        return None
+    _reject_unknown_fields(errors, "patient", value, PATIENT_FIELDS)
+    before = _count(errors)
+
+    def number(field: str, what: str, unit: str, low: Decimal, high: Decimal) -> Decimal | None:
+        return _read_number(
+            errors, f"patient.{field}", value.get(field), what, unit, low=low, high=high
+        )
+
+    age = number("age_years", "age", "years", Decimal(0), Decimal(120))
+    if value.get("age_years") is None:
+        add_error(errors, "patient.age_years", "Enter the patient's age in years.")
+    weight = number("weight_kg", "weight", "kg", Decimal(1), Decimal(400))
+    sex = value.get("sex")
+    if sex is not None and sex not in ("female", "male"):
+        add_error(
+            errors, "patient.sex", 'Sex must be "female" or "male" (used for Cockcroft–Gault).'
+        )
+        sex = None
+    crcl = number(
+        "creatinine_clearance_ml_min", "creatinine clearance", "mL/min", Decimal(1), Decimal(200)
+    )
+    scr_mg = number(
+        "serum_creatinine_mg_dl", "serum creatinine", "mg/dL", Decimal("0.1"), Decimal(20)
+    )
+    scr_umol = number(
+        "serum_creatinine_umol_l", "serum creatinine", "µmol/L", Decimal(9), Decimal(1800)
+    )
+    months = number("months_on_therapy", "time on therapy", "months", Decimal(0), Decimal(1200))
+    if needs_months_on_therapy and value.get("months_on_therapy") is None:
+        add_error(
+            errors,
+            "patient.months_on_therapy",
+            "Enter how many months the patient has taken this medicine: "
+            "long use needs a longer taper.",
+        )
+    trimester = _read_integer(
+        errors,
+        "patient.pregnancy_trimester",
+        value.get("pregnancy_trimester"),
+        "pregnancy trimester (0 for not pregnant)",
+        0,
+        3,
+        "",
+    )
+    breastfeeding = _read_boolean(errors, "patient.breastfeeding", value.get("breastfeeding"))
+    seizures = _read_boolean(errors, "patient.seizure_history", value.get("seizure_history"))
+    depressants = _read_depressants(errors, value.get("cns_depressants"), protocol)
+
+    given = [field for field in CREATININE_FIELDS if value.get(field) is not None]
+    for field in given[1:]:
+        add_error(
+            errors,
+            f"patient.{field}",
+            "Give only one of creatinine_clearance_ml_min, serum_creatinine_mg_dl and "
+            "serum_creatinine_umol_l.",
+        )
+    if len(given) == 1 and given[0] != "creatinine_clearance_ml_min":
+        missing = [
+            name
+            for name, known in (("age_years", age), ("weight_kg", weight), ("sex", sex))
+            if known is None
+        ]
+        if missing:
+            add_error(
+                errors,
+                f"patient.{given[0]}",
+                "Cockcroft–Gault needs the patient's age, weight and sex; enter "
+                f"{', '.join(missing)}.",
+            )
+    if _count(errors) != before:
+        return None
+    return Patient(
+        age_years=age,
+        weight_kg=weight,
+        sex=cast(Literal["female", "male"] | None, sex),
+        creatinine_clearance_ml_min=crcl,
+        serum_creatinine_mg_dl=scr_mg,
+        serum_creatinine_umol_l=scr_umol,
+        months_on_therapy=months,
+        pregnancy_trimester=trimester or 0,
+        breastfeeding=bool(breastfeeding),
+        seizure_history=bool(seizures),
+        cns_depressants=depressants,
+    )
+
+
+def _read_depressants(errors: Errors, value: object, protocol: Protocol | None) -> tuple[str, ...]:
+    path = "patient.cns_depressants"
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple) or len(value) > MAX_LIST_ITEMS:
+        add_error(errors, path, 'CNS depressants must be a list such as ["opioid", "alcohol"].')
+        return ()
+    known = protocol.risks.cns_depressants.value if protocol else None
+    found: list[str] = []
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or (known is not None and item not in known):
+            choices = ", ".join(known) if known else "the protocol's list"
+            add_error(errors, f"{path}.{index}", f"Unknown CNS depressant; choose from {choices}.")
+        elif item not in found:
+            found.append(item)
+    return tuple(found)
+
+
+def _read_pump(
+    errors: Errors, value: object, product: Product | None, protocol: IntrathecalProtocol | None
+) -> PumpSettings | None:
+    if value is None:
+        add_error(errors, "pump", "Enter the pump settings.")
+        return None
+    if not isinstance(value, Mapping):
+        add_error(errors, "pump", "The pump settings must be an object.")
+        return None
+    _reject_unknown_fields(errors, "pump", value, PUMP_FIELDS)
+    before = _count(errors)
+    huge = Decimal(HUGE_INTEGER)
+    concentration = _read_number(
+        errors,
+        "pump.concentration_mcg_per_ml",
+        value.get("concentration_mcg_per_ml"),
+        "concentration",
+        "mcg/mL",
+        required=True,
+    )
+    known = product.strength_amounts if product is not None else None
+    if concentration is not None and known is not None and concentration not in known:
+        choices = ", ".join(format_amount(amount) for amount in known)
+        add_error(
+            errors,
+            "pump.concentration_mcg_per_ml",
+            f"{format_amount(concentration)} mcg/mL is not a concentration of "
+            f"{product.name if product else 'this product'}; choose {choices} mcg/mL.",
+        )
+    max_dose = protocol.implausible_daily_dose_mcg.value if protocol else huge
+    max_volume = protocol.max_reservoir_ml.value if protocol else huge
+    dose = _read_number(
+        errors,
+        "pump.daily_dose_mcg",
+        value.get("daily_dose_mcg"),
+        "daily dose",
+        "mcg",
+        required=True,
+        high=max_dose,
+    )
+    reservoir = _read_number(
+        errors,
+        "pump.reservoir_ml",
+        value.get("reservoir_ml"),
+        "reservoir volume",
+        "mL",
+        required=True,
+        high=max_volume,
+    )
+    alarm = _read_number(
+        errors,
+        "pump.alarm_volume_ml",
+        value.get("alarm_volume_ml"),
+        "alarm volume",
+        "mL",
+        required=True,
+        high=max_volume,
+    )
+    refilled = _read_date(
+        errors, "pump.last_refill_date", value.get("last_refill_date"), required=True
+    )
+    wean_steps = _read_wean_steps(errors, value.get("wean_steps"), protocol, max_dose)
+    if _count(errors) != before:
+        return None
+    assert concentration is not None
+    assert dose is not None
+    assert reservoir is not None
+    assert alarm is not None
+    assert refilled is not None
+    return PumpSettings(
+        concentration_mcg_per_ml=concentration,
+        daily_dose_mcg=dose,
+        reservoir_ml=reservoir,
+        alarm_volume_ml=alarm,
+        last_refill_date=refilled,
+        wean_steps=wean_steps,
+    )
+
+
+def _read_wean_steps(
+    errors: Errors, value: object, protocol: IntrathecalProtocol | None, max_dose: Decimal
+) -> tuple[WeanStep, ...]:
+    path = "pump.wean_steps"
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        add_error(errors, path, "Wean steps must be a list of {visit_date, daily_dose_mcg}.")
+        return ()
+    limit = min(protocol.max_wean_steps.value if protocol else MAX_LIST_ITEMS, MAX_LIST_ITEMS)
+    if len(value) > limit:
+        add_error(errors, path, f"Enter at most {limit} wean steps.")
+        return ()
+    steps = []
+    for index, item in enumerate(value):
+        item_path = f"{path}.{index}"
+        if not isinstance(item, Mapping):
+            add_error(
+                errors,
+                item_path,
+                "Each wean step must be an object with visit_date and daily_dose_mcg.",
+            )
+            continue
+        _reject_unknown_fields(errors, item_path, item, ("visit_date", "daily_dose_mcg"))
+        visit = _read_date(errors, f"{item_path}.visit_date", item.get("visit_date"), required=True)
+        dose = _read_number(
+            errors,
+            f"{item_path}.daily_dose_mcg",
+            item.get("daily_dose_mcg"),
+            "daily dose",
+            "mcg",
+            required=True,
+            high=max_dose,
+        )
+        if visit is not None and dose is not None:
+            steps.append(WeanStep(visit_date=visit, daily_dose_mcg=dose))
+    return tuple(steps)
+
+
+# --- Values ------------------------------------------------------------------------
+
+
+def _read_number(
+    errors: Errors,
+    path: str,
+    value: object,
+    what: str,
+    unit: str,
+    *,
+    required: bool = False,
+    low: Decimal | None = None,
+    high: Decimal | None = None,
+) -> Decimal | None:
+    """A finite JSON number (bool is not a number). Without `low`, it must be above 0."""
+    if value is None:
+        if required:
+            add_error(errors, path, f"Enter the {what}.")
+        return None
+    number = _as_decimal(value)
+    if number is None:
+        add_error(errors, path, f"The {what} must be a number.")
+        return None
+    unit_text = f" {unit}" if unit else ""
+    if low is None and number <= 0:
+        add_error(errors, path, f"The {what} must be more than 0{unit_text}.")
+        return None
+    if (low is not None and number < low) or (high is not None and number > high):
+        if low is not None and high is not None:
+            bounds = f"from {format_amount(low)} to {format_amount(high)}{unit_text}"
+        elif high is not None:
+            bounds = f"at most {format_amount(high)}{unit_text}"
+        else:
+            bounds = f"at least {format_amount(low or Decimal(0))}{unit_text}"
+        add_error(errors, path, f"The {what} must be {bounds}.")
+        return None
+    return number
+
+
+def _as_decimal(value: object) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        if abs(value) > HUGE_INTEGER:
+            return Decimal(HUGE_INTEGER + 1) * (1 if value > 0 else -1)
+        return Decimal(value)
+    if isinstance(value, float):
+        # repr() gives the shortest decimal that round-trips: 0.1 stays 0.1, not 0.1000…0555.
+        return _as_decimal(Decimal(repr(value))) if math.isfinite(value) else None
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return None
+        if abs(value) > HUGE_INTEGER:
+            return Decimal(HUGE_INTEGER + 1) * (1 if value > 0 else -1)
+        # A millionth of a unit is finer than anything measurable; it also keeps a
+        # hostile 1E-999999 from turning into a million-digit error message.
+        rounded = value.quantize(MICRO)
+        return rounded if rounded != value else value
+    return None
+
+
+def _read_integer(
+    errors: Errors, path: str, value: object, what: str, low: int, high: int, unit: str
+) -> int | None:
+    if value is None:
+        return None
+    number = _as_decimal(value)
+    unit_text = f" {unit}" if unit else ""
+    if number is None or number != number.to_integral_value():
+        add_error(errors, path, f"The {what} must be a whole number.")
+        return None
+    if not low <= number <= high:
+        add_error(errors, path, f"The {what} must be from {low} to {high}{unit_text}.")
+        return None
+    return int(number)
+
+
+def _read_boolean(errors: Errors, path: str, value: object) -> bool | None:
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        add_error(errors, path, "Must be true or false.")
+        return None
+    return value
+
+
+def _read_text(errors: Errors, path: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        add_error(errors, path, "Must be a short text describing the reason.")
+        return None
+    if len(value) > MAX_REASON_CHARS:
+        add_error(errors, path, f"Keep it under {MAX_REASON_CHARS} characters.")
+        return None
+    return value.strip()
+
+
+def _read_date(errors: Errors, path: str, value: object, *, required: bool) -> date | None:
+    if value is None:
+        if required:
+            add_error(errors, path, "Enter a date as YYYY-MM-DD.")
+        return None
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        add_error(errors, path, "Enter a date as YYYY-MM-DD.")
+        return None
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        add_error(errors, path, f"{value} is not a real date.")
+        return None
+    if not EARLIEST_DATE <= parsed <= LATEST_DATE:
+        add_error(errors, path, f"Enter a date between {EARLIEST_DATE} and {LATEST_DATE}.")
+        return None
+    return parsed
+
+
+def _read_clock_time(errors: Errors, path: str, value: object) -> time | None:
+    if value is None:
+        add_error(errors, path, "Enter the dose time as HH:MM, for example 08:00.")
+        return None
+    match = _HH_MM.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        add_error(
+            errors, path, "Enter the dose time as HH:MM on a 24-hour clock, for example 08:00."
+        )
+        return None
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+# --- Error bookkeeping -------------------------------------------------------------
+
+
+def _count(errors: Errors) -> int:
+    return sum(len(messages) for messages in errors.values())
+
+
+def _has_errors_under(errors: Errors, prefix: str) -> bool:
+    return any(path == prefix or path.startswith(prefix + ".") for path in errors)
+
+
+def _reject_unknown_fields(
+    errors: Errors, prefix: str, data: Mapping[str, object], known: tuple[str, ...]
+) -> None:
+    for key in data:
+        if key in known:
+            continue
+        name = key if isinstance(key, str) else repr(key)
+        if len(name) > 40:
+            name = name[:40] + "…"
+        path = f"{prefix}.{name}" if prefix else name
+        add_error(errors, path, f'Unknown field "{name}".')
