@@ -182,7 +182,7 @@ def reminders_reclaim_stale(*, now: dt.datetime) -> int:
     """Rows claimed by a worker that died go back to the queue."""
     cutoff = now - dt.timedelta(seconds=settings.REMINDER_CLAIM_TIMEOUT_SECONDS)
     return Reminder.objects.filter(status=ReminderStatus.SENDING, claimed_at__lt=cutoff).update(
-        status=ReminderStatus.PENDING, claim_token=None, delivering_since=None
+        status=ReminderStatus.PENDING, claim_token=None, delivery_token=None
     )
 
 
@@ -222,14 +222,6 @@ def reminders_claim_due(*, now: dt.datetime, limit: int, enqueue: Enqueue) -> li
 # --- delivering -------------------------------------------------------------------------
 
 
-def _finish(row: Reminder, **fields: object) -> bool:
-    """Record an outcome only if the row is still claimed by this delivery."""
-    updated = Reminder.objects.filter(
-        id=row.pk, status=ReminderStatus.SENDING, claim_token=row.claim_token
-    ).update(**fields)
-    return updated == 1
-
-
 def _why_not_send(row: Reminder, now: dt.datetime) -> str:
     if row.plan.status != PlanStatus.ACTIVE and row.kind != ReminderKind.ABRUPT_STOP_ALERT:
         return "the plan is no longer active"
@@ -246,68 +238,91 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(30 * 4 ** max(attempts - 1, 0), 3600))
 
 
+def _start_delivery(ids: Sequence[int], claim: str | None) -> tuple[uuid.UUID, list[Reminder]]:
+    """Take the rows for this delivery. A copy of the same message running beside this
+    one (redelivered by the broker) finds them taken and sends nothing."""
+    token = uuid.uuid4()
+    claimed = Reminder.objects.filter(
+        id__in=ids, status=ReminderStatus.SENDING, delivery_token__isnull=True
+    )
+    if claim is not None:
+        claimed = claimed.filter(claim_token=claim)
+    claimed.update(delivery_token=token)
+    rows = list(
+        Reminder.objects.filter(delivery_token=token, status=ReminderStatus.SENDING)
+        .select_related("plan__patient__clinic", "plan__patient__user", "dose")
+        .order_by("due_at")
+    )
+    return token, rows
+
+
+def _finish(ids: Iterable[int], token: uuid.UUID, **fields: object) -> int:
+    """Record an outcome only for rows this delivery still holds."""
+    return Reminder.objects.filter(
+        id__in=list(ids), status=ReminderStatus.SENDING, delivery_token=token
+    ).update(claim_token=None, delivery_token=None, **fields)
+
+
+def reminders_deliver(
+    *,
+    reminder_ids: Sequence[int],
+    now: dt.datetime,
+    channels: Iterable[Channel],
+    claim: str | None = None,
+) -> dict[int, str]:
+    """Deliver claimed rows through the channels and record each outcome; a few queries
+    for the whole batch, not a few per row."""
+    token, rows = _start_delivery(reminder_ids, claim)
+    channels = list(channels)
+    outcomes: dict[int, str] = {}
+    skipped: dict[str, list[int]] = {}
+    sent: list[int] = []
+    for row in rows:
+        reason = _why_not_send(row, now)
+        if reason:
+            skipped.setdefault(reason, []).append(row.pk)
+            outcomes[row.pk] = "skipped"
+            continue
+        try:
+            for message in messages.messages_for(row):
+                for channel in channels:
+                    channel.send(message)
+        except TransientError as error:
+            if row.attempts >= settings.REMINDER_MAX_ATTEMPTS:
+                _finish([row.pk], token, status=ReminderStatus.FAILED,
+                        last_error=f"gave up: {error}"[:300])
+                outcomes[row.pk] = "failed"
+            else:
+                _finish([row.pk], token, status=ReminderStatus.PENDING,
+                        due_at=now + backoff(row.attempts), last_error=str(error)[:300])
+                outcomes[row.pk] = "retry"
+            continue
+        except PermanentError as error:
+            _finish([row.pk], token, status=ReminderStatus.FAILED, last_error=str(error)[:300])
+            outcomes[row.pk] = "failed"
+            if row.recipient == Recipient.PATIENT:
+                reminder_add(
+                    plan=row.plan, kind=ReminderKind.CHANNEL_FAILING, recipient=Recipient.CLINIC,
+                    key=f"channel-{now:%Y-%m-%d}", due_at=now, context={"error": str(error)},
+                )
+            log.warning("reminder %s failed permanently: %s", row.pk, error)
+            continue
+        sent.append(row.pk)
+        outcomes[row.pk] = "sent"
+    for reason, ids in skipped.items():
+        _finish(ids, token, status=ReminderStatus.SKIPPED, last_error=reason)
+    if sent:
+        _finish(sent, token, status=ReminderStatus.SENT, sent_at=now, last_error="")
+    return outcomes
+
+
 def reminder_deliver(
     *, reminder_id: int, now: dt.datetime, channels: Iterable[Channel], claim: str | None = None
 ) -> str:
-    """Deliver one claimed row through the channels and record the outcome."""
-    row = (
-        Reminder.objects.select_related("plan__patient__clinic", "plan__patient__user", "dose")
-        .filter(id=reminder_id)
-        .first()
-    )
-    if row is None or row.status != ReminderStatus.SENDING:
-        return "not claimed"
-    if claim is not None and str(row.claim_token) != claim:
-        return "not claimed"
-    started = Reminder.objects.filter(
-        id=row.pk,
-        status=ReminderStatus.SENDING,
-        claim_token=row.claim_token,
-        delivering_since__isnull=True,
-    ).update(delivering_since=now)
-    if started != 1:
-        return "not claimed"
-    reason = _why_not_send(row, now)
-    if reason:
-        _finish(row, status=ReminderStatus.SKIPPED, last_error=reason, claim_token=None)
-        return "skipped"
-    try:
-        for message in messages.messages_for(row):
-            for channel in channels:
-                channel.send(message)
-    except TransientError as error:
-        if row.attempts >= settings.REMINDER_MAX_ATTEMPTS:
-            _finish(
-                row,
-                status=ReminderStatus.FAILED,
-                last_error=f"gave up: {error}"[:300],
-                claim_token=None,
-            )
-            return "failed"
-        _finish(
-            row,
-            status=ReminderStatus.PENDING,
-            due_at=now + backoff(row.attempts),
-            last_error=str(error)[:300],
-            claim_token=None,
-            delivering_since=None,
-        )
-        return "retry"
-    except PermanentError as error:
-        _finish(row, status=ReminderStatus.FAILED, last_error=str(error)[:300], claim_token=None)
-        if row.recipient == Recipient.PATIENT:
-            reminder_add(
-                plan=row.plan,
-                kind=ReminderKind.CHANNEL_FAILING,
-                recipient=Recipient.CLINIC,
-                key=f"channel-{now:%Y-%m-%d}",
-                due_at=now,
-                context={"error": str(error)},
-            )
-        log.warning("reminder %s failed permanently: %s", row.pk, error)
-        return "failed"
-    _finish(row, status=ReminderStatus.SENT, sent_at=now, last_error="", claim_token=None)
-    return "sent"
+    """Deliver one claimed row (see reminders_deliver)."""
+    outcome = reminders_deliver(reminder_ids=[reminder_id], now=now, channels=channels,
+                                claim=claim)
+    return outcome.get(reminder_id, "not claimed")
 
 
 # --- missed doses and abrupt-stop alerts ------------------------------------------------

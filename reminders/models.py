@@ -162,7 +162,7 @@ class Reminder(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     # Set by the one delivery that goes ahead: a redelivered copy of the same message
     # running beside it finds it set and sends nothing.
-    delivering_since = models.DateTimeField(null=True, blank=True)
+    delivery_token = models.UUIDField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     context = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -11,7 +11,7 @@ from reminders import dispatch, services
 from reminders.channels import configured_channels
 
 # Ids handed to one delivery task: small, so a killed worker loses little in flight.
-DELIVERY_BATCH = 20
+DELIVERY_BATCH = 50
 
 
 @shared_task(name="reminders.tasks.record_worker_heartbeat", ignore_result=True)
@@ -31,8 +31,6 @@ def dispatch_reminders() -> dict[str, int]:
 
 @shared_task(name="reminders.tasks.deliver_reminders", ignore_result=True, acks_late=True)
 def deliver_reminders(reminder_ids: list[int], claim: str | None = None) -> None:
-    channels = configured_channels()
-    for reminder_id in reminder_ids:
-        dispatch.reminder_deliver(
-            reminder_id=reminder_id, now=timezone.now(), channels=channels, claim=claim
-        )
+    dispatch.reminders_deliver(
+        reminder_ids=reminder_ids, now=timezone.now(), channels=configured_channels(), claim=claim
+    )

@@ -16,6 +16,9 @@ from planner.env import env_bool, env_int, env_list
 
 ROOT = Path(__file__).resolve().parents[2]
 
+SITE_VARIABLES = {
+    "DEBUG", "SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_ALLOW_ASYNC_UNSAFE",
+}
 PRODUCTION_ENV = {
     "DEBUG": "0",
     "SECRET_KEY": "k3y-for-the-deploy-check-" + "x7Q9" * 12,
@@ -27,11 +30,8 @@ PRODUCTION_ENV = {
 
 
 def run_manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL"}
-    }
+    # The site's own variables come from `env` alone, whatever the test run has set.
+    base = {k: v for k, v in os.environ.items() if k not in SITE_VARIABLES}
     base.update(env)
     base["VAR_DIR"] = str(tmp_path)
     base["DJANGO_SETTINGS_MODULE"] = "planner.settings"
