@@ -21,7 +21,15 @@ from taper.plan import TaperPlan, plan
 from taper.protocol import IntrathecalProtocol, OralProtocol, Protocol, ProtocolError, Setting
 from taper.pump import PumpSettings, RefillDue, WeanStep
 from taper.render import DISCLAIMER, catalogue_to_text, plan_to_json, plan_to_text
-from taper.request import CurrentDose, Goal, InvalidPlanInput, Pace, Patient, PlanRequest
+from taper.request import (
+    CurrentDose,
+    Goal,
+    InvalidPlanInput,
+    Pace,
+    Patient,
+    PlanRequest,
+    Revision,
+)
 from taper.rounding import LiquidSupply, LiquidVolume, TabletSupply, TabletUnits
 from taper.schedule import DoseEvent, ScheduledDose, Step
 
@@ -48,6 +56,7 @@ __all__ = [
     "ProtocolError",
     "PumpSettings",
     "RefillDue",
+    "Revision",
     "ScheduledDose",
     "Setting",
     "Step",

@@ -8,12 +8,13 @@ the fact that raised it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
 from taper.kidney import CreatinineClearance
 from taper.pace import TaperPace
-from taper.protocol import IntrathecalProtocol, OralProtocol, PatientRisks
+from taper.protocol import CLINIC_DEFAULT, IntrathecalProtocol, OralProtocol, PatientRisks
 from taper.request import PlanRequest
 from taper.rounding import format_amount
 
@@ -38,6 +39,7 @@ CODES = (
     "BREASTFEEDING",
     "CNS_DEPRESSANT",
     "SEIZURE_HISTORY",
+    "REVISED",
 )
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 _CRCL_METHOD = {"entered": "entered", "cockcroft-gault": "Cockcroft–Gault estimate"}
@@ -289,6 +291,16 @@ def _patient_flags(request: PlanRequest, risks: PatientRisks) -> list[Flag]:
             )
         )
     return flags
+
+
+def revised_flag(from_date: date, description: str) -> Flag:
+    """Info only: a revision keeps the plan's own flags and never makes it faster."""
+    return Flag("REVISED", "info", f"Revised from {from_date}: {description}", CLINIC_DEFAULT)
+
+
+def with_flags(flags: tuple[Flag, ...], more: list[Flag]) -> tuple[Flag, ...]:
+    """The flags in the plan's order (by severity, then code; stable within a code)."""
+    return _ordered([*flags, *more])
 
 
 def _sentences(*parts: str | None) -> str:

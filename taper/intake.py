@@ -20,7 +20,13 @@ from taper.catalogue import Catalogue, Product, load_catalogue
 from taper.protocol import IntrathecalProtocol, OralProtocol, Protocol
 from taper.pump import PumpSettings, WeanStep
 from taper.request import (
+    HOLD_DAYS_MESSAGE,
+    INTRATHECAL_REVISIONS,
+    MAX_HOLD_DAYS,
+    MAX_REVISIONS,
     NON_FIELD,
+    REVISION_KIND_MESSAGE,
+    REVISION_KINDS,
     CurrentDose,
     Errors,
     Goal,
@@ -28,13 +34,17 @@ from taper.request import (
     Pace,
     Patient,
     PlanRequest,
+    Revision,
+    RevisionKind,
     add_error,
     dose_refusals,
     goal_refusals,
     length_refusals,
     merge_errors,
     pump_refusals,
+    revision_refusals,
 )
+from taper.revise import from_date_refusals
 from taper.rounding import format_amount
 
 # Parsing limits that keep hostile input cheap; clinical limits live in the protocols.
@@ -60,7 +70,9 @@ TOP_LEVEL_FIELDS = (
     "patient",
     "pace",
     "abrupt_stop_reason",
+    "revisions",
 )
+REVISION_FIELDS = ("kind", "from_date", "days")
 PATIENT_FIELDS = (
     "age_years",
     "weight_kg",
@@ -114,6 +126,7 @@ def parse_request(data: Mapping[str, object], *, catalogue: Catalogue | None = N
     pace = Pace()
     pump: PumpSettings | None = None
     reason: str | None = None
+    revisions: tuple[Revision, ...] = ()
     # With an unknown product the route is unknown too: check whatever was sent.
     oral = product is not None and not product.is_intrathecal
     intrathecal = product is not None and product.is_intrathecal
@@ -121,6 +134,8 @@ def parse_request(data: Mapping[str, object], *, catalogue: Catalogue | None = N
         for field in ORAL_ONLY_FIELDS:
             if field in data:
                 add_error(errors, field, "Applies only to oral products; a pump plan uses pump.")
+        if "revisions" in data:
+            add_error(errors, "revisions", INTRATHECAL_REVISIONS)
     elif oral and "pump" in data:
         add_error(errors, "pump", "Applies only to intrathecal products.")
     if not intrathecal:
@@ -131,6 +146,7 @@ def parse_request(data: Mapping[str, object], *, catalogue: Catalogue | None = N
             goal = _read_goal(errors, data.get("goal"))
         pace = _read_pace(errors, data.get("pace"), oral_protocol)
         reason = _read_text(errors, "abrupt_stop_reason", data.get("abrupt_stop_reason"))
+        revisions = _read_revisions(errors, data.get("revisions"))
         if product is not None and oral_protocol is not None:
             if goal is not None and doses and not _has_errors_under(errors, "goal"):
                 merge_errors(errors, goal_refusals(goal, doses, product))
@@ -150,7 +166,7 @@ def parse_request(data: Mapping[str, object], *, catalogue: Catalogue | None = N
     assert start_date is not None
     assert timezone is not None
     assert patient is not None
-    return PlanRequest(
+    request = PlanRequest(
         product=product,
         protocol=protocol,
         start_date=start_date,
@@ -161,7 +177,14 @@ def parse_request(data: Mapping[str, object], *, catalogue: Catalogue | None = N
         pace=pace,
         pump=pump,
         abrupt_stop_reason=reason,
+        revisions=revisions,
     )
+    if revisions:
+        # Whether each from_date lies within the plan as it stands needs the plan itself.
+        refused = from_date_refusals(request)
+        if refused:
+            raise InvalidPlanInput(refused)
+    return request
 
 
 # --- Sections ----------------------------------------------------------------------
@@ -270,6 +293,44 @@ def _read_goal(errors: Errors, value: object) -> Goal | None:
         return Goal(type="reduce", target_daily_mg=target) if target is not None else None
     add_error(errors, "goal.type", 'The goal type must be "discontinue" or "reduce".')
     return None
+
+
+def _read_revisions(errors: Errors, value: object) -> tuple[Revision, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        add_error(errors, "revisions", "Revisions must be a list of {kind, from_date, days}.")
+        return ()
+    if len(value) > MAX_REVISIONS:
+        add_error(errors, "revisions", f"Enter at most {MAX_REVISIONS} revisions.")
+        return ()
+    read: list[tuple[int, Revision]] = []
+    for index, item in enumerate(value):
+        path = f"revisions.{index}"
+        if not isinstance(item, Mapping):
+            add_error(errors, path, "Each revision must be an object with kind and from_date.")
+            continue
+        _reject_unknown_fields(errors, path, item, REVISION_FIELDS)
+        before = _count(errors)
+        kind = item.get("kind")
+        if kind not in REVISION_KINDS:
+            add_error(errors, f"{path}.kind", REVISION_KIND_MESSAGE)
+        from_date = _read_date(errors, f"{path}.from_date", item.get("from_date"), required=True)
+        days: int | None = None
+        if kind == "hold":
+            if item.get("days") is None:
+                add_error(errors, f"{path}.days", f"Enter the days to hold. {HOLD_DAYS_MESSAGE}")
+            days = _read_integer(
+                errors, f"{path}.days", item.get("days"), "hold length", 1, MAX_HOLD_DAYS, "days"
+            )
+        elif "days" in item and kind in REVISION_KINDS:
+            add_error(errors, f"{path}.days", "Days apply only to a hold.")
+        if _count(errors) == before and from_date is not None:
+            read.append(
+                (index, Revision(kind=cast(RevisionKind, kind), from_date=from_date, days=days))
+            )
+    merge_errors(errors, revision_refusals(read))
+    return tuple(revision for _, revision in read) if len(read) == len(value) else ()
 
 
 def _read_pace(errors: Errors, value: object, protocol: OralProtocol | None) -> Pace:

@@ -58,10 +58,10 @@ def taper_pace(
     step = protocol.step_interval_days.value
     if elderly or weak_kidneys or patient.seizure_history:
         # Once, however many of these apply (CLINICAL.md).
-        length, step = _stretch(length, factor), _stretch(step, factor)
+        length, step = stretch_days(length, factor), stretch_days(step, factor)
     preferred_length, preferred_step = length, step
     if request.pace.name == "slower":
-        preferred_length, preferred_step = _stretch(length, factor), _stretch(step, factor)
+        preferred_length, preferred_step = stretch_days(length, factor), stretch_days(step, factor)
 
     shape: Shape = request.pace.shape or _protocol_shape(protocol)
     goal = request.goal
@@ -102,7 +102,7 @@ def steps_to_target(
     return max(1, math.ceil(round(steps, 9)))
 
 
-def _stretch(days: int, factor: Decimal) -> int:
+def stretch_days(days: int, factor: Decimal) -> int:
     return int((days * factor).to_integral_value(rounding=ROUND_CEILING))
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from taper.flags import Flag, intrathecal_flags, oral_flags, requires_review
+from taper.flags import Flag, intrathecal_flags, oral_flags, requires_review, with_flags
 from taper.kidney import CreatinineClearance, patient_creatinine_clearance
 from taper.missed_dose import MissedDoseGuidance
 from taper.pace import taper_pace
 from taper.protocol import IntrathecalProtocol, OralProtocol
 from taper.pump import PumpSettings, RefillDue, WeanStep, refill_schedule
-from taper.request import InvalidPlanInput, PlanRequest, rule_errors
+from taper.request import InvalidPlanInput, PlanRequest, Revision, rule_errors
+from taper.revise import revise_steps
 from taper.rounding import Supply, dispense
 from taper.schedule import DoseEvent, Step, build_steps, dose_events
 
@@ -40,6 +41,16 @@ class TaperPlan:
     refills: tuple[RefillDue, ...] = ()
     wean_steps: tuple[WeanStep, ...] = ()
 
+    @property
+    def revisions(self) -> tuple[Revision, ...]:
+        """The clinician's revisions the plan was rebuilt with, in order (oral only)."""
+        return self.request.revisions
+
+    @property
+    def effective_from(self) -> date:
+        """The first day this version of the plan changes: the last revision's from_date."""
+        return self.revisions[-1].from_date if self.revisions else self.start_date
+
 
 def plan(request: PlanRequest) -> TaperPlan:
     """Build the plan, or raise InvalidPlanInput when a rule refuses the request."""
@@ -59,18 +70,28 @@ def _oral_plan(
     pace = taper_pace(request, protocol, crcl)
     fraction = protocol.catch_up_fraction.value
     steps = build_steps(request, pace, fraction)
+    flags = oral_flags(request, protocol, pace, crcl)
+    if request.revisions:
+        revised = revise_steps(
+            request,
+            steps,
+            step_days=pace.step_days,
+            slower_factor=protocol.slower_factor.value,
+            catch_up_fraction=fraction,
+        )
+        # A revision only lengthens the plan: the flags it was approved with still hold.
+        steps, flags = revised.steps, with_flags(flags, list(revised.flags))
     events = dose_events(steps, request.timezone, fraction)
     supply = dispense(
         request.product, ((dose.units, step.days) for step in steps for dose in step.doses)
     )
-    flags = oral_flags(request, protocol, pace, crcl)
     return TaperPlan(
         protocol_id=protocol.id,
         protocol_version=protocol.version,
         request=request,
         start_date=steps[0].start_date,
         end_date=steps[-1].end_date,
-        duration_days=pace.length_days,
+        duration_days=(steps[-1].end_date - steps[0].start_date).days + 1,
         required_length_days=pace.required_length_days,
         step_interval_days=pace.step_days,
         steps=steps,

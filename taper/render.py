@@ -10,6 +10,7 @@ from taper.catalogue import Catalogue, Product, load_catalogue
 from taper.flags import Flag
 from taper.missed_dose import MissedDoseGuidance
 from taper.plan import TaperPlan
+from taper.revise import revision_json
 from taper.rounding import LiquidSupply, LiquidVolume, format_amount
 from taper.schedule import DoseEvent, Step
 
@@ -38,6 +39,8 @@ def plan_to_json(plan: TaperPlan) -> JsonObject:
         "duration_days": plan.duration_days,
         "required_length_days": plan.required_length_days,
         "step_interval_days": plan.step_interval_days,
+        "revisions": [revision_json(revision) for revision in plan.revisions],
+        "effective_from": plan.effective_from.isoformat(),
         "steps": [_step_json(step) for step in plan.steps],
         "dose_events": [_event_json(event) for event in plan.dose_events],
         "dispense": [

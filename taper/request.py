@@ -70,6 +70,26 @@ class Pace:
     shape: Literal["linear", "proportional"] | None = None  # None: the protocol's shape
 
 
+RevisionKind = Literal["hold", "step_back", "slow_down"]
+REVISION_KINDS: tuple[RevisionKind, ...] = ("hold", "step_back", "slow_down")
+MAX_REVISIONS = 20
+MAX_HOLD_DAYS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """A clinician's change to a running oral plan, from `from_date` on (taper/revise.py).
+
+    hold: the dose in force on from_date goes on `days` more days. step_back: back to the
+    step before for one step interval, then the step in force restarts. slow_down: the
+    rest of the current step and every later step × the protocol's slower factor.
+    """
+
+    kind: RevisionKind
+    from_date: date
+    days: int | None = None  # hold only
+
+
 @dataclass(frozen=True, slots=True)
 class PlanRequest:
     product: Product
@@ -82,6 +102,7 @@ class PlanRequest:
     pace: Pace = Pace()
     pump: PumpSettings | None = None  # intrathecal only
     abrupt_stop_reason: str | None = None
+    revisions: tuple[Revision, ...] = ()  # oral only, applied in order
 
     @property
     def daily_total_mg(self) -> Decimal:
@@ -118,7 +139,10 @@ def rule_errors(request: PlanRequest) -> Errors:
                 errors,
                 length_refusals(request.goal, request.pace, request.abrupt_stop_reason, protocol),
             )
+        merge_errors(errors, revision_refusals(list(enumerate(request.revisions))))
     else:
+        if request.revisions:
+            add_error(errors, "revisions", INTRATHECAL_REVISIONS)
         if request.pump is None:
             add_error(errors, "pump", "Enter the pump settings.")
         else:
@@ -129,6 +153,45 @@ def rule_errors(request: PlanRequest) -> Errors:
 
 
 # --- Rule-level refusals -----------------------------------------------------------
+
+INTRATHECAL_REVISIONS = (
+    "Revisions apply only to oral plans; a pump plan changes through its wean steps."
+)
+
+
+def revision_refusals(revisions: list[tuple[int, Revision]]) -> Errors:
+    """What can be said of (position, revision) pairs without the plan: kind, days, order.
+
+    Whether each from_date lies within the plan as it stands is checked by
+    taper.revise, which needs the steps.
+    """
+    errors: Errors = {}
+    if len(revisions) > MAX_REVISIONS:
+        add_error(errors, "revisions", f"Enter at most {MAX_REVISIONS} revisions.")
+        return errors
+    previous: date | None = None
+    for index, revision in revisions:
+        path = f"revisions.{index}"
+        if revision.kind not in REVISION_KINDS:
+            add_error(errors, f"{path}.kind", REVISION_KIND_MESSAGE)
+        if revision.kind == "hold":
+            if revision.days is None or not 1 <= revision.days <= MAX_HOLD_DAYS:
+                add_error(errors, f"{path}.days", HOLD_DAYS_MESSAGE)
+        elif revision.days is not None:
+            add_error(errors, f"{path}.days", "Days apply only to a hold.")
+        if previous is not None and revision.from_date < previous:
+            add_error(
+                errors,
+                f"{path}.from_date",
+                f"Revisions apply in order: this one cannot start before the previous one "
+                f"({previous}).",
+            )
+        previous = revision.from_date
+    return errors
+
+
+REVISION_KIND_MESSAGE = 'The kind must be "hold", "step_back" or "slow_down".'
+HOLD_DAYS_MESSAGE = f"A hold lasts from 1 to {MAX_HOLD_DAYS} days."
 
 
 def dose_refusals(

@@ -154,7 +154,7 @@ def build_steps(
                 start_date=start,
                 end_date=start + timedelta(days=days - 1),
                 daily_total_mg=level,
-                doses=tuple(_scheduled(product, t, amount) for t, amount in current),
+                doses=tuple(scheduled_dose(product, t, amount) for t, amount in current),
                 missed_dose=missed_dose_guidance(tuple(t for t, _ in current), catch_up_fraction),
             )
         )
@@ -224,7 +224,7 @@ def _by_time(doses: tuple[CurrentDose, ...]) -> tuple[CurrentDose, ...]:
     return tuple(sorted(doses, key=lambda dose: dose.time))
 
 
-def _scheduled(product: Product, dose_time: time, amount: Decimal) -> ScheduledDose:
+def scheduled_dose(product: Product, dose_time: time, amount: Decimal) -> ScheduledDose:
     units = dose_units(product, amount)
     return ScheduledDose(
         time=dose_time, amount_mg=amount, units=units, units_text=units_text(units)

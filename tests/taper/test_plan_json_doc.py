@@ -18,8 +18,8 @@ def examples() -> list[tuple[str, str]]:
     return EXAMPLE.findall(DOC.read_text())
 
 
-def test_it_documents_four_examples():
-    assert len(examples()) == 4
+def test_it_documents_five_examples():
+    assert len(examples()) == 5
 
 
 @pytest.mark.parametrize(("given", "shown"), examples())

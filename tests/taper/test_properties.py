@@ -114,7 +114,20 @@ def daily_totals(plan: taper.TaperPlan) -> dict[date, Decimal]:
 @given(oral_requests())
 def test_it_keeps_every_invariant_for_any_valid_oral_regimen(data: dict[str, Any]) -> None:
     request = taper.parse_request(data)
-    plan = taper.plan(request)
+    assert_invariants(data, request, taper.plan(request))
+
+
+def assert_invariants(
+    data: dict[str, Any], request: taper.PlanRequest, plan: taper.TaperPlan
+) -> None:
+    """CLINICAL.md's invariants; test_revise.py runs them on revised plans too.
+
+    A step back (a clinician's revision) is the one place where the daily total may
+    rise, and with it a dose time of an earlier step may come back: only on that
+    revision's from_date, and never above the starting regimen.
+    """
+    step_backs = {r.from_date for r in request.revisions if r.kind == "step_back"}
+    start_times = {dose.time for dose in request.doses}
     product = request.product
     quantum = product.dose_quantum_mg
     zone = ZoneInfo(request.timezone)
@@ -126,8 +139,9 @@ def test_it_keeps_every_invariant_for_any_valid_oral_regimen(data: dict[str, Any
         assert later.start_date == earlier.end_date + timedelta(days=1)
     assert plan.steps[-1].end_date == plan.end_date
     assert (plan.end_date - plan.start_date).days + 1 == plan.duration_days
-    for step in plan.steps:
-        assert step.days >= min(plan.step_interval_days or 1, plan.duration_days)
+    if not request.revisions:  # a revision may end a step early (then steps back)
+        for step in plan.steps:
+            assert step.days >= min(plan.step_interval_days or 1, plan.duration_days)
 
     # 1. The daily total never increases from one day to the next (nor from today's dose).
     totals = daily_totals(plan)
@@ -135,7 +149,10 @@ def test_it_keeps_every_invariant_for_any_valid_oral_regimen(data: dict[str, Any
     assert days == [plan.start_date + timedelta(days=i) for i in range(plan.duration_days)]
     previous = request.daily_total_mg
     for day in days:
-        assert totals[day] <= previous
+        if day in step_backs:
+            assert totals[day] <= request.daily_total_mg
+        else:
+            assert totals[day] <= previous
         previous = totals[day]
 
     # 2. Every dose is a positive whole number of product units, built from what exists.
@@ -176,7 +193,7 @@ def test_it_keeps_every_invariant_for_any_valid_oral_regimen(data: dict[str, Any
     if goal.type == "discontinue" and plan.duration_days < 7:
         assert "ABRUPT_STOP" in codes
         assert request.abrupt_stop_reason
-    else:
+    elif not request.revisions:  # a revision keeps the flags the plan was approved with
         assert "ABRUPT_STOP" not in codes
     assert plan.requires_review == (
         any(flag.severity == "critical" for flag in plan.flags) or "FASTER_THAN_PROTOCOL" in codes
@@ -185,8 +202,11 @@ def test_it_keeps_every_invariant_for_any_valid_oral_regimen(data: dict[str, Any
     # 5. No step adds a dose time; one that is gone never comes back.
     times = [{dose.time for dose in step.doses} for step in plan.steps]
     assert times[0] <= {dose.time for dose in request.doses}
-    for earlier_times, later_times in pairwise(times):
-        assert later_times <= earlier_times
+    for (earlier_times, later_times), step in zip(pairwise(times), plan.steps[1:], strict=True):
+        if step.start_date in step_backs:
+            assert later_times <= start_times
+        else:
+            assert later_times <= earlier_times
 
     # 6. Dispensing covers every dose, per strength.
     if product.is_tablet:

@@ -21,7 +21,8 @@ KNOWN_PATH = re.compile(
     r"|pace(\.(length_days|step_days|shape))?"
     rf"|patient(\.({'|'.join(PATIENT_FIELDS)}))?|patient\.cns_depressants\.\d+"
     rf"|pump(\.({'|'.join(PUMP_FIELDS)}))?"
-    r"|pump\.wean_steps\.\d+(\.(visit_date|daily_dose_mcg))?)"
+    r"|pump\.wean_steps\.\d+(\.(visit_date|daily_dose_mcg))?"
+    r"|revisions(\.\d+(\.(kind|from_date|days))?)?)"
 )
 
 scalars = (
@@ -49,6 +50,10 @@ scalars = (
             "opioid",
             "baclofen-oral-tablet",
             "baclofen-intrathecal",
+            "hold",
+            "step_back",
+            "slow_down",
+            "2026-03-06",
         ]
     )
 )
@@ -80,6 +85,12 @@ LEAF_PATHS = [
     ("pump",),
     *[("pump", field) for field in PUMP_FIELDS],
     ("pump", "wean_steps", 0, "visit_date"),
+    ("revisions",),
+    ("revisions", 0),
+    ("revisions", 0, "kind"),
+    ("revisions", 0, "from_date"),
+    ("revisions", 0, "days"),
+    ("revisions", 1, "kind"),
     ("unexpected",),
 ]
 
