@@ -6,9 +6,10 @@ import secrets
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from planner import selectors, services
@@ -19,7 +20,9 @@ from planner.access import (
     clinician_required,
     staff_required,
 )
-from planner.forms import PatientForm, PlanForm
+from planner.forms import PatientForm, PlanForm, ReviewForm, RevisionForm
+from planner.models import PlanStatus, RevisionKind, RevisionReview
+from planner.roles import Role, has_role
 from reminders import feeds
 from reminders.subscription import subscription_context
 from reminders.views import calendar_response
@@ -108,7 +111,7 @@ def plan_preview(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     plan = clinic_plan(_staff(request), pk)
-    return render(request, "planner/plan_detail.html", selectors.plan_page(plan))
+    return render(request, "planner/plan_detail.html", selectors.plan_page(plan, request.user))
 
 
 @staff_required
@@ -199,3 +202,67 @@ def patient_calendar(request: HttpRequest, pk: int) -> HttpResponse:
         "subscription": subscription_context(token) if token else None,
     }
     return render(request, "planner/patient_calendar.html", context)
+
+
+@clinician_required
+@require_http_methods(["GET", "POST"])
+def plan_revise(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = clinic_plan(_staff(request), pk)
+    form = RevisionForm(request.POST or None, initial={"from_date": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            revision = services.plan_revise(
+                plan=plan,
+                by=_staff(request).user,
+                kind=RevisionKind(form.cleaned_data["kind"]),
+                from_date=form.cleaned_data["from_date"],
+                days=form.cleaned_data.get("days"),
+                note=form.cleaned_data.get("note") or "",
+            )
+        except ValidationError as refusal:
+            if hasattr(refusal, "error_dict"):
+                for field, errors in refusal.error_dict.items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                form.add_error(None, refusal)
+        else:
+            if revision.review_state == RevisionReview.PENDING:
+                messages.warning(request, "Revision saved: it waits for a reviewer; the plan "
+                                 "runs as before until then.")
+            else:
+                messages.success(request, "Plan revised; the patient is told what changed.")
+            return redirect("plan", pk=plan.pk)
+    return render(request, "planner/plan_revise.html", {"plan": plan, "form": form})
+
+
+@staff_required
+@require_POST
+def plan_review(request: HttpRequest, pk: int) -> HttpResponse:
+    """A reviewer's decision on a plan (or a revision) waiting for review."""
+    if not has_role(request.user, Role.REVIEWER):
+        raise PermissionDenied
+    plan = clinic_plan(_staff(request), pk)
+    form = ReviewForm(request.POST)
+    user = _staff(request).user
+    if not form.is_valid():
+        for error in form.errors.get("comment", []) + form.errors.get("decision", []):
+            messages.error(request, str(error))
+        return redirect("plan", pk=plan.pk)
+    approve = form.cleaned_data["decision"] == "approve"
+    comment = form.cleaned_data.get("comment") or ""
+    try:
+        if plan.status == PlanStatus.PENDING_REVIEW:
+            if approve:
+                services.plan_approve(plan=plan, by=user)
+            else:
+                services.plan_reject(plan=plan, by=user, comment=comment)
+        elif approve:
+            services.revision_approve(plan=plan, by=user)
+        else:
+            services.revision_reject(plan=plan, by=user, comment=comment)
+    except (ValidationError, PermissionDenied) as refusal:
+        messages.error(request, " ".join(getattr(refusal, "messages", [str(refusal)])))
+    else:
+        messages.success(request, "Approved." if approve else "Rejected; the author sees why.")
+    return redirect("plan", pk=plan.pk)

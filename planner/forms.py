@@ -191,3 +191,45 @@ class PlanForm(forms.Form):
             return cleaned
         self.engine_input = data
         return cleaned
+
+
+class RevisionForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Change",
+        choices=[
+            ("hold", "Hold the current step for some days"),
+            ("step_back", "Step back to the last tolerated dose"),
+            ("slow_down", "Slow the rest of the taper (× 1.5)"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    from_date = forms.DateField(
+        label="From", widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Days before this stay as they were.",
+    )
+    days = forms.IntegerField(
+        label="Days to hold", required=False, min_value=1, max_value=60,
+        help_text="Only for holding the current step.",
+    )
+    note = forms.CharField(
+        label="Why (shown in the plan's history)", required=False, max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("kind") == "hold" and cleaned.get("days") is None:
+            self.add_error("days", "Say for how many days to hold the current step.")
+        return cleaned
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
+    comment = forms.CharField(required=False, max_length=2000,
+                              widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("decision") == "reject" and not (cleaned.get("comment") or "").strip():
+            self.add_error("comment", "Say why: the author sees this comment.")
+        return cleaned

@@ -210,6 +210,13 @@ class RevisionKind(models.TextChoices):
     SLOW_DOWN = "slow_down", "Slow the rest of the taper"
 
 
+class RevisionReview(models.TextChoices):
+    NOT_NEEDED = "not_needed", "No review needed"
+    PENDING = "pending", "Waiting for review"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
 class PlanRevision(models.Model):
     """One version of a plan: exactly what the engine was given and what it returned."""
 
@@ -226,6 +233,11 @@ class PlanRevision(models.Model):
     end_date = models.DateField()
     # Revisions keep the past as it was: days before this date come from the previous one.
     effective_from = models.DateField()
+    # A revision of a running plan that needs review waits here; the plan keeps running
+    # on its current revision until a reviewer approves it.
+    review_state = models.CharField(
+        max_length=12, choices=RevisionReview.choices, default=RevisionReview.NOT_NEEDED
+    )
     note = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 import taper
 from planner.chart import dose_chart, schedule_days
-from planner.models import Patient, PlanStatus, StaffMember, TaperPlan
+from planner.models import Patient, PlanStatus, RevisionReview, StaffMember, TaperPlan
 from planner.roles import Role, has_role
 from reminders.models import DoseStatus
 
@@ -134,16 +134,21 @@ def preview(form: Any) -> dict[str, Any]:
     return {"preview": schedule_context(form.engine_input, output)}
 
 
-def plan_page(plan: TaperPlan) -> dict[str, Any]:
+def plan_page(plan: TaperPlan, user: User | AnonymousUser | None = None) -> dict[str, Any]:
     revision = plan.current_revision
     assert revision is not None
     revisions = plan.revisions.select_related("created_by").prefetch_related("reviews__reviewer")
+    pending = plan.revisions.filter(review_state=RevisionReview.PENDING).first()
     return {
         "plan": plan,
         "patient": plan.patient,
         "revision": revision,
         "revisions": revisions,
         "stored_flags": revision.flags.all(),
+        "pending_revision": pending,
+        "can_review": user is not None
+        and has_role(user, Role.REVIEWER)
+        and (plan.status == PlanStatus.PENDING_REVIEW or pending is not None),
         **schedule_context(revision.engine_input, revision.engine_output),
     }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,9 +26,12 @@ from planner.models import (
     RegimenDose,
     ReviewDecision,
     RevisionKind,
+    RevisionReview,
     TaperPlan,
 )
+from reminders import dispatch
 from reminders import services as reminder_services
+from reminders.models import ReminderKind
 
 
 class PlanStateError(ValidationError):
@@ -117,11 +121,14 @@ def _revision_create(
         PlanFlag,
         default_user=by,
     )
-    plan.current_revision = revision
-    plan.requires_review = (
-        engine_plan.requires_review or plan.patient.clinic.require_review_for_all_plans
-    )
+    if kind == RevisionKind.INITIAL:
+        plan.current_revision = revision
+        plan.requires_review = _needs_review(plan, engine_plan)
     return revision
+
+
+def _needs_review(plan: TaperPlan, engine_plan: taper.TaperPlan) -> bool:
+    return engine_plan.requires_review or plan.patient.clinic.require_review_for_all_plans
 
 
 def plan_create(
@@ -286,3 +293,128 @@ def plan_reject(*, plan: TaperPlan, by: User, comment: str) -> TaperPlan:
         comment=comment.strip(),
     )
     return plan
+
+
+REVISION_FIELDS = {"from_date": "from_date", "days": "days"}
+
+
+def _local_midnight(day: dt.date, zone: str) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(zone))
+
+
+@transaction.atomic
+def plan_revise(
+    *,
+    plan: TaperPlan,
+    by: User,
+    kind: RevisionKind,
+    from_date: dt.date,
+    days: int | None = None,
+    note: str = "",
+) -> PlanRevision:
+    """Hold, step back or slow down a running plan from a date on. Days before it stay
+    as they were. A revision whose flags (or the clinic) need review waits for a
+    reviewer while the plan keeps running as it is."""
+    plan = TaperPlan.objects.select_for_update().select_related("patient__clinic").get(pk=plan.pk)
+    _require_status(plan, PlanStatus.ACTIVE)
+    if plan.revisions.filter(review_state=RevisionReview.PENDING).exists():
+        raise PlanStateError("A revision of this plan is already waiting for review.")
+    if kind == RevisionKind.INITIAL:
+        raise ValidationError({"kind": "Choose hold, step back or slow down."})
+    current = plan.current_revision
+    assert current is not None
+    today = timezone.now().astimezone(ZoneInfo(plan.patient.home_timezone)).date()
+    if from_date < today:
+        raise ValidationError(
+            {"from_date": "Choose today or a later day: days already past stay as they were."}
+        )
+    entry: dict[str, Any] = {"kind": str(kind), "from_date": from_date.isoformat()}
+    if kind == RevisionKind.HOLD:
+        entry["days"] = days
+    engine_input = {
+        **current.engine_input,
+        "revisions": [*current.engine_input.get("revisions", []), entry],
+    }
+    try:
+        engine_plan = taper.plan(taper.parse_request(engine_input))
+    except taper.InvalidPlanInput as refusal:
+        errors: dict[str, list[str]] = {}
+        for key, messages in refusal.errors.items():
+            field = REVISION_FIELDS.get(key.rsplit(".", 1)[-1], "__all__")
+            errors.setdefault(field, []).extend(messages)
+        raise ValidationError(errors) from None
+    revision = _revision_create(
+        plan=plan,
+        regimen=current.regimen,
+        by=by,
+        kind=kind,
+        engine_input=engine_input,
+        engine_plan=engine_plan,
+        effective_from=from_date,
+        note=note.strip(),
+    )
+    if _needs_review(plan, engine_plan):
+        revision.review_state = RevisionReview.PENDING
+        revision.save(update_fields=["review_state"])
+    else:
+        _revision_put_in_force(plan, revision)
+    return revision
+
+
+def _revision_put_in_force(plan: TaperPlan, revision: PlanRevision) -> None:
+    """The revision's doses replace the old ones from its first day on, and the patient
+    is told what changed."""
+    now = timezone.now()
+    start = _local_midnight(revision.effective_from, plan.patient.home_timezone)
+    reminder_services.plan_doses_cancel(plan_id=plan.pk, from_time=max(start, now))
+    plan.current_revision = revision
+    plan.save(update_fields=["current_revision", "updated_at"])
+    reminder_services.plan_doses_schedule(revision=revision, from_date=revision.effective_from)
+    change = next(
+        (f["message"] for f in reversed(revision.engine_output["flags"]) if f["code"] == "REVISED"),
+        revision.get_kind_display(),
+    )
+    dispatch.reminder_add(
+        plan=plan,
+        kind=ReminderKind.PLAN_REVISED,
+        key=f"revised-{revision.number}",
+        due_at=now,
+        context={"effective_from": revision.effective_from.isoformat(), "change": change},
+    )
+
+
+def _pending_revision(plan: TaperPlan) -> PlanRevision:
+    revision = plan.revisions.filter(review_state=RevisionReview.PENDING).first()
+    if revision is None:
+        raise PlanStateError("No revision of this plan is waiting for review.")
+    return revision
+
+
+@transaction.atomic
+def revision_approve(*, plan: TaperPlan, by: User) -> PlanRevision:
+    plan = TaperPlan.objects.select_for_update().select_related("patient").get(pk=plan.pk)
+    _require_status(plan, PlanStatus.ACTIVE)
+    revision = _pending_revision(plan)
+    if by.pk == revision.created_by_id:
+        raise PermissionDenied("A revision must be approved by someone other than its author.")
+    revision.review_state = RevisionReview.APPROVED
+    revision.save(update_fields=["review_state"])
+    PlanReview.objects.create(revision=revision, reviewer=by, decision=ReviewDecision.APPROVED)
+    _revision_put_in_force(plan, revision)
+    return revision
+
+
+@transaction.atomic
+def revision_reject(*, plan: TaperPlan, by: User, comment: str) -> PlanRevision:
+    plan = TaperPlan.objects.select_for_update().get(pk=plan.pk)
+    revision = _pending_revision(plan)
+    if by.pk == revision.created_by_id:
+        raise PermissionDenied("A revision must be reviewed by someone other than its author.")
+    if not comment.strip():
+        raise ValidationError({"comment": "Say why the revision is rejected."})
+    revision.review_state = RevisionReview.REJECTED
+    revision.save(update_fields=["review_state"])
+    PlanReview.objects.create(
+        revision=revision, reviewer=by, decision=ReviewDecision.REJECTED, comment=comment.strip()
+    )
+    return revision

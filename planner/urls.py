@@ -25,6 +25,8 @@ urlpatterns = [
     path("clinic/plans/<int:pk>/submit/", clinic_views.plan_submit, name="plan_submit"),
     path("clinic/plans/<int:pk>/activate/", clinic_views.plan_activate, name="plan_activate"),
     path("clinic/plans/<int:pk>/cancel/", clinic_views.plan_cancel, name="plan_cancel"),
+    path("clinic/plans/<int:pk>/revise/", clinic_views.plan_revise, name="plan_revise"),
+    path("clinic/plans/<int:pk>/review/", clinic_views.plan_review, name="plan_review"),
     path("clinic/plans/<int:pk>/calendar.ics", clinic_views.plan_calendar, name="plan_calendar"),
     path(
         "clinic/patients/<int:pk>/calendar/", clinic_views.patient_calendar, name="patient_calendar"

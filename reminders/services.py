@@ -51,6 +51,12 @@ def plan_doses_schedule(*, revision: PlanRevision, from_date: dt.date | None = N
         for step in engine_plan.steps
         for dose in step.doses
     }
+    # A slot already answered (or still live) on the revision's first day keeps its row.
+    kept = set(
+        Dose.objects.filter(plan_id=revision.plan_id, local_date__gte=from_date or dt.date.min)
+        .exclude(status=DoseStatus.CANCELLED)
+        .values_list("local_date", "local_time")
+    )
     doses = [
         Dose(
             plan_id=revision.plan_id,
@@ -64,7 +70,8 @@ def plan_doses_schedule(*, revision: PlanRevision, from_date: dt.date | None = N
             units_text=units.get((event.step_index, event.local_time), ""),
         )
         for event in engine_plan.dose_events
-        if from_date is None or event.local_date >= from_date
+        if (from_date is None or event.local_date >= from_date)
+        and (event.local_date, event.local_time) not in kept
     ]
     Dose.objects.bulk_create(doses, batch_size=1000)
     first = min((dose.due_at for dose in doses), default=timezone.now())

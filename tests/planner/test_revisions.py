@@ -1,0 +1,144 @@
+"""Revising a running plan: hold, step back, slow down; the past stays; review when needed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+import time_machine
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
+from django.urls import reverse
+
+from planner import services
+from planner.models import Patient, PlanStatus, RevisionKind, RevisionReview, TaperPlan
+from planner.roles import Role
+from reminders.models import Dose, DoseStatus, Reminder, ReminderKind
+from tests.conftest import make_staff
+from tests.planner.test_clinician_workflow import engine_input
+
+NOW = dt.datetime(2027, 3, 4, 9, 0, tzinfo=dt.UTC)  # day 4 of a plan starting 1 March
+
+
+@pytest.fixture
+def running(alice: Any, patient: Patient) -> TaperPlan:
+    plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input(patient))
+    with time_machine.travel(dt.datetime(2027, 2, 25, tzinfo=dt.UTC)):
+        services.plan_activate(plan=plan, by=alice)
+    plan.refresh_from_db()
+    return plan
+
+
+def live_doses(plan: TaperPlan) -> list[tuple[dt.date, dt.time, Any]]:
+    return list(
+        Dose.objects.filter(plan=plan).exclude(status=DoseStatus.CANCELLED)
+        .order_by("due_at").values_list("local_date", "local_time", "amount_mg")
+    )
+
+
+def test_holding_keeps_the_past_and_moves_the_rest_later(alice: Any, running: TaperPlan) -> None:
+    before = live_doses(running)
+    old_end = running.current_revision.end_date
+    with time_machine.travel(NOW, tick=False):
+        revision = services.plan_revise(plan=running, by=alice, kind=RevisionKind.HOLD,
+                                        from_date=dt.date(2027, 3, 5), days=3)
+    running.refresh_from_db()
+    assert running.current_revision == revision
+    assert revision.end_date == old_end + dt.timedelta(days=3)
+    after = live_doses(running)
+    assert [d for d in after if d[0] < dt.date(2027, 3, 5)] == [
+        d for d in before if d[0] < dt.date(2027, 3, 5)
+    ]
+    assert len(after) > len(before)
+    assert Reminder.objects.filter(plan=running, kind=ReminderKind.PLAN_REVISED).get().context[
+        "change"].startswith("Revised from 2027-03-05: hold")
+    assert revision.engine_input["revisions"] == [
+        {"kind": "hold", "from_date": "2027-03-05", "days": 3}
+    ]
+
+
+@pytest.mark.parametrize("kind", [RevisionKind.STEP_BACK, RevisionKind.SLOW_DOWN])
+def test_stepping_back_or_slowing_down_lengthens_the_plan(
+    alice: Any, running: TaperPlan, kind: RevisionKind
+) -> None:
+    old_end = running.current_revision.end_date
+    with time_machine.travel(NOW, tick=False):
+        revision = services.plan_revise(plan=running, by=alice, kind=kind,
+                                        from_date=dt.date(2027, 3, 4))
+    assert revision.end_date > old_end
+    assert revision.review_state == RevisionReview.NOT_NEEDED
+
+
+def test_a_revision_cannot_rewrite_past_days(alice: Any, running: TaperPlan) -> None:
+    with time_machine.travel(NOW, tick=False), pytest.raises(ValidationError) as refusal:
+        services.plan_revise(plan=running, by=alice, kind=RevisionKind.SLOW_DOWN,
+                             from_date=dt.date(2027, 3, 2))
+    assert "from_date" in refusal.value.message_dict
+    assert running.revisions.count() == 1
+
+
+def test_a_revision_of_a_flagged_plan_waits_for_another_reviewer(
+    alice: Any, patient: Patient, django_user_model: Any, clinic: Any
+) -> None:
+    patient.creatinine_clearance_ml_min = 25
+    patient.save()
+    plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input(patient))
+    services.plan_submit(plan=plan, by=alice)
+    bob = make_staff(django_user_model, "bob", clinic, Role.REVIEWER)
+    services.plan_approve(plan=plan, by=bob)
+    with time_machine.travel(dt.datetime(2027, 2, 25, tzinfo=dt.UTC)):
+        services.plan_activate(plan=plan, by=alice)
+    plan.refresh_from_db()
+    first = plan.current_revision
+    with time_machine.travel(NOW, tick=False):
+        revision = services.plan_revise(plan=plan, by=alice, kind=RevisionKind.SLOW_DOWN,
+                                        from_date=dt.date(2027, 3, 5))
+        plan.refresh_from_db()
+        assert revision.review_state == RevisionReview.PENDING
+        assert plan.current_revision == first
+        assert plan.status == PlanStatus.ACTIVE
+        with pytest.raises(PermissionDenied):
+            services.revision_approve(plan=plan, by=alice)
+        services.revision_approve(plan=plan, by=bob)
+    plan.refresh_from_db()
+    assert plan.current_revision == revision
+    assert Dose.objects.filter(plan=plan, revision=revision).exists()
+
+
+def test_the_revise_page_names_the_field_it_refuses(
+    client: Client, alice: Any, running: TaperPlan
+) -> None:
+    url = reverse("plan_revise", args=[running.pk])
+    with time_machine.travel(NOW, tick=True):
+        client.force_login(alice)
+        missing_days = client.post(url, {"kind": "hold", "from_date": "2027-03-05"})
+        assert missing_days.status_code == 200, missing_days.content[:300]
+        assert "days" in missing_days.context["form"].errors
+        past = client.post(url, {"kind": "slow_down", "from_date": "2027-03-01"})
+        assert "from_date" in past.context["form"].errors
+        done = client.post(url, {"kind": "slow_down", "from_date": "2027-03-05"})
+    assert done.status_code == 302
+    assert running.revisions.count() == 2
+
+
+def test_a_reviewer_decides_on_the_plan_page_and_a_rejection_needs_a_comment(
+    client: Client, alice: Any, patient: Patient, django_user_model: Any, clinic: Any
+) -> None:
+    patient.creatinine_clearance_ml_min = 25
+    patient.save()
+    plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input(patient))
+    services.plan_submit(plan=plan, by=alice)
+    bob = make_staff(django_user_model, "bob", clinic, Role.REVIEWER)
+    client.force_login(bob)
+    page = client.get(reverse("plan", args=[plan.pk])).content.decode()
+    assert 'value="approve"' in page
+    client.post(reverse("plan_review", args=[plan.pk]), {"decision": "reject", "comment": ""})
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.PENDING_REVIEW
+    client.post(reverse("plan_review", args=[plan.pk]), {"decision": "approve"})
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.APPROVED
+    client.force_login(alice)
+    assert client.post(reverse("plan_review", args=[plan.pk]),
+                       {"decision": "approve"}).status_code == 403
