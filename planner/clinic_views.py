@@ -240,9 +240,9 @@ def plan_revise(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def plan_review(request: HttpRequest, pk: int) -> HttpResponse:
     """A reviewer's decision on a plan (or a revision) waiting for review."""
+    plan = clinic_plan(_staff(request), pk)
     if not has_role(request.user, Role.REVIEWER):
         raise PermissionDenied
-    plan = clinic_plan(_staff(request), pk)
     form = ReviewForm(request.POST)
     user = _staff(request).user
     if not form.is_valid():

@@ -14,7 +14,7 @@ import taper
 from planner.chart import dose_chart, schedule_days
 from planner.models import Patient, PlanStatus, RevisionReview, StaffMember, TaperPlan
 from planner.roles import Role, has_role
-from reminders.models import DoseStatus
+from reminders.models import AbruptStopAlert, DoseStatus
 
 
 def staff_clinic_id(user: User | AnonymousUser) -> int | None:
@@ -73,7 +73,12 @@ def dashboard(*, clinic_id: int) -> dict[str, Any]:
         .select_related("patient", "current_revision")
         .order_by("-updated_at")
     )
-    return {"active_plans": plans, "open_plans": drafts, "today": today_utc}
+    alerts = (
+        AbruptStopAlert.objects.filter(plan__patient__clinic_id=clinic_id, closed_at__isnull=True)
+        .select_related("plan__patient")
+        .order_by("raised_at")
+    )
+    return {"alerts": alerts, "active_plans": plans, "open_plans": drafts, "today": today_utc}
 
 
 def patient_page(patient: Patient) -> dict[str, Any]:

@@ -14,10 +14,10 @@ from planner import services
 from planner.models import Patient, TaperPlan
 from tests.planner.test_clinician_workflow import engine_input
 
-PATIENT_VIEWS = ["patient", "patient_edit", "plan_new"]
-PATIENT_POST_VIEWS = ["plan_preview"]
-PLAN_VIEWS = ["plan", "plan_handout", "plan_cancel"]
-PLAN_POST_VIEWS = ["plan_submit", "plan_activate", "plan_cancel"]
+PATIENT_VIEWS = ["patient", "patient_edit", "plan_new", "patient_calendar"]
+PATIENT_POST_VIEWS = ["plan_preview", "patient_calendar"]
+PLAN_VIEWS = ["plan", "plan_handout", "plan_cancel", "plan_calendar", "plan_revise"]
+PLAN_POST_VIEWS = ["plan_submit", "plan_activate", "plan_cancel", "plan_revise", "plan_review"]
 LIST_VIEWS = ["dashboard", "patients", "patient_new"]
 
 
@@ -91,6 +91,7 @@ def test_a_reviewer_can_read_but_not_change_plans(
     client.force_login(bob)
     assert client.get(reverse("plan", args=[plan.pk])).status_code == 200
     assert client.post(reverse("plan_activate", args=[plan.pk])).status_code == 403
+    assert client.get(reverse("plan_revise", args=[plan.pk])).status_code == 403
     assert client.get(reverse("plan_new", args=[patient.pk])).status_code == 403
 
 

@@ -360,3 +360,20 @@ def test_revisions_keep_what_the_engine_was_given_and_returned(
     assert {f.code for f in revision.flags.all()} == {
         f["code"] for f in revision.engine_output["flags"]
     }
+
+
+def test_the_dashboard_puts_open_abrupt_stop_alerts_first(
+    logged_in: Client, alice: Any, patient: Patient
+) -> None:
+    from reminders.dispatch import alert_raise
+    from reminders.models import AlertReason
+
+    plan = create_plan(patient, alice)
+    services.plan_activate(plan=plan, by=alice)
+    now = dt.datetime(2027, 3, 2, tzinfo=dt.UTC)
+    alert_raise(plan=plan, reason=AlertReason.CONSECUTIVE_MISSED, since=now, now=now,
+                detail="Two doses in a row were not taken.")
+    body = logged_in.get(reverse("dashboard")).content.decode()
+    assert body.index("Open abrupt-stop alerts") < body.index("Active plans")
+    assert "Two doses in a row missed" in body
+    assert "Sam Sample" in body.split("Active plans")[0]
