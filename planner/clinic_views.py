@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from typing import Any
 
@@ -23,7 +24,7 @@ from planner.access import (
 from planner.forms import PatientForm, PlanForm, ReviewForm, RevisionForm
 from planner.models import PlanStatus, RevisionKind, RevisionReview
 from planner.roles import Role, has_role
-from reminders import feeds
+from reminders import feeds, refills
 from reminders.subscription import subscription_context
 from reminders.views import calendar_response
 
@@ -265,4 +266,24 @@ def plan_review(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(getattr(refusal, "messages", [str(refusal)])))
     else:
         messages.success(request, "Approved." if approve else "Rejected; the author sees why.")
+    return redirect("plan", pk=plan.pk)
+
+
+@clinician_required
+@require_POST
+def plan_refill(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = clinic_plan(_staff(request), pk)
+    try:
+        day = dt.date.fromisoformat(request.POST.get("refilled_on", ""))
+    except ValueError:
+        messages.error(request, "Refill date: enter a date as YYYY-MM-DD.")
+        return redirect("plan", pk=plan.pk)
+    try:
+        refills.refill_record(plan=plan, refilled_on=day, by=_staff(request).user,
+                              now=timezone.now())
+    except ValidationError as refusal:
+        for message in refusal.messages:
+            messages.error(request, f"Refill date: {message}")
+    else:
+        messages.success(request, "Refill recorded.")
     return redirect("plan", pk=plan.pk)

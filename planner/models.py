@@ -71,6 +71,9 @@ class Patient(models.Model):
     calendar_detailed_titles = models.BooleanField(default=False)
     calendar_settings_version = models.PositiveIntegerField(default=0)
     calendar_settings_changed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the mail server refused the address: e-mail reminders stop until the
+    # address is changed, and the clinic is told.
+    email_failing_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()

@@ -48,6 +48,8 @@ def patient_create(*, clinic: Clinic, data: dict[str, Any]) -> Patient:
 
 @transaction.atomic
 def patient_update(*, patient: Patient, data: dict[str, Any]) -> Patient:
+    if "email" in data and data["email"] != patient.email:
+        patient.email_failing_since = None  # a new address gets a new chance
     for key, value in data.items():
         setattr(patient, key, value)
     patient.full_clean()

@@ -27,6 +27,7 @@ urlpatterns = [
     path("clinic/plans/<int:pk>/cancel/", clinic_views.plan_cancel, name="plan_cancel"),
     path("clinic/plans/<int:pk>/revise/", clinic_views.plan_revise, name="plan_revise"),
     path("clinic/plans/<int:pk>/review/", clinic_views.plan_review, name="plan_review"),
+    path("clinic/plans/<int:pk>/refill/", clinic_views.plan_refill, name="plan_refill"),
     path("clinic/plans/<int:pk>/calendar.ics", clinic_views.plan_calendar, name="plan_calendar"),
     path(
         "clinic/patients/<int:pk>/calendar/", clinic_views.patient_calendar, name="patient_calendar"

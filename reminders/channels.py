@@ -44,9 +44,7 @@ class EmailChannel:
 
     def send(self, message: Message) -> None:
         if not message.emails:
-            if message.clinic_id is not None:
-                return  # a clinic without e-mail addresses still sees the dashboard
-            raise PermanentError("no e-mail address on record")
+            return  # in-app only (messages_for refuses a patient with no way to reach)
         email = EmailMultiAlternatives(
             subject=message.subject,
             body=message.text,

@@ -23,7 +23,7 @@ from django.db.models import F, Max, Min, Q
 from django.db.models.functions import Coalesce
 
 import taper
-from planner.models import PlanRevision, PlanStatus, TaperPlan
+from planner.models import Patient, PlanRevision, PlanStatus, TaperPlan
 from reminders import messages
 from reminders.channels import Channel, PermanentError, TransientError
 from reminders.models import (
@@ -36,6 +36,7 @@ from reminders.models import (
     ReminderKind,
     ReminderStatus,
 )
+from taper.protocol import OralProtocol
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +44,20 @@ log = logging.getLogger(__name__)
 EVENING_NOTICE = dt.time(19, 0)
 MORNING_NOTICE = dt.time(9, 0)
 CHECK_IN_TIME = dt.time(10, 0)
-CHECK_IN_EVERY_DAYS = 3
 REFILL_REMINDER_DAYS_BEFORE = (14, 7, 2)
+# The oral protocol's escalation settings (escalation_missed_doses 2,
+# escalation_hours_without_dose 24); a test fails if the protocol and these diverge.
+CONSECUTIVE_MISSED_ALERT = 2
 NO_CONFIRMED_DOSE_AFTER = dt.timedelta(hours=24)
 
 
 def _local(day: dt.date, time: dt.time, zone: str) -> dt.datetime:
     return dt.datetime.combine(day, time, tzinfo=ZoneInfo(zone))
+
+
+def _check_in_every_days(engine_plan: taper.TaperPlan) -> int:
+    protocol = engine_plan.request.protocol
+    return protocol.check_in_interval_days.value if isinstance(protocol, OralProtocol) else 7
 
 
 def _plan_rows(
@@ -91,8 +99,9 @@ def _plan_rows(
                 context={"date": last_day.isoformat()},
             )
         )
-        day = engine_plan.start_date + dt.timedelta(days=CHECK_IN_EVERY_DAYS - 1)
-        while day <= last_day + dt.timedelta(days=CHECK_IN_EVERY_DAYS):
+        every = _check_in_every_days(engine_plan)
+        day = engine_plan.start_date + dt.timedelta(days=every - 1)
+        while day <= last_day + dt.timedelta(days=every):
             rows.append(
                 Reminder(
                     plan=plan,
@@ -101,7 +110,7 @@ def _plan_rows(
                     due_at=_local(day, CHECK_IN_TIME, zone),
                 )
             )
-            day += dt.timedelta(days=CHECK_IN_EVERY_DAYS)
+            day += dt.timedelta(days=every)
     for refill in engine_plan.refills:
         for reminder_date in refill.reminder_dates:
             days_before = (refill.alarm_date - reminder_date).days
@@ -238,6 +247,9 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(30 * 4 ** max(attempts - 1, 0), 3600))
 
 
+RECORD_SENT_EVERY = 10
+
+
 def _start_delivery(ids: Sequence[int], claim: str | None) -> tuple[uuid.UUID, list[Reminder]]:
     """Take the rows for this delivery. A copy of the same message running beside this
     one (redelivered by the broker) finds them taken and sends nothing."""
@@ -301,6 +313,9 @@ def reminders_deliver(
             _finish([row.pk], token, status=ReminderStatus.FAILED, last_error=str(error)[:300])
             outcomes[row.pk] = "failed"
             if row.recipient == Recipient.PATIENT:
+                Patient.objects.filter(
+                    pk=row.plan.patient_id, email_failing_since__isnull=True
+                ).update(email_failing_since=now)
                 reminder_add(
                     plan=row.plan, kind=ReminderKind.CHANNEL_FAILING, recipient=Recipient.CLINIC,
                     key=f"channel-{now:%Y-%m-%d}", due_at=now, context={"error": str(error)},
@@ -309,6 +324,10 @@ def reminders_deliver(
             continue
         sent.append(row.pk)
         outcomes[row.pk] = "sent"
+        if len(sent) >= RECORD_SENT_EVERY:
+            # Record as we go: a worker killed mid-batch re-sends at most this many.
+            _finish(sent, token, status=ReminderStatus.SENT, sent_at=now, last_error="")
+            sent = []
     for reason, ids in skipped.items():
         _finish(ids, token, status=ReminderStatus.SKIPPED, last_error=reason)
     if sent:
@@ -371,13 +390,14 @@ def _check_consecutive_missed(plan: TaperPlan, now: dt.datetime) -> None:
         Dose.objects.filter(plan=plan, catch_up_until__lt=now)
         .exclude(status=DoseStatus.CANCELLED)
         .order_by("-due_at")
-        .values_list("status", "due_at")[:2]
+        .values_list("status", "due_at")[:CONSECUTIVE_MISSED_ALERT]
     )
-    if len(last_two) == 2 and all(status == DoseStatus.MISSED for status, _ in last_two):
+    missed = [status == DoseStatus.MISSED for status, _ in last_two]
+    if len(missed) == CONSECUTIVE_MISSED_ALERT and all(missed):
         alert_raise(
             plan=plan,
             reason=AlertReason.CONSECUTIVE_MISSED,
-            since=last_two[1][1],
+            since=last_two[-1][1],
             now=now,
             detail="Two doses in a row were not taken.",
         )
@@ -464,6 +484,9 @@ def dispatch_tick(
     reclaimed = reminders_reclaim_stale(now=now)
     missed = doses_mark_missed(now=now)
     unconfirmed = alerts_check_unconfirmed(now=now)
+    from reminders.refills import alerts_check_refills  # refills builds on this module
+
+    unconfirmed += alerts_check_refills(now=now)
     batch = limit or settings.REMINDER_BATCH_SIZE
     claimed = 0
     started = time.monotonic()

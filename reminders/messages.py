@@ -15,7 +15,7 @@ from django.utils import timezone
 from planner.models import Patient, StaffMember
 from planner.roles import Role
 from reminders import actions
-from reminders.channels import Message
+from reminders.channels import Message, PermanentError
 from reminders.models import AbruptStopAlert, Recipient, Reminder, ReminderKind
 
 SUBJECTS = {
@@ -129,12 +129,15 @@ def messages_for(row: Reminder) -> list[Message]:
                 reminder_id=row.pk,
             )
         ]
+    emails = (patient.email,) if patient.email and not patient.email_failing_since else ()
+    if not emails and patient.user_id is None:
+        raise PermanentError("no working e-mail address and no account to reach the patient")
     return [
         Message(
             subject=subject,
             text=text,
             html=html,
-            emails=(patient.email,) if patient.email else (),
+            emails=emails,
             user_id=patient.user_id,
             reminder_id=row.pk,
         )

@@ -11,7 +11,7 @@ from reminders import dispatch, services
 from reminders.channels import configured_channels
 
 # Ids handed to one delivery task: small, so a killed worker loses little in flight.
-DELIVERY_BATCH = 50
+DELIVERY_BATCH = 100
 
 
 @shared_task(name="reminders.tasks.record_worker_heartbeat", ignore_result=True)

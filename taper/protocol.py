@@ -75,6 +75,7 @@ class OralProtocol:
     catch_up_fraction: Setting[Decimal]
     escalation_missed_doses: Setting[int]
     escalation_hours_without_dose: Setting[int]
+    check_in_interval_days: Setting[int]
     max_daily_dose_mg: Setting[Decimal]
     implausible_daily_dose_mg: Setting[Decimal]
     implausible_single_dose_mg: Setting[Decimal]
@@ -202,6 +203,7 @@ def _oral_protocol(top: DataTable) -> OralProtocol:
         catch_up_fraction=_number(top, "catch_up_fraction"),
         escalation_missed_doses=_int(top, "escalation_missed_doses"),
         escalation_hours_without_dose=_int(top, "escalation_hours_without_dose"),
+        check_in_interval_days=_int(top, "check_in_interval_days"),
         max_daily_dose_mg=_number(top, "max_daily_dose_mg"),
         implausible_daily_dose_mg=_number(top, "implausible_daily_dose_mg"),
         implausible_single_dose_mg=_number(top, "implausible_single_dose_mg"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.test import Client, override_settings
 from django.urls import reverse
 
+import taper
 from planner import services
 from planner.models import Patient, TaperPlan
 from reminders import actions, checkin, dispatch
@@ -236,6 +238,8 @@ def test_a_permanent_error_marks_the_row_failed_and_tells_the_clinic(plan: Taper
         reminder_id=claimed[0], now=now, channels=[Flaky(PermanentError("address refused"))]
     )
     assert Reminder.objects.get(pk=claimed[0]).status == ReminderStatus.FAILED
+    plan.patient.refresh_from_db()
+    assert plan.patient.email_failing_since == now
     notice = Reminder.objects.get(kind=ReminderKind.CHANNEL_FAILING)
     assert notice.recipient == Recipient.CLINIC
     assert deliver_due(now) == ["sent"]
@@ -393,3 +397,40 @@ def test_a_delivery_whose_claim_was_replaced_delivers_nothing(plan: TaperPlan) -
         == "sent"
     )
     assert len(mail.outbox) == 1
+
+
+def test_the_alert_thresholds_are_the_oral_protocols_escalation_settings() -> None:
+    protocol = taper.parse_request(
+        {"product": "baclofen-oral-tablet", "doses": [{"time": "08:00", "amount_mg": 10}],
+         "start_date": "2027-03-01", "timezone": "UTC", "goal": {"type": "discontinue"},
+         "patient": {"age_years": 40, "sex": "male", "months_on_therapy": 1}}
+    ).protocol
+    assert protocol.escalation_missed_doses.value == dispatch.CONSECUTIVE_MISSED_ALERT
+    assert dt.timedelta(hours=protocol.escalation_hours_without_dose.value) == (
+        dispatch.NO_CONFIRMED_DOSE_AFTER
+    )
+
+
+def test_check_ins_follow_the_protocols_interval(plan: TaperPlan) -> None:
+    days = sorted(
+        dt.date.fromisoformat(r.key.removeprefix("checkin-"))
+        for r in Reminder.objects.filter(plan=plan, kind=ReminderKind.CHECK_IN)
+    )
+    assert {(b - a).days for a, b in itertools.pairwise(days)} == {3}
+
+
+def test_a_patient_with_no_way_to_be_reached_is_reported_to_the_clinic(plan: TaperPlan) -> None:
+    plan.patient.email = ""
+    plan.patient.save()
+    now = dose_at(plan, "2027-03-01", "08:00").due_at
+    deliver_due(now)
+    assert Reminder.objects.get(kind=ReminderKind.DOSE, status=ReminderStatus.FAILED).last_error
+    assert Reminder.objects.filter(kind=ReminderKind.CHANNEL_FAILING).exists()
+
+
+def test_changing_the_address_gives_e_mail_a_new_chance(plan: TaperPlan) -> None:
+    patient = plan.patient
+    patient.email_failing_since = dt.datetime(2027, 3, 1, tzinfo=dt.UTC)
+    patient.save()
+    services.patient_update(patient=patient, data={"email": "new@example.org"})
+    assert patient.email_failing_since is None

@@ -86,7 +86,7 @@ class Command(BaseCommand):
                 sex="female",
                 date_of_birth=dt.date(1970, 1, 1),
                 home_timezone="UTC",
-                email="",
+                email="bench@example.org",  # null channel: nothing is sent
             )
             regimen = Regimen.objects.create(
                 patient=patient,

@@ -1,0 +1,78 @@
+"""Intrathecal pump refills: recording them, and the overdue-refill alert.
+
+A missed refill is the commonest road to abrupt intrathecal withdrawal (CLINICAL.md):
+once the low-reservoir alarm date of the last fill has passed with no refill recorded,
+the clinic gets an abrupt-stop alert.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+import taper
+from planner.models import PlanStatus, TaperPlan
+from reminders import dispatch
+from reminders.models import AbruptStopAlert, AlertReason, PumpRefill
+
+
+def refill_alarm_date(plan: TaperPlan, engine_plan: taper.TaperPlan) -> dt.date | None:
+    """The alarm date of the reservoir as last filled: a recorded refill, a wean visit
+    (the pump is refilled when reprogrammed) or the refill on the pump record."""
+    pump = engine_plan.pump
+    if pump is None:
+        return None
+    fills = [(pump.last_refill_date, pump.daily_dose_mcg)]
+    fills += [(step.visit_date, step.daily_dose_mcg) for step in pump.wean_steps]
+    recorded = PumpRefill.objects.filter(plan=plan).values_list("refilled_on", flat=True).first()
+    if recorded is not None:
+        dose_then = max((f for f in fills if f[0] <= recorded), key=lambda f: f[0])[1]
+        fills.append((recorded, dose_then))
+    last_fill, dose = max(fills, key=lambda f: f[0])
+    return last_fill + dt.timedelta(days=taper.pump.days_to_alarm(pump, dose))
+
+
+def alerts_check_refills(*, now: dt.datetime) -> int:
+    raised = 0
+    plans = TaperPlan.objects.filter(
+        status=PlanStatus.ACTIVE, current_revision__regimen__pump__isnull=False
+    ).select_related("current_revision", "patient")
+    for plan in plans:
+        assert plan.current_revision is not None
+        engine_plan = taper.plan(taper.parse_request(plan.current_revision.engine_input))
+        alarm = refill_alarm_date(plan, engine_plan)
+        today = now.astimezone(ZoneInfo(plan.patient.home_timezone)).date()
+        if alarm is not None and today > alarm:
+            since = dt.datetime.combine(
+                alarm, dt.time(), tzinfo=ZoneInfo(plan.patient.home_timezone)
+            )
+            if dispatch.alert_raise(
+                plan=plan,
+                reason=AlertReason.REFILL_OVERDUE,
+                since=since,
+                now=now,
+                detail=f"The pump passed its low-reservoir alarm date ({alarm}) with no refill "
+                "recorded.",
+            ):
+                raised += 1
+    return raised
+
+
+@transaction.atomic
+def refill_record(
+    *, plan: TaperPlan, refilled_on: dt.date, by: User, now: dt.datetime
+) -> PumpRefill:
+    if plan.status != PlanStatus.ACTIVE:
+        raise ValidationError({"refilled_on": "Refills are recorded on an active plan."})
+    today = now.astimezone(ZoneInfo(plan.patient.home_timezone)).date()
+    if refilled_on > today:
+        raise ValidationError({"refilled_on": "A refill cannot be recorded for a future day."})
+    refill = PumpRefill.objects.create(plan=plan, refilled_on=refilled_on, recorded_by=by)
+    AbruptStopAlert.objects.filter(
+        plan=plan, reason=AlertReason.REFILL_OVERDUE, closed_at__isnull=True
+    ).update(closed_at=now, closed_by=by)
+    return refill

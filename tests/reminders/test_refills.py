@@ -1,0 +1,100 @@
+"""Intrathecal pumps: an overdue refill becomes an abrupt-stop alert; recording a refill ends it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from planner import services
+from planner.engine_input import patient_facts
+from planner.models import Patient, TaperPlan
+from planner.roles import Role
+from reminders.models import AbruptStopAlert, AlertReason, Reminder, ReminderKind
+from reminders.refills import alerts_check_refills, refill_record
+from tests.conftest import make_staff
+
+
+@pytest.fixture
+def pump_plan(alice: Any, patient: Patient, django_user_model: Any, clinic: Any) -> TaperPlan:
+    data = {
+        "product": "baclofen-intrathecal",
+        "pump": {
+            "concentration_mcg_per_ml": 500,
+            "daily_dose_mcg": 250,
+            "reservoir_ml": 20,
+            "alarm_volume_ml": 2,
+            "last_refill_date": "2027-03-01",
+        },
+        "start_date": "2027-03-01",
+        "timezone": patient.home_timezone,
+        "patient": patient_facts(patient, dt.date(2027, 3, 1), months_on_therapy=24),
+    }
+    plan = services.plan_create(patient=patient, by=alice, engine_input=data)
+    services.plan_submit(plan=plan, by=alice)
+    services.plan_approve(plan=plan, by=make_staff(django_user_model, "bob", clinic, Role.REVIEWER))
+    return services.plan_activate(plan=plan, by=alice)
+
+
+def at_noon_new_york(day: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(f"{day}T17:00:00+00:00")
+
+
+def test_refill_reminders_go_to_patient_and_clinic_14_7_and_2_days_ahead(
+    pump_plan: TaperPlan,
+) -> None:
+    rows = Reminder.objects.filter(plan=pump_plan, kind=ReminderKind.REFILL)
+    # (20 − 2) mL × 500 mcg/mL ÷ 250 mcg/day = 36 days: alarm on 6 April.
+    assert {r.context["alarm_date"] for r in rows} == {"2027-04-06"}
+    assert sorted({r.context["days_before"] for r in rows}) == [2, 7, 14]
+    assert {r.recipient for r in rows} == {"patient", "clinic"}
+
+
+def test_an_overdue_refill_raises_one_alert_and_a_recorded_refill_ends_it(
+    alice: Any, pump_plan: TaperPlan
+) -> None:
+    assert alerts_check_refills(now=at_noon_new_york("2027-04-06")) == 0
+    assert alerts_check_refills(now=at_noon_new_york("2027-04-07")) == 1
+    assert alerts_check_refills(now=at_noon_new_york("2027-04-08")) == 0
+    alert = AbruptStopAlert.objects.get()
+    assert alert.reason == AlertReason.REFILL_OVERDUE
+    assert Reminder.objects.filter(kind=ReminderKind.ABRUPT_STOP_ALERT, recipient="clinic")
+    refill_record(
+        plan=pump_plan,
+        refilled_on=dt.date(2027, 4, 8),
+        by=alice,
+        now=at_noon_new_york("2027-04-08"),
+    )
+    alert.refresh_from_db()
+    assert alert.closed_at is not None
+    # The next alarm is 36 days after the recorded refill.
+    assert alerts_check_refills(now=at_noon_new_york("2027-05-14")) == 0
+    assert alerts_check_refills(now=at_noon_new_york("2027-05-15")) == 1
+
+
+def test_a_refill_in_the_future_is_refused(alice: Any, pump_plan: TaperPlan) -> None:
+    with pytest.raises(ValidationError) as refusal:
+        refill_record(
+            plan=pump_plan,
+            refilled_on=dt.date(2027, 4, 9),
+            by=alice,
+            now=at_noon_new_york("2027-04-08"),
+        )
+    assert "refilled_on" in refusal.value.message_dict
+
+
+def test_the_clinician_records_a_refill_on_the_plan_page(
+    client: Any, alice: Any, pump_plan: TaperPlan
+) -> None:
+    from django.urls import reverse
+
+    from reminders.models import PumpRefill
+
+    client.force_login(alice)
+    assert "Record refill" in client.get(reverse("plan", args=[pump_plan.pk])).content.decode()
+    client.post(reverse("plan_refill", args=[pump_plan.pk]), {"refilled_on": "not a date"})
+    assert not PumpRefill.objects.exists()
+    client.post(reverse("plan_refill", args=[pump_plan.pk]), {"refilled_on": "2026-01-05"})
+    assert PumpRefill.objects.get().refilled_on == dt.date(2026, 1, 5)
