@@ -472,6 +472,17 @@ def alerts_check_unconfirmed(*, now: dt.datetime) -> int:
     return raised
 
 
+def plans_complete(*, now: dt.datetime) -> int:
+    """Oral plans whose last dosing day has passed everywhere (a full day ago in UTC)
+    become completed. Pump plans stay active: the pump goes on after a wean."""
+    finished = TaperPlan.objects.filter(
+        status=PlanStatus.ACTIVE,
+        current_revision__end_date__lt=now.date() - dt.timedelta(days=1),
+        current_revision__regimen__pump__isnull=True,
+    )
+    return finished.update(status=PlanStatus.COMPLETED, updated_at=now)
+
+
 def dispatch_tick(
     *,
     now: dt.datetime,
@@ -483,6 +494,7 @@ def dispatch_tick(
     due rows in batches until none are left or the time budget is spent."""
     reclaimed = reminders_reclaim_stale(now=now)
     missed = doses_mark_missed(now=now)
+    plans_complete(now=now)
     unconfirmed = alerts_check_unconfirmed(now=now)
     from reminders.refills import alerts_check_refills  # refills builds on this module
 

@@ -434,3 +434,12 @@ def test_changing_the_address_gives_e_mail_a_new_chance(plan: TaperPlan) -> None
     patient.save()
     services.patient_update(patient=patient, data={"email": "new@example.org"})
     assert patient.email_failing_since is None
+
+
+def test_a_plan_is_completed_a_day_after_its_last_dosing_day(plan: TaperPlan) -> None:
+    end = plan.current_revision.end_date
+    last_evening = dt.datetime.combine(end, dt.time(23, 0), tzinfo=dt.UTC)
+    assert dispatch.plans_complete(now=last_evening + dt.timedelta(days=1)) == 0
+    assert dispatch.plans_complete(now=last_evening + dt.timedelta(days=2)) == 1
+    plan.refresh_from_db()
+    assert plan.status == "completed"
