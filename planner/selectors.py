@@ -151,6 +151,10 @@ def plan_page(plan: TaperPlan, user: User | AnonymousUser | None = None) -> dict
         "revisions": revisions,
         "stored_flags": revision.flags.all(),
         "pending_revision": pending,
+        "product_name": next(
+            (p.name for p in taper.list_products() if p.id == revision.regimen.product),
+            revision.regimen.product,
+        ),
         "can_review": user is not None
         and has_role(user, Role.REVIEWER)
         and (plan.status == PlanStatus.PENDING_REVIEW or pending is not None),

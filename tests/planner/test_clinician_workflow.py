@@ -310,6 +310,7 @@ def test_the_plan_page_shows_table_chart_pharmacy_order_guidance_and_flags(
     body = logged_in.get(reverse("plan", args=[plan.pk])).content.decode()
     assert "<svg" in body
     assert "Pharmacy order" in body
+    assert "Baclofen tablets, 10 mg" in body
     assert "Missed-dose guidance" in body
     assert "CNS_DEPRESSANT" in body
     assert "Source:" in body
