@@ -337,6 +337,3 @@ def calendar_for_engine_plan(
         CalendarSettings(detailed_titles=detailed),
     )
 
-
-def dose_times(plans: Iterable[taper.TaperPlan]) -> list[dt.datetime]:
-    return sorted(event.at for plan in plans for event in plan.dose_events)
