@@ -187,7 +187,13 @@ class PlanForm(forms.Form):
             for key, messages in refusal.errors.items():
                 field = engine_input.form_field_for(key, rows)
                 for message in messages:
-                    self.add_error(field if field in self.fields else None, message)
+                    if field in self.fields:
+                        self.add_error(field, message)
+                    elif key.startswith("patient."):
+                        # Patient facts are edited on the patient record, not in this form.
+                        self.add_error(None, f"Patient record: {message}")
+                    else:
+                        self.add_error(None, message)
             return cleaned
         self.engine_input = data
         return cleaned

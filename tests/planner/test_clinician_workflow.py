@@ -378,3 +378,14 @@ def test_the_dashboard_puts_open_abrupt_stop_alerts_first(
     assert body.index("Open abrupt-stop alerts") < body.index("Active plans")
     assert "Two doses in a row missed" in body
     assert "Sam Sample" in body.split("Active plans")[0]
+
+
+def test_a_refused_patient_fact_is_named_as_part_of_the_patient_record(
+    logged_in: Client, patient: Patient
+) -> None:
+    patient.creatinine_clearance_ml_min = 500
+    patient.save()
+    response = logged_in.post(reverse("plan_new", args=[patient.pk]), plan_post())
+    errors = response.context["form"].non_field_errors()
+    assert any(error.startswith("Patient record: ") for error in errors)
+    assert TaperPlan.objects.count() == 0
