@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "simple_history",
     "planner.apps.PlannerConfig",
     "reminders.apps.RemindersConfig",
+    "portal.apps.PortalConfig",
+    "api.apps.ApiConfig",
 ]
 
 MIDDLEWARE = [

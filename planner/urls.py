@@ -33,5 +33,7 @@ urlpatterns = [
         "clinic/patients/<int:pk>/calendar/", clinic_views.patient_calendar, name="patient_calendar"
     ),
     path("", include("reminders.urls")),
+    path("", include("portal.urls")),
+    path("api/v1/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -16,8 +16,14 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that a real worker process can share the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # TEST_DB_SUFFIX lets two suites run side by side in one checkout.
+    _suffix = os.environ.get("TEST_DB_SUFFIX", "")
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db{_suffix}.sqlite3")}
+elif os.environ.get("TEST_DB_SUFFIX"):
+    _name = DATABASES["default"]["NAME"]
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{_name}{os.environ['TEST_DB_SUFFIX']}"}
 
 if "CELERY_BROKER_URL" not in os.environ:
     # Never deliver into the broker file of a `make run` on the same checkout.
-    CELERY_BROKER_URL = f"sqla+sqlite:///{VAR_DIR / 'test-celery-broker.sqlite3'}"
+    _broker = f"test-celery-broker{os.environ.get('TEST_DB_SUFFIX', '')}.sqlite3"
+    CELERY_BROKER_URL = f"sqla+sqlite:///{VAR_DIR / _broker}"
