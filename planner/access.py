@@ -63,6 +63,21 @@ def clinician_required(
     return wrapper
 
 
+def reviewer_required(
+    view: Callable[..., HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """The review queue, decisions and the audit trail are for reviewers."""
+
+    @staff_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not has_role(request.user, Role.REVIEWER):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def clinic_patients(request: StaffRequest) -> QuerySet[Patient]:
     return Patient.objects.filter(clinic_id=request.staff.clinic_id)
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from planner.models import (
+    AccessLogEntry,
     Clinic,
     Patient,
     PlanFlag,
@@ -25,14 +27,31 @@ from planner.models import (
 )
 
 
+class HistoryAdmin(SimpleHistoryAdmin):
+    """History is for reading. simple-history's "revert" form saves an old version on
+    POST even when the button is hidden (SIMPLE_HISTORY_REVERT_DISABLED only hides it),
+    which would change a plan's status around the review rule: POST is refused."""
+
+    def history_form_view(
+        self, request: HttpRequest, object_id: str, version_id: str,
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if request.method != "GET":
+            raise PermissionDenied("Reverting from the history is switched off.")
+        response: HttpResponse = super().history_form_view(
+            request, object_id, version_id, extra_context
+        )
+        return response
+
+
 @admin.register(Clinic)
-class ClinicAdmin(SimpleHistoryAdmin):
+class ClinicAdmin(HistoryAdmin):
     list_display = ["name", "require_review_for_all_plans", "created_at"]
     search_fields = ["name"]
 
 
 @admin.register(StaffMember)
-class StaffMemberAdmin(SimpleHistoryAdmin):
+class StaffMemberAdmin(HistoryAdmin):
     list_display = ["user", "clinic"]
     list_filter = ["clinic"]
     search_fields = ["user__username", "user__email"]
@@ -40,7 +59,7 @@ class StaffMemberAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Patient)
-class PatientAdmin(SimpleHistoryAdmin):
+class PatientAdmin(HistoryAdmin):
     list_display = ["family_name", "given_name", "clinic", "date_of_birth", "home_timezone"]
     list_filter = ["clinic", "seizure_history", "pregnancy_trimester"]
     search_fields = ["family_name", "given_name", "email"]
@@ -57,7 +76,7 @@ class RegimenDoseInline(admin.TabularInline[RegimenDose, Regimen]):
 
 
 @admin.register(Regimen)
-class RegimenAdmin(SimpleHistoryAdmin):
+class RegimenAdmin(HistoryAdmin):
     list_display = ["id", "patient", "product", "months_on_therapy", "created_at"]
     list_filter = ["product"]
     readonly_fields = ["patient", "product", "months_on_therapy", "pump", "created_by"]
@@ -90,7 +109,7 @@ class PlanReviewInline(ReadOnlyInline):
 
 
 @admin.register(PlanRevision)
-class PlanRevisionAdmin(SimpleHistoryAdmin):
+class PlanRevisionAdmin(HistoryAdmin):
     list_display = [
         "plan",
         "number",
@@ -110,6 +129,9 @@ class PlanRevisionAdmin(SimpleHistoryAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 class PlanRevisionInline(ReadOnlyInline):
     model = PlanRevision
@@ -119,7 +141,7 @@ class PlanRevisionInline(ReadOnlyInline):
 
 
 @admin.register(TaperPlan)
-class TaperPlanAdmin(SimpleHistoryAdmin):
+class TaperPlanAdmin(HistoryAdmin):
     list_display = [
         "id",
         "patient",
@@ -152,12 +174,37 @@ class TaperPlanAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(PlanReview)
-class PlanReviewAdmin(SimpleHistoryAdmin):
+class PlanReviewAdmin(HistoryAdmin):
     list_display = ["revision", "reviewer", "decision", "created_at"]
     list_filter = ["decision"]
+
+    search_fields = ["revision__plan__id", "reviewer__username"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in PlanReview._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AccessLogEntry)
+class AccessLogEntryAdmin(admin.ModelAdmin[AccessLogEntry]):
+    """The access log is append-only: readable here, never edited or deleted."""
+
+    list_display = ["at", "user", "action", "patient", "plan"]
+    list_filter = ["action"]
+    search_fields = ["user__username", "patient__family_name", "plan__id"]
+    date_hierarchy = "at"
+    list_select_related = ["user", "patient", "plan"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

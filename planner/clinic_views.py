@@ -13,16 +13,19 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from planner import selectors, services
+from planner import engine_input, reviews, selectors, services
 from planner.access import (
     StaffRequest,
     clinic_patient,
     clinic_plan,
     clinician_required,
+    reviewer_required,
     staff_required,
 )
+from planner.audit import access_record
 from planner.forms import PatientForm, PlanForm, ReviewForm, RevisionForm
-from planner.models import PlanStatus, RevisionKind, RevisionReview
+from planner.models import AccessAction, PlanStatus, RevisionKind, RevisionReview
+from planner.notifications import notice_mark_read
 from planner.roles import Role, has_role
 from reminders import feeds, refills
 from reminders.subscription import subscription_context
@@ -35,8 +38,22 @@ def _staff(request: HttpRequest) -> StaffRequest:
 
 @staff_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    context = selectors.dashboard(clinic_id=_staff(request).staff.clinic_id)
+    staff = _staff(request)
+    context = {
+        **selectors.dashboard(clinic_id=staff.staff.clinic_id),
+        "notices": selectors.staff_notices(staff.user),
+        "queue_size": len(reviews.review_queue(clinic_id=staff.staff.clinic_id))
+        if has_role(staff.user, Role.REVIEWER) else None,
+    }
     return render(request, "planner/dashboard.html", context)
+
+
+@staff_required
+@require_POST
+def notice_read(request: HttpRequest, pk: int) -> HttpResponse:
+    selectors.staff_notice(_staff(request).user, pk)  # 404 for anyone else's notice
+    notice_mark_read(user=_staff(request).user, notice_id=pk)
+    return redirect("dashboard")
 
 
 @clinician_required
@@ -45,7 +62,7 @@ def patient_new(request: HttpRequest) -> HttpResponse:
     form = PatientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         patient = services.patient_create(
-            clinic=_staff(request).staff.clinic, data=form.cleaned_data
+            clinic=_staff(request).staff.clinic, data=form.cleaned_data, by=_staff(request).user
         )
         messages.success(request, "Patient added.")
         return redirect("patient", pk=patient.pk)
@@ -58,7 +75,7 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     patient = clinic_patient(_staff(request), pk)
     form = PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
-        services.patient_update(patient=patient, data=form.cleaned_data)
+        services.patient_update(patient=patient, data=form.cleaned_data, by=_staff(request).user)
         messages.success(request, "Patient details saved.")
         return redirect("patient", pk=patient.pk)
     return render(request, "planner/patient_form.html", {"form": form, "patient": patient})
@@ -67,6 +84,7 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = clinic_patient(_staff(request), pk)
+    access_record(user=request.user, action=AccessAction.PATIENT_PAGE, patient=patient)
     return render(request, "planner/patient_detail.html", selectors.patient_page(patient))
 
 
@@ -100,6 +118,40 @@ def plan_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @clinician_required
+@require_http_methods(["GET", "POST"])
+def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a draft, e.g. after a reviewer sent it back: saved as a new revision."""
+    plan = clinic_plan(_staff(request), pk)
+    if plan.status != PlanStatus.DRAFT:
+        messages.error(request, "Only a draft can be changed; revise a running plan instead.")
+        return redirect("plan", pk=plan.pk)
+    assert plan.current_revision is not None
+    if request.method == "POST":
+        form = PlanForm(request.POST, patient=plan.patient)
+    else:
+        initial = engine_input.plan_form_initial(plan.current_revision.engine_input)
+        form = PlanForm(patient=plan.patient, initial=initial)
+    if request.method == "POST" and form.is_valid() and "preview" not in request.POST:
+        assert form.engine_input is not None
+        try:
+            services.plan_draft_update(plan=plan, by=_staff(request).user,
+                                       engine_input=form.engine_input)
+        except ValidationError as refusal:
+            form.add_error(None, refusal)
+        else:
+            messages.success(request, "Draft changed: a new version is saved.")
+            return redirect("plan", pk=plan.pk)
+    context = {
+        "form": form,
+        "patient": plan.patient,
+        "editing": plan,
+        "rejections": selectors.open_rejections(plan),
+        **selectors.preview(form),
+    }
+    return render(request, "planner/plan_new.html", context)
+
+
+@clinician_required
 @require_POST
 def plan_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """The live preview fragment (htmx) for the new-plan form."""
@@ -112,12 +164,14 @@ def plan_preview(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     plan = clinic_plan(_staff(request), pk)
+    access_record(user=request.user, action=AccessAction.PLAN_PAGE, patient=plan.patient, plan=plan)
     return render(request, "planner/plan_detail.html", selectors.plan_page(plan, request.user))
 
 
 @staff_required
 def plan_handout(request: HttpRequest, pk: int) -> HttpResponse:
     plan = clinic_plan(_staff(request), pk)
+    access_record(user=request.user, action=AccessAction.HANDOUT, patient=plan.patient, plan=plan)
     return render(request, "planner/handout.html", selectors.plan_page(plan))
 
 
@@ -176,6 +230,9 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 @staff_required
 def plan_calendar(request: HttpRequest, pk: int) -> HttpResponse:
     plan = clinic_plan(_staff(request), pk)
+    access_record(
+        user=request.user, action=AccessAction.PLAN_CALENDAR, patient=plan.patient, plan=plan
+    )
     body = feeds.plan_calendar(plan, plan.patient)
     return calendar_response(body, f"taper-plan-{plan.pk}.ics")
 
@@ -237,36 +294,61 @@ def plan_revise(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "planner/plan_revise.html", {"plan": plan, "form": form})
 
 
-@staff_required
-@require_POST
-def plan_review(request: HttpRequest, pk: int) -> HttpResponse:
-    """A reviewer's decision on a plan (or a revision) waiting for review."""
+@reviewer_required
+def review_queue(request: HttpRequest) -> HttpResponse:
+    items = reviews.review_queue(clinic_id=_staff(request).staff.clinic_id)
+    return render(request, "planner/review_queue.html", {"items": items})
+
+
+def _reviewer_plan(request: HttpRequest, pk: int) -> Any:
+    """Another clinic's plan is a 404 for everyone; in one's own clinic, reviewers only."""
     plan = clinic_plan(_staff(request), pk)
     if not has_role(request.user, Role.REVIEWER):
         raise PermissionDenied
-    form = ReviewForm(request.POST)
-    user = _staff(request).user
-    if not form.is_valid():
-        for error in form.errors.get("comment", []) + form.errors.get("decision", []):
-            messages.error(request, str(error))
+    return plan
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def plan_review(request: HttpRequest, pk: int) -> HttpResponse:
+    """The plan (or revision) as its author saw it, what changed, and the decision."""
+    plan = _reviewer_plan(request, pk)
+    revision = reviews.under_review(plan)
+    if revision is None:
+        messages.info(request, "Nothing of this plan is waiting for review.")
         return redirect("plan", pk=plan.pk)
-    approve = form.cleaned_data["decision"] == "approve"
-    comment = form.cleaned_data.get("comment") or ""
-    try:
-        if plan.status == PlanStatus.PENDING_REVIEW:
-            if approve:
-                services.plan_approve(plan=plan, by=user)
-            else:
-                services.plan_reject(plan=plan, by=user, comment=comment)
-        elif approve:
-            services.revision_approve(plan=plan, by=user)
+    user = _staff(request).user
+    form = ReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        approve = form.cleaned_data["decision"] == "approve"
+        try:
+            services.review_decide(
+                plan=plan, by=user, approve=approve, comment=form.cleaned_data["comment"]
+            )
+        except PermissionDenied as refusal:
+            form.add_error(None, str(refusal))
+        except ValidationError as refusal:
+            form.add_error("comment" if hasattr(refusal, "error_dict") else None, refusal)
         else:
-            services.revision_reject(plan=plan, by=user, comment=comment)
-    except (ValidationError, PermissionDenied) as refusal:
-        messages.error(request, " ".join(getattr(refusal, "messages", [str(refusal)])))
-    else:
-        messages.success(request, "Approved." if approve else "Rejected; the author sees why.")
-    return redirect("plan", pk=plan.pk)
+            messages.success(
+                request, "Approved; the author is told." if approve
+                else "Sent back to the author with your comment."
+            )
+            return redirect("review_queue")
+    if request.method == "GET":
+        access_record(user=user, action=AccessAction.REVIEW_PAGE, patient=plan.patient, plan=plan)
+    context = {
+        **reviews.review_page(plan, revision),
+        "form": form,
+        "own_work": user.pk in (plan.created_by_id, revision.created_by_id),
+    }
+    return render(request, "planner/plan_review.html", context, status=400 if form.errors else 200)
+
+
+@staff_required
+def plan_audit(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = _reviewer_plan(request, pk)
+    return render(request, "planner/plan_audit.html", reviews.plan_audit(plan))
 
 
 @clinician_required

@@ -133,3 +133,34 @@ def form_field_for(key: str, rows: list[int]) -> str | None:
         return head
     # Patient facts and the time zone live on the patient record: a form-wide message.
     return None
+
+
+def plan_form_initial(engine_input: dict[str, Any]) -> dict[str, Any]:
+    """The plan form's initial values for a stored engine input (editing a draft)."""
+    initial: dict[str, Any] = {
+        "product": engine_input["product"],
+        "start_date": dt.date.fromisoformat(engine_input["start_date"]),
+        "months_on_therapy": engine_input.get("patient", {}).get("months_on_therapy", 0),
+        "abrupt_stop_reason": engine_input.get("abrupt_stop_reason") or "",
+    }
+    for row, dose in enumerate(engine_input.get("doses") or [], start=1):
+        initial[f"dose_time_{row}"] = dt.time.fromisoformat(dose["time"])
+        initial[f"dose_amount_{row}"] = Decimal(str(dose["amount_mg"]))
+    goal = engine_input.get("goal") or {"type": "discontinue"}
+    initial["goal"] = goal["type"]
+    if goal["type"] == "reduce":
+        initial["target_daily_mg"] = Decimal(str(goal["target_daily_mg"]))
+    pace = engine_input.get("pace", "standard")
+    if isinstance(pace, dict):
+        initial.update(pace="custom", **{k: pace[k] for k in ("length_days", "step_days", "shape")
+                                          if k in pace})
+    else:
+        initial["pace"] = pace
+    pump = engine_input.get("pump")
+    if pump:
+        for key, value in pump.items():
+            if key == "last_refill_date" and value:
+                initial["pump_last_refill_date"] = dt.date.fromisoformat(value)
+            elif key != "wean_steps" and value is not None:
+                initial[f"pump_{key}"] = Decimal(str(value))
+    return initial

@@ -175,6 +175,9 @@ class TaperPlan(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was last sent to the review queue."
+    )
     activated_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.TextField(blank=True)
@@ -211,6 +214,7 @@ class RevisionKind(models.TextChoices):
     HOLD = "hold", "Hold the current step"
     STEP_BACK = "step_back", "Step back to the last tolerated dose"
     SLOW_DOWN = "slow_down", "Slow the rest of the taper"
+    DRAFT_EDIT = "draft_edit", "Draft changed by its author"
 
 
 class RevisionReview(models.TextChoices):
@@ -310,3 +314,37 @@ class PlanReview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision} revision {self.revision_id}"
+
+
+class AccessAction(models.TextChoices):
+    PATIENT_PAGE = "patient_page", "Viewed the patient's page"
+    PLAN_PAGE = "plan_page", "Viewed the plan"
+    HANDOUT = "handout", "Opened the printable handout"
+    PLAN_CALENDAR = "plan_calendar", "Downloaded the plan's calendar"
+    REVIEW_PAGE = "review_page", "Opened the plan for review"
+    DOSE_HISTORY = "dose_history", "Viewed the dose history"
+    DOSE_HISTORY_CSV = "dose_history_csv", "Downloaded the dose history (CSV)"
+    FHIR_EXPORT = "fhir_export", "Exported the plan as FHIR"
+    API_READ = "api_read", "Read through the API"
+
+
+class AccessLogEntry(models.Model):
+    """Who looked at which patient's records, and when (append-only)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="access_log")
+    plan = models.ForeignKey(
+        TaperPlan, on_delete=models.PROTECT, null=True, blank=True, related_name="access_log"
+    )
+    action = models.CharField(max_length=24, choices=AccessAction.choices)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "access log entries"
+        indexes = [models.Index(fields=["plan", "-at"]), models.Index(fields=["patient", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} ({self.at:%Y-%m-%d %H:%M})"

@@ -8,13 +8,22 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 import taper
 from planner.chart import dose_chart, schedule_days
-from planner.models import Patient, PlanStatus, RevisionReview, StaffMember, TaperPlan
+from planner.models import (
+    Patient,
+    PlanReview,
+    PlanStatus,
+    ReviewDecision,
+    RevisionReview,
+    StaffMember,
+    TaperPlan,
+)
 from planner.roles import Role, has_role
-from reminders.models import AbruptStopAlert, DoseStatus
+from reminders.models import AbruptStopAlert, DoseStatus, Notice
 
 
 def staff_clinic_id(user: User | AnonymousUser) -> int | None:
@@ -158,9 +167,26 @@ def plan_page(plan: TaperPlan, user: User | AnonymousUser | None = None) -> dict
         "can_review": user is not None
         and has_role(user, Role.REVIEWER)
         and (plan.status == PlanStatus.PENDING_REVIEW or pending is not None),
+        "is_reviewer": user is not None and has_role(user, Role.REVIEWER),
+        "can_edit": user is not None and has_role(user, Role.CLINICIAN),
         **schedule_context(revision.engine_input, revision.engine_output),
     }
 
 
 def clinic_patient_list(*, clinic_id: int) -> Any:
     return Patient.objects.filter(clinic_id=clinic_id).annotate(plan_count=Count("plans"))
+
+
+def open_rejections(plan: TaperPlan) -> Any:
+    """The reviewer's comments on the version of a draft that is current: what to fix."""
+    return PlanReview.objects.filter(
+        revision_id=plan.current_revision_id, decision=ReviewDecision.REJECTED
+    ).select_related("reviewer")
+
+
+def staff_notices(user: User) -> Any:
+    return Notice.objects.filter(user=user, read_at__isnull=True).order_by("-created_at")[:20]
+
+
+def staff_notice(user: User, pk: int) -> Notice:
+    return get_object_or_404(Notice, pk=pk, user=user)

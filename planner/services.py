@@ -15,6 +15,8 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 import taper
+from planner import notifications
+from planner.audit import records_by
 from planner.models import (
     Clinic,
     Patient,
@@ -38,16 +40,20 @@ class PlanStateError(ValidationError):
     """The plan is not in a state that allows this step."""
 
 
+@records_by
 @transaction.atomic
-def patient_create(*, clinic: Clinic, data: dict[str, Any]) -> Patient:
+def patient_create(*, clinic: Clinic, data: dict[str, Any], by: User | None = None) -> Patient:
     patient = Patient(clinic=clinic, **data)
     patient.full_clean()
     patient.save()
     return patient
 
 
+@records_by
 @transaction.atomic
-def patient_update(*, patient: Patient, data: dict[str, Any]) -> Patient:
+def patient_update(
+    *, patient: Patient, data: dict[str, Any], by: User | None = None
+) -> Patient:
     if "email" in data and data["email"] != patient.email:
         patient.email_failing_since = None  # a new address gets a new chance
     for key, value in data.items():
@@ -123,7 +129,7 @@ def _revision_create(
         PlanFlag,
         default_user=by,
     )
-    if kind == RevisionKind.INITIAL:
+    if kind in (RevisionKind.INITIAL, RevisionKind.DRAFT_EDIT):
         plan.current_revision = revision
         plan.requires_review = _needs_review(plan, engine_plan)
     return revision
@@ -133,6 +139,7 @@ def _needs_review(plan: TaperPlan, engine_plan: taper.TaperPlan) -> bool:
     return engine_plan.requires_review or plan.patient.clinic.require_review_for_all_plans
 
 
+@records_by
 def plan_create(
     *,
     patient: Patient,
@@ -177,6 +184,33 @@ def plan_create(
     return plan
 
 
+@records_by
+@transaction.atomic
+def plan_draft_update(
+    *, plan: TaperPlan, by: User, engine_input: dict[str, Any], note: str = ""
+) -> PlanRevision:
+    """Change a draft (typically one a reviewer sent back): a new revision, so the reviewer
+    sees what changed against the version they rejected."""
+    plan = TaperPlan.objects.select_for_update().select_related("patient__clinic").get(pk=plan.pk)
+    _require_status(plan, PlanStatus.DRAFT)
+    engine_plan = taper.plan(taper.parse_request(engine_input))
+    if engine_plan.request.product.drug != plan.drug:
+        raise ValidationError({"product": "A plan keeps its drug; start a new plan instead."})
+    regimen = _regimen_create(patient=plan.patient, by=by, engine_input=engine_input)
+    revision = _revision_create(
+        plan=plan,
+        regimen=regimen,
+        by=by,
+        kind=RevisionKind.DRAFT_EDIT,
+        engine_input=engine_input,
+        engine_plan=engine_plan,
+        effective_from=engine_plan.start_date,
+        note=note.strip(),
+    )
+    plan.save()
+    return revision
+
+
 def _require_status(plan: TaperPlan, *allowed: PlanStatus) -> None:
     if plan.status not in allowed:
         names = ", ".join(str(PlanStatus(s).label).lower() for s in allowed)
@@ -185,6 +219,7 @@ def _require_status(plan: TaperPlan, *allowed: PlanStatus) -> None:
         )
 
 
+@records_by
 @transaction.atomic
 def plan_submit(*, plan: TaperPlan, by: User) -> TaperPlan:
     """Send a draft to the review queue when its flags (or the clinic) require review."""
@@ -193,10 +228,12 @@ def plan_submit(*, plan: TaperPlan, by: User) -> TaperPlan:
     if not plan.requires_review:
         raise PlanStateError("This plan needs no review; it can be activated directly.")
     plan.status = PlanStatus.PENDING_REVIEW
-    plan.save(update_fields=["status", "updated_at"])
+    plan.submitted_at = timezone.now()
+    plan.save(update_fields=["status", "submitted_at", "updated_at"])
     return plan
 
 
+@records_by
 @transaction.atomic
 def plan_activate(*, plan: TaperPlan, by: User) -> TaperPlan:
     """Start the plan: its doses become reminders. Needs approval when review is required."""
@@ -222,6 +259,7 @@ def plan_activate(*, plan: TaperPlan, by: User) -> TaperPlan:
     return plan
 
 
+@records_by
 @transaction.atomic
 def plan_cancel(*, plan: TaperPlan, by: User, reason: str) -> TaperPlan:
     """Stop a plan. Stopping an active plan without a taper is an abrupt stop: it needs
@@ -258,6 +296,7 @@ def ensure_same_clinic(user: User, patient: Patient) -> None:
         raise PermissionDenied
 
 
+@records_by
 @transaction.atomic
 def plan_approve(*, plan: TaperPlan, by: User) -> TaperPlan:
     """A reviewer approves a plan in the queue. Nobody approves a plan they wrote."""
@@ -270,12 +309,14 @@ def plan_approve(*, plan: TaperPlan, by: User) -> TaperPlan:
     plan.approved_at = timezone.now()
     plan.approved_by = by
     plan.save(update_fields=["status", "approved_at", "approved_by", "updated_at"])
-    PlanReview.objects.create(
+    review = PlanReview.objects.create(
         revision=plan.current_revision, reviewer=by, decision=ReviewDecision.APPROVED
     )
+    notifications.review_decision_notify(plan=plan, review=review)
     return plan
 
 
+@records_by
 @transaction.atomic
 def plan_reject(*, plan: TaperPlan, by: User, comment: str) -> TaperPlan:
     """A reviewer sends a plan back to its author as a draft, with a required comment."""
@@ -288,13 +329,30 @@ def plan_reject(*, plan: TaperPlan, by: User, comment: str) -> TaperPlan:
         raise ValidationError({"comment": "Say why the plan is rejected."})
     plan.status = PlanStatus.DRAFT
     plan.save(update_fields=["status", "updated_at"])
-    PlanReview.objects.create(
+    review = PlanReview.objects.create(
         revision=plan.current_revision,
         reviewer=by,
         decision=ReviewDecision.REJECTED,
         comment=comment.strip(),
     )
+    notifications.review_decision_notify(plan=plan, review=review)
     return plan
+
+
+@records_by
+def review_decide(*, plan: TaperPlan, by: User, approve: bool, comment: str = "") -> None:
+    """A reviewer's decision on whatever of this plan waits for review: the plan itself
+    (in the queue) or a revision of the running plan."""
+    status = TaperPlan.objects.filter(pk=plan.pk).values_list("status", flat=True).get()
+    if status == PlanStatus.PENDING_REVIEW:
+        if approve:
+            plan_approve(plan=plan, by=by)
+        else:
+            plan_reject(plan=plan, by=by, comment=comment)
+    elif approve:
+        revision_approve(plan=plan, by=by)
+    else:
+        revision_reject(plan=plan, by=by, comment=comment)
 
 
 REVISION_FIELDS = {"from_date": "from_date", "days": "days"}
@@ -304,6 +362,7 @@ def _local_midnight(day: dt.date, zone: str) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(zone))
 
 
+@records_by
 @transaction.atomic
 def plan_revise(
     *,
@@ -392,6 +451,7 @@ def _pending_revision(plan: TaperPlan) -> PlanRevision:
     return revision
 
 
+@records_by
 @transaction.atomic
 def revision_approve(*, plan: TaperPlan, by: User) -> PlanRevision:
     plan = TaperPlan.objects.select_for_update().select_related("patient").get(pk=plan.pk)
@@ -401,11 +461,15 @@ def revision_approve(*, plan: TaperPlan, by: User) -> PlanRevision:
         raise PermissionDenied("A revision must be approved by someone other than its author.")
     revision.review_state = RevisionReview.APPROVED
     revision.save(update_fields=["review_state"])
-    PlanReview.objects.create(revision=revision, reviewer=by, decision=ReviewDecision.APPROVED)
+    review = PlanReview.objects.create(
+        revision=revision, reviewer=by, decision=ReviewDecision.APPROVED
+    )
     _revision_put_in_force(plan, revision)
+    notifications.review_decision_notify(plan=plan, review=review)
     return revision
 
 
+@records_by
 @transaction.atomic
 def revision_reject(*, plan: TaperPlan, by: User, comment: str) -> PlanRevision:
     plan = TaperPlan.objects.select_for_update().get(pk=plan.pk)
@@ -416,7 +480,8 @@ def revision_reject(*, plan: TaperPlan, by: User, comment: str) -> PlanRevision:
         raise ValidationError({"comment": "Say why the revision is rejected."})
     revision.review_state = RevisionReview.REJECTED
     revision.save(update_fields=["review_state"])
-    PlanReview.objects.create(
+    review = PlanReview.objects.create(
         revision=revision, reviewer=by, decision=ReviewDecision.REJECTED, comment=comment.strip()
     )
+    notifications.review_decision_notify(plan=plan, review=review)
     return revision

@@ -26,7 +26,11 @@ urlpatterns = [
     path("clinic/plans/<int:pk>/activate/", clinic_views.plan_activate, name="plan_activate"),
     path("clinic/plans/<int:pk>/cancel/", clinic_views.plan_cancel, name="plan_cancel"),
     path("clinic/plans/<int:pk>/revise/", clinic_views.plan_revise, name="plan_revise"),
+    path("clinic/plans/<int:pk>/edit/", clinic_views.plan_edit, name="plan_edit"),
     path("clinic/plans/<int:pk>/review/", clinic_views.plan_review, name="plan_review"),
+    path("clinic/plans/<int:pk>/audit/", clinic_views.plan_audit, name="plan_audit"),
+    path("clinic/reviews/", clinic_views.review_queue, name="review_queue"),
+    path("clinic/notices/<int:pk>/read/", clinic_views.notice_read, name="notice_read"),
     path("clinic/plans/<int:pk>/refill/", clinic_views.plan_refill, name="plan_refill"),
     path("clinic/plans/<int:pk>/calendar.ics", clinic_views.plan_calendar, name="plan_calendar"),
     path(

@@ -23,6 +23,7 @@ from django.db.models import F, Max, Min, Q
 from django.db.models.functions import Coalesce
 
 import taper
+from planner.audit import update_with_history
 from planner.models import Patient, PlanRevision, PlanStatus, TaperPlan
 from reminders import messages
 from reminders.channels import Channel, PermanentError, TransientError
@@ -262,7 +263,12 @@ def _start_delivery(ids: Sequence[int], claim: str | None) -> tuple[uuid.UUID, l
     claimed.update(delivery_token=token)
     rows = list(
         Reminder.objects.filter(delivery_token=token, status=ReminderStatus.SENDING)
-        .select_related("plan__patient__clinic", "plan__patient__user", "dose")
+        .select_related(
+            "plan__patient__clinic",
+            "plan__patient__user",
+            "plan__patient__portal_preferences",
+            "dose",
+        )
         .order_by("due_at")
     )
     return token, rows
@@ -313,9 +319,13 @@ def reminders_deliver(
             _finish([row.pk], token, status=ReminderStatus.FAILED, last_error=str(error)[:300])
             outcomes[row.pk] = "failed"
             if row.recipient == Recipient.PATIENT:
-                Patient.objects.filter(
-                    pk=row.plan.patient_id, email_failing_since__isnull=True
-                ).update(email_failing_since=now)
+                update_with_history(
+                    Patient.objects.filter(
+                        pk=row.plan.patient_id, email_failing_since__isnull=True
+                    ),
+                    reason="e-mail address refused",
+                    email_failing_since=now,
+                )
                 reminder_add(
                     plan=row.plan, kind=ReminderKind.CHANNEL_FAILING, recipient=Recipient.CLINIC,
                     key=f"channel-{now:%Y-%m-%d}", due_at=now, context={"error": str(error)},
@@ -378,11 +388,15 @@ def alert_raise(
 
 
 def alerts_close_on_confirmed_dose(*, plan_id: int, now: dt.datetime) -> int:
-    return AbruptStopAlert.objects.filter(
-        plan_id=plan_id,
-        closed_at__isnull=True,
-        reason__in=[AlertReason.CONSECUTIVE_MISSED, AlertReason.NO_CONFIRMED_DOSE],
-    ).update(closed_at=now)
+    return update_with_history(
+        AbruptStopAlert.objects.filter(
+            plan_id=plan_id,
+            closed_at__isnull=True,
+            reason__in=[AlertReason.CONSECUTIVE_MISSED, AlertReason.NO_CONFIRMED_DOSE],
+        ),
+        reason="a dose was confirmed",
+        closed_at=now,
+    )
 
 
 def _check_consecutive_missed(plan: TaperPlan, now: dt.datetime) -> None:
@@ -480,7 +494,9 @@ def plans_complete(*, now: dt.datetime) -> int:
         current_revision__end_date__lt=now.date() - dt.timedelta(days=1),
         current_revision__regimen__pump__isnull=True,
     )
-    return finished.update(status=PlanStatus.COMPLETED, updated_at=now)
+    return update_with_history(
+        finished, reason="last dosing day passed", status=PlanStatus.COMPLETED, updated_at=now
+    )
 
 
 def dispatch_tick(

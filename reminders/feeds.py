@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 import taper
+from planner.audit import records_by
 from planner.models import Patient, PlanRevision, PlanStatus, TaperPlan
 from reminders import ical
 from reminders.models import FeedToken
@@ -35,6 +36,7 @@ def _hash(token: str) -> str:
 
 
 @transaction.atomic
+@records_by
 def feed_token_issue(*, patient: Patient, by: User | None) -> str:
     """Make a new address for the patient's feed, revoking the old one. Returns the
     token: the only time it exists outside the hash."""
@@ -44,6 +46,7 @@ def feed_token_issue(*, patient: Patient, by: User | None) -> str:
     return token
 
 
+@records_by
 @transaction.atomic
 def feed_token_revoke(*, patient: Patient, by: User | None) -> int:
     revoked = 0
@@ -51,7 +54,6 @@ def feed_token_revoke(*, patient: Patient, by: User | None) -> int:
         patient=patient, revoked_at__isnull=True
     ):
         live.revoked_at = timezone.now()
-        live._history_user = by  # type: ignore[attr-defined]  # simple-history's hook
         live.save(update_fields=["revoked_at"])
         revoked += 1
     return revoked

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 import taper
+from planner.audit import records_by, update_with_history
 from planner.models import PlanStatus, TaperPlan
 from reminders import dispatch
 from reminders.models import AbruptStopAlert, AlertReason, PumpRefill
@@ -62,6 +63,7 @@ def alerts_check_refills(*, now: dt.datetime) -> int:
     return raised
 
 
+@records_by
 @transaction.atomic
 def refill_record(
     *, plan: TaperPlan, refilled_on: dt.date, by: User, now: dt.datetime
@@ -72,7 +74,13 @@ def refill_record(
     if refilled_on > today:
         raise ValidationError({"refilled_on": "A refill cannot be recorded for a future day."})
     refill = PumpRefill.objects.create(plan=plan, refilled_on=refilled_on, recorded_by=by)
-    AbruptStopAlert.objects.filter(
-        plan=plan, reason=AlertReason.REFILL_OVERDUE, closed_at__isnull=True
-    ).update(closed_at=now, closed_by=by)
+    update_with_history(
+        AbruptStopAlert.objects.filter(
+            plan=plan, reason=AlertReason.REFILL_OVERDUE, closed_at__isnull=True
+        ),
+        reason="pump refilled",
+        user=by,
+        closed_at=now,
+        closed_by=by,
+    )
     return refill

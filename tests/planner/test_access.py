@@ -16,10 +16,11 @@ from tests.planner.test_clinician_workflow import engine_input
 
 PATIENT_VIEWS = ["patient", "patient_edit", "plan_new", "patient_calendar"]
 PATIENT_POST_VIEWS = ["plan_preview", "patient_calendar"]
-PLAN_VIEWS = ["plan", "plan_handout", "plan_cancel", "plan_calendar", "plan_revise"]
+PLAN_VIEWS = ["plan", "plan_handout", "plan_cancel", "plan_calendar", "plan_revise", "plan_edit",
+              "plan_review", "plan_audit"]
 PLAN_POST_VIEWS = ["plan_submit", "plan_activate", "plan_cancel", "plan_revise", "plan_review",
                    "plan_refill"]
-LIST_VIEWS = ["dashboard", "patients", "patient_new"]
+LIST_VIEWS = ["dashboard", "patients", "patient_new", "review_queue"]
 
 
 @pytest.fixture

@@ -122,7 +122,7 @@ def test_the_revise_page_names_the_field_it_refuses(
     assert running.revisions.count() == 2
 
 
-def test_a_reviewer_decides_on_the_plan_page_and_a_rejection_needs_a_comment(
+def test_a_reviewer_decides_on_the_review_page_and_a_rejection_needs_a_comment(
     client: Client, alice: Any, patient: Patient, django_user_model: Any, clinic: Any
 ) -> None:
     patient.creatinine_clearance_ml_min = 25
@@ -132,8 +132,14 @@ def test_a_reviewer_decides_on_the_plan_page_and_a_rejection_needs_a_comment(
     bob = make_staff(django_user_model, "bob", clinic, Role.REVIEWER)
     client.force_login(bob)
     page = client.get(reverse("plan", args=[plan.pk])).content.decode()
-    assert 'value="approve"' in page
-    client.post(reverse("plan_review", args=[plan.pk]), {"decision": "reject", "comment": ""})
+    assert reverse("plan_review", args=[plan.pk]) in page
+    review_page = client.get(reverse("plan_review", args=[plan.pk])).content.decode()
+    assert 'value="approve"' in review_page
+    refused = client.post(
+        reverse("plan_review", args=[plan.pk]), {"decision": "reject", "comment": ""}
+    )
+    assert refused.status_code == 400
+    assert 'id="id_comment-error"' in refused.content.decode()
     plan.refresh_from_db()
     assert plan.status == PlanStatus.PENDING_REVIEW
     client.post(reverse("plan_review", args=[plan.pk]), {"decision": "approve"})
