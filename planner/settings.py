@@ -8,6 +8,7 @@ the SMTP variables. The README has the full table.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import dj_database_url
@@ -47,16 +48,23 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "simple_history",
+    "axes",
     "planner.apps.PlannerConfig",
     "reminders.apps.RemindersConfig",
     "portal.apps.PortalConfig",
     "api.apps.ApiConfig",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Patient pages and e-mails speak the patient's language (English or Spanish).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -64,6 +72,10 @@ MIDDLEWARE = [
     # Records who made each change in the history tables.
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "planner.middleware.IdleSessionTimeoutMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "planner.urls"
@@ -119,6 +131,8 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 # Doses are stored as local date + time + IANA zone and converted with zoneinfo;
 # the server itself works in UTC. planner.checks refuses any other value.
 TIME_ZONE = "UTC"
@@ -211,6 +225,45 @@ if not DEBUG:
     # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Login throttling (django-axes): 5 failures for one username from one address lock
+# that pair for 15 minutes. Never the username alone, so a stranger elsewhere cannot lock
+# a patient out, and never for good: the lock ends by itself.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "planner.middleware.locked_out"
+AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0)
+AXES_VERBOSE = False  # its log lines would carry usernames
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failed sign-in kept for the security review
+
+# Sessions: clinicians and reviewers are logged out after 30 idle minutes (shared
+# clinic computers); patients, on their own phones, after 14 idle days.
+STAFF_IDLE_TIMEOUT_SECONDS = env_int("STAFF_IDLE_TIMEOUT_SECONDS", 30 * 60)
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
+
+# Content-Security-Policy (django-csp 4): scripts, styles and images from this site only;
+# no inline script or style anywhere; no framing; forms post only here.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+
 # --- Logging ----------------------------------------------------------------
 # Log lines name rows by id only: never a patient's name, a drug, a dose or a token.
 LOGGING = {
@@ -229,5 +282,48 @@ LOGGING = {
     "loggers": {
         # Request paths can hold feed tokens; the handler's filter redacts them.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}
+
+# The admin's "revert to this version" would change a plan's status without the review
+# rule; history stays readable, reverting is switched off.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
+# --- API (api/, docs/api.md) ----------------------------------------------------
+# Systems authenticate with a token (`manage.py api_token`), the site's pages with
+# their session. Only a clinic's staff get in (api.permissions); JSON only, bodies
+# bounded (api.parsers); every 400 names its fields (api.errors).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.IsClinicStaff"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pages",
+    "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "NON_FIELD_ERRORS_KEY": "__all__",
+    "COERCE_DECIMAL_TO_STRING": False,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Taper Planner API",
+    "DESCRIPTION": "Patients, taper plans, dose logs and alerts of the caller's clinic; "
+    "plan previews; FHIR R4 export. See docs/api.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc from the sidecar package, served by the site: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "PlanStatusEnum": "planner.models.PlanStatus",
+        "DoseStatusEnum": "reminders.models.DoseStatus",
+        "SexEnum": "planner.models.Sex",
+        "CnsDepressantEnum": "planner.models.CnsDepressant",
     },
 }

@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
 from planner.models import Clinic, Patient, PlanStatus, StaffMember, TaperPlan
@@ -40,7 +40,8 @@ def test_it_loads_a_clinic_with_a_clinician_a_reviewer_and_a_patient() -> None:
     first = Dose.objects.filter(plan=plan).order_by("due_at").first()
     assert dt.timedelta(minutes=1) <= first.due_at - timezone.now() <= dt.timedelta(minutes=2)
     assert Reminder.objects.filter(dose=first, kind=ReminderKind.DOSE).exists()
-    assert authenticate(username="clinician", password="demo-clinician-pass") == clinician
+    request = RequestFactory().post("/accounts/login/")
+    assert authenticate(request, username="clinician", password="demo-clinician-pass") == clinician
 
 
 @pytest.mark.django_db

@@ -1,0 +1,53 @@
+"""Idle-session timeout: staff sessions end after a short idle time, patients' later."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from planner.models import StaffMember
+
+IDLE_KEY = "idle_timeout_seconds"
+
+
+@receiver(user_logged_in)
+def _remember_idle_limit(
+    sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any
+) -> None:
+    """Decided once, at login: the middleware then needs no query per request."""
+    if request is None or not hasattr(request, "session"):
+        return
+    if StaffMember.objects.filter(user_id=user.pk).exists() or user.is_staff:
+        request.session[IDLE_KEY] = settings.STAFF_IDLE_TIMEOUT_SECONDS
+        request.session.set_expiry(settings.STAFF_IDLE_TIMEOUT_SECONDS)
+
+
+class IdleSessionTimeoutMiddleware:
+    """Each request of a staff session pushes its expiry another idle period ahead, so
+    the session ends that long after the last request, not after the login."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = getattr(request, "session", None)
+        if session is not None:
+            limit = session.get(IDLE_KEY)
+            if limit:
+                session.set_expiry(int(limit))
+        return self.get_response(request)
+
+
+def locked_out(
+    request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any
+) -> HttpResponse:
+    """django-axes' lockout answer: a plain page saying when to try again (HTTP 429)."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(request, "registration/locked_out.html", {"cooloff_minutes": minutes},
+                  status=429)
