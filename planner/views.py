@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from planner import selectors
+from planner.models import Patient
 from reminders import services as reminder_services
 
 
@@ -18,6 +19,8 @@ from reminders import services as reminder_services
 def home(request: HttpRequest) -> HttpResponse:
     if selectors.staff_clinic_id(request.user) is not None:
         return redirect("dashboard")
+    if Patient.objects.filter(user_id=request.user.pk or 0).exists():
+        return redirect("patient_today")  # the patient portal
     context = selectors.home_context_for(request.user)
     return render(request, "planner/home.html", context)
 

@@ -1,3 +1,24 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []  # type: ignore[type-arg]
+from portal import views
+
+urlpatterns = [
+    path("me/", views.today, name="patient_today"),
+    path("me/notices/read/", views.notices_read, name="patient_notices_read"),
+    path("me/doses/<int:dose_id>/answer/", views.dose_answer, name="patient_dose_answer"),
+    path("me/doses/<int:dose_id>/missed/", views.dose_missed, name="patient_dose_missed"),
+    path("me/missed/", views.missed, name="patient_missed"),
+    path("me/check-in/", views.check_in, name="patient_check_in"),
+    path("me/plan/", views.plan, name="patient_plan"),
+    path("me/history/", views.history, name="patient_history"),
+    path("me/settings/", views.patient_settings, name="patient_settings"),
+    # The invitation link; like the password-reset link it carries a token.
+    path("me/welcome/<uidb64>/<token>/", views.welcome, name="patient_welcome"),
+    path("clinic/patients/<int:pk>/invite/", views.patient_invite, name="patient_invite"),
+    path(
+        "clinic/patients/<int:pk>/history/",
+        views.patient_dose_history,
+        name="patient_dose_history",
+    ),
+    path("clinic/patients/<int:pk>/doses.csv", views.patient_doses_csv, name="patient_doses_csv"),
+]

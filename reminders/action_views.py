@@ -1,16 +1,36 @@
-"""Pages behind the links in reminder e-mails. GET shows what will happen; POST does it."""
+"""Pages behind the links in reminder e-mails. GET shows what will happen; POST does it.
+They speak the patient's language, whoever opens them."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods
 
 from planner.models import TaperPlan
+from portal.preferences import patient_language
 from reminders import actions, checkin, services
 from reminders.missed import missed_dose_advice
 from reminders.models import Dose
+
+# The refusals reminders.services.dose_record can give, so that they are translated
+# when shown (listed here for makemessages; the service itself speaks English).
+DOSE_REFUSALS = (
+    gettext_noop("Choose taken or skipped."),
+    gettext_noop("This dose is already recorded as taken."),
+    gettext_noop("This dose is already recorded as skipped."),
+    gettext_noop("This dose is already recorded as missed."),
+    gettext_noop("This dose is already recorded as cancelled."),
+    gettext_noop("It is too late to take this dose: skip it and take the next one as usual."),
+    gettext_noop("This dose is not due yet."),
+)
+
+
+def dose_refusal_text(refusal: services.DoseAnswerError) -> str:
+    return _(str(refusal))
 
 
 @require_http_methods(["GET", "POST"])
@@ -19,10 +39,19 @@ def action(request: HttpRequest, token: str) -> HttpResponse:
     if link is None:
         return render(request, "reminders/action_expired.html", status=404)
     if link.kind == "check_in":
-        return _check_in(request, link)
+        plan = TaperPlan.objects.select_related("patient").filter(pk=link.object_id).first()
+        if plan is None:
+            return render(request, "reminders/action_expired.html", status=404)
+        with translation.override(patient_language(plan.patient)):
+            return _check_in(request, plan)
     dose = Dose.objects.select_related("plan__patient").filter(pk=link.object_id).first()
     if dose is None:
         return render(request, "reminders/action_expired.html", status=404)
+    with translation.override(patient_language(dose.plan.patient)):
+        return _dose(request, dose, link)
+
+
+def _dose(request: HttpRequest, dose: Dose, link: actions.ActionLink) -> HttpResponse:
     now = timezone.now()
     context = {
         "dose": dose,
@@ -34,17 +63,17 @@ def action(request: HttpRequest, token: str) -> HttpResponse:
     try:
         services.dose_record(dose_id=dose.pk, answer=link.action, now=now)
     except services.DoseAnswerError as refusal:
-        context["error"] = str(refusal)
+        context["error"] = dose_refusal_text(refusal)
         return render(request, "reminders/action_dose.html", context, status=409)
     context["done"] = True
     return render(request, "reminders/action_dose.html", context)
 
 
-def _check_in(request: HttpRequest, link: actions.ActionLink) -> HttpResponse:
-    plan = TaperPlan.objects.filter(pk=link.object_id).first()
-    if plan is None:
-        return render(request, "reminders/action_expired.html", status=404)
-    context: dict[str, object] = {"symptoms": checkin.SYMPTOMS, "levels": checkin.LEVELS}
+def _check_in(request: HttpRequest, plan: TaperPlan) -> HttpResponse:
+    context: dict[str, object] = {
+        "symptoms": checkin.SYMPTOMS,
+        "levels": list(checkin.LEVEL_LABELS.items()),
+    }
     if request.method == "POST":
         answers = {s.key: request.POST.get(s.key, "") for s in checkin.SYMPTOMS}
         context["answers"] = answers

@@ -8,6 +8,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from planner.models import PlanStatus, TaperPlan
 from reminders import dispatch
@@ -17,20 +20,21 @@ from reminders.models import AlertReason, CheckIn
 @dataclass(frozen=True, slots=True)
 class Symptom:
     key: str
-    question: str
+    question: str | Promise  # translated when shown
     red_flag: bool  # present at all → severe
 
 
 SYMPTOMS = (
-    Symptom("spasticity", "Muscle stiffness or spasms worse than usual", False),
-    Symptom("itching", "Itching or tingling", False),
-    Symptom("anxiety", "Feeling anxious, restless or unable to sleep", False),
-    Symptom("hallucinations", "Seeing or hearing things that are not there", True),
-    Symptom("confusion", "Confusion or trouble thinking clearly", True),
-    Symptom("fever", "High temperature (fever)", True),
-    Symptom("seizure", "A seizure (fit)", True),
+    Symptom("spasticity", _("Muscle stiffness or spasms worse than usual"), False),
+    Symptom("itching", _("Itching or tingling"), False),
+    Symptom("anxiety", _("Feeling anxious, restless or unable to sleep"), False),
+    Symptom("hallucinations", _("Seeing or hearing things that are not there"), True),
+    Symptom("confusion", _("Confusion or trouble thinking clearly"), True),
+    Symptom("fever", _("High temperature (fever)"), True),
+    Symptom("seizure", _("A seizure (fit)"), True),
 )
 LEVELS = ("none", "mild", "severe")
+LEVEL_LABELS = {"none": _("None"), "mild": _("Mild"), "severe": _("Severe")}
 
 
 class CheckInError(ValueError):
@@ -50,19 +54,21 @@ def is_severe(answers: dict[str, str]) -> bool:
 @transaction.atomic
 def checkin_record(*, plan: TaperPlan, answers: dict[str, str], now: dt.datetime) -> CheckIn:
     errors = {
-        symptom.key: "Choose none, mild or severe."
+        symptom.key: str(_("Choose none, mild or severe."))
         for symptom in SYMPTOMS
         if answers.get(symptom.key) not in LEVELS
     }
     if errors:
         raise CheckInError(errors)
     if plan.status != PlanStatus.ACTIVE:
-        raise CheckInError({"plan": "This plan is not active."})
+        raise CheckInError({"plan": str(_("This plan is not active."))})
     clean = {symptom.key: answers[symptom.key] for symptom in SYMPTOMS}
     severe = is_severe(clean)
     checkin = CheckIn.objects.create(plan=plan, answered_at=now, answers=clean, severe=severe)
     if severe:
-        named = ", ".join(s.question.lower() for s in SYMPTOMS if clean[s.key] != "none")
+        # The alert is for the clinic: in English, whatever the patient's language.
+        with translation.override("en"):
+            named = ", ".join(str(s.question).lower() for s in SYMPTOMS if clean[s.key] != "none")
         dispatch.alert_raise(
             plan=plan,
             reason=AlertReason.SEVERE_SYMPTOMS,

@@ -10,22 +10,26 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from planner.models import Patient, StaffMember
 from planner.roles import Role
+from portal.preferences import email_wanted, patient_language
 from reminders import actions
 from reminders.channels import Message, PermanentError
 from reminders.models import AbruptStopAlert, Recipient, Reminder, ReminderKind
 
+# Patient subjects are translated into the patient's language; clinic ones stay English.
 SUBJECTS = {
-    ReminderKind.DOSE: "Time for your {time} medication dose",
-    ReminderKind.DOSE_CHANGE: "Your medication dose changes tomorrow",
-    ReminderKind.LAST_DOSE: "Tomorrow is the last day of your medication plan",
-    ReminderKind.PLAN_REVISED: "Your medication plan has changed",
-    ReminderKind.MISSED_DOSE: "You missed your {time} dose: what to do now",
-    ReminderKind.REFILL: "Pump refill due by {alarm_date}",
-    ReminderKind.CHECK_IN: "How are you feeling? A short check-in",
+    ReminderKind.DOSE: gettext_lazy("Time for your {time} medication dose"),
+    ReminderKind.DOSE_CHANGE: gettext_lazy("Your medication dose changes tomorrow"),
+    ReminderKind.LAST_DOSE: gettext_lazy("Tomorrow is the last day of your medication plan"),
+    ReminderKind.PLAN_REVISED: gettext_lazy("Your medication plan has changed"),
+    ReminderKind.MISSED_DOSE: gettext_lazy("You missed your {time} dose: what to do now"),
+    ReminderKind.REFILL: gettext_lazy("Pump refill due by {alarm_date}"),
+    ReminderKind.CHECK_IN: gettext_lazy("How are you feeling? A short check-in"),
     ReminderKind.ABRUPT_STOP_ALERT: "Abrupt-stop risk: patient {patient_ref}",
     ReminderKind.CHANNEL_FAILING: "Reminders cannot reach patient {patient_ref}",
 }
@@ -68,7 +72,7 @@ def _context(row: Reminder) -> dict[str, Any]:
         if row.kind == ReminderKind.DOSE:
             context["links"] = [
                 (
-                    "I have taken it",
+                    _("I have taken it"),
                     _url(
                         reverse(
                             "action",
@@ -77,7 +81,7 @@ def _context(row: Reminder) -> dict[str, Any]:
                     ),
                 ),
                 (
-                    "I am skipping it",
+                    _("I am skipping it"),
                     _url(
                         reverse(
                             "action",
@@ -86,7 +90,7 @@ def _context(row: Reminder) -> dict[str, Any]:
                     ),
                 ),
                 (
-                    "I missed it — what now?",
+                    _("I missed it — what now?"),
                     _url(
                         reverse(
                             "action",
@@ -98,7 +102,7 @@ def _context(row: Reminder) -> dict[str, Any]:
     if row.kind == ReminderKind.CHECK_IN:
         context["links"] = [
             (
-                "Answer the check-in",
+                _("Answer the check-in"),
                 _url(reverse("action", args=[actions.check_in_link(row.plan_id, timezone.now())])),
             )
         ]
@@ -108,8 +112,17 @@ def _context(row: Reminder) -> dict[str, Any]:
 
 
 def messages_for(row: Reminder) -> list[Message]:
+    """The message for one row: a patient's in their own language, the clinic's in
+    English; the e-mail copy to a patient only if they want this kind by e-mail."""
+    patient = row.plan.patient
+    language = patient_language(patient) if row.recipient == Recipient.PATIENT else "en"
+    with translation.override(language):
+        return _messages_for(row)
+
+
+def _messages_for(row: Reminder) -> list[Message]:
     context = _context(row)
-    subject = SUBJECTS[ReminderKind(row.kind)].format(
+    subject = str(SUBJECTS[ReminderKind(row.kind)]).format(
         **{key: value for key, value in context.items() if isinstance(value, str | int)}
     )
     text = render_to_string(f"reminders/email/{row.kind}.txt", context).strip() + "\n"
@@ -132,6 +145,8 @@ def messages_for(row: Reminder) -> list[Message]:
     emails = (patient.email,) if patient.email and not patient.email_failing_since else ()
     if not emails and patient.user_id is None:
         raise PermanentError("no working e-mail address and no account to reach the patient")
+    if emails and patient.user_id is not None and not email_wanted(patient, row.kind):
+        emails = ()  # the patient turned this kind off; the in-app notice is still stored
     return [
         Message(
             subject=subject,

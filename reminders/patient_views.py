@@ -9,19 +9,27 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from planner.models import Patient
+from portal.preferences import patient_language_activate
 from reminders import feeds
 from reminders.subscription import subscription_context
 
 
 class CalendarPrivacyForm(forms.Form):
     detailed_titles = forms.TypedChoiceField(
-        label="What should calendar events say?",
+        label=gettext_lazy("What should calendar events say?"),
         choices=[
-            ("0", "Only “Medication dose” (recommended: calendar companies store what they see)"),
-            ("1", "The medicine and the dose"),
+            (
+                "0",
+                gettext_lazy(
+                    "Only “Medication dose” (recommended: calendar companies store what they see)"
+                ),
+            ),
+            ("1", gettext_lazy("The medicine and the dose")),
         ],
         coerce=lambda value: value == "1",
         widget=forms.RadioSelect,
@@ -39,6 +47,7 @@ def own_patient_record(request: HttpRequest) -> Patient:
 @require_http_methods(["GET", "POST"])
 def my_calendar(request: HttpRequest) -> HttpResponse:
     patient = own_patient_record(request)
+    patient_language_activate(request, patient)
     token = None
     form = CalendarPrivacyForm(
         initial={"detailed_titles": "1" if patient.calendar_detailed_titles else "0"}
@@ -49,7 +58,7 @@ def my_calendar(request: HttpRequest) -> HttpResponse:
             token = feeds.feed_token_issue(patient=patient, by=request.user)  # type: ignore[arg-type]
         elif action == "revoke":
             feeds.feed_token_revoke(patient=patient, by=request.user)  # type: ignore[arg-type]
-            messages.success(request, "Your old calendar address no longer works.")
+            messages.success(request, _("Your old calendar address no longer works."))
             return redirect("my_calendar")
         elif action == "privacy":
             form = CalendarPrivacyForm(request.POST)
@@ -58,11 +67,11 @@ def my_calendar(request: HttpRequest) -> HttpResponse:
                     patient=patient, detailed_titles=form.cleaned_data["detailed_titles"]
                 )
                 messages.success(
-                    request, "Saved. Your calendar shows the change at its next refresh."
+                    request, _("Saved. Your calendar shows the change at its next refresh.")
                 )
                 return redirect("my_calendar")
         else:
-            messages.error(request, "Choose one of the buttons.")
+            messages.error(request, _("Choose one of the buttons."))
     context = {
         "patient": patient,
         "has_feed": feeds.feed_has_live_token(patient),

@@ -1,0 +1,188 @@
+"""Writes for the patient portal: invitations, preferences, the home time zone, notices.
+Views call these; each is one transaction and checks its own rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import available_timezones
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+
+import taper
+from planner.models import Patient, PlanStatus, TaperPlan
+from planner.roles import Role
+from portal.models import Language, PatientPreferences
+from portal.preferences import calendar_subscribed, patient_language
+from reminders import dispatch
+from reminders.models import Dose, DoseStatus, Notice
+
+
+class InviteTokenGenerator(PasswordResetTokenGenerator):
+    """Django's password-reset tokens with their own salt: the link expires after
+    PASSWORD_RESET_TIMEOUT and stops working once a password is set."""
+
+    key_salt = "portal.services.InviteTokenGenerator"
+
+
+invite_token_generator = InviteTokenGenerator()
+
+
+class PortalError(ValueError):
+    """The request cannot be carried out; the message is for the person who asked."""
+
+
+def _username_for(patient: Patient) -> str:
+    email = patient.email.strip().lower()
+    if len(email) <= 150 and not User.objects.filter(username__iexact=email).exists():
+        return email
+    return f"patient-{patient.pk}"
+
+
+def invite_link(user: User) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = invite_token_generator.make_token(user)
+    return settings.SITE_URL + reverse("patient_welcome", args=[uid, token])
+
+
+@transaction.atomic
+def patient_invite(*, patient: Patient) -> User:
+    """Give the patient an account (without a password) and e-mail them a signed,
+    expiring link to set one. Sending again is allowed until they have set it."""
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if not patient.email:
+        raise PortalError("Add the patient's e-mail address before inviting them.")
+    user = patient.user
+    if user is not None and user.has_usable_password():
+        raise PortalError("The patient already has an account and can log in.")
+    if user is None:
+        user = User(username=_username_for(patient), email=patient.email)
+        user.set_unusable_password()
+        user.save()
+        user.groups.add(Group.objects.get_or_create(name=Role.PATIENT.value)[0])
+        patient.user = user
+        patient.save(update_fields=["user"])
+    elif user.email != patient.email:
+        user.email = patient.email
+        user.save(update_fields=["email"])
+    days = max(settings.PASSWORD_RESET_TIMEOUT // 86400, 1)
+    with translation.override(patient_language(patient)):
+        subject = _("Your clinic invites you to follow your medication plan online")
+        body = render_to_string(
+            "portal/email/invite.txt",
+            {"link": invite_link(user), "username": user.get_username(), "days": days},
+        )
+    EmailMessage(subject=subject, body=body.strip() + "\n", to=[patient.email]).send()
+    return user
+
+
+def preferences_for(patient: Patient) -> PatientPreferences:
+    preferences, _created = PatientPreferences.objects.get_or_create(patient=patient)
+    return preferences
+
+
+@transaction.atomic
+def preferences_update(
+    *,
+    patient: Patient,
+    email_dose: bool,
+    email_dose_change: bool,
+    email_missed_dose: bool,
+    email_check_in: bool,
+) -> PatientPreferences:
+    """Dose e-mails may be turned off only while the calendar is subscribed: the
+    patient must always have one working reminder."""
+    if not email_dose and not calendar_subscribed(patient):
+        raise PortalError(
+            _(
+                "You can turn off dose reminder e-mails only while your plan is in your "
+                "calendar. Add it to your calendar first."
+            )
+        )
+    preferences = preferences_for(patient)
+    preferences.email_dose = email_dose
+    preferences.email_dose_change = email_dose_change
+    preferences.email_missed_dose = email_missed_dose
+    preferences.email_check_in = email_check_in
+    preferences.save()
+    return preferences
+
+
+@transaction.atomic
+def language_set(*, patient: Patient, language: str) -> PatientPreferences:
+    if language not in Language.values:
+        raise PortalError("Choose English or Spanish.")
+    preferences = preferences_for(patient)
+    preferences.language = language
+    preferences.save(update_fields=["language", "updated_at"])
+    return preferences
+
+
+def _moved_doses(plan: TaperPlan, zone: str, now: dt.datetime) -> list[Dose]:
+    """The plan's doses still to come, at the same wall-clock times in the new zone."""
+    future = list(
+        Dose.objects.select_for_update()
+        .filter(plan=plan, status=DoseStatus.SCHEDULED, due_at__gte=now)
+        .select_related("revision")
+    )
+    engine_plans: dict[int, taper.TaperPlan] = {}
+    moved = []
+    for dose in future:
+        if dose.revision_id not in engine_plans:
+            request = {**dose.revision.engine_input, "timezone": zone}
+            engine_plans[dose.revision_id] = taper.plan(taper.parse_request(request))
+        events = {
+            (event.local_date, event.local_time): event
+            for event in engine_plans[dose.revision_id].dose_events
+        }
+        event = events.get((dose.local_date, dose.local_time))
+        if event is None:
+            continue
+        dose.timezone = zone
+        dose.due_at = event.at
+        dose.catch_up_until = event.catch_up_until
+        moved.append(dose)
+    return moved
+
+
+@transaction.atomic
+def patient_timezone_change(*, patient: Patient, zone: str, now: dt.datetime) -> int:
+    """The patient moved their home time zone: doses still to come keep their wall-clock
+    times (08:00 stays 08:00) in the new zone, and their reminders move with them.
+    Travelling does not call this; only the patient's own choice does. Returns the
+    number of doses moved."""
+    if zone not in available_timezones():
+        raise PortalError("Choose a time zone from the list.")
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if zone == patient.home_timezone:
+        return 0
+    patient.home_timezone = zone
+    patient.save(update_fields=["home_timezone"])
+    moved = 0
+    plans = TaperPlan.objects.select_for_update().filter(
+        patient=patient, status=PlanStatus.ACTIVE
+    ).select_related("current_revision")
+    for plan in plans:
+        doses = _moved_doses(plan, zone, now)
+        Dose.objects.bulk_update(doses, ["timezone", "due_at", "catch_up_until"])
+        moved += len(doses)
+        revision = plan.current_revision
+        if revision is None:
+            continue
+        engine_plan = taper.plan(taper.parse_request({**revision.engine_input, "timezone": zone}))
+        dispatch.reminders_withdraw_future(plan_id=plan.pk, from_time=now)
+        dispatch.reminders_schedule(revision=revision, engine_plan=engine_plan, from_time=now)
+    return moved
+
+
+def notices_mark_read(*, user: User, now: dt.datetime) -> int:
+    return Notice.objects.filter(user=user, read_at__isnull=True).update(read_at=now)
