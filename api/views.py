@@ -1,0 +1,209 @@
+"""The JSON API: authorise (api.permissions) → validate (a serializer or the engine)
+→ one service or selector call → respond. No rule of the clinic lives here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api import errors, fhir, plans, selectors
+from api.permissions import request_staff
+from api.renderers import FhirJsonRenderer
+from api.serializers import (
+    AlertSerializer,
+    DoseSerializer,
+    PatientCreateSerializer,
+    PatientSerializer,
+    PlanCreateRequestSerializer,
+    PlanDetailSerializer,
+    PlanJsonSerializer,
+    PlanSerializer,
+    PreviewRequestSerializer,
+)
+from planner import audit, services
+from planner.models import AccessAction, Patient, TaperPlan
+from reminders.models import AbruptStopAlert, Dose
+
+
+@csrf_exempt  # it changes nothing and answers 404 to every method
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+class PlanPreview(APIView):
+    changes_nothing = True
+
+    @extend_schema(
+        request=PreviewRequestSerializer,
+        responses={200: PlanJsonSerializer},
+        summary="Plan a taper without saving it",
+        description="The same input and output as `manage.py taper_plan --format json`.",
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            return Response(plans.preview(request.data))
+        except plans.PlanRefused as refusal:
+            return errors.refused(refusal.errors)
+
+
+class PatientList(generics.GenericAPIView[Patient]):
+    serializer_class = PatientSerializer
+
+    def get_queryset(self) -> Any:
+        return selectors.clinic_patients(request_staff(self.request))
+
+    @extend_schema(responses={200: PatientSerializer(many=True)}, summary="The clinic's patients")
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(PatientSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=PatientCreateSerializer,
+        responses={201: PatientSerializer},
+        summary="Add a patient to the caller's clinic",
+    )
+    def post(self, request: Request) -> Response:
+        incoming = PatientCreateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        patient = services.patient_create(
+            clinic=request_staff(request).clinic, data=incoming.validated_data
+        )
+        return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
+
+
+class PatientDetail(APIView):
+    @extend_schema(responses={200: PatientSerializer}, summary="One patient of the clinic")
+    def get(self, request: Request, pk: int) -> Response:
+        patient = selectors.clinic_patient(request_staff(request), pk)
+        audit.access_record(user=request.user, action=AccessAction.API_READ, patient=patient)
+        return Response(PatientSerializer(patient).data)
+
+
+class PatientPlans(generics.GenericAPIView[TaperPlan]):
+    serializer_class = PlanSerializer
+
+    @extend_schema(responses={200: PlanSerializer(many=True)}, summary="A patient's plans")
+    def get(self, request: Request, pk: int) -> Response:
+        patient = selectors.clinic_patient(request_staff(request), pk)
+        plans_of_patient = selectors.clinic_plans(request_staff(request)).filter(patient=patient)
+        page = self.paginate_queryset(plans_of_patient)
+        return self.get_paginated_response(PlanSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=PlanCreateRequestSerializer,
+        responses={200: PlanDetailSerializer, 201: PlanDetailSerializer},
+        summary="Save a draft plan for a patient",
+        description="The regimen as in a preview, without `timezone` and `patient`: they "
+        "come from the patient record. Sending a `submission_key` again returns the plan "
+        "it made (200) instead of a second plan.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        staff = request_staff(request)
+        patient = selectors.clinic_patient(staff, pk)
+        try:
+            engine_input = plans.engine_input_for(patient, request.data)
+        except plans.PlanRefused as refusal:
+            return errors.refused(refusal.errors)
+        key = plans.submission_key_for(patient, _submission_key(request.data))
+        existing = key is not None and TaperPlan.objects.filter(
+            submission_key=key, patient=patient
+        ).exists()
+        plan = services.plan_create(
+            patient=patient, by=staff.user, engine_input=engine_input, submission_key=key
+        )
+        plan = selectors.clinic_plan(staff, plan.pk)
+        return Response(
+            PlanDetailSerializer(plan).data,
+            status=status.HTTP_200_OK if existing else status.HTTP_201_CREATED,
+        )
+
+
+def _submission_key(data: Any) -> str | None:
+    key = data.get("submission_key") if isinstance(data, dict) else None
+    return key if isinstance(key, str) else None
+
+
+class PlanList(generics.GenericAPIView[TaperPlan]):
+    serializer_class = PlanSerializer
+
+    @extend_schema(responses={200: PlanSerializer(many=True)}, summary="The clinic's plans")
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.clinic_plans(request_staff(request)))
+        return self.get_paginated_response(PlanSerializer(page, many=True).data)
+
+
+class PlanDetail(APIView):
+    @extend_schema(responses={200: PlanDetailSerializer}, summary="One plan, with its schedule")
+    def get(self, request: Request, pk: int) -> Response:
+        plan = selectors.clinic_plan(request_staff(request), pk)
+        audit.access_record(
+            user=request.user, action=AccessAction.API_READ, patient=plan.patient, plan=plan
+        )
+        return Response(PlanDetailSerializer(plan).data)
+
+
+class PlanDoses(generics.GenericAPIView[Dose]):
+    serializer_class = DoseSerializer
+
+    @extend_schema(responses={200: DoseSerializer(many=True)}, summary="A plan's dose log")
+    def get(self, request: Request, pk: int) -> Response:
+        plan = selectors.clinic_plan(request_staff(request), pk)
+        page = self.paginate_queryset(selectors.plan_doses(plan))
+        audit.access_record(
+            user=request.user, action=AccessAction.API_READ, patient=plan.patient, plan=plan
+        )
+        return self.get_paginated_response(DoseSerializer(page, many=True).data)
+
+
+class PlanFhir(APIView):
+    # FHIR JSON unless the caller asks for plain JSON (as the 404 of a malformed id is).
+    renderer_classes = [FhirJsonRenderer, JSONRenderer]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "download",
+                OpenApiTypes.BOOL,
+                description="Answer as a file to save (Content-Disposition: attachment).",
+            )
+        ],
+        responses={
+            200: OpenApiResponse(
+                response={"type": "object", "properties": {"resourceType": {"type": "string"}}},
+                description="A FHIR R4 Bundle (type collection); docs/api.md has the mapping.",
+            )
+        },
+        summary="The plan as a FHIR R4 Bundle",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        plan = selectors.clinic_plan(request_staff(request), pk)
+        bundle = fhir.plan_bundle(selectors.plan_export(plan))
+        audit.access_record(
+            user=request.user, action=AccessAction.FHIR_EXPORT, patient=plan.patient, plan=plan
+        )
+        response = Response(bundle)
+        if request.query_params.get("download") in ("1", "true", "True"):
+            response["Content-Disposition"] = (
+                f'attachment; filename="taper-plan-{plan.pk}.fhir.json"'
+            )
+        return response
+
+
+class AlertList(generics.GenericAPIView[AbruptStopAlert]):
+    serializer_class = AlertSerializer
+
+    @extend_schema(
+        responses={200: AlertSerializer(many=True)}, summary="The clinic's open abrupt-stop alerts"
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.open_alerts(request_staff(request)))
+        return self.get_paginated_response(AlertSerializer(page, many=True).data)

@@ -1,0 +1,161 @@
+"""Preview, patients and plans through the API: the same engine, forms and services as
+the pages, and refusals that name their field."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from planner.models import Clinic, Patient, PlanStatus, TaperPlan
+from tests.api.conftest import START, engine_input, regimen
+
+PATIENT = {
+    "given_name": "Jo",
+    "family_name": "Doe",
+    "date_of_birth": "1950-01-01",
+    "sex": "female",
+    "home_timezone": "Europe/Paris",
+    "weight_kg": 70.5,
+    "cns_depressants": ["opioid"],
+}
+
+
+def taper_plan_json(tmp_path: Path, data: Any) -> Any:
+    source = tmp_path / "input.json"
+    source.write_text(json.dumps(data))
+    out = StringIO()
+    with contextlib.suppress(SystemExit):  # a refusal: the errors are on stdout
+        call_command("taper_plan", "--input", str(source), "--format", "json", stdout=out)
+    return json.loads(out.getvalue())
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"pace": "slower", "revisions": [{"kind": "hold", "from_date": "2027-03-03", "days": 2}]},
+        {"doses": [{"time": "08:00", "amount_mg": 7}], "colour": "blue"},
+    ],
+    ids=["plain", "revised", "refused"],
+)
+def test_preview_answers_exactly_what_taper_plan_prints(
+    api: APIClient, patient: Patient, tmp_path: Path, overrides: dict[str, Any]
+) -> None:
+    data = engine_input(patient, **overrides)
+    response = api.post(reverse("api:plan-preview"), data, format="json")
+    expected = taper_plan_json(tmp_path, data)
+    assert response.json() == expected
+    assert response.status_code == (400 if "errors" in expected else 200)
+    assert not TaperPlan.objects.exists()
+
+
+def test_a_patient_is_created_and_read_back(api: APIClient, clinic: Clinic) -> None:
+    response = api.post(reverse("api:patients"), PATIENT, format="json")
+    assert response.status_code == 201, response.json()
+    patient = Patient.objects.get()
+    assert patient.clinic == clinic
+    assert (patient.given_name, str(patient.weight_kg), patient.cns_depressants) == (
+        "Jo", "70.5", ["opioid"]
+    )
+    read = api.get(reverse("api:patient", args=[patient.pk])).json()
+    assert read == response.json()
+    assert read["weight_kg"] == 70.5
+    assert read["home_timezone"] == "Europe/Paris"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"date_of_birth": "2990-01-01"}, "date_of_birth"),  # PatientForm's rule
+        ({"weight_kg": 900}, "weight_kg"),
+        ({"home_timezone": "Europe/Londres"}, "home_timezone"),
+        ({"creatinine_clearance_ml_min": 50, "serum_creatinine_mg_dl": 1.1},
+         "serum_creatinine_mg_dl"),
+        ({"given_name": 42}, "given_name"),  # a number is not a name
+        ({"breastfeeding": "yes"}, "breastfeeding"),
+        ({"weight_kg": "70"}, "weight_kg"),
+        ({"pregnancy_trimester": 10**40}, "pregnancy_trimester"),
+        ({"cns_depressants": ["caffeine"]}, "cns_depressants.0"),
+        ({"height_cm": 180}, "height_cm"),
+    ],
+)
+def test_patient_refusals_name_the_field(
+    api: APIClient, overrides: dict[str, Any], field: str
+) -> None:
+    response = api.post(reverse("api:patients"), {**PATIENT, **overrides}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [field]
+    assert not Patient.objects.exists()
+
+
+def test_a_plan_is_created_from_the_patient_record_and_read_back(
+    api: APIClient, patient: Patient, alice: Any
+) -> None:
+    response = api.post(
+        reverse("api:patient-plans", args=[patient.pk]), regimen(), format="json"
+    )
+    assert response.status_code == 201, response.json()
+    plan = TaperPlan.objects.get()
+    revision = plan.current_revision
+    assert (plan.patient, plan.created_by, plan.status) == (patient, alice, PlanStatus.DRAFT)
+    # The zone and the patient facts come from the record, as on the plan page.
+    assert revision.engine_input == engine_input(patient)
+    body = response.json()
+    assert body["plan"] == revision.engine_output
+    assert body["start_date"] == START.isoformat()
+    read = api.get(reverse("api:plan", args=[plan.pk])).json()
+    assert read == body
+    listed = api.get(reverse("api:patient-plans", args=[patient.pk])).json()["results"]
+    assert [item["id"] for item in listed] == [plan.pk]
+
+
+def test_the_same_submission_key_makes_one_plan(api: APIClient, patient: Patient) -> None:
+    url = reverse("api:patient-plans", args=[patient.pk])
+    first = api.post(url, regimen(submission_key="ehr-123"), format="json")
+    again = api.post(url, regimen(submission_key="ehr-123"), format="json")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert TaperPlan.objects.count() == 1
+
+
+def test_a_plan_that_needs_review_cannot_skip_it(api: APIClient, patient: Patient) -> None:
+    fast = regimen(pace={"length_days": 10})  # faster than the protocol's 14 days
+    response = api.post(reverse("api:patient-plans", args=[patient.pk]), fast, format="json")
+    assert response.status_code == 201
+    plan = TaperPlan.objects.get()
+    assert plan.requires_review
+    assert response.json()["requires_review"] is True
+    assert "FASTER_THAN_PROTOCOL" in [flag["code"] for flag in response.json()["flags"]]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"doses": [{"time": "8pm", "amount_mg": 5}]}, "doses.0.time"),
+        ({"doses": [{"time": "08:00", "amount_mg": 7}]}, "doses.0.amount_mg"),
+        ({"months_on_therapy": -1}, "months_on_therapy"),
+        ({"months_on_therapy": "three"}, "months_on_therapy"),
+        ({"timezone": "Europe/London"}, "timezone"),
+        ({"patient": {"age_years": 20}}, "patient"),
+        ({"colour": "blue"}, "colour"),
+        ({"submission_key": 12}, "submission_key"),
+        ({"pace": {"length_days": 10**30}}, "pace.length_days"),
+    ],
+)
+def test_plan_refusals_name_the_field(
+    api: APIClient, patient: Patient, overrides: dict[str, Any], field: str
+) -> None:
+    response = api.post(
+        reverse("api:patient-plans", args=[patient.pk]), regimen(**overrides), format="json"
+    )
+    assert response.status_code == 400
+    assert field in response.json()["errors"], response.json()
+    assert not TaperPlan.objects.exists()
