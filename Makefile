@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/taper
 SERVICES_BROKER_URL ?= redis://127.0.0.1:6379/5
 
-.PHONY: run test test-services lint typecheck check-deploy clean
+.PHONY: run test test-services lint typecheck check-deploy clean load fault-drill
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,23 @@ node_modules/.installed: package.json package-lock.json
 test-services: $(VENV)/.installed-dev node_modules/.installed
 	DATABASE_URL=$(SERVICES_DATABASE_URL) CELERY_BROKER_URL=$(SERVICES_BROKER_URL) \
 		$(BIN)/pytest
+
+## Load test: gunicorn (2 workers, DEBUG=0) on PostgreSQL, 50 wrk connections per target;
+## sets up and drops its own database (taper_load). Needs wrk (apt-get install wrk).
+load: $(VENV)/.installed
+	$(BIN)/python scripts/load_test.py
+
+DRILL_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/taper_drill
+DRILL_BROKER_URL ?= redis://127.0.0.1:6379/8
+
+## Fault drill: kill the worker, restart Redis, restart PostgreSQL while reminders are
+## dispatched (restarts this machine's services; docs/reliability.md). Its own database.
+fault-drill: $(VENV)/.installed
+	psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'taper_drill'" \
+		| grep -q 1 || createdb -h 127.0.0.1 -U postgres taper_drill
+	DATABASE_URL=$(DRILL_DATABASE_URL) DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DATABASE_URL=$(DRILL_DATABASE_URL) CELERY_BROKER_URL=$(DRILL_BROKER_URL) DEBUG=1 \
+		LOG_LEVEL=WARNING $(BIN)/python manage.py fault_drill
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

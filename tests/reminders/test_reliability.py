@@ -3,7 +3,6 @@ and Redis; the second CI pass). The test process plays beat: it runs dispatcher 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import shutil
 import subprocess
@@ -16,13 +15,12 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
-from kombu import Connection
 
 from planner import services
 from planner.models import Patient, TaperPlan
-from reminders import dispatch
+from reminders.drill import tick
 from reminders.models import Recipient, Reminder, ReminderKind, ReminderStatus
-from reminders.tasks import DELIVERY_BATCH, deliver_reminders
+from reminders.tasks import DELIVERY_BATCH
 from tests.planner.test_clinician_workflow import engine_input
 from tests.reminders.recording import delivered_ids
 from tests.reminders.worker import kill_worker, start_worker, stop_worker, wait_for
@@ -61,25 +59,6 @@ def active_plan(alice: Any, patient: Patient) -> TaperPlan:
     services.plan_activate(plan=plan, by=alice)
     Reminder.objects.filter(plan=plan).delete()  # only the rows the test makes
     return plan
-
-
-def publisher(broker_url: str) -> dispatch.Enqueue:
-    def enqueue(ids: list[int], claim: str) -> None:
-        with Connection(broker_url, connect_timeout=2) as conn:
-            for start in range(0, len(ids), DELIVERY_BATCH):
-                deliver_reminders.apply_async(  # type: ignore[call-arg]
-                    (ids[start : start + DELIVERY_BATCH], claim),
-                    connection=conn,
-                    retry=False,
-                )
-
-    return enqueue
-
-
-def tick(broker_url: str) -> None:
-    # While the broker is down publishing fails; beat logs it and tries the next minute.
-    with contextlib.suppress(Exception):
-        dispatch.dispatch_tick(now=timezone.now(), enqueue=publisher(broker_url), limit=100)
 
 
 def sent() -> int:

@@ -1,0 +1,580 @@
+"""The fault drill (`manage.py fault_drill`): reminders due now are dispatched by a real
+Celery worker while, one after another, the worker is SIGKILLed and replaced, Redis is
+restarted and PostgreSQL is restarted. For each fault it counts reminders due,
+delivered, lost and duplicated through a recording channel.
+
+This process plays beat: it runs dispatcher ticks itself, as the reliability tests do.
+The worker helpers here are shared with tests/reminders (worker.py, recording.py).
+
+Output and log lines carry counts only: never a patient's name, a drug, a dose or a token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from wsgiref.util import setup_testing_defaults
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import close_old_connections, connection
+from django.test import override_settings
+from django.utils import timezone
+
+from planner.models import Clinic, Patient, PlanReview, PlanRevision, Regimen, TaperPlan
+from reminders import dispatch
+from reminders.channels import Message
+from reminders.models import Dose, Recipient, Reminder, ReminderKind, ReminderStatus
+
+ROOT = Path(__file__).resolve().parent.parent
+DRILL_CLINIC = "Fault Drill Clinic (fault_drill)"
+DRILL_AUTHOR = "fault-drill-author"
+DRILL_REVIEWER = "fault-drill-reviewer"
+FAULTS = ("kill", "redis", "postgres")
+
+
+# --- recording channel -------------------------------------------------------------------
+
+
+class RecordingChannel:
+    """Appends one line (the reminder's id) per delivered message to the file named by
+    DELIVERY_LOG, so losses and duplicates can be counted across worker processes and
+    restarts. Sleeps DELIVERY_DELAY seconds per message, so a fault lands mid-dispatch."""
+
+    name = "recording"
+
+    def send(self, message: Message) -> None:
+        time.sleep(float(os.environ.get("DELIVERY_DELAY", "0.005")))
+        line = f"{message.reminder_id}\n".encode()
+        fd = os.open(os.environ["DELIVERY_LOG"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+
+def delivered_ids(path: str | Path) -> list[int]:
+    try:
+        with open(path) as handle:
+            return [int(line) for line in handle if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+# --- worker processes --------------------------------------------------------------------
+
+
+def database_url() -> str:
+    """The URL of the database this process is using right now (tests: the test DB)."""
+    cfg = connection.settings_dict
+    if cfg["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{cfg['NAME']}"
+    user = cfg.get("USER") or ""
+    password = f":{cfg['PASSWORD']}" if cfg.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    port = f":{cfg['PORT']}" if cfg.get("PORT") else ""
+    return f"postgres://{auth}{cfg.get('HOST') or '127.0.0.1'}{port}/{cfg['NAME']}"
+
+
+def start_worker(
+    broker_url: str,
+    log_path: Path,
+    *,
+    database: str | None = None,
+    pool: str = "solo",
+    concurrency: int = 1,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """A real `celery worker` process on this project's app, in a process group of its
+    own (a kill reaches the pool too, and Ctrl-C in the terminal does not)."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="planner.settings",
+        DATABASE_URL=database or database_url(),
+        CELERY_BROKER_URL=broker_url,
+        **(extra_env or {}),
+    )
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "planner",
+                "worker",
+                "--pool",
+                pool,
+                "--concurrency",
+                str(concurrency),
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def kill_worker(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the worker and its pool processes, as a crash or the OOM killer would."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=20)
+
+
+def stop_worker(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        kill_worker(process)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.25)
+    return False
+
+
+# --- playing beat ------------------------------------------------------------------------
+
+
+def publisher(broker_url: str) -> dispatch.Enqueue:
+    """Publish delivery tasks on a fresh connection that fails at once when the broker
+    is down (beat would log the error and try again the next minute)."""
+    from kombu import Connection
+
+    from reminders.tasks import DELIVERY_BATCH, deliver_reminders
+
+    def enqueue(ids: list[int], claim: str) -> None:
+        with Connection(broker_url, connect_timeout=2) as conn:
+            for start in range(0, len(ids), DELIVERY_BATCH):
+                deliver_reminders.apply_async(  # type: ignore[call-arg]
+                    (ids[start : start + DELIVERY_BATCH], claim),
+                    connection=conn,
+                    retry=False,
+                )
+
+    return enqueue
+
+
+def tick(broker_url: str, limit: int = 100) -> bool:
+    """One dispatcher tick; False if it failed (broker or database away). Like a Celery
+    task, it starts by dropping a database connection that is no longer usable."""
+    close_old_connections()
+    try:
+        dispatch.dispatch_tick(now=timezone.now(), enqueue=publisher(broker_url), limit=limit)
+    except Exception:
+        return False
+    return True
+
+
+# --- services ----------------------------------------------------------------------------
+
+
+def _run(command: list[str], timeout: float = 60) -> bool:
+    try:
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            timeout=timeout,
+            start_new_session=True,  # Ctrl-C must not interrupt a stop or a start
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def _postgres_version() -> str:
+    versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
+    return versions[-1] if versions else "15"
+
+
+@dataclass
+class Services:
+    """How to check, stop and start Redis and PostgreSQL. The defaults are this machine's
+    own services on 127.0.0.1 (docs/reliability.md); each command can be overridden."""
+
+    redis_host: str = "127.0.0.1"
+    redis_port: int = 6379
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = 5432
+    redis_stop: list[str] = field(default_factory=list)
+    redis_start: list[str] = field(default_factory=list)
+    postgres_stop: list[str] = field(default_factory=list)
+    postgres_start: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        version = _postgres_version()
+        self.redis_stop = self.redis_stop or [
+            "redis-cli", "-h", self.redis_host, "-p", str(self.redis_port), "shutdown", "nosave",
+        ]  # fmt: skip
+        self.redis_start = self.redis_start or shlex.split(
+            'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" '
+            "--appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log"
+        )
+        ctl = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main"]
+        self.postgres_stop = self.postgres_stop or [*ctl, "stop", "-m", "fast"]
+        self.postgres_start = self.postgres_start or [*ctl, "start"]
+
+    @classmethod
+    def from_urls(cls, broker_url: str, **commands: list[str]) -> Services:
+        broker = urlsplit(broker_url)
+        db = connection.settings_dict
+        return cls(
+            redis_host=broker.hostname or "127.0.0.1",
+            redis_port=broker.port or 6379,
+            postgres_host=str(db.get("HOST") or "127.0.0.1"),
+            postgres_port=int(db.get("PORT") or 5432),
+            **{name: value for name, value in commands.items() if value},
+        )
+
+    def redis_up(self) -> bool:
+        try:
+            answer = subprocess.run(
+                ["redis-cli", "-h", self.redis_host, "-p", str(self.redis_port), "ping"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+        return answer.stdout.strip() == "PONG"
+
+    def postgres_up(self) -> bool:
+        return _run(
+            ["pg_isready", "-q", "-h", self.postgres_host, "-p", str(self.postgres_port)], 10
+        )
+
+    def up(self, service: str) -> bool:
+        return self.redis_up() if service == "redis" else self.postgres_up()
+
+    def stop(self, service: str) -> bool:
+        return _run(self.redis_stop if service == "redis" else self.postgres_stop)
+
+    def start(self, service: str, timeout: float = 30) -> bool:
+        """Start the service unless it answers already; True once it answers."""
+        if self.up(service):
+            return True
+        _run(self.redis_start if service == "redis" else self.postgres_start)
+        return wait_for(lambda: self.up(service), timeout)
+
+    def ensure_running(self) -> dict[str, bool]:
+        """Both services answer afterwards, whatever happened before: starts any that
+        does not. Returns whether each answers."""
+        return {service: self.start(service) for service in ("redis", "postgres")}
+
+
+# --- drill data --------------------------------------------------------------------------
+
+
+def drill_data_delete() -> None:
+    """Remove everything an earlier drill made (its clinic, patients, plans, rows)."""
+    plans = TaperPlan.objects.filter(patient__clinic__name=DRILL_CLINIC)
+    Reminder.objects.filter(plan__in=plans).delete()
+    Dose.objects.filter(plan__in=plans).delete()
+    PlanReview.objects.filter(revision__plan__in=plans).delete()
+    plans.update(current_revision=None)
+    PlanRevision.objects.filter(plan__in=plans).delete()
+    plans.delete()
+    Regimen.objects.filter(patient__clinic__name=DRILL_CLINIC).delete()
+    Patient.objects.filter(clinic__name=DRILL_CLINIC).delete()
+    Clinic.objects.filter(name=DRILL_CLINIC).delete()
+    User.objects.filter(username__in=[DRILL_AUTHOR, DRILL_REVIEWER]).delete()
+
+
+def drill_plans(count: int) -> list[TaperPlan]:
+    """Fictional patients with active plans that start in a month (so none of their own
+    doses is due); their scheduled rows are removed, the drill makes its own."""
+    from planner import services
+    from planner.engine_input import patient_facts
+
+    clinic = Clinic.objects.create(name=DRILL_CLINIC)
+    author = User.objects.create_user(username=DRILL_AUTHOR)
+    reviewer = User.objects.create_user(username=DRILL_REVIEWER)
+    start = timezone.now().date() + dt.timedelta(days=30)
+    plans = []
+    for i in range(count):
+        patient = Patient.objects.create(
+            clinic=clinic,
+            given_name="Drill",
+            family_name=f"Patient {i}",
+            sex="female" if i % 2 else "male",
+            date_of_birth=dt.date(1970, 1, 1),
+            home_timezone="UTC",
+            email=f"drill-{i}@example.org",  # the drill's channel records ids, sends nothing
+        )
+        engine_input = {
+            "product": "baclofen-oral-tablet",
+            "doses": [{"time": t, "amount_mg": 10} for t in ("08:00", "14:00", "20:00")],
+            "start_date": start.isoformat(),
+            "timezone": "UTC",
+            "goal": {"type": "discontinue"},
+            "patient": patient_facts(patient, start, months_on_therapy=3),
+        }
+        plan = services.plan_create(patient=patient, by=author, engine_input=engine_input)
+        if plan.requires_review:
+            services.plan_submit(plan=plan, by=author)
+            services.plan_approve(plan=plan, by=reviewer)
+        plans.append(services.plan_activate(plan=plan, by=author))
+    Reminder.objects.filter(plan__in=plans).delete()
+    return plans
+
+
+def due_rows_make(plans: list[TaperPlan], count: int, tag: str) -> set[int]:
+    due = timezone.now() - dt.timedelta(seconds=1)
+    Reminder.objects.bulk_create(
+        (
+            Reminder(
+                plan=plans[i % len(plans)],
+                kind=ReminderKind.CHECK_IN,
+                recipient=Recipient.PATIENT,
+                key=f"drill-{tag}-{i}",
+                due_at=due,
+            )
+            for i in range(count)
+        ),
+        batch_size=1000,
+    )
+    return set(
+        Reminder.objects.filter(key__startswith=f"drill-{tag}-").values_list("id", flat=True)
+    )
+
+
+# --- the drill ---------------------------------------------------------------------------
+
+
+@dataclass
+class FaultResult:
+    fault: str
+    due: int
+    delivered: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    in_flight: int = 0  # rows claimed and unfinished when the fault struck
+    outage_seconds: float = 0.0
+    recovered_seconds: float = 0.0  # from the end of the fault to the last delivery
+    web_after: str = ""  # the web health check after the fault (PostgreSQL restart)
+    note: str = ""
+
+
+@dataclass
+class DrillOptions:
+    broker_url: str
+    database: str
+    work_dir: Path
+    services: Services
+    faults: tuple[str, ...] = FAULTS
+    reminders: int = 1000
+    plans: int = 20
+    outage_seconds: float = 5.0
+    claim_timeout: int = 10
+    phase_timeout: float = 90.0
+    fault_after: float = 0.25  # strike once this share of the batch has been delivered
+    delivery_delay: float = 0.005
+    say: Callable[[str], None] = print
+
+
+def _count(ids: set[int], status: ReminderStatus) -> int:
+    close_old_connections()
+    try:
+        return Reminder.objects.filter(id__in=ids, status=status).count()
+    except Exception:
+        return -1  # the database is away
+
+
+def _health_probe() -> str:
+    """A GET /health/ through Django's WSGI handler, as gunicorn's worker makes it: the
+    request signals close a connection the restart broke and health checks reconnect.
+    Runs in one long-lived thread, so its connection is persistent across the fault."""
+    from django.core.wsgi import get_wsgi_application
+
+    application = get_wsgi_application()
+    status: list[str] = []
+    environ: dict[str, Any] = {
+        "PATH_INFO": "/health/",
+        "HTTP_HOST": (settings.ALLOWED_HOSTS or ["127.0.0.1"])[0].lstrip("."),
+        "wsgi.url_scheme": "https",
+        "HTTP_X_FORWARDED_PROTO": "https",
+    }
+    setup_testing_defaults(environ)
+
+    def start_response(
+        line: str, headers: list[tuple[str, str]], exc_info: Any = None, /
+    ) -> Callable[[bytes], object]:
+        status.append(line)
+        return lambda data: None
+
+    body = b"".join(application(environ, start_response))
+    ok = b'"database": "ok"' in body
+    return f"{status[0] if status else 'no answer'}, database {'ok' if ok else 'unavailable'}"
+
+
+class Drill:
+    def __init__(self, options: DrillOptions) -> None:
+        self.o = options
+        self.log = options.work_dir / "delivered.log"
+        self.worker_log = options.work_dir / "worker.log"
+        self.worker: subprocess.Popen[bytes] | None = None
+        self.web = ThreadPoolExecutor(max_workers=1)  # one thread: one persistent connection
+        self.plans: list[TaperPlan] = []
+
+    def _start_worker(self) -> None:
+        self.worker = start_worker(
+            self.o.broker_url,
+            self.worker_log,
+            database=self.o.database,
+            pool="prefork",
+            concurrency=2,
+            extra_env={
+                "REMINDER_CHANNELS": "reminders.drill.RecordingChannel",
+                "DELIVERY_LOG": str(self.log),
+                "DELIVERY_DELAY": str(self.o.delivery_delay),
+            },
+        )
+
+    def _delivered(self, ids: set[int]) -> list[int]:
+        return [i for i in delivered_ids(self.log) if i in ids]
+
+    def _tick_until(self, ids: set[int], condition: Callable[[], bool], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            tick(self.o.broker_url)
+            if condition():
+                return True
+            time.sleep(0.3)
+        return False
+
+    def _outage(self, service: str) -> float:
+        """Stop the service, keep dispatching through the outage, start it again."""
+        started = time.monotonic()
+        if not self.o.services.stop(service):
+            self.o.say(f"  warning: the stop command for {service} failed")
+        wait_for(lambda: not self.o.services.up(service), 15)
+        until = started + self.o.outage_seconds
+        while time.monotonic() < until:
+            tick(self.o.broker_url)  # fails: publishing or the database is away
+            time.sleep(0.5)
+        if not self.o.services.start(service):
+            raise RuntimeError(f"{service} did not come back within 30 s")
+        return time.monotonic() - started
+
+    def phase(self, fault: str, tag: str) -> FaultResult:
+        ids = due_rows_make(self.plans, self.o.reminders, tag)
+        result = FaultResult(fault=fault, due=len(ids))
+        self.o.say(f"{fault}: {len(ids)} reminders due now; dispatching")
+        threshold = max(1, int(len(ids) * self.o.fault_after))
+        if not self._tick_until(
+            ids, lambda: len(set(self._delivered(ids))) >= threshold, self.o.phase_timeout
+        ):
+            result.note = "delivery never started"
+        if fault == "postgres":
+            self.web.submit(_health_probe).result()  # open the web thread's connection
+        result.in_flight = _count(ids, ReminderStatus.SENDING)
+        assert self.worker is not None
+        if fault == "kill":
+            self.o.say("  SIGKILL the worker and its pool; starting a new worker")
+            started = time.monotonic()
+            kill_worker(self.worker)
+            self._start_worker()
+            result.outage_seconds = time.monotonic() - started
+        else:
+            self.o.say(f"  restarting {fault} ({self.o.outage_seconds:.0f} s down)")
+            result.outage_seconds = self._outage(fault)
+        back = time.monotonic()
+        if fault == "postgres":
+            result.web_after = self.web.submit(_health_probe).result()
+            self.o.say(f"  web request after the restart: {result.web_after}")
+        done = self._tick_until(
+            ids, lambda: _count(ids, ReminderStatus.SENT) == len(ids), self.o.phase_timeout
+        )
+        result.recovered_seconds = time.monotonic() - back
+        if not done:
+            result.note = f"not all delivered within {self.o.phase_timeout:.0f} s"
+        time.sleep(1)  # a late copy of a message would show up here
+        delivered = self._delivered(ids)
+        result.delivered = len(set(delivered))
+        result.lost = len(ids) - result.delivered
+        result.duplicated = len(delivered) - result.delivered
+        return result
+
+    def run(self) -> list[FaultResult]:
+        results: list[FaultResult] = []
+        run_tag = uuid.uuid4().hex[:8]
+        with override_settings(REMINDER_CLAIM_TIMEOUT_SECONDS=self.o.claim_timeout):
+            drill_data_delete()
+            self.plans = drill_plans(self.o.plans)
+            self._start_worker()
+            try:
+                for fault in self.o.faults:
+                    results.append(self.phase(fault, f"{run_tag}-{fault}"))
+            finally:
+                if self.worker is not None:
+                    stop_worker(self.worker)
+                self.web.shutdown(wait=True)
+                close_old_connections()
+                with contextlib.suppress(Exception):
+                    drill_data_delete()
+        return results
+
+
+@contextlib.contextmanager
+def services_restored(services: Services, say: Callable[[str], None]) -> Iterator[None]:
+    """Whatever happens inside (an error, Ctrl-C, SIGTERM), Redis and PostgreSQL answer
+    again when this exits."""
+
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        state = services.ensure_running()
+        say(
+            "services after the drill: "
+            + ", ".join(f"{name} {'up' if up else 'DOWN'}" for name, up in state.items())
+        )
+        if not all(state.values()):
+            raise RuntimeError("a service did not come back; start it by hand (see the log)")
+
+
+def results_table(results: list[FaultResult]) -> list[str]:
+    header = (
+        f"{'fault':<10} {'due':>6} {'delivered':>10} {'lost':>6} {'duplicated':>11} "
+        f"{'in flight':>10} {'outage s':>9} {'recovered s':>12}"
+    )
+    lines = [header, "-" * len(header)]
+    for r in results:
+        outage = "-" if r.fault == "kill" else f"{r.outage_seconds:.1f}"
+        lines.append(
+            f"{r.fault:<10} {r.due:>6} {r.delivered:>10} {r.lost:>6} {r.duplicated:>11} "
+            f"{r.in_flight:>10} {outage:>9} {r.recovered_seconds:>12.1f}"
+            + (f"  {r.note}" if r.note else "")
+        )
+    return lines

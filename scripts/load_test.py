@@ -1,0 +1,416 @@
+"""Load test: the clinician dashboard, the patient's today page and the calendar feed,
+served by gunicorn (2 workers, production settings) on PostgreSQL, driven by wrk.
+
+Run: .venv/bin/python scripts/load_test.py        (or `make load`)
+
+It sets up and tears down everything itself: it drops and recreates a database of its
+own (taper_load), migrates it, seeds fictional clinics, patients and active plans, starts
+gunicorn on 127.0.0.1, runs wrk against each target for a bounded time, prints a table
+and stops gunicorn. Every request must answer 200: anything else counts as an error.
+Needs wrk (`apt-get install wrk`) and PostgreSQL on 127.0.0.1 (see docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PYTHON = sys.executable
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+
+# wrk runs this in each of its threads: it walks the target's paths (each with the cookie
+# of its session), counts every answer that is not a 200, and prints one JSON line.
+WRK_SCRIPT = r"""
+local targets = {}
+local threads = {}
+local counter = 1
+
+function setup(thread)
+  thread:set("offset", counter * 7919)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  not_ok = 0
+  sequence = offset
+  for line in io.lines(os.getenv("WRK_TARGETS")) do
+    local tab = string.find(line, "\t", 1, true)
+    table.insert(targets, {string.sub(line, 1, tab - 1), string.sub(line, tab + 1)})
+  end
+end
+
+function request()
+  sequence = sequence + 1
+  local target = targets[(sequence % #targets) + 1]
+  local headers = {}
+  if target[2] ~= "" then headers["Cookie"] = target[2] end
+  return wrk.format("GET", target[1], headers)
+end
+
+function response(status, headers, body)
+  if status ~= 200 then not_ok = not_ok + 1 end
+end
+
+function done(summary, latency, requests)
+  local bad = 0
+  for _, thread in ipairs(threads) do bad = bad + thread:get("not_ok") end
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p95_us": %d, ' ..
+    '"p99_us": %d, "max_us": %d, "not_200": %d, "connect": %d, "read": %d, ' ..
+    '"write": %d, "timeout": %d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), latency.max, bad, e.connect, e.read, e.write, e.timeout))
+end
+"""
+
+
+@dataclass
+class Target:
+    name: str
+    # (path, cookie header) pairs; wrk rotates through them.
+    requests: list[tuple[str, str]]
+
+
+@dataclass
+class Result:
+    name: str
+    note: str = ""
+    requests: int = 0
+    rps: float = 0.0
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    p99_ms: float = 0.0
+    max_ms: float = 0.0
+    errors: int = 0
+    error_detail: str = ""
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--database-url",
+        default="postgres://postgres@127.0.0.1:5432/taper_load",
+        help="dropped and recreated at the start, dropped at the end (unless --keep-db)",
+    )
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--duration", type=int, default=30, help="seconds per target")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--clinics", type=int, default=3)
+    parser.add_argument("--patients", type=int, default=300, help="in all, spread over clinics")
+    parser.add_argument(
+        "--targets", default="clinic,me,calendar", help="comma-separated: clinic, me, calendar"
+    )
+    parser.add_argument("--keep-db", action="store_true", help="leave the database behind")
+    return parser.parse_args()
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
+def maintenance_url(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/postgres"))
+
+
+def recreate_database(url: str, *, drop_only: bool = False) -> None:
+    import psycopg
+
+    name = database_name(url)
+    if not name.replace("_", "").isalnum():
+        raise SystemExit(f"refusing an unusual database name: {name!r}")
+    with psycopg.connect(maintenance_url(url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def production_env(args: argparse.Namespace, var_dir: Path) -> dict[str, str]:
+    """Production-like settings for plain http on 127.0.0.1 (no TLS proxy in front)."""
+    return {
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SITE_URL": f"http://127.0.0.1:{args.port}",
+        "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{args.port}",
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "DATABASE_URL": args.database_url,
+        # The web process publishes nothing during these GETs; keep any broker file private.
+        "CELERY_BROKER_URL": f"sqla+sqlite:///{var_dir / 'broker.sqlite3'}",
+        "VAR_DIR": str(var_dir),
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "planner.settings",
+    }
+
+
+def manage(*command: str) -> None:
+    subprocess.run([PYTHON, "manage.py", *command], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+
+
+def seed(args: argparse.Namespace) -> dict[str, list[tuple[str, str]]]:
+    """Fictional clinics, clinicians, reviewers and patients with active plans, some doses
+    already taken or missed; returns the request list of each target."""
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import Group, User
+    from django.db import connection
+    from django.test import Client
+    from django.utils import timezone
+
+    from planner import services
+    from planner.engine_input import patient_facts
+    from planner.models import Clinic, Patient, StaffMember
+    from planner.roles import Role
+    from reminders import feeds
+    from reminders.models import Dose, DoseStatus
+
+    groups = {role: Group.objects.get_or_create(name=role.value)[0] for role in Role}
+    zones = ["Europe/London", "America/New_York", "Europe/Madrid", "America/Chicago"]
+    today = timezone.now().date()
+    sessions: dict[str, list[str]] = {"clinic": [], "me": []}
+    tokens: list[str] = []
+    cookie_name = "sessionid"
+
+    def login_cookie(user: User) -> str:
+        client = Client()
+        client.force_login(user)
+        return f"{cookie_name}={client.cookies[cookie_name].value}"
+
+    per_clinic = max(1, args.patients // args.clinics)
+    for c in range(args.clinics):
+        clinic = Clinic.objects.create(name=f"Load Test Clinic {c + 1}")
+        clinician = User.objects.create_user(username=f"load-clinician-{c + 1}")
+        reviewer = User.objects.create_user(username=f"load-reviewer-{c + 1}")
+        clinician.groups.add(groups[Role.CLINICIAN])
+        reviewer.groups.add(groups[Role.REVIEWER])
+        for staff in (clinician, reviewer):
+            StaffMember.objects.create(user=staff, clinic=clinic)
+        sessions["clinic"].append(login_cookie(clinician))
+        for i in range(per_clinic):
+            n = c * per_clinic + i
+            user = User.objects.create_user(username=f"load-patient-{n}")
+            user.groups.add(groups[Role.PATIENT])
+            patient = Patient.objects.create(
+                clinic=clinic,
+                user=user,
+                given_name="Load",
+                family_name=f"Patient {n:04d}",
+                date_of_birth=dt.date(1950 + n % 50, 1 + n % 12, 1 + n % 28),
+                sex="female" if n % 2 else "male",
+                email=f"load-patient-{n}@example.org",
+                home_timezone=zones[n % len(zones)],
+                weight_kg=55 + n % 40,
+            )
+            # Plans started 0-27 days ago, so the dashboard has doses in its 24 h window.
+            start = today - dt.timedelta(days=n % 28)
+            amount = (5, 10, 15, 20)[n % 4]
+            engine_input = {
+                "product": "baclofen-oral-tablet",
+                "doses": [{"time": t, "amount_mg": amount} for t in ("08:00", "14:00", "20:00")],
+                "start_date": start.isoformat(),
+                "timezone": patient.home_timezone,
+                "goal": {"type": "discontinue"},
+                "patient": patient_facts(patient, start, months_on_therapy=3 + n % 30),
+            }
+            plan = services.plan_create(patient=patient, by=clinician, engine_input=engine_input)
+            if plan.requires_review:
+                services.plan_submit(plan=plan, by=clinician)
+                services.plan_approve(plan=plan, by=reviewer)
+            services.plan_activate(plan=plan, by=clinician)
+            # Past doses: most taken, every seventh missed.
+            past = list(
+                Dose.objects.filter(plan=plan, due_at__lt=timezone.now())
+                .order_by("due_at")
+                .values_list("id", flat=True)
+            )
+            missed = past[6::7]
+            Dose.objects.filter(id__in=past).exclude(id__in=missed).update(status=DoseStatus.TAKEN)
+            Dose.objects.filter(id__in=missed).update(status=DoseStatus.MISSED)
+            tokens.append(feeds.feed_token_issue(patient=patient, by=clinician))
+            if len(sessions["me"]) < 50:
+                sessions["me"].append(login_cookie(user))
+    connection.close()
+    return {
+        "clinic": [("/clinic/", cookie) for cookie in sessions["clinic"]],
+        "me": [("/me/", cookie) for cookie in sessions["me"]],
+        "calendar": [(f"/calendar/{token}.ics", "") for token in tokens],
+    }
+
+
+def wait_until_up(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.3)
+    raise SystemExit("gunicorn did not answer /health/ within 30 s")
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def probe(port: int, path: str, cookie: str) -> int:
+    """The status of one request, without following redirects."""
+    opener = urllib.request.build_opener(NoRedirect)
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+    if cookie:
+        request.add_header("Cookie", cookie)
+    try:
+        with opener.open(request, timeout=10) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def run_wrk(args: argparse.Namespace, target: Target, work: Path) -> Result:
+    result = Result(target.name)
+    statuses = {probe(args.port, path, cookie) for path, cookie in target.requests[:3]}
+    if statuses != {200}:
+        result.note = f"not measured: answered {', '.join(map(str, sorted(statuses)))}"
+        return result
+    targets_file = work / f"{target.name}.targets"
+    targets_file.write_text("".join(f"{path}\t{cookie}\n" for path, cookie in target.requests))
+    script = work / "load.lua"
+    script.write_text(WRK_SCRIPT)
+    completed = subprocess.run(
+        [
+            "wrk",
+            "--threads",
+            str(min(2, args.connections)),
+            "--connections",
+            str(args.connections),
+            "--duration",
+            f"{args.duration}s",
+            "--timeout",
+            "10s",
+            "--script",
+            str(script),
+            f"http://127.0.0.1:{args.port}/",
+        ],
+        env={**os.environ, "WRK_TARGETS": str(targets_file)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(x for x in completed.stdout.splitlines() if x.startswith("WRK_RESULT "))
+    data = json.loads(line.removeprefix("WRK_RESULT "))
+    socket_errors = {k: data[k] for k in ("connect", "read", "write", "timeout") if data[k]}
+    result.requests = data["requests"]
+    result.rps = data["requests"] / (data["duration_us"] / 1e6)
+    result.p50_ms = data["p50_us"] / 1000
+    result.p95_ms = data["p95_us"] / 1000
+    result.p99_ms = data["p99_us"] / 1000
+    result.max_ms = data["max_us"] / 1000
+    result.errors = data["not_200"] + sum(socket_errors.values())
+    details = [f"{data['not_200']} not 200"] if data["not_200"] else []
+    details += [f"{v} {k}" for k, v in socket_errors.items()]
+    result.error_detail = ", ".join(details)
+    return result
+
+
+def print_table(args: argparse.Namespace, results: list[Result]) -> None:
+    print(
+        f"\n{args.connections} connections, {args.duration} s per target, gunicorn 2 sync workers "
+        f"(DEBUG=0), PostgreSQL; {args.patients} patients with active plans in {args.clinics} "
+        "clinics"
+    )
+    header = (
+        f"{'target':<10} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'p99 ms':>8} {'max ms':>8} {'errors':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        if r.note:
+            print(f"{r.name:<10} {r.note}")
+            continue
+        print(
+            f"{r.name:<10} {r.requests:>9,} {r.rps:>8.1f} {r.p50_ms:>8.1f} {r.p95_ms:>8.1f} "
+            f"{r.p99_ms:>8.1f} {r.max_ms:>8.1f} {r.errors:>7}"
+            + (f"  ({r.error_detail})" if r.error_detail else "")
+        )
+
+
+def main() -> int:
+    args = parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    if urlsplit(args.database_url).hostname not in ("127.0.0.1", "localhost"):
+        raise SystemExit("this load test runs against 127.0.0.1 only")
+    names = [name.strip() for name in args.targets.split(",") if name.strip()]
+    work = Path(tempfile.mkdtemp(prefix="taper-load-"))
+    gunicorn: subprocess.Popen[bytes] | None = None
+    os.environ.update(production_env(args, work))
+    try:
+        print(f"recreating database {database_name(args.database_url)}; migrating; seeding")
+        recreate_database(args.database_url)
+        manage("migrate", "--noinput")
+        manage("collectstatic", "--noinput")
+        started = time.monotonic()
+        requests = seed(args)
+        print(f"seeded {args.patients} patients in {time.monotonic() - started:.0f} s")
+        gunicorn = subprocess.Popen(
+            [
+                GUNICORN,
+                "planner.wsgi",
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{args.port}",
+                "--timeout",
+                "30",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            start_new_session=True,
+        )
+        wait_until_up(args.port)
+        results = []
+        for name in names:
+            print(f"loading {name} for {args.duration} s")
+            results.append(run_wrk(args, Target(name, requests[name]), work))
+        print_table(args, results)
+        return 1 if any(r.errors for r in results) else 0
+    finally:
+        if gunicorn is not None:
+            os.killpg(gunicorn.pid, signal.SIGTERM)
+            try:
+                gunicorn.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(gunicorn.pid, signal.SIGKILL)
+                gunicorn.wait()
+        if not args.keep_db:
+            recreate_database(args.database_url, drop_only=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
