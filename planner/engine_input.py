@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import taper
 from planner.models import Patient
 
 PATIENT_FACT_LABELS = {
@@ -164,3 +165,10 @@ def plan_form_initial(engine_input: dict[str, Any]) -> dict[str, Any]:
             elif key != "wean_steps" and value is not None:
                 initial[f"pump_{key}"] = Decimal(str(value))
     return initial
+
+
+def plan_in_zone(engine_input: dict[str, Any], zone: str) -> taper.TaperPlan:
+    """A saved revision's plan with its clock times in `zone`: the patient's home time
+    zone today, which the patient may have changed since the revision was made. Doses,
+    reminders and the calendar all read plans through here, so they agree."""
+    return taper.plan(taper.parse_request({**engine_input, "timezone": zone}))

@@ -13,6 +13,31 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Forgotten passwords: Django's reset views; the e-mail goes only to an address that
+    # belongs to an account, and the page says the same whether it does or not.
+    path(
+        "accounts/password-reset/",
+        auth_views.PasswordResetView.as_view(
+            subject_template_name="registration/password_reset_subject.txt",
+            email_template_name="registration/password_reset_email.txt",
+        ),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("clinic/", clinic_views.dashboard, name="dashboard"),
     path("clinic/patients/", clinic_views.patient_list, name="patients"),
     path("clinic/patients/new/", clinic_views.patient_new, name="patient_new"),

@@ -19,6 +19,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 import taper
+from planner.engine_input import plan_in_zone
 from planner.models import Patient, PlanStatus, TaperPlan
 from planner.roles import Role
 from portal.models import Language, PatientPreferences
@@ -138,8 +139,7 @@ def _moved_doses(plan: TaperPlan, zone: str, now: dt.datetime) -> list[Dose]:
     moved = []
     for dose in future:
         if dose.revision_id not in engine_plans:
-            request = {**dose.revision.engine_input, "timezone": zone}
-            engine_plans[dose.revision_id] = taper.plan(taper.parse_request(request))
+            engine_plans[dose.revision_id] = plan_in_zone(dose.revision.engine_input, zone)
         events = {
             (event.local_date, event.local_time): event
             for event in engine_plans[dose.revision_id].dose_events
@@ -178,7 +178,7 @@ def patient_timezone_change(*, patient: Patient, zone: str, now: dt.datetime) ->
         revision = plan.current_revision
         if revision is None:
             continue
-        engine_plan = taper.plan(taper.parse_request({**revision.engine_input, "timezone": zone}))
+        engine_plan = plan_in_zone(revision.engine_input, zone)
         dispatch.reminders_withdraw_future(plan_id=plan.pk, from_time=now)
         dispatch.reminders_schedule(revision=revision, engine_plan=engine_plan, from_time=now)
     return moved

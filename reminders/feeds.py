@@ -19,8 +19,8 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
-import taper
 from planner.audit import records_by
+from planner.engine_input import plan_in_zone
 from planner.models import Patient, PlanRevision, PlanStatus, TaperPlan
 from reminders import ical
 from reminders.models import FeedToken
@@ -109,11 +109,13 @@ def _settings(patient: Patient) -> ical.CalendarSettings:
     )
 
 
-def _calendar_plans(plan_ids: list[int]) -> list[ical.CalendarPlan]:
+def _calendar_plans(plan_ids: list[int], zone: str) -> list[ical.CalendarPlan]:
+    """The plans' versions with clock times in the patient's home time zone, as the
+    doses are (planner.engine_input.plan_in_zone)."""
     revisions = PlanRevision.objects.filter(plan_id__in=plan_ids).order_by("plan_id", "number")
     by_plan: dict[int, list[ical.PlanVersion]] = {}
     for revision in revisions.only("plan_id", "created_at", "engine_input"):
-        engine_plan = taper.plan(taper.parse_request(revision.engine_input))
+        engine_plan = plan_in_zone(revision.engine_input, zone)
         by_plan.setdefault(revision.plan_id, []).append(
             ical.PlanVersion(changed_at=revision.created_at, plan=engine_plan)
         )
@@ -139,14 +141,14 @@ def patient_feed(patient: Patient) -> RenderedFeed:
     last_modified = max(candidates).replace(microsecond=0)
     calendar_settings = _settings(patient)
     version = hashlib.sha256(
-        repr((revisions, calendar_settings, last_modified)).encode()
+        repr((revisions, calendar_settings, patient.home_timezone, last_modified)).encode()
     ).hexdigest()
     key = f"feed:{patient.pk}:{version}"
     cached = cache.get(key)
     if isinstance(cached, RenderedFeed):
         return cached
     plan_ids = list(dict.fromkeys(plan_id for plan_id, _ in revisions))
-    body = ical.render_calendar(_calendar_plans(plan_ids), calendar_settings)
+    body = ical.render_calendar(_calendar_plans(plan_ids, patient.home_timezone), calendar_settings)
     rendered = RenderedFeed(body=body, etag=ical.etag_for(body), last_modified=last_modified)
     cache.set(key, rendered, CACHE_SECONDS)
     return rendered
@@ -154,7 +156,8 @@ def patient_feed(patient: Patient) -> RenderedFeed:
 
 def plan_calendar(plan: TaperPlan, patient: Patient) -> bytes:
     """One plan as a downloadable .ics, with the same events as the feed."""
-    return ical.render_calendar(_calendar_plans([plan.pk]), _settings(patient))
+    plans = _calendar_plans([plan.pk], patient.home_timezone)
+    return ical.render_calendar(plans, _settings(patient))
 
 
 @transaction.atomic

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
-import taper
+from planner.engine_input import plan_in_zone
+from planner.models import Patient
 from reminders import dispatch
 from reminders.models import Dose, DoseStatus, WorkerHeartbeat
 
@@ -45,7 +46,8 @@ def plan_doses_schedule(*, revision: PlanRevision, from_date: dt.date | None = N
     """Materialise a revision's dose events (from `from_date` on) as the plan's dose log,
     and its reminder rows. Called in the caller's transaction, by plan activation and
     by revisions."""
-    engine_plan = taper.plan(taper.parse_request(revision.engine_input))
+    zone = Patient.objects.values_list("home_timezone", flat=True).get(plans=revision.plan_id)
+    engine_plan = plan_in_zone(revision.engine_input, zone)
     units = {
         (step.index, dose.time): dose.units_text
         for step in engine_plan.steps

@@ -342,7 +342,8 @@ def everything(alice: Any, bob: Any, patient: Patient) -> TaperPlan:
     login = reverse("login")
     Client().post(login, {"username": "alice", "password": "wrong"})
     Client().post(login, {"username": "bob", "password": "wrong"})
-    assert Client().post(login, {"username": "bob", "password": "pw-for-tests-1"}).status_code == 302
+    signed_in = Client().post(login, {"username": "bob", "password": "pw-for-tests-1"})
+    assert signed_in.status_code == 302
     return plan
 
 

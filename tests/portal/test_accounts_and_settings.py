@@ -271,6 +271,10 @@ def test_changing_the_home_time_zone_keeps_wall_clock_times_of_future_doses(
     assert Reminder.objects.get(dose=future, kind=ReminderKind.DOSE).due_at == future.due_at
     past_again = dose_at(plan, "2027-03-01", "08:00")
     assert past_again.due_at == past.due_at  # the past stays as it was
+    # The calendar feed follows the new home zone too: same clock time, new zone.
+    calendar = feeds.patient_feed(patient).body.decode()
+    assert "DTSTART;TZID=Europe/Madrid:20270301T080000" in calendar
+    assert "America/New_York" not in calendar
 
 
 def test_an_unknown_time_zone_is_refused(sam_client: Client, plan: TaperPlan) -> None:
@@ -347,3 +351,64 @@ def test_the_page_behind_an_e_mail_link_speaks_the_patients_language(
         body = client.get(url).content.decode()
     assert "Todavía puede tomarla ahora, hasta las 11:00." in body
     assert '<html lang="es">' in body
+
+
+def test_an_invitation_link_never_reaches_the_logs(
+    client: Client, alice: Any, patient: Patient
+) -> None:
+    import logging
+
+    from planner.logfilters import RedactSecrets
+
+    patient.email = "sam@example.org"
+    patient.save()
+    link = invite(client, alice, patient)
+    uid, token = link.rstrip("/").split("/")[-2:]
+    record = logging.LogRecord("django.server", logging.INFO, __file__, 1,
+                               '"GET %s HTTP/1.1" 302 0', (link,), None)
+    RedactSecrets().filter(record)
+    logged = record.getMessage()
+    assert "/me/welcome/[redacted]" in logged
+    assert token not in logged
+    assert uid not in logged
+
+
+def test_a_patient_who_forgot_the_password_chooses_a_new_one_by_e_mail(
+    client: Client, alice: Any, patient: Patient
+) -> None:
+    patient.email = "sam@example.org"
+    patient.save()
+    set_password(client, invite(client, alice, patient))
+    client.logout()
+    mail.outbox.clear()
+
+    login_page = client.get(reverse("login")).content.decode()
+    assert reverse("password_reset") in login_page
+    # An unknown address gets the same answer and no e-mail: nobody learns who has an account.
+    unknown = client.post(reverse("password_reset"), {"email": "nobody@example.org"})
+    assert unknown["Location"] == reverse("password_reset_done")
+    assert mail.outbox == []
+
+    sent = client.post(reverse("password_reset"), {"email": "sam@example.org"})
+    assert sent["Location"] == reverse("password_reset_done")
+    assert [m.to for m in mail.outbox] == [["sam@example.org"]]
+    match = re.search(r"http://[^/\s]+(/accounts/reset/\S+/)", str(mail.outbox[0].body))
+    assert match is not None
+    form_page = client.get(match.group(1), follow=True)
+    assert form_page.context["validlink"] is True
+    new = "another-long-passphrase-77"
+    done = client.post(form_page.redirect_chain[-1][0],
+                       {"new_password1": new, "new_password2": new})
+    assert done["Location"] == reverse("password_reset_complete")
+    patient.refresh_from_db()
+    assert patient.user is not None
+    logged_in = Client().post(reverse("login"),
+                              {"username": patient.user.get_username(), "password": new})
+    assert logged_in.status_code == 302
+    # The link worked once.
+    assert client.get(match.group(1), follow=True).context["validlink"] is False
+
+
+def test_the_login_page_speaks_spanish_to_a_spanish_browser(client: Client) -> None:
+    page = client.get(reverse("login"), headers={"accept-language": "es"}).content.decode()
+    assert "¿Olvidó su contraseña?" in page
