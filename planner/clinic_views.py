@@ -105,14 +105,19 @@ def plan_new(request: HttpRequest, pk: int) -> HttpResponse:
     wants_preview = "preview" in request.POST
     if request.method == "POST" and form.is_valid() and not wants_preview:
         assert form.engine_input is not None
-        plan = services.plan_create(
-            patient=patient,
-            by=_staff(request).user,
-            engine_input=form.engine_input,
-            submission_key=form.cleaned_data.get("submission_key") or None,
-        )
-        messages.success(request, "Draft plan saved.")
-        return redirect("plan", pk=plan.pk)
+        try:
+            plan = services.plan_create(
+                patient=patient,
+                by=_staff(request).user,
+                engine_input=form.engine_input,
+                submission_key=form.cleaned_data.get("submission_key") or None,
+            )
+        except ValidationError as refusal:
+            # The key is a hidden field: its refusal is shown above the form.
+            form.add_error(None, list(refusal.message_dict.get("submission_key", refusal.messages)))
+        else:
+            messages.success(request, "Draft plan saved.")
+            return redirect("plan", pk=plan.pk)
     context = {"form": form, "patient": patient, **selectors.preview(form)}
     return render(request, "planner/plan_new.html", context)
 

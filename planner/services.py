@@ -154,7 +154,7 @@ def plan_create(
     """
     engine_plan = taper.plan(taper.parse_request(engine_input))
     if submission_key:
-        existing = TaperPlan.objects.filter(submission_key=submission_key, patient=patient).first()
+        existing = _plan_submitted_with(submission_key, patient)
         if existing is not None:
             return existing
     try:
@@ -179,9 +179,23 @@ def plan_create(
     except IntegrityError:
         # A double submission raced this one past the check above.
         if submission_key:
-            return TaperPlan.objects.get(submission_key=submission_key, patient=patient)
+            raced = _plan_submitted_with(submission_key, patient)
+            if raced is not None:
+                return raced
         raise
     return plan
+
+
+def _plan_submitted_with(submission_key: str, patient: Patient) -> TaperPlan | None:
+    """The plan a form with this one-time key already created (a double submission),
+    or None. A key already used for another patient is a replayed form: refused."""
+    existing = TaperPlan.objects.filter(submission_key=submission_key).first()
+    if existing is not None and existing.patient_id != patient.pk:
+        raise ValidationError(
+            {"submission_key": "This form was already used for another patient. "
+             "Open the new plan page again."}
+        )
+    return existing
 
 
 @records_by

@@ -163,6 +163,24 @@ def test_submitting_the_same_form_twice_creates_one_plan(
     assert first["Location"] == second["Location"]
 
 
+def test_a_form_replayed_for_another_patient_is_refused_and_creates_nothing(
+    logged_in: Client, patient: Patient
+) -> None:
+    first = logged_in.post(reverse("plan_new", args=[patient.pk]), plan_post())
+    assert first.status_code == 302
+    other = Patient.objects.create(
+        clinic=patient.clinic, given_name="Ada", family_name="Other",
+        date_of_birth=patient.date_of_birth, sex="female", home_timezone="UTC",
+    )
+    replay = logged_in.post(reverse("plan_new", args=[other.pk]), plan_post())
+    assert replay.status_code == 200
+    assert "already used for another patient" in " ".join(
+        replay.context["form"].non_field_errors()
+    )
+    assert TaperPlan.objects.count() == 1
+    assert not TaperPlan.objects.filter(patient=other).exists()
+
+
 def test_the_live_preview_changes_with_the_pace(logged_in: Client, patient: Patient) -> None:
     url = reverse("plan_preview", args=[patient.pk])
     standard = logged_in.post(url, plan_post())
