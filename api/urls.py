@@ -1,3 +1,4 @@
+from csp.decorators import csp_update
 from django.urls import path, re_path
 from drf_spectacular.views import (
     SpectacularAPIView,
@@ -9,12 +10,22 @@ from api import views
 
 app_name = "api"
 
+# Swagger UI and Redoc style their widgets inline and Redoc searches in a blob: worker;
+# only these two documentation pages get that, and their scripts still come from here.
+docs_csp = csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]})
+
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("schema/docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path(
+        "schema/docs/",
+        docs_csp(SpectacularSwaggerSplitView.as_view(url_name="api:schema")),
+        name="docs",
+    ),
     path(
         "schema/redoc/",
-        SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html"),
+        docs_csp(
+            SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html")
+        ),
         name="redoc",
     ),
     path("plans/preview/", views.PlanPreview.as_view(), name="plan-preview"),
