@@ -54,7 +54,7 @@ INSTALLED_APPS = [
     "portal.apps.PortalConfig",
     "api.apps.ApiConfig",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
 ]
@@ -295,7 +295,7 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 # bounded (api.parsers); every 400 names its fields (api.errors).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "api.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.IsClinicStaff"],
@@ -308,6 +308,12 @@ REST_FRAMEWORK = {
     "NON_FIELD_ERRORS_KEY": "__all__",
     "COERCE_DECIMAL_TO_STRING": False,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# API tokens (django-rest-knox): only a SHA-512 digest is stored; each expires.
+REST_KNOX = {
+    "TOKEN_TTL": dt.timedelta(days=env_int("API_TOKEN_TTL_DAYS", 90)),
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Taper Planner API",

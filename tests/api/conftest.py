@@ -42,7 +42,7 @@ def engine_input(patient: Patient, **overrides: Any) -> dict[str, Any]:
 
 def token_client(user: Any) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {tokens.token_issue(user=user)}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {tokens.token_issue(user=user).key}")
     return client
 
 

@@ -338,6 +338,9 @@ def everything(alice: Any, bob: Any, patient: Patient) -> TaperPlan:
     from reminders.services import worker_heartbeat_record
 
     worker_heartbeat_record(hostname="w1")
+    from api.tokens import token_issue
+
+    token_issue(user=alice)
     # django-axes' rows: one failed and one successful sign-in through the real login page.
     login = reverse("login")
     Client().post(login, {"username": "alice", "password": "wrong"})

@@ -12,24 +12,32 @@ from api import tokens
 
 
 class Command(BaseCommand):
-    help = "Print a clinic staff member's API token (issued if needed), or rotate/revoke it."
+    help = (
+        "Issue a clinic staff member a new API token (printed once: only its digest is "
+        "kept), or rotate or revoke their tokens."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         action = parser.add_mutually_exclusive_group()
-        action.add_argument("--rotate", action="store_true", help="replace the token")
-        action.add_argument("--revoke", action="store_true", help="delete the token")
+        action.add_argument(
+            "--rotate", action="store_true", help="revoke the user's tokens, then issue one"
+        )
+        action.add_argument("--revoke", action="store_true", help="revoke all the user's tokens")
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = User.objects.filter(username=options["username"]).first()
         if user is None:
-            raise CommandError("No such user.")
+            raise CommandError("username: no such user.")
         if options["revoke"]:
             revoked = tokens.token_revoke(user=user)
-            self.stdout.write("Token revoked." if revoked else "The user had no token.")
+            self.stdout.write(f"{revoked} token(s) revoked.")
             return
         try:
-            key = tokens.token_issue(user=user, rotate=options["rotate"])
+            issued = tokens.token_issue(user=user, rotate=options["rotate"])
         except ValidationError as refusal:
-            raise CommandError(" ".join(refusal.messages)) from None
-        self.stdout.write(key)
+            raise CommandError("username: " + " ".join(refusal.messages)) from None
+        # The key alone on stdout, so a script can capture it; the advice on stderr.
+        self.stdout.write(issued.key)
+        expiry = issued.expires_at.date().isoformat() if issued.expires_at else "never"
+        self.stderr.write(f"Shown only now; store it in the other system. Expires: {expiry}.")
