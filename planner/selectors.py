@@ -50,6 +50,11 @@ def sorted_flags(flags: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(flags, key=lambda flag: SEVERITY_ORDER.get(flag["severity"], 3))
 
 
+# A revision's engine input and output (the whole day-by-day plan) are large; lists that
+# show only its dates leave them in the database.
+_REVISION_JSON = ("current_revision__engine_input", "current_revision__engine_output")
+
+
 def dashboard(*, clinic_id: int) -> dict[str, Any]:
     """Active plans with today's adherence; the queries do not grow with the plans."""
     today_utc = timezone.now().date()
@@ -60,6 +65,7 @@ def dashboard(*, clinic_id: int) -> dict[str, Any]:
     plans = (
         TaperPlan.objects.filter(patient__clinic_id=clinic_id, status=PlanStatus.ACTIVE)
         .select_related("patient", "current_revision")
+        .defer(*_REVISION_JSON)
         .annotate(
             doses_due=Count(
                 "doses",
@@ -80,6 +86,7 @@ def dashboard(*, clinic_id: int) -> dict[str, Any]:
             status__in=[PlanStatus.DRAFT, PlanStatus.PENDING_REVIEW, PlanStatus.APPROVED],
         )
         .select_related("patient", "current_revision")
+        .defer(*_REVISION_JSON)
         .order_by("-updated_at")
     )
     alerts = (
