@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from planner import services
 from planner.models import Patient, TaperPlan
 from portal.services import invite_link
+from reminders import actions
 from reminders.models import Dose, DoseStatus
 from tests.planner.test_clinician_workflow import engine_input
 
@@ -164,4 +165,18 @@ def test_every_patient_page_passes_the_axe_check(
         page.get_by_role("button", name="Send my answers").click()
         expect(page.get_by_text("Contact your clinic now.")).to_be_visible()
         found += serious_violations(page)
+        # The pages behind the links in reminder e-mails, which open without a log-in.
+        evening = dose(patient.plans.get(), "20:00")
+        for token in (
+            actions.dose_link(evening.pk, "taken", evening.catch_up_until),
+            actions.check_in_link(evening.plan_id, AFTERNOON),
+        ):
+            page.goto(f"{live_server.url}/a/{token}/")
+            found += serious_violations(page)
+        # The pages of a patient who is not logged in.
+        page.get_by_role("button", name="Log out").click()
+        for path in ("/accounts/login/", "/accounts/password-reset/",
+                     "/accounts/password-reset/sent/"):
+            page.goto(live_server.url + path)
+            found += serious_violations(page)
     assert found == []
