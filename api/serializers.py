@@ -59,23 +59,8 @@ class RefuseUnknownFields(serializers.Serializer[Any]):
 class PatientSerializer(serializers.ModelSerializer[Patient]):
     class Meta:
         model = Patient
-        fields = [
-            "id",
-            "given_name",
-            "family_name",
-            "date_of_birth",
-            "sex",
-            "email",
-            "home_timezone",
-            "weight_kg",
-            "creatinine_clearance_ml_min",
-            "serum_creatinine_mg_dl",
-            "pregnancy_trimester",
-            "breastfeeding",
-            "seizure_history",
-            "cns_depressants",
-            "created_at",
-        ]
+        # What the new-patient page asks for, plus the record's id and creation time.
+        fields = ["id", *PatientForm.Meta.fields, "created_at"]
         read_only_fields = fields
 
     cns_depressants = serializers.ListField(

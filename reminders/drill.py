@@ -97,6 +97,8 @@ def start_worker(
     pool: str = "solo",
     concurrency: int = 1,
     extra_env: dict[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
+    loglevel: str = "INFO",
 ) -> subprocess.Popen[bytes]:
     """A real `celery worker` process on this project's app, in a process group of its
     own (a kill reaches the pool too, and Ctrl-C in the terminal does not)."""
@@ -121,10 +123,11 @@ def start_worker(
                 "--concurrency",
                 str(concurrency),
                 "--loglevel",
-                "INFO",
+                loglevel,
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
+                *extra_args,
             ],
             cwd=ROOT,
             env=env,

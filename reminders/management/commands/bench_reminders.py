@@ -12,7 +12,6 @@ import os
 import signal
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from django.utils import timezone
 
 from planner.models import Clinic, Patient, PlanRevision, PlanStatus, Regimen, TaperPlan
 from reminders import dispatch
+from reminders.drill import start_worker
 from reminders.models import Reminder, ReminderKind, ReminderStatus
 from reminders.naive import deliver_at_eta
 from reminders.tasks import enqueue_deliveries
@@ -145,33 +145,14 @@ class Command(BaseCommand):
     # --- delivery --------------------------------------------------------------------
 
     def _worker(self) -> subprocess.Popen[bytes]:
-        env = dict(
-            os.environ,
-            REMINDER_CHANNELS="reminders.channels.NullChannel",
-            DJANGO_SETTINGS_MODULE="planner.settings",
-        )
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "planner",
-                "worker",
-                "--concurrency",
-                "2",
-                "--loglevel",
-                "WARNING",
-                "--include",
-                "reminders.naive",
-                "--without-gossip",
-                "--without-mingle",
-                "--prefetch-multiplier",
-                "4",
-            ],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
+        return start_worker(
+            settings.CELERY_BROKER_URL,
+            Path(settings.VAR_DIR) / "bench-worker.log",
+            pool="prefork",
+            concurrency=2,
+            extra_env={"REMINDER_CHANNELS": "reminders.channels.NullChannel"},
+            extra_args=("--include", "reminders.naive", "--prefetch-multiplier", "4"),
+            loglevel="WARNING",
         )
 
     def _delivery(self, plans: list[TaperPlan], count: int, *, naive: bool) -> dict[str, float]:
