@@ -339,8 +339,10 @@ def everything(alice: Any, bob: Any, patient: Patient) -> TaperPlan:
 
     worker_heartbeat_record(hostname="w1")
     from api.tokens import token_issue
+    from portal.services import preferences_for
 
     token_issue(user=alice)
+    preferences_for(patient)
     # django-axes' rows: one failed and one successful sign-in through the real login page.
     login = reverse("login")
     Client().post(login, {"username": "alice", "password": "wrong"})
