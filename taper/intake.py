@@ -628,6 +628,11 @@ def _read_number(
         add_error(errors, path, f"The {what} must be a number.")
         return None
     unit_text = f" {unit}" if unit else ""
+    if abs(number) > HUGE_INTEGER:
+        # _as_decimal caps such numbers; quoting the cap back would name a number
+        # the user never typed.
+        add_error(errors, path, f"The {what} is far too large to be real; check it.")
+        return None
     if low is None and number <= 0:
         add_error(errors, path, f"The {what} must be more than 0{unit_text}.")
         return None
