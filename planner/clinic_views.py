@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from planner import engine_input, reviews, selectors, services
 from planner.access import (
@@ -37,6 +37,7 @@ def _staff(request: HttpRequest) -> StaffRequest:
 
 
 @staff_required
+@require_safe
 def dashboard(request: HttpRequest) -> HttpResponse:
     staff = _staff(request)
     context = {
@@ -82,6 +83,7 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
+@require_safe
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = clinic_patient(_staff(request), pk)
     access_record(user=request.user, action=AccessAction.PATIENT_PAGE, patient=patient)
@@ -167,6 +169,7 @@ def plan_preview(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
+@require_safe
 def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     plan = clinic_plan(_staff(request), pk)
     access_record(user=request.user, action=AccessAction.PLAN_PAGE, patient=plan.patient, plan=plan)
@@ -174,6 +177,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
+@require_safe
 def plan_handout(request: HttpRequest, pk: int) -> HttpResponse:
     plan = clinic_plan(_staff(request), pk)
     access_record(user=request.user, action=AccessAction.HANDOUT, patient=plan.patient, plan=plan)
@@ -227,12 +231,14 @@ def plan_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
+@require_safe
 def patient_list(request: HttpRequest) -> HttpResponse:
     patients = selectors.clinic_patient_list(clinic_id=_staff(request).staff.clinic_id)
     return render(request, "planner/patients.html", {"patients": patients})
 
 
 @staff_required
+@require_safe
 def plan_calendar(request: HttpRequest, pk: int) -> HttpResponse:
     plan = clinic_plan(_staff(request), pk)
     access_record(
@@ -300,6 +306,7 @@ def plan_revise(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @reviewer_required
+@require_safe
 def review_queue(request: HttpRequest) -> HttpResponse:
     items = reviews.review_queue(clinic_id=_staff(request).staff.clinic_id)
     return render(request, "planner/review_queue.html", {"items": items})
@@ -351,6 +358,7 @@ def plan_review(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
+@require_safe
 def plan_audit(request: HttpRequest, pk: int) -> HttpResponse:
     plan = _reviewer_plan(request, pk)
     return render(request, "planner/plan_audit.html", reviews.plan_audit(plan))
