@@ -131,7 +131,7 @@ def language_set(*, patient: Patient, language: str) -> PatientPreferences:
 def _moved_doses(plan: TaperPlan, zone: str, now: dt.datetime) -> list[Dose]:
     """The plan's doses still to come, at the same wall-clock times in the new zone."""
     future = list(
-        Dose.objects.select_for_update()
+        Dose.objects.select_for_update(of=("self",))
         .filter(plan=plan, status=DoseStatus.SCHEDULED, due_at__gte=now)
         .select_related("revision")
     )
@@ -168,7 +168,7 @@ def patient_timezone_change(*, patient: Patient, zone: str, now: dt.datetime) ->
     patient.home_timezone = zone
     patient.save(update_fields=["home_timezone"])
     moved = 0
-    plans = TaperPlan.objects.select_for_update().filter(
+    plans = TaperPlan.objects.select_for_update(of=("self",)).filter(
         patient=patient, status=PlanStatus.ACTIVE
     ).select_related("current_revision")
     for plan in plans:
