@@ -51,3 +51,21 @@ def locked_out(
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return render(request, "registration/locked_out.html", {"cooloff_minutes": minutes},
                   status=429)
+
+
+# django-axes keeps failed and locked-out log-ins under the user name in 255 characters.
+AXES_USERNAME_LENGTH = 255
+
+
+def axes_username(request: HttpRequest, credentials: dict[str, Any] | None = None) -> Any:
+    """The user name django-axes records a log-in attempt under, cut to fit its column.
+    Django's log-in forms pass a user name of any length to authenticate(); a longer one
+    was a database error (a 500 on PostgreSQL) instead of a failed log-in."""
+    field = getattr(settings, "AXES_USERNAME_FORM_FIELD", "username")
+    if credentials:
+        username = credentials.get(field)
+    else:
+        username = getattr(request, "data", request.POST).get(field)
+    if isinstance(username, str):
+        return username.replace("\x00", "")[:AXES_USERNAME_LENGTH]
+    return username

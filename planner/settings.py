@@ -238,6 +238,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_LOCKOUT_CALLABLE = "planner.middleware.locked_out"
+# Cuts over-long user names to its column (a longer one was a 500).
+AXES_USERNAME_CALLABLE = "planner.middleware.axes_username"
 AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0)
 AXES_VERBOSE = False  # its log lines would carry usernames
 AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failed sign-in kept for the security review
@@ -282,6 +284,13 @@ LOGGING = {
     "loggers": {
         # Request paths can hold feed tokens; the handler's filter redacts them.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Only through the redacting handler: Django's own console handler (on with DEBUG)
+        # would print "Not Found: /calendar/<token>.ics" as it is.
+        "django": {
+            "handlers": ["console"],
+            "level": env_str("LOG_LEVEL", "INFO"),
+            "propagate": False,
+        },
     },
 }
 
