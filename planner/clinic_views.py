@@ -23,7 +23,7 @@ from planner.access import (
     staff_required,
 )
 from planner.audit import access_record
-from planner.forms import PatientForm, PlanForm, ReviewForm, RevisionForm
+from planner.forms import CancelForm, PatientForm, PlanForm, ReviewForm, RevisionForm
 from planner.models import AccessAction, PlanStatus, RevisionKind, RevisionReview
 from planner.notifications import notice_mark_read
 from planner.roles import Role, has_role
@@ -218,9 +218,12 @@ def plan_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     plan = clinic_plan(_staff(request), pk)
     error = None
     if request.method == "POST":
+        form = CancelForm(request.POST)
         try:
+            if not form.is_valid():
+                raise ValidationError(list(form.errors["reason"]))
             services.plan_cancel(
-                plan=plan, by=_staff(request).user, reason=request.POST.get("reason", "")
+                plan=plan, by=_staff(request).user, reason=form.cleaned_data["reason"]
             )
         except ValidationError as refusal:
             error = " ".join(refusal.messages)

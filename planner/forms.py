@@ -229,6 +229,13 @@ class RevisionForm(forms.Form):
         return cleaned
 
 
+class CancelForm(forms.Form):
+    """The reason for cancelling a plan; the service decides whether one is required.
+    A form so that what PostgreSQL cannot store (a NUL character) is refused here."""
+
+    reason = forms.CharField(required=False, max_length=1000, strip=False)
+
+
 class ReviewForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
     comment = forms.CharField(
