@@ -8,6 +8,7 @@ the clinic gets an abrupt-stop alert.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
@@ -20,6 +21,8 @@ from planner.models import PlanStatus, TaperPlan
 from reminders import dispatch
 from reminders.models import AbruptStopAlert, AlertReason, PumpRefill
 
+log = logging.getLogger(__name__)
+
 
 def refill_alarm_date(plan: TaperPlan, engine_plan: taper.TaperPlan) -> dt.date | None:
     """The alarm date of the reservoir as last filled: a recorded refill, a wean visit
@@ -30,8 +33,11 @@ def refill_alarm_date(plan: TaperPlan, engine_plan: taper.TaperPlan) -> dt.date 
     fills = [(pump.last_refill_date, pump.daily_dose_mcg)]
     fills += [(step.visit_date, step.daily_dose_mcg) for step in pump.wean_steps]
     recorded = PumpRefill.objects.filter(plan=plan).values_list("refilled_on", flat=True).first()
-    if recorded is not None:
-        dose_then = max((f for f in fills if f[0] <= recorded), key=lambda f: f[0])[1]
+    earlier = [f for f in fills if recorded is not None and f[0] <= recorded]
+    if recorded is not None and earlier:
+        # A refill recorded before every fill above is superseded by them (it was a
+        # max() of nothing: every dispatcher run failed, for all patients).
+        dose_then = max(earlier, key=lambda f: f[0])[1]
         fills.append((recorded, dose_then))
     last_fill, dose = max(fills, key=lambda f: f[0])
     return last_fill + dt.timedelta(days=taper.pump.days_to_alarm(pump, dose))
@@ -43,24 +49,33 @@ def alerts_check_refills(*, now: dt.datetime) -> int:
         status=PlanStatus.ACTIVE, current_revision__regimen__pump__isnull=False
     ).select_related("current_revision", "patient")
     for plan in plans:
-        assert plan.current_revision is not None
-        engine_plan = taper.plan(taper.parse_request(plan.current_revision.engine_input))
-        alarm = refill_alarm_date(plan, engine_plan)
-        today = now.astimezone(ZoneInfo(plan.patient.home_timezone)).date()
-        if alarm is not None and today > alarm:
-            since = dt.datetime.combine(
-                alarm, dt.time(), tzinfo=ZoneInfo(plan.patient.home_timezone)
-            )
-            if dispatch.alert_raise(
-                plan=plan,
-                reason=AlertReason.REFILL_OVERDUE,
-                since=since,
-                now=now,
-                detail=f"The pump passed its low-reservoir alarm date ({alarm}) with no refill "
-                "recorded.",
-            ):
-                raised += 1
+        # One plan that cannot be checked must not stop the check of every other pump:
+        # its own savepoint, and an error in the log naming it by id.
+        try:
+            with transaction.atomic():
+                raised += _alert_if_refill_overdue(plan, now)
+        except Exception:
+            log.exception("Refill check failed for plan %s; the other plans were checked.",
+                          plan.pk)
     return raised
+
+
+def _alert_if_refill_overdue(plan: TaperPlan, now: dt.datetime) -> int:
+    assert plan.current_revision is not None
+    engine_plan = taper.plan(taper.parse_request(plan.current_revision.engine_input))
+    alarm = refill_alarm_date(plan, engine_plan)
+    today = now.astimezone(ZoneInfo(plan.patient.home_timezone)).date()
+    if alarm is None or today <= alarm:
+        return 0
+    since = dt.datetime.combine(alarm, dt.time(), tzinfo=ZoneInfo(plan.patient.home_timezone))
+    raised = dispatch.alert_raise(
+        plan=plan,
+        reason=AlertReason.REFILL_OVERDUE,
+        since=since,
+        now=now,
+        detail=f"The pump passed its low-reservoir alarm date ({alarm}) with no refill recorded.",
+    )
+    return 1 if raised else 0
 
 
 @records_by

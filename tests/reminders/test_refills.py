@@ -98,3 +98,27 @@ def test_the_clinician_records_a_refill_on_the_plan_page(
     assert not PumpRefill.objects.exists()
     client.post(reverse("plan_refill", args=[pump_plan.pk]), {"refilled_on": "2026-01-05"})
     assert PumpRefill.objects.get().refilled_on == dt.date(2026, 1, 5)
+
+
+def test_a_plan_that_cannot_be_checked_does_not_stop_the_others(
+    alice: Any, pump_plan: TaperPlan, clinic: Any, django_user_model: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from planner.models import PlanRevision
+
+    other = Patient.objects.create(
+        clinic=clinic, given_name="Ada", family_name="Second", date_of_birth=dt.date(1970, 1, 1),
+        sex="female", home_timezone="America/New_York",
+    )
+    broken = services.plan_create(
+        patient=other, by=alice,
+        engine_input={**pump_plan.current_revision.engine_input, "timezone": "UTC"},
+    )
+    services.plan_submit(plan=broken, by=alice)
+    services.plan_approve(plan=broken, by=django_user_model.objects.get(username="bob"))
+    services.plan_activate(plan=broken, by=alice)
+    PlanRevision.objects.filter(plan=broken).update(engine_input={"pump": 1})
+
+    assert alerts_check_refills(now=at_noon_new_york("2027-04-07")) == 1
+    assert AbruptStopAlert.objects.get().plan_id == pump_plan.pk
+    assert f"Refill check failed for plan {broken.pk}" in caplog.text
