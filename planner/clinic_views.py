@@ -333,13 +333,18 @@ def plan_review(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, "Nothing of this plan is waiting for review.")
         return redirect("plan", pk=plan.pk)
     user = _staff(request).user
-    form = ReviewForm(request.POST or None)
+    form = ReviewForm(request.POST or None, initial={"revision": revision.pk})
     if request.method == "POST" and form.is_valid():
         approve = form.cleaned_data["decision"] == "approve"
         try:
             services.review_decide(
-                plan=plan, by=user, approve=approve, comment=form.cleaned_data["comment"]
+                plan=plan, by=user, approve=approve, comment=form.cleaned_data["comment"],
+                seen_revision_id=form.cleaned_data["revision"],
             )
+        except services.StaleReviewError as refusal:
+            # Show the version waiting now, with a fresh form for it.
+            messages.error(request, " ".join(refusal.messages))
+            return redirect("plan_review", pk=plan.pk)
         except PermissionDenied as refusal:
             form.add_error(None, str(refusal))
         except ValidationError as refusal:

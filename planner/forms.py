@@ -237,6 +237,12 @@ class CancelForm(forms.Form):
 
 
 class ReviewForm(forms.Form):
+    # The version on the reviewer's screen: a decision never lands on a later one.
+    revision = forms.IntegerField(
+        widget=forms.HiddenInput,
+        error_messages={"required": "Open the review page again: it says which version "
+                        "you decide on.", "invalid": "Open the review page again."},
+    )
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
     comment = forms.CharField(
         label="Comment (required to reject; the author sees it)",

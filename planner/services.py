@@ -40,6 +40,19 @@ class PlanStateError(ValidationError):
     """The plan is not in a state that allows this step."""
 
 
+class StaleReviewError(PlanStateError):
+    """The reviewer decided on a version that is no longer the one waiting for review."""
+
+
+def _require_seen(revision: PlanRevision, seen_revision_id: int | None) -> None:
+    """Four eyes on the content, not only on the plan: a decision counts for the version
+    the reviewer looked at (the review page sends its id), never for one written since."""
+    if seen_revision_id is not None and seen_revision_id != revision.pk:
+        raise StaleReviewError(
+            "This plan changed after you opened it. Look at it again before deciding."
+        )
+
+
 @records_by
 @transaction.atomic
 def patient_create(*, clinic: Clinic, data: dict[str, Any], by: User | None = None) -> Patient:
@@ -312,11 +325,14 @@ def ensure_same_clinic(user: User, patient: Patient) -> None:
 
 @records_by
 @transaction.atomic
-def plan_approve(*, plan: TaperPlan, by: User) -> TaperPlan:
+def plan_approve(
+    *, plan: TaperPlan, by: User, seen_revision_id: int | None = None
+) -> TaperPlan:
     """A reviewer approves a plan in the queue. Nobody approves a plan they wrote."""
     plan = TaperPlan.objects.select_for_update().get(pk=plan.pk)
     _require_status(plan, PlanStatus.PENDING_REVIEW)
     assert plan.current_revision is not None
+    _require_seen(plan.current_revision, seen_revision_id)
     if by.pk in (plan.created_by_id, plan.current_revision.created_by_id):
         raise PermissionDenied("A plan must be approved by someone other than its author.")
     plan.status = PlanStatus.APPROVED
@@ -332,11 +348,14 @@ def plan_approve(*, plan: TaperPlan, by: User) -> TaperPlan:
 
 @records_by
 @transaction.atomic
-def plan_reject(*, plan: TaperPlan, by: User, comment: str) -> TaperPlan:
+def plan_reject(
+    *, plan: TaperPlan, by: User, comment: str, seen_revision_id: int | None = None
+) -> TaperPlan:
     """A reviewer sends a plan back to its author as a draft, with a required comment."""
     plan = TaperPlan.objects.select_for_update().get(pk=plan.pk)
     _require_status(plan, PlanStatus.PENDING_REVIEW)
     assert plan.current_revision is not None
+    _require_seen(plan.current_revision, seen_revision_id)
     if by.pk in (plan.created_by_id, plan.current_revision.created_by_id):
         raise PermissionDenied("A plan must be reviewed by someone other than its author.")
     if not comment.strip():
@@ -354,19 +373,24 @@ def plan_reject(*, plan: TaperPlan, by: User, comment: str) -> TaperPlan:
 
 
 @records_by
-def review_decide(*, plan: TaperPlan, by: User, approve: bool, comment: str = "") -> None:
+def review_decide(
+    *, plan: TaperPlan, by: User, approve: bool, comment: str = "",
+    seen_revision_id: int | None = None,
+) -> None:
     """A reviewer's decision on whatever of this plan waits for review: the plan itself
-    (in the queue) or a revision of the running plan."""
+    (in the queue) or a revision of the running plan; only if it is still the version
+    the reviewer saw (`seen_revision_id`)."""
     status = TaperPlan.objects.filter(pk=plan.pk).values_list("status", flat=True).get()
+    seen = {"seen_revision_id": seen_revision_id}
     if status == PlanStatus.PENDING_REVIEW:
         if approve:
-            plan_approve(plan=plan, by=by)
+            plan_approve(plan=plan, by=by, **seen)
         else:
-            plan_reject(plan=plan, by=by, comment=comment)
+            plan_reject(plan=plan, by=by, comment=comment, **seen)
     elif approve:
-        revision_approve(plan=plan, by=by)
+        revision_approve(plan=plan, by=by, **seen)
     else:
-        revision_reject(plan=plan, by=by, comment=comment)
+        revision_reject(plan=plan, by=by, comment=comment, **seen)
 
 
 REVISION_FIELDS = {"from_date": "from_date", "days": "days"}
@@ -467,10 +491,13 @@ def _pending_revision(plan: TaperPlan) -> PlanRevision:
 
 @records_by
 @transaction.atomic
-def revision_approve(*, plan: TaperPlan, by: User) -> PlanRevision:
+def revision_approve(
+    *, plan: TaperPlan, by: User, seen_revision_id: int | None = None
+) -> PlanRevision:
     plan = TaperPlan.objects.select_for_update().select_related("patient").get(pk=plan.pk)
     _require_status(plan, PlanStatus.ACTIVE)
     revision = _pending_revision(plan)
+    _require_seen(revision, seen_revision_id)
     if by.pk == revision.created_by_id:
         raise PermissionDenied("A revision must be approved by someone other than its author.")
     revision.review_state = RevisionReview.APPROVED
@@ -485,9 +512,13 @@ def revision_approve(*, plan: TaperPlan, by: User) -> PlanRevision:
 
 @records_by
 @transaction.atomic
-def revision_reject(*, plan: TaperPlan, by: User, comment: str) -> PlanRevision:
+def revision_reject(
+    *, plan: TaperPlan, by: User, comment: str, seen_revision_id: int | None = None
+) -> PlanRevision:
     plan = TaperPlan.objects.select_for_update().get(pk=plan.pk)
+    _require_status(plan, PlanStatus.ACTIVE)
     revision = _pending_revision(plan)
+    _require_seen(revision, seen_revision_id)
     if by.pk == revision.created_by_id:
         raise PermissionDenied("A revision must be reviewed by someone other than its author.")
     if not comment.strip():

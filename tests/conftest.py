@@ -50,3 +50,12 @@ def patient(clinic: Clinic) -> Patient:
         sex="male",
         home_timezone="America/New_York",
     )
+
+
+def review_post(plan: Any, decision: str, comment: str = "") -> dict[str, Any]:
+    """The review page's form as a reviewer sends it: for the version waiting now."""
+    from planner.reviews import under_review
+
+    revision = under_review(type(plan).objects.get(pk=plan.pk))
+    assert revision is not None, "nothing of this plan waits for review"
+    return {"decision": decision, "comment": comment, "revision": revision.pk}

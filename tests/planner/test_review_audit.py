@@ -27,7 +27,7 @@ from planner.models import (
 from planner.roles import Role
 from reminders import dispatch, feeds
 from reminders.models import AbruptStopAlert, AlertReason, Notice, ReminderKind
-from tests.conftest import make_staff
+from tests.conftest import make_staff, review_post
 from tests.planner.test_clinician_workflow import engine_input, plan_post
 
 NOW = dt.datetime(2027, 2, 20, 9, 0, tzinfo=dt.UTC)
@@ -116,7 +116,7 @@ def test_nobody_approves_their_own_plan_even_as_a_reviewer(
     client.force_login(dana)
     page = client.get(reverse("plan_review", args=[plan.pk])).content.decode()
     assert "another reviewer has to decide" in page
-    refused = client.post(reverse("plan_review", args=[plan.pk]), {"decision": "approve"})
+    refused = client.post(reverse("plan_review", args=[plan.pk]), review_post(plan, "approve"))
     assert refused.status_code == 400
     assert "someone other than its author" in refused.content.decode()
     plan.refresh_from_db()
@@ -154,7 +154,7 @@ def test_the_rejection_round_trip_with_notices_and_emails(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             reverse("plan_review", args=[plan.pk]),
-            {"decision": "reject", "comment": "Hold each step longer for the kidneys"},
+            review_post(plan, "reject", "Hold each step longer for the kidneys"),
         )
     assert response.status_code == 302
     plan.refresh_from_db()
@@ -191,7 +191,7 @@ def test_the_rejection_round_trip_with_notices_and_emails(
     assert "What changed since revision 1" in review
     assert "Length (days)" in review
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("plan_review", args=[plan.pk]), {"decision": "approve"})
+        client.post(reverse("plan_review", args=[plan.pk]), review_post(plan, "approve"))
     plan.refresh_from_db()
     assert plan.status == PlanStatus.APPROVED
     assert Notice.objects.filter(user=alice, subject__endswith="approved").exists()
@@ -250,7 +250,7 @@ def test_every_change_path_leaves_a_history_row_with_who(
     assert revision.regimen.doses.first().history.count() == 1
     services.plan_submit(plan=plan, by=alice)
     client.force_login(bob)
-    client.post(reverse("plan_review", args=[plan.pk]), {"decision": "approve"})
+    client.post(reverse("plan_review", args=[plan.pk]), review_post(plan, "approve"))
     latest = plan.history.latest()
     assert latest.status == PlanStatus.APPROVED
     assert latest.history_user == bob
@@ -391,3 +391,38 @@ def test_the_admin_cannot_approve_or_revert_a_plan_around_the_review(
         reverse("admin:planner_taperplan_delete", args=[plan.pk]), {"post": "yes"}
     ).status_code == 403
     assert TaperPlan.objects.filter(pk=plan.pk).exists()
+
+
+def test_a_decision_counts_only_for_the_version_the_reviewer_saw(
+    client: Client, alice: Any, bob: Any, django_user_model: Any, clinic: Any,
+    patient: Patient,
+) -> None:
+    """Bob opens the review page; meanwhile Carol rejects, Alice changes the plan and
+    submits it again. Bob's Approve, sent for the version he saw, must not approve the
+    new one that nobody has looked at."""
+    carol = make_staff(django_user_model, "carol", clinic, Role.REVIEWER)
+    plan = flagged_plan(patient, alice)
+    services.plan_submit(plan=plan, by=alice)
+    client.force_login(bob)
+    assert client.get(reverse("plan_review", args=[plan.pk])).status_code == 200
+    seen = review_post(plan, "approve")
+
+    services.plan_reject(plan=plan, by=carol, comment="Slower, please")
+    services.plan_draft_update(
+        plan=plan, by=alice, engine_input=engine_input(patient, pace="slower")
+    )
+    services.plan_submit(plan=plan, by=alice)
+
+    with pytest.raises(services.StaleReviewError):
+        services.review_decide(plan=plan, by=bob, approve=True, seen_revision_id=seen["revision"])
+    stale = client.post(reverse("plan_review", args=[plan.pk]), seen)
+    assert stale.status_code == 302
+    assert stale["Location"] == reverse("plan_review", args=[plan.pk])
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.PENDING_REVIEW
+    page = client.get(stale["Location"]).content.decode()
+    assert "changed after you opened it" in page
+    # Now that he sees the new version, his decision counts.
+    client.post(reverse("plan_review", args=[plan.pk]), review_post(plan, "approve"))
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.APPROVED

@@ -15,7 +15,7 @@ from planner import services
 from planner.models import Patient, PlanStatus, RevisionKind, RevisionReview, TaperPlan
 from planner.roles import Role
 from reminders.models import Dose, DoseStatus, Reminder, ReminderKind
-from tests.conftest import make_staff
+from tests.conftest import make_staff, review_post
 from tests.planner.test_clinician_workflow import engine_input
 
 NOW = dt.datetime(2027, 3, 4, 9, 0, tzinfo=dt.UTC)  # day 4 of a plan starting 1 March
@@ -136,15 +136,16 @@ def test_a_reviewer_decides_on_the_review_page_and_a_rejection_needs_a_comment(
     review_page = client.get(reverse("plan_review", args=[plan.pk])).content.decode()
     assert 'value="approve"' in review_page
     refused = client.post(
-        reverse("plan_review", args=[plan.pk]), {"decision": "reject", "comment": ""}
+        reverse("plan_review", args=[plan.pk]), review_post(plan, "reject", "")
     )
     assert refused.status_code == 400
     assert 'id="id_comment-error"' in refused.content.decode()
     plan.refresh_from_db()
     assert plan.status == PlanStatus.PENDING_REVIEW
-    client.post(reverse("plan_review", args=[plan.pk]), {"decision": "approve"})
+    client.post(reverse("plan_review", args=[plan.pk]), review_post(plan, "approve"))
     plan.refresh_from_db()
     assert plan.status == PlanStatus.APPROVED
-    client.force_login(alice)
+    client.force_login(alice)  # a clinician, not a reviewer
     assert client.post(reverse("plan_review", args=[plan.pk]),
-                       {"decision": "approve"}).status_code == 403
+                       {"decision": "approve", "revision": plan.current_revision_id}
+                       ).status_code == 403

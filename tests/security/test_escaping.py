@@ -32,7 +32,7 @@ from portal.selectors import FORMULA_STARTS, csv_cell
 from reminders import dispatch
 from reminders.channels import EmailChannel, InAppChannel
 from reminders.models import Dose, DoseStatus
-from tests.conftest import make_staff
+from tests.conftest import make_staff, review_post
 from tests.planner.test_clinician_workflow import plan_post
 from tests.portal.conftest import at_new_york
 
@@ -153,7 +153,7 @@ def story(
         s.read(reviewer, "review queue", reverse("review_queue"), *name)
         s.read(reviewer, "review", reverse("plan_review", args=[plan.pk]), *name, ABRUPT_REASON)
         response = reviewer.post(
-            reverse("plan_review", args=[plan.pk]), {"decision": "reject", "comment": COMMENT}
+            reverse("plan_review", args=[plan.pk]), review_post(plan, "reject", COMMENT)
         )
         assert response.status_code == 302
         s.read(clinician, "dashboard", reverse("dashboard"))
@@ -172,7 +172,7 @@ def story(
         assert response.status_code == 302
         clinician.post(reverse("plan_submit", args=[plan.pk]))
         s.read(reviewer, "review (again)", reverse("plan_review", args=[plan.pk]), COMMENT)
-        reviewer.post(reverse("plan_review", args=[plan.pk]), {"decision": "approve"})
+        reviewer.post(reverse("plan_review", args=[plan.pk]), review_post(plan, "approve"))
         plan.refresh_from_db()
         assert plan.status == PlanStatus.APPROVED
 

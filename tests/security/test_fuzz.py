@@ -760,9 +760,12 @@ def test_the_review_decision(site: Site, world: World) -> None:
     reviewer = world.reviewer()
     author = world.clinician()  # no reviewer: refused
     url = reverse("plan_review", args=[plan.pk])
+    assert plan.current_revision_id is not None
     fields = {
         "decision": one("approve", "reject"),
         "comment": one("", "Hold each step longer", XSS, " "),
+        # The version on the reviewer's screen; another one is a stale decision.
+        "revision": one(str(plan.current_revision_id), "0", "-1", "1e9"),
     }
 
     @fuzz(n(120))

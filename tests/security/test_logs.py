@@ -35,7 +35,7 @@ from planner.roles import Role
 from reminders import actions
 from reminders.models import AbruptStopAlert, Dose
 from reminders.tasks import dispatch_reminders
-from tests.conftest import make_staff
+from tests.conftest import make_staff, review_post
 from tests.planner.test_clinician_workflow import plan_post
 from tests.portal.conftest import at_new_york
 
@@ -145,7 +145,7 @@ def story(django_user_model: Any, clinic: Any, alice: Any) -> dict[str, list[str
         plan = TaperPlan.objects.get()
         clinician.post(reverse("plan_submit", args=[plan.pk]))
         reviewer = log_in("bob")
-        reviewer.post(reverse("plan_review", args=[plan.pk]), {"decision": "approve"})
+        reviewer.post(reverse("plan_review", args=[plan.pk]), review_post(plan, "approve"))
         plan.refresh_from_db()
         assert plan.status == PlanStatus.APPROVED
         # A patient page is no business of the reviewer's: 403, logged with its path.
