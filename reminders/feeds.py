@@ -15,13 +15,13 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from planner.audit import records_by
 from planner.engine_input import plan_in_zone
-from planner.models import Patient, PlanRevision, PlanStatus, TaperPlan
+from planner.models import Patient, PlanRevision, PlanStatus, RevisionReview, TaperPlan
 from reminders import ical
 from reminders.models import FeedToken
 
@@ -109,10 +109,18 @@ def _settings(patient: Patient) -> ical.CalendarSettings:
     )
 
 
+def _revisions_in_force() -> QuerySet[PlanRevision]:
+    """Versions that were put in force: a revision waiting for review, or rejected, never
+    reaches the patient's calendar (nor their doses) while the plan runs as it was."""
+    return PlanRevision.objects.exclude(
+        review_state__in=[RevisionReview.PENDING, RevisionReview.REJECTED]
+    ).filter(number__lte=F("plan__current_revision__number"))
+
+
 def _calendar_plans(plan_ids: list[int], zone: str) -> list[ical.CalendarPlan]:
     """The plans' versions with clock times in the patient's home time zone, as the
     doses are (planner.engine_input.plan_in_zone)."""
-    revisions = PlanRevision.objects.filter(plan_id__in=plan_ids).order_by("plan_id", "number")
+    revisions = _revisions_in_force().filter(plan_id__in=plan_ids).order_by("plan_id", "number")
     by_plan: dict[int, list[ical.PlanVersion]] = {}
     for revision in revisions.only("plan_id", "created_at", "engine_input"):
         engine_plan = plan_in_zone(revision.engine_input, zone)
@@ -130,7 +138,8 @@ def patient_feed(patient: Patient) -> RenderedFeed:
     """The patient's calendar of active and upcoming plans, from the cache when nothing
     changed since it was last rendered."""
     revisions = list(
-        PlanRevision.objects.filter(plan__patient=patient, plan__status__in=FEED_STATUSES)
+        _revisions_in_force()
+        .filter(plan__patient=patient, plan__status__in=FEED_STATUSES)
         .order_by("plan_id", "number")
         .values_list("plan_id", "id")
     )

@@ -353,3 +353,28 @@ def test_someone_without_a_patient_record_cannot_open_the_patient_calendar_page(
 ) -> None:
     client.force_login(alice)
     assert client.get(reverse("my_calendar")).status_code == 403
+
+
+def test_a_revision_waiting_for_review_or_rejected_stays_off_the_calendar(
+    alice: Any, patient: Patient, active_plan: TaperPlan, django_user_model: Any
+) -> None:
+    from planner.models import RevisionKind
+    from planner.roles import Role
+    from tests.conftest import make_staff
+
+    bob = make_staff(django_user_model, "bob", patient.clinic, Role.REVIEWER)
+    patient.clinic.require_review_for_all_plans = True
+    patient.clinic.save()
+    before = feeds.plan_calendar(active_plan, patient)
+    with time_machine.travel(dt.datetime(2027, 3, 2, 12, tzinfo=dt.UTC)):
+        services.plan_revise(plan=active_plan, by=alice, kind=RevisionKind.HOLD,
+                             from_date=dt.date(2027, 3, 4), days=3)
+    assert feeds.plan_calendar(active_plan, patient) == before  # pending: not in force
+    with time_machine.travel(dt.datetime(2027, 3, 2, 13, tzinfo=dt.UTC)):
+        services.revision_reject(plan=active_plan, by=bob, comment="Not yet")
+    assert feeds.plan_calendar(active_plan, patient) == before  # rejected: never in force
+    with time_machine.travel(dt.datetime(2027, 3, 2, 14, tzinfo=dt.UTC)):
+        services.plan_revise(plan=active_plan, by=alice, kind=RevisionKind.HOLD,
+                             from_date=dt.date(2027, 3, 4), days=3)
+        services.revision_approve(plan=active_plan, by=bob)
+    assert feeds.plan_calendar(active_plan, patient) != before  # approved: in force
