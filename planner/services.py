@@ -69,10 +69,16 @@ def patient_update(
 ) -> Patient:
     if "email" in data and data["email"] != patient.email:
         patient.email_failing_since = None  # a new address gets a new chance
+    old_zone = patient.home_timezone
     for key, value in data.items():
         setattr(patient, key, value)
     patient.full_clean()
     patient.save()
+    if patient.home_timezone != old_zone:
+        # Doses and reminders follow the new home zone, as the calendar does.
+        reminder_services.patient_doses_rezone(
+            patient_id=patient.pk, zone=patient.home_timezone, now=timezone.now()
+        )
     return patient
 
 

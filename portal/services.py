@@ -18,14 +18,12 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-import taper
-from planner.engine_input import plan_in_zone
-from planner.models import Patient, PlanStatus, TaperPlan
+from planner.models import Patient
 from planner.roles import Role
 from portal.models import Language, PatientPreferences
 from portal.preferences import calendar_subscribed, patient_language
-from reminders import dispatch
-from reminders.models import Dose, DoseStatus, Notice
+from reminders import services as reminder_services
+from reminders.models import Notice
 
 
 class InviteTokenGenerator(PasswordResetTokenGenerator):
@@ -128,32 +126,6 @@ def language_set(*, patient: Patient, language: str) -> PatientPreferences:
     return preferences
 
 
-def _moved_doses(plan: TaperPlan, zone: str, now: dt.datetime) -> list[Dose]:
-    """The plan's doses still to come, at the same wall-clock times in the new zone."""
-    future = list(
-        Dose.objects.select_for_update(of=("self",))
-        .filter(plan=plan, status=DoseStatus.SCHEDULED, due_at__gte=now)
-        .select_related("revision")
-    )
-    engine_plans: dict[int, taper.TaperPlan] = {}
-    moved = []
-    for dose in future:
-        if dose.revision_id not in engine_plans:
-            engine_plans[dose.revision_id] = plan_in_zone(dose.revision.engine_input, zone)
-        events = {
-            (event.local_date, event.local_time): event
-            for event in engine_plans[dose.revision_id].dose_events
-        }
-        event = events.get((dose.local_date, dose.local_time))
-        if event is None:
-            continue
-        dose.timezone = zone
-        dose.due_at = event.at
-        dose.catch_up_until = event.catch_up_until
-        moved.append(dose)
-    return moved
-
-
 @transaction.atomic
 def patient_timezone_change(*, patient: Patient, zone: str, now: dt.datetime) -> int:
     """The patient moved their home time zone: doses still to come keep their wall-clock
@@ -167,21 +139,7 @@ def patient_timezone_change(*, patient: Patient, zone: str, now: dt.datetime) ->
         return 0
     patient.home_timezone = zone
     patient.save(update_fields=["home_timezone"])
-    moved = 0
-    plans = TaperPlan.objects.select_for_update(of=("self",)).filter(
-        patient=patient, status=PlanStatus.ACTIVE
-    ).select_related("current_revision")
-    for plan in plans:
-        doses = _moved_doses(plan, zone, now)
-        Dose.objects.bulk_update(doses, ["timezone", "due_at", "catch_up_until"])
-        moved += len(doses)
-        revision = plan.current_revision
-        if revision is None:
-            continue
-        engine_plan = plan_in_zone(revision.engine_input, zone)
-        dispatch.reminders_withdraw_future(plan_id=plan.pk, from_time=now)
-        dispatch.reminders_schedule(revision=revision, engine_plan=engine_plan, from_time=now)
-    return moved
+    return reminder_services.patient_doses_rezone(patient_id=patient.pk, zone=zone, now=now)
 
 
 def notices_mark_read(*, user: User, now: dt.datetime) -> int:

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
+import taper
 from planner.engine_input import plan_in_zone
-from planner.models import Patient
+from planner.models import Patient, PlanStatus, TaperPlan
 from reminders import dispatch
 from reminders.models import Dose, DoseStatus, WorkerHeartbeat
 
@@ -120,3 +121,51 @@ def dose_record(*, dose_id: int, answer: str, now: datetime) -> Dose:
     if answer == DoseStatus.TAKEN:
         dispatch.alerts_close_on_confirmed_dose(plan_id=dose.plan_id, now=now)
     return dose
+
+
+def patient_doses_rezone(*, patient_id: int, zone: str, now: datetime) -> int:
+    """The patient's home time zone changed (their own choice, or their clinician's):
+    doses still to come keep their wall-clock times (08:00 stays 08:00) in the new zone,
+    and their reminders move with them. Returns the number of doses moved. Called in
+    the caller's transaction, after the patient row is saved."""
+    moved = 0
+    plans = TaperPlan.objects.select_for_update(of=("self",)).filter(
+        patient_id=patient_id, status=PlanStatus.ACTIVE
+    ).select_related("current_revision")
+    for plan in plans:
+        doses = _moved_doses(plan, zone, now)
+        Dose.objects.bulk_update(doses, ["timezone", "due_at", "catch_up_until"])
+        moved += len(doses)
+        revision = plan.current_revision
+        if revision is None:
+            continue
+        engine_plan = plan_in_zone(revision.engine_input, zone)
+        dispatch.reminders_withdraw_future(plan_id=plan.pk, from_time=now)
+        dispatch.reminders_schedule(revision=revision, engine_plan=engine_plan, from_time=now)
+    return moved
+
+
+def _moved_doses(plan: TaperPlan, zone: str, now: datetime) -> list[Dose]:
+    """The plan's doses still to come, at the same wall-clock times in the new zone."""
+    future = list(
+        Dose.objects.select_for_update(of=("self",))
+        .filter(plan=plan, status=DoseStatus.SCHEDULED, due_at__gte=now)
+        .select_related("revision")
+    )
+    engine_plans: dict[int, taper.TaperPlan] = {}
+    moved = []
+    for dose in future:
+        if dose.revision_id not in engine_plans:
+            engine_plans[dose.revision_id] = plan_in_zone(dose.revision.engine_input, zone)
+        events = {
+            (event.local_date, event.local_time): event
+            for event in engine_plans[dose.revision_id].dose_events
+        }
+        event = events.get((dose.local_date, dose.local_time))
+        if event is None:
+            continue
+        dose.timezone = zone
+        dose.due_at = event.at
+        dose.catch_up_until = event.catch_up_until
+        moved.append(dose)
+    return moved

@@ -412,3 +412,18 @@ def test_a_patient_who_forgot_the_password_chooses_a_new_one_by_e_mail(
 def test_the_login_page_speaks_spanish_to_a_spanish_browser(client: Client) -> None:
     page = client.get(reverse("login"), headers={"accept-language": "es"}).content.decode()
     assert "¿Olvidó su contraseña?" in page
+
+
+def test_a_clinician_changing_the_home_zone_moves_the_doses_too(
+    plan: TaperPlan, patient: Patient, alice: Any
+) -> None:
+    from planner import services as planner_services
+
+    with time_machine.travel(at_new_york("2027-03-01", "09:00"), tick=False):
+        planner_services.patient_update(
+            patient=patient, data={"home_timezone": "Europe/Madrid"}, by=alice
+        )
+    future = dose_at(plan, "2027-03-02", "08:00")
+    assert future.timezone == "Europe/Madrid"
+    assert future.due_at == dt.datetime(2027, 3, 2, 7, 0, tzinfo=dt.UTC)
+    assert Reminder.objects.get(dose=future, kind=ReminderKind.DOSE).due_at == future.due_at
