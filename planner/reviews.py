@@ -115,9 +115,10 @@ def review_queue(*, clinic_id: int) -> list[QueueItem]:
 def under_review(plan: TaperPlan) -> PlanRevision | None:
     """The revision the reviewer decides on: a pending revision of a running plan, or the
     current version of a plan in the queue."""
-    pending = plan.revisions.filter(review_state=RevisionReview.PENDING).first()
-    if pending is not None:
-        return pending
+    if plan.status == PlanStatus.ACTIVE:
+        pending = plan.revisions.filter(review_state=RevisionReview.PENDING).first()
+        if pending is not None:
+            return pending
     if plan.status == PlanStatus.PENDING_REVIEW:
         return plan.current_revision
     return None

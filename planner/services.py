@@ -16,7 +16,7 @@ from simple_history.utils import bulk_create_with_history
 
 import taper
 from planner import notifications
-from planner.audit import records_by
+from planner.audit import records_by, update_with_history
 from planner.models import (
     Clinic,
     Patient,
@@ -283,6 +283,7 @@ def plan_activate(*, plan: TaperPlan, by: User) -> TaperPlan:
     ):
         running.status = PlanStatus.SUPERSEDED
         running.save(update_fields=["status", "updated_at"])
+        _pending_revisions_close(running, by=by, reason="a new taper replaced the plan")
         reminder_services.plan_doses_cancel(plan_id=running.pk, from_time=now)
     plan.status = PlanStatus.ACTIVE
     plan.activated_at = now
@@ -309,6 +310,7 @@ def plan_cancel(*, plan: TaperPlan, by: User, reason: str) -> TaperPlan:
     plan.cancelled_at = timezone.now()
     plan.cancel_reason = reason
     plan.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
+    _pending_revisions_close(plan, by=by, reason="the plan was cancelled")
     if was_active:
         assert plan.current_revision is not None
         PlanFlag.objects.create(
@@ -321,6 +323,17 @@ def plan_cancel(*, plan: TaperPlan, by: User, reason: str) -> TaperPlan:
         )
         reminder_services.plan_doses_cancel(plan_id=plan.pk, from_time=plan.cancelled_at)
     return plan
+
+
+def _pending_revisions_close(plan: TaperPlan, *, by: User, reason: str) -> None:
+    """A plan that stops running takes its revision waiting for review with it: nobody
+    is left a decision on a plan that no longer runs."""
+    update_with_history(
+        plan.revisions.filter(review_state=RevisionReview.PENDING),
+        reason=f"Withdrawn from review: {reason}.",
+        user=by,
+        review_state=RevisionReview.REJECTED,
+    )
 
 
 def ensure_same_clinic(user: User, patient: Patient) -> None:

@@ -149,3 +149,31 @@ def test_a_reviewer_decides_on_the_review_page_and_a_rejection_needs_a_comment(
     assert client.post(reverse("plan_review", args=[plan.pk]),
                        {"decision": "approve", "revision": plan.current_revision_id}
                        ).status_code == 403
+
+
+def test_cancelling_a_plan_withdraws_its_revision_from_review(
+    client: Client, alice: Any, patient: Patient, clinic: Any, django_user_model: Any
+) -> None:
+    from planner.models import PlanRevision
+
+    clinic.require_review_for_all_plans = True
+    clinic.save()
+    bob = make_staff(django_user_model, "bob", clinic, Role.REVIEWER)
+    plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input(patient))
+    services.plan_submit(plan=plan, by=alice)
+    services.plan_approve(plan=plan, by=bob)
+    services.plan_activate(plan=plan, by=alice)
+    with time_machine.travel(dt.datetime(2027, 3, 2, 12, tzinfo=dt.UTC)):
+        pending = services.plan_revise(plan=plan, by=alice, kind=RevisionKind.HOLD,
+                                       from_date=dt.date(2027, 3, 4), days=2)
+    assert pending.review_state == RevisionReview.PENDING
+    services.plan_cancel(plan=plan, by=alice, reason="Adverse reaction")
+    pending = PlanRevision.objects.get(pk=pending.pk)
+    assert pending.review_state == RevisionReview.REJECTED
+    withdrawn = pending.history.get(review_state=RevisionReview.REJECTED)
+    assert withdrawn.history_change_reason == "Withdrawn from review: the plan was cancelled."
+    assert withdrawn.history_user == alice
+    client.force_login(bob)
+    assert client.get(reverse("review_queue")).context["items"] == []
+    page = client.get(reverse("plan_review", args=[plan.pk]))
+    assert page.status_code == 302  # nothing waits for review
