@@ -173,13 +173,19 @@ def revision_changes(before: PlanRevision, after: PlanRevision) -> dict[str, Any
 
 
 def review_page(plan: TaperPlan, revision: PlanRevision) -> dict[str, Any]:
-    """The revision as the clinician saw it, plus what changed against the version before."""
-    before = (
-        plan.revisions.filter(number__lt=revision.number)
-        .exclude(review_state__in=[RevisionReview.PENDING])
-        .order_by("-number")
-        .first()
-    )
+    """The revision as the clinician saw it, plus what changed: for a running plan,
+    against the version in force (what the patient follows now, which the revision was
+    built on); for a plan sent back and changed, against the version the reviewer saw."""
+    before: PlanRevision | None
+    if plan.status == PlanStatus.ACTIVE:
+        before = plan.current_revision
+    else:
+        before = (
+            plan.revisions.filter(number__lt=revision.number)
+            .exclude(review_state__in=[RevisionReview.PENDING])
+            .order_by("-number")
+            .first()
+        )
     return {
         "plan": plan,
         "patient": plan.patient,

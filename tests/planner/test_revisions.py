@@ -177,3 +177,27 @@ def test_cancelling_a_plan_withdraws_its_revision_from_review(
     assert client.get(reverse("review_queue")).context["items"] == []
     page = client.get(reverse("plan_review", args=[plan.pk]))
     assert page.status_code == 302  # nothing waits for review
+
+
+def test_a_revision_is_compared_with_the_version_in_force_not_a_rejected_one(
+    alice: Any, patient: Patient, clinic: Any, django_user_model: Any
+) -> None:
+    from planner import reviews
+
+    clinic.require_review_for_all_plans = True
+    clinic.save()
+    bob = make_staff(django_user_model, "bob", clinic, Role.REVIEWER)
+    plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input(patient))
+    services.plan_submit(plan=plan, by=alice)
+    services.plan_approve(plan=plan, by=bob)
+    services.plan_activate(plan=plan, by=alice)
+    with time_machine.travel(dt.datetime(2027, 3, 2, 12, tzinfo=dt.UTC)):
+        services.plan_revise(plan=plan, by=alice, kind=RevisionKind.HOLD,
+                             from_date=dt.date(2027, 3, 4), days=5)
+        services.revision_reject(plan=plan, by=bob, comment="Too long a hold")
+        pending = services.plan_revise(plan=plan, by=alice, kind=RevisionKind.HOLD,
+                                       from_date=dt.date(2027, 3, 4), days=2)
+    plan.refresh_from_db()
+    changes = reviews.review_page(plan, pending)["changes"]
+    assert changes["before"].pk == plan.current_revision_id  # revision 1, in force
+    assert changes["before"].number == 1
