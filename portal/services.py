@@ -4,6 +4,8 @@ Views call these; each is one transaction and checks its own rules."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import smtplib
 from zoneinfo import available_timezones
 
 from django.conf import settings
@@ -38,6 +40,9 @@ invite_token_generator = InviteTokenGenerator()
 
 class PortalError(ValueError):
     """The request cannot be carried out; the message is for the person who asked."""
+
+
+log = logging.getLogger(__name__)
 
 
 def _username_for(patient: Patient) -> str:
@@ -80,7 +85,15 @@ def patient_invite(*, patient: Patient) -> User:
             "portal/email/invite.txt",
             {"link": invite_link(user), "username": user.get_username(), "days": days},
         )
-    EmailMessage(subject=subject, body=body.strip() + "\n", to=[patient.email]).send()
+    try:
+        EmailMessage(subject=subject, body=body.strip() + "\n", to=[patient.email]).send()
+    except (smtplib.SMTPException, OSError):
+        # The clinician is at the screen: say so and keep nothing, so a retry starts clean.
+        log.warning("Invitation e-mail for patient %s could not be sent.", patient.pk)
+        raise PortalError(
+            "The invitation e-mail could not be sent just now, so nothing was changed. "
+            "Try again in a few minutes."
+        ) from None
     return user
 
 

@@ -427,3 +427,27 @@ def test_a_clinician_changing_the_home_zone_moves_the_doses_too(
     assert future.timezone == "Europe/Madrid"
     assert future.due_at == dt.datetime(2027, 3, 2, 7, 0, tzinfo=dt.UTC)
     assert Reminder.objects.get(dose=future, kind=ReminderKind.DOSE).due_at == future.due_at
+
+
+def test_an_invitation_that_cannot_be_e_mailed_says_so_and_keeps_nothing(
+    client: Client, alice: Any, patient: Patient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import smtplib
+
+    from django.contrib.auth.models import User
+    from django.core.mail import EmailMessage
+
+    def refuse(self: Any, fail_silently: bool = False) -> int:
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+    monkeypatch.setattr(EmailMessage, "send", refuse)
+    patient.email = "sam@example.org"
+    patient.save()
+    users = User.objects.count()
+    client.force_login(alice)
+    response = client.post(reverse("patient_invite", args=[patient.pk]), follow=True)
+    assert response.status_code == 200
+    assert "could not be sent just now" in response.content.decode()
+    patient.refresh_from_db()
+    assert patient.user is None
+    assert User.objects.count() == users
