@@ -94,6 +94,7 @@ class PatientPlans(generics.GenericAPIView[TaperPlan]):
     @extend_schema(responses={200: PlanSerializer(many=True)}, summary="A patient's plans")
     def get(self, request: Request, pk: int) -> Response:
         patient = selectors.clinic_patient(request_staff(request), pk)
+        audit.access_record(user=request.user, action=AccessAction.API_READ, patient=patient)
         plans_of_patient = selectors.clinic_plans(request_staff(request)).filter(patient=patient)
         page = self.paginate_queryset(plans_of_patient)
         return self.get_paginated_response(PlanSerializer(page, many=True).data)

@@ -43,7 +43,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         **selectors.dashboard(clinic_id=staff.staff.clinic_id),
         "notices": selectors.staff_notices(staff.user),
-        "queue_size": len(reviews.review_queue(clinic_id=staff.staff.clinic_id))
+        "queue_size": reviews.review_queue_size(clinic_id=staff.staff.clinic_id)
         if has_role(staff.user, Role.REVIEWER) else None,
     }
     return render(request, "planner/dashboard.html", context)

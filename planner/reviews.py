@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, QuerySet
 
 from planner.chart import schedule_days
 from planner.models import (
@@ -80,16 +80,27 @@ def _item(plan: TaperPlan, revision: PlanRevision, *, is_revision: bool) -> Queu
     )
 
 
-def review_queue(*, clinic_id: int) -> list[QueueItem]:
-    """Plans and revisions waiting for a reviewer, oldest first. Three queries."""
-    revisions = PlanRevision.objects.select_related("created_by").prefetch_related("flags")
-    plans = (
+def _queued_plans(clinic_id: int) -> QuerySet[TaperPlan]:
+    return (
         TaperPlan.objects.filter(patient__clinic_id=clinic_id)
         .filter(
             Q(status=PlanStatus.PENDING_REVIEW)
             | Q(status=PlanStatus.ACTIVE, revisions__review_state=RevisionReview.PENDING)
         )
         .distinct()
+    )
+
+
+def review_queue_size(*, clinic_id: int) -> int:
+    """How many plans wait for a reviewer (the dashboard's count): one query."""
+    return _queued_plans(clinic_id).count()
+
+
+def review_queue(*, clinic_id: int) -> list[QueueItem]:
+    """Plans and revisions waiting for a reviewer, oldest first. Three queries."""
+    revisions = PlanRevision.objects.select_related("created_by").prefetch_related("flags")
+    plans = (
+        _queued_plans(clinic_id)
         .select_related("patient")
         .prefetch_related(
             Prefetch("revisions", queryset=revisions.order_by("number"), to_attr="all_revisions")

@@ -245,7 +245,7 @@ AXES_VERBOSE = False  # its log lines would carry usernames
 AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failed sign-in kept for the security review
 
 # Sessions: clinicians and reviewers are logged out after 30 idle minutes (shared
-# clinic computers); patients, on their own phones, after 14 idle days.
+# clinic computers); patients, on their own phones, 14 days after they log in.
 STAFF_IDLE_TIMEOUT_SECONDS = env_int("STAFF_IDLE_TIMEOUT_SECONDS", 30 * 60)
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
 

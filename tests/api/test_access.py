@@ -112,3 +112,12 @@ def test_reading_a_plan_leaves_an_access_log_entry(
     assert (entry.user, entry.patient, entry.plan, entry.action) == (
         alice, plan.patient, plan, action
     )
+
+
+@pytest.mark.parametrize("name", ["api:patient", "api:patient-plans"])
+def test_reading_a_patients_records_leaves_an_access_log_entry(
+    api: APIClient, alice: Any, patient: Patient, name: str
+) -> None:
+    assert api.get(reverse(name, args=[patient.pk])).status_code == 200
+    entry = AccessLogEntry.objects.get()
+    assert (entry.user, entry.patient, entry.action) == (alice, patient, AccessAction.API_READ)

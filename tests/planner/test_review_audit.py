@@ -372,19 +372,43 @@ def test_every_admin_page_loads(admin_client: Client, everything: TaperPlan) -> 
     assert checked >= 20
 
 
+def admin_form_data(page: Any) -> dict[str, Any]:
+    """The POST an admin change page sends back unchanged: its form's editable fields
+    and every inline formset's management and form data."""
+    assert page.status_code == 200
+    data: dict[str, Any] = {}
+    forms = [page.context["adminform"].form]
+    for inline in page.context.get("inline_admin_formsets", []):
+        formset = inline.formset
+        management = formset.management_form
+        data.update({management.add_prefix(k): v for k, v in management.initial.items()})
+        forms += formset.forms
+    for form in forms:
+        for name in form.fields:
+            value = form.initial.get(name)
+            data[form.add_prefix(name)] = "" if value is None else value
+    return data
+
+
 def test_the_admin_cannot_approve_or_revert_a_plan_around_the_review(
     admin_client: Client, alice: Any, patient: Patient
 ) -> None:
     plan = flagged_plan(patient, alice)
     services.plan_submit(plan=plan, by=alice)
     change = reverse("admin:planner_taperplan_change", args=[plan.pk])
-    admin_client.post(change, {"status": "approved", "requires_review": ""})
+    # The change form as the admin page would send it back (inline management data
+    # included, so the form is valid), with the status changed to approved.
+    data = admin_form_data(admin_client.get(change))
+    data.update(status="approved", requires_review="")
+    saved = admin_client.post(change, data)
+    assert saved.status_code == 302  # the form was valid and saved ...
     plan.refresh_from_db()
-    assert plan.status == PlanStatus.PENDING_REVIEW
+    assert plan.status == PlanStatus.PENDING_REVIEW  # ... without the status
     # "Revert to this version" from the history is switched off: a draft stays pending.
     draft = plan.history.earliest()
     revert = reverse("admin:planner_taperplan_simple_history", args=[plan.pk, draft.history_id])
-    admin_client.post(revert, {})
+    revert_data = admin_form_data(admin_client.get(revert))
+    assert admin_client.post(revert, revert_data).status_code == 403
     plan.refresh_from_db()
     assert plan.status == PlanStatus.PENDING_REVIEW
     assert admin_client.post(
