@@ -151,18 +151,23 @@ def test_a_reviewer_decides_on_the_review_page_and_a_rejection_needs_a_comment(
                        ).status_code == 403
 
 
+def reviewed_running_plan(patient: Patient, author: Any, reviewer: Any) -> TaperPlan:
+    """A running plan of a clinic that reviews every plan, so its revisions wait too."""
+    patient.clinic.require_review_for_all_plans = True
+    patient.clinic.save()
+    plan = services.plan_create(patient=patient, by=author, engine_input=engine_input(patient))
+    services.plan_submit(plan=plan, by=author)
+    services.plan_approve(plan=plan, by=reviewer)
+    return services.plan_activate(plan=plan, by=author)
+
+
 def test_cancelling_a_plan_withdraws_its_revision_from_review(
     client: Client, alice: Any, patient: Patient, clinic: Any, django_user_model: Any
 ) -> None:
     from planner.models import PlanRevision
 
-    clinic.require_review_for_all_plans = True
-    clinic.save()
     bob = make_staff(django_user_model, "bob", clinic, Role.REVIEWER)
-    plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input(patient))
-    services.plan_submit(plan=plan, by=alice)
-    services.plan_approve(plan=plan, by=bob)
-    services.plan_activate(plan=plan, by=alice)
+    plan = reviewed_running_plan(patient, alice, bob)
     with time_machine.travel(dt.datetime(2027, 3, 2, 12, tzinfo=dt.UTC)):
         pending = services.plan_revise(plan=plan, by=alice, kind=RevisionKind.HOLD,
                                        from_date=dt.date(2027, 3, 4), days=2)
@@ -184,13 +189,8 @@ def test_a_revision_is_compared_with_the_version_in_force_not_a_rejected_one(
 ) -> None:
     from planner import reviews
 
-    clinic.require_review_for_all_plans = True
-    clinic.save()
     bob = make_staff(django_user_model, "bob", clinic, Role.REVIEWER)
-    plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input(patient))
-    services.plan_submit(plan=plan, by=alice)
-    services.plan_approve(plan=plan, by=bob)
-    services.plan_activate(plan=plan, by=alice)
+    plan = reviewed_running_plan(patient, alice, bob)
     with time_machine.travel(dt.datetime(2027, 3, 2, 12, tzinfo=dt.UTC)):
         services.plan_revise(plan=plan, by=alice, kind=RevisionKind.HOLD,
                              from_date=dt.date(2027, 3, 4), days=5)
