@@ -17,9 +17,9 @@ from reminders.refills import alerts_check_refills, refill_record
 from tests.conftest import make_staff
 
 
-@pytest.fixture
-def pump_plan(alice: Any, patient: Patient, django_user_model: Any, clinic: Any) -> TaperPlan:
-    data = {
+def pump_engine_input(patient: Patient) -> dict[str, Any]:
+    """A 500 mcg/mL pump at 250 mcg a day, filled on 1 March 2027: alarm on 6 April."""
+    return {
         "product": "baclofen-intrathecal",
         "pump": {
             "concentration_mcg_per_ml": 500,
@@ -32,7 +32,13 @@ def pump_plan(alice: Any, patient: Patient, django_user_model: Any, clinic: Any)
         "timezone": patient.home_timezone,
         "patient": patient_facts(patient, dt.date(2027, 3, 1), months_on_therapy=24),
     }
-    plan = services.plan_create(patient=patient, by=alice, engine_input=data)
+
+
+@pytest.fixture
+def pump_plan(alice: Any, patient: Patient, django_user_model: Any, clinic: Any) -> TaperPlan:
+    plan = services.plan_create(
+        patient=patient, by=alice, engine_input=pump_engine_input(patient)
+    )
     services.plan_submit(plan=plan, by=alice)
     services.plan_approve(plan=plan, by=make_staff(django_user_model, "bob", clinic, Role.REVIEWER))
     return services.plan_activate(plan=plan, by=alice)

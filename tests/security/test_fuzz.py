@@ -54,7 +54,6 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from planner import services
-from planner.engine_input import patient_facts
 from planner.models import Clinic, Patient, TaperPlan
 from planner.roles import Role
 from portal import services as portal_services
@@ -63,6 +62,7 @@ from reminders.models import Dose, Notice
 from tests.conftest import make_staff
 from tests.planner.test_clinician_workflow import engine_input
 from tests.portal.conftest import active_plan, at_new_york, patient_account
+from tests.reminders.test_refills import pump_engine_input
 
 pytestmark = pytest.mark.django_db
 
@@ -795,20 +795,9 @@ def test_the_cancel_form(site: Site, world: World) -> None:
 @pytest.fixture
 def pump_plan(world: World) -> TaperPlan:
     patient = new_patient(world.clinic, "Pam")
-    data = {
-        "product": "baclofen-intrathecal",
-        "pump": {
-            "concentration_mcg_per_ml": 500,
-            "daily_dose_mcg": 250,
-            "reservoir_ml": 20,
-            "alarm_volume_ml": 2,
-            "last_refill_date": "2027-03-01",
-        },
-        "start_date": "2027-03-01",
-        "timezone": patient.home_timezone,
-        "patient": patient_facts(patient, dt.date(2027, 3, 1), months_on_therapy=24),
-    }
-    plan = services.plan_create(patient=patient, by=world.alice, engine_input=data)
+    plan = services.plan_create(
+        patient=patient, by=world.alice, engine_input=pump_engine_input(patient)
+    )
     services.plan_submit(plan=plan, by=world.alice)
     services.plan_approve(plan=plan, by=world.bob)
     with time_machine.travel(dt.datetime(2027, 2, 25, tzinfo=dt.UTC)):
