@@ -279,6 +279,6 @@ def plan_audit(plan: TaperPlan) -> dict[str, Any]:
     access = (
         AccessLogEntry.objects.filter(Q(plan=plan) | Q(patient_id=plan.patient_id, plan=None))
         .select_related("user", "plan")
-        .order_by("-at")[:500]
+        .order_by("-at", "-id")[:500]
     )
     return {"plan": plan, "patient": plan.patient, "history": rows, "access_log": access}

@@ -101,16 +101,16 @@ def patient_page(patient: Patient) -> dict[str, Any]:
     plans = (
         patient.plans.select_related("current_revision", "created_by")
         .prefetch_related("revisions")
-        .order_by("-created_at")
+        .order_by("-created_at", "-id")
     )
-    regimen = patient.regimens.prefetch_related("doses").order_by("-created_at").first()
+    regimen = patient.regimens.prefetch_related("doses").order_by("-created_at", "-id").first()
     return {"patient": patient, "plans": plans, "regimen": regimen}
 
 
 def plan_form_initial(patient: Patient) -> dict[str, Any]:
     """Start from the last regimen entered for this patient, if any."""
     initial: dict[str, Any] = {"start_date": timezone.localdate() + dt.timedelta(days=1)}
-    regimen = patient.regimens.prefetch_related("doses").order_by("-created_at").first()
+    regimen = patient.regimens.prefetch_related("doses").order_by("-created_at", "-id").first()
     if regimen is None:
         return initial
     initial.update(product=regimen.product, months_on_therapy=regimen.months_on_therapy)
@@ -192,7 +192,8 @@ def open_rejections(plan: TaperPlan) -> Any:
 
 
 def staff_notices(user: User) -> Any:
-    return Notice.objects.filter(user=user, read_at__isnull=True).order_by("-created_at")[:20]
+    unread = Notice.objects.filter(user=user, read_at__isnull=True)
+    return unread.order_by("-created_at", "-id")[:20]
 
 
 def staff_notice(user: User, pk: int) -> Notice:

@@ -265,7 +265,7 @@ class Notice(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(user__isnull=False) | models.Q(clinic__isnull=False),

@@ -1,29 +1,45 @@
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
+import time_machine
+from hypothesis import settings as hypothesis_settings
 
-from planner.models import Clinic, Patient, StaffMember
+from planner.models import Clinic, Patient
 from planner.roles import Role
+from tests.support.clock import NOW
+from tests.support.factories import ClinicFactory, PatientFactory, make_staff
+
+# CI explores the same examples on every run, so a red build is reproducible; locally
+# hypothesis keeps looking for new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("dev")
+hypothesis_settings.load_profile(
+    "ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev")
+)
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test runs at ``NOW`` (tests/support/clock.py) unless marked ``real_clock``."""
+    if request.node.get_closest_marker("real_clock"):
+        yield
+        return
+    with time_machine.travel(NOW, tick=False):
+        yield
 
 
 @pytest.fixture
 def clinic(db: None) -> Clinic:
-    return Clinic.objects.create(name="North Demo Clinic")
+    return ClinicFactory.create(name="North Demo Clinic")
 
 
 @pytest.fixture
 def other_clinic(db: None) -> Clinic:
-    return Clinic.objects.create(name="South Demo Clinic")
-
-
-def make_staff(django_user_model: Any, username: str, clinic: Clinic, role: Role) -> Any:
-    user = django_user_model.objects.create_user(username=username, password="pw-for-tests-1")
-    user.groups.add(Group.objects.get_or_create(name=role.value)[0])
-    StaffMember.objects.create(user=user, clinic=clinic)
-    return user
+    return ClinicFactory.create(name="South Demo Clinic")
 
 
 @pytest.fixture
@@ -40,22 +56,5 @@ def charlie(django_user_model: Any, other_clinic: Clinic) -> Any:
 
 @pytest.fixture
 def patient(clinic: Clinic) -> Patient:
-    import datetime as dt
-
-    return Patient.objects.create(
-        clinic=clinic,
-        given_name="Sam",
-        family_name="Sample",
-        date_of_birth=dt.date(1980, 1, 2),
-        sex="male",
-        home_timezone="America/New_York",
-    )
-
-
-def review_post(plan: Any, decision: str, comment: str = "") -> dict[str, Any]:
-    """The review page's form as a reviewer sends it: for the version waiting now."""
-    from planner.reviews import under_review
-
-    revision = under_review(type(plan).objects.get(pk=plan.pk))
-    assert revision is not None, "nothing of this plan waits for review"
-    return {"decision": decision, "comment": comment, "revision": revision.pk}
+    """Sam Sample, a fictional patient of the first clinic, in New York."""
+    return PatientFactory.create(clinic=clinic)

@@ -1,49 +1,15 @@
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
-from api import tokens
 from planner import services
-from planner.engine_input import patient_facts
 from planner.models import Clinic, Patient, TaperPlan
 from planner.roles import Role
-from tests.conftest import make_staff
-
-START = dt.date(2027, 3, 1)
-
-
-def regimen(**overrides: Any) -> dict[str, Any]:
-    """A plan request of the API: the regimen, without the zone and the patient facts."""
-    data: dict[str, Any] = {
-        "product": "baclofen-oral-tablet",
-        "doses": [{"time": "08:00", "amount_mg": 5}, {"time": "20:00", "amount_mg": 5}],
-        "start_date": START.isoformat(),
-        "goal": {"type": "discontinue"},
-        "months_on_therapy": 3,
-    }
-    data.update(overrides)
-    return data
-
-
-def engine_input(patient: Patient, **overrides: Any) -> dict[str, Any]:
-    data = regimen(**overrides)
-    months = data.pop("months_on_therapy")
-    return {
-        **data,
-        "timezone": patient.home_timezone,
-        "patient": patient_facts(patient, START, months_on_therapy=months),
-    }
-
-
-def token_client(user: Any) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {tokens.token_issue(user=user).key}")
-    return client
+from tests.support.api import engine_input, token_client
+from tests.support.factories import make_staff, patient_account
 
 
 @pytest.fixture
@@ -60,11 +26,7 @@ def bob(django_user_model: Any, clinic: Clinic) -> Any:
 
 @pytest.fixture
 def patient_user(django_user_model: Any, patient: Patient) -> Any:
-    user = django_user_model.objects.create_user(username="sam", password="pw-for-tests-1")
-    user.groups.add(Group.objects.get_or_create(name=Role.PATIENT.value)[0])
-    patient.user = user
-    patient.save(update_fields=["user"])
-    return user
+    return patient_account(django_user_model, patient, "sam")
 
 
 @pytest.fixture

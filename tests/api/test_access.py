@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from planner.models import AccessAction, AccessLogEntry, Patient, TaperPlan
 from reminders.models import AbruptStopAlert
-from tests.api.conftest import regimen, token_client
+from tests.support.api import regimen, token_client
 
 
 def object_urls(patient: Patient, plan: TaperPlan) -> list[str]:

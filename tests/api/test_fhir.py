@@ -21,7 +21,8 @@ from rest_framework.test import APIClient
 from planner import services
 from planner.models import Patient, TaperPlan
 from reminders.models import Dose, DoseStatus
-from tests.api.conftest import START, engine_input
+from tests.support.api import engine_input
+from tests.support.clock import START
 
 INTRATHECAL = {
     "product": "baclofen-intrathecal",

@@ -15,7 +15,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from planner.models import Clinic, Patient, PlanStatus, TaperPlan
-from tests.api.conftest import START, engine_input, regimen
+from tests.support.api import engine_input, regimen
+from tests.support.clock import START
 
 PATIENT = {
     "given_name": "Jo",

@@ -26,7 +26,7 @@ from planner import services
 from planner.models import Patient
 from planner.wsgi import application
 from reminders.models import AbruptStopAlert
-from tests.api.conftest import engine_input
+from tests.support.api import engine_input
 
 CHECKS = [
     schemathesis.checks.not_a_server_error,

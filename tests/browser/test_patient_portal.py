@@ -19,13 +19,14 @@ from planner.models import Patient, TaperPlan
 from portal.services import invite_link
 from reminders import actions
 from reminders.models import Dose, DoseStatus
-from tests.planner.test_clinician_workflow import engine_input
+from tests.support.clock import START
+from tests.support.plans import engine_input
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # Monday 1 March 2027, 15:00 in New York: the 08:00 dose's window closed at 11:00, the
 # 14:00 dose can still be taken until 17:00.
-AFTERNOON = dt.datetime(2027, 3, 1, 15, 0, tzinfo=ZoneInfo("America/New_York"))
+AFTERNOON = dt.datetime.combine(START, dt.time(15, 0), tzinfo=ZoneInfo("America/New_York"))
 PHONE = {"width": 390, "height": 844}
 
 

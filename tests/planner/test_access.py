@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from planner import services
 from planner.models import Patient, TaperPlan
-from tests.planner.test_clinician_workflow import engine_input
+from tests.support.plans import engine_input
 
 PATIENT_VIEWS = ["patient", "patient_edit", "plan_new", "patient_calendar"]
 PATIENT_POST_VIEWS = ["plan_preview", "patient_calendar"]
@@ -87,7 +87,7 @@ def test_a_reviewer_can_read_but_not_change_plans(
     client: Client, django_user_model: Any, clinic: Any, patient: Patient, plan: TaperPlan
 ) -> None:
     from planner.roles import Role
-    from tests.conftest import make_staff
+    from tests.support.factories import make_staff
 
     bob = make_staff(django_user_model, "bob", clinic, Role.REVIEWER)
     client.force_login(bob)

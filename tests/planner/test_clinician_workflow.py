@@ -12,7 +12,6 @@ from django.test import Client
 from django.urls import reverse
 
 from planner import services
-from planner.engine_input import patient_facts
 from planner.models import (
     Patient,
     PlanFlag,
@@ -24,46 +23,9 @@ from planner.models import (
 )
 from planner.roles import Role
 from reminders.models import Dose, DoseStatus
-from tests.conftest import make_staff
-
-START = dt.date(2027, 3, 1)
-
-
-def plan_post(**overrides: Any) -> dict[str, Any]:
-    data = {
-        "product": "baclofen-oral-tablet",
-        "months_on_therapy": "3",
-        "start_date": START.isoformat(),
-        "goal": "discontinue",
-        "pace": "standard",
-        "shape": "linear",
-        "dose_time_1": "08:00",
-        "dose_amount_1": "10",
-        "dose_time_2": "14:00",
-        "dose_amount_2": "10",
-        "dose_time_3": "20:00",
-        "dose_amount_3": "10",
-        "submission_key": "k-1",
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def engine_input(patient: Patient, **overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "product": "baclofen-oral-tablet",
-        "doses": [
-            {"time": "08:00", "amount_mg": 10},
-            {"time": "14:00", "amount_mg": 10},
-            {"time": "20:00", "amount_mg": 10},
-        ],
-        "start_date": START.isoformat(),
-        "timezone": patient.home_timezone,
-        "goal": {"type": "discontinue"},
-        "patient": patient_facts(patient, START, months_on_therapy=3),
-    }
-    data.update(overrides)
-    return data
+from tests.support.clock import START
+from tests.support.factories import make_staff
+from tests.support.plans import engine_input, plan_post
 
 
 @pytest.fixture

@@ -27,10 +27,9 @@ from planner.models import (
 from planner.roles import Role
 from reminders import dispatch, feeds
 from reminders.models import AbruptStopAlert, AlertReason, Notice, ReminderKind
-from tests.conftest import make_staff, review_post
-from tests.planner.test_clinician_workflow import engine_input, plan_post
-
-NOW = dt.datetime(2027, 2, 20, 9, 0, tzinfo=dt.UTC)
+from tests.support.clock import NOW
+from tests.support.factories import make_staff
+from tests.support.plans import engine_input, plan_post, review_post
 
 
 @pytest.fixture
@@ -237,7 +236,7 @@ def test_every_change_path_leaves_a_history_row_with_who(
         "sex": "male", "home_timezone": "America/New_York", "weight_kg": "81",
         "pregnancy_trimester": "0",
     })
-    patient_rows = patient.history.order_by("history_date")
+    patient_rows = patient.history.order_by("history_date", "history_id")
     assert patient_rows.last().history_user == alice
     assert str(patient_rows.last().weight_kg) == "81.0"
 
@@ -260,7 +259,8 @@ def test_every_change_path_leaves_a_history_row_with_who(
     feeds.feed_token_issue(patient=patient, by=alice)
     feeds.feed_token_revoke(patient=patient, by=alice)
     token = patient.feed_tokens.get()
-    assert [row.history_type for row in token.history.order_by("history_date")] == ["+", "~"]
+    rows = token.history.order_by("history_date", "history_id")
+    assert [row.history_type for row in rows] == ["+", "~"]
     assert token.history.latest().history_user == alice
 
     # Bulk paths: completing plans and closing alerts keep their history too.

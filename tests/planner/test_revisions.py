@@ -15,10 +15,12 @@ from planner import services
 from planner.models import Patient, PlanStatus, RevisionKind, RevisionReview, TaperPlan
 from planner.roles import Role
 from reminders.models import Dose, DoseStatus, Reminder, ReminderKind
-from tests.conftest import make_staff, review_post
-from tests.planner.test_clinician_workflow import engine_input
+from tests.support.clock import START
+from tests.support.factories import make_staff
+from tests.support.plans import engine_input, review_post
 
-NOW = dt.datetime(2027, 3, 4, 9, 0, tzinfo=dt.UTC)  # day 4 of a plan starting 1 March
+# Day 4 of a plan starting on START, at 09:00 UTC.
+NOW = dt.datetime.combine(START + dt.timedelta(days=3), dt.time(9, 0), tzinfo=dt.UTC)
 
 
 @pytest.fixture

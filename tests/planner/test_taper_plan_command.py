@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.taper.builders import oral_input
+from tests.support.taper import oral_input
 
 ROOT = Path(__file__).resolve().parents[2]
 

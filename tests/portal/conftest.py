@@ -8,37 +8,11 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
-from django.db import transaction
 from django.test import Client
 
-from planner import services
 from planner.models import Clinic, Patient, TaperPlan
-from planner.roles import Role
-from reminders.models import Dose
-from tests.planner.test_clinician_workflow import engine_input
-
-
-def patient_account(django_user_model: Any, patient: Patient, username: str) -> Any:
-    user = django_user_model.objects.create_user(username=username, password="pw-for-tests-1")
-    user.groups.add(Group.objects.get_or_create(name=Role.PATIENT.value)[0])
-    patient.user = user
-    patient.email = f"{username}@example.org"
-    patient.save()
-    return user
-
-
-def active_plan(patient: Patient, clinician: Any) -> TaperPlan:
-    plan = services.plan_create(patient=patient, by=clinician, engine_input=engine_input(patient))
-    with time_machine.travel(dt.datetime(2027, 2, 20, tzinfo=dt.UTC)):
-        services.plan_activate(plan=plan, by=clinician)
-    plan.refresh_from_db()
-    return plan
-
-
-@pytest.fixture(autouse=True)
-def on_commit_runs_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(transaction, "on_commit", lambda func, *a, **k: func())
+from tests.support.factories import PatientFactory, patient_account
+from tests.support.plans import active_plan
 
 
 @pytest.fixture
@@ -54,13 +28,12 @@ def plan(alice: Any, patient: Patient, sam: Any) -> TaperPlan:
 
 @pytest.fixture
 def other_patient(clinic: Clinic) -> Patient:
-    return Patient.objects.create(
+    return PatientFactory.create(
         clinic=clinic,
         given_name="Bea",
         family_name="Other",
         date_of_birth=dt.date(1975, 5, 6),
         sex="female",
-        home_timezone="America/New_York",
     )
 
 
@@ -81,15 +54,3 @@ def sam_client(client: Client, sam: Any) -> Client:
     with time_machine.travel(dt.datetime(2027, 3, 1, tzinfo=dt.UTC)):
         client.force_login(sam)
     return client
-
-
-def dose_at(plan: TaperPlan, day: str, time: str) -> Dose:
-    return Dose.objects.get(plan=plan, local_date=day, local_time=time)
-
-
-def at_new_york(day: str, time: str) -> dt.datetime:
-    from zoneinfo import ZoneInfo
-
-    return dt.datetime.fromisoformat(f"{day}T{time}").replace(
-        tzinfo=ZoneInfo("America/New_York")
-    )

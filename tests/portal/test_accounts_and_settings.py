@@ -21,7 +21,7 @@ from portal.models import PatientPreferences
 from reminders import dispatch, feeds
 from reminders.channels import Channel, EmailChannel, InAppChannel
 from reminders.models import DoseStatus, Notice, Reminder, ReminderKind, ReminderStatus
-from tests.portal.conftest import at_new_york, dose_at
+from tests.support.plans import at_new_york, dose_at
 
 CHANNELS: list[Channel] = [EmailChannel(), InAppChannel()]
 

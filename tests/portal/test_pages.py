@@ -13,7 +13,7 @@ from django.urls import reverse
 from planner.models import Patient, TaperPlan
 from reminders import checkin
 from reminders.models import AbruptStopAlert, CheckIn, DoseStatus, Notice
-from tests.portal.conftest import at_new_york, dose_at
+from tests.support.plans import at_new_york, dose_at
 
 PATIENT_PAGES = [
     "patient_today",

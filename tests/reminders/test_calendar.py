@@ -23,7 +23,8 @@ from planner import services
 from planner.models import Patient, TaperPlan
 from reminders import feeds, ical
 from reminders.models import FeedToken
-from tests.planner.test_clinician_workflow import engine_input
+from tests.support.clock import START
+from tests.support.plans import engine_input
 
 ROOT = Path(__file__).resolve().parents[2]
 NEW_YORK = ZoneInfo("America/New_York")
@@ -36,7 +37,7 @@ ACROSS_DST = {
     "goal": {"type": "discontinue"},
     "patient": {"age_years": 40, "sex": "female", "months_on_therapy": 2},
 }
-CHANGED = dt.datetime(2027, 3, 1, 9, 30, tzinfo=dt.UTC)
+CHANGED = dt.datetime.combine(START, dt.time(9, 30), tzinfo=dt.UTC)
 
 
 def engine_plan(data: dict[str, Any]) -> taper.TaperPlan:
@@ -360,7 +361,7 @@ def test_a_revision_waiting_for_review_or_rejected_stays_off_the_calendar(
 ) -> None:
     from planner.models import RevisionKind
     from planner.roles import Role
-    from tests.conftest import make_staff
+    from tests.support.factories import make_staff
 
     bob = make_staff(django_user_model, "bob", patient.clinic, Role.REVIEWER)
     patient.clinic.require_review_for_all_plans = True

@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.db import IntegrityError, transaction
-from django.test import Client, override_settings
+from django.test import Client, TestCase, override_settings
 from django.urls import reverse
 
 import taper
@@ -37,7 +37,7 @@ from reminders.models import (
     ReminderKind,
     ReminderStatus,
 )
-from tests.planner.test_clinician_workflow import engine_input
+from tests.support.plans import dose_at, engine_input
 
 NEW_YORK = ZoneInfo("America/New_York")
 CHANNELS: list[Channel] = [EmailChannel(), InAppChannel()]
@@ -56,20 +56,17 @@ def plan(alice: Any, patient: Patient) -> TaperPlan:
     return plan
 
 
-def dose_at(plan: TaperPlan, day: str, time: str) -> Dose:
-    return Dose.objects.get(plan=plan, local_date=day, local_time=time)
-
-
-@pytest.fixture(autouse=True)
-def on_commit_runs_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests run inside a transaction that never commits; run after-commit work at once
-    (the test below checks that claiming really waits for the commit)."""
-    monkeypatch.setattr(transaction, "on_commit", lambda func, *a, **k: func())
+def claim_due(**kwargs: Any) -> list[int]:
+    """Claim due rows and commit: the rows are handed on only after the claim commits, and
+    the test's own transaction never does."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return dispatch.reminders_claim_due(**kwargs)
 
 
 def deliver_due(now: dt.datetime) -> list[str]:
     claimed: list[int] = []
-    dispatch.dispatch_tick(now=now, enqueue=lambda ids, claim: claimed.extend(ids))
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        dispatch.dispatch_tick(now=now, enqueue=lambda ids, claim: claimed.extend(ids))
     return [dispatch.reminder_deliver(reminder_id=i, now=now, channels=CHANNELS) for i in claimed]
 
 
@@ -128,8 +125,8 @@ def test_a_due_row_is_claimed_once_however_often_the_dispatcher_runs(plan: Taper
     now = dose_at(plan, "2027-03-01", "08:00").due_at
     first: list[int] = []
     second: list[int] = []
-    dispatch.reminders_claim_due(now=now, limit=100, enqueue=lambda ids, claim: first.extend(ids))
-    dispatch.reminders_claim_due(now=now, limit=100, enqueue=lambda ids, claim: second.extend(ids))
+    claim_due(now=now, limit=100, enqueue=lambda ids, claim: first.extend(ids))
+    claim_due(now=now, limit=100, enqueue=lambda ids, claim: second.extend(ids))
     assert len(first) == 1
     assert second == []
     row = Reminder.objects.get(pk=first[0])
@@ -171,7 +168,7 @@ def test_a_patient_with_an_account_also_gets_an_in_app_notice(
 def test_a_dose_reminder_is_never_sent_after_its_catch_up_window(plan: TaperPlan) -> None:
     dose = dose_at(plan, "2027-03-01", "08:00")
     claimed: list[int] = []
-    dispatch.reminders_claim_due(
+    claim_due(
         now=dose.due_at, limit=10, enqueue=lambda ids, claim: claimed.extend(ids)
     )
     late = dose.catch_up_until + dt.timedelta(minutes=1)
@@ -187,7 +184,7 @@ def test_a_row_claimed_by_a_worker_that_died_is_claimed_again_after_the_timeout(
     plan: TaperPlan,
 ) -> None:
     now = dose_at(plan, "2027-03-01", "08:00").due_at
-    dispatch.reminders_claim_due(now=now, limit=10, enqueue=lambda ids, claim: None)
+    claim_due(now=now, limit=10, enqueue=lambda ids, claim: None)
     assert dispatch.reminders_reclaim_stale(now=now + dt.timedelta(seconds=299)) == 0
     assert dispatch.reminders_reclaim_stale(now=now + dt.timedelta(seconds=301)) == 1
     assert deliver_due(now + dt.timedelta(seconds=302)) == ["sent"]
@@ -207,7 +204,7 @@ class Flaky:
 def test_a_transient_error_retries_with_backoff_then_gives_up(plan: TaperPlan) -> None:
     now = dose_at(plan, "2027-03-01", "08:00").due_at
     claimed: list[int] = []
-    dispatch.reminders_claim_due(now=now, limit=10, enqueue=lambda ids, claim: claimed.extend(ids))
+    claim_due(now=now, limit=10, enqueue=lambda ids, claim: claimed.extend(ids))
     outcome = dispatch.reminder_deliver(
         reminder_id=claimed[0], now=now, channels=[Flaky(TransientError("SMTP down"))]
     )
@@ -220,7 +217,7 @@ def test_a_transient_error_retries_with_backoff_then_gives_up(plan: TaperPlan) -
     )
     with override_settings(REMINDER_MAX_ATTEMPTS=2):
         later = now + dt.timedelta(seconds=31)
-        dispatch.reminders_claim_due(now=later, limit=10, enqueue=lambda ids, claim: None)
+        claim_due(now=later, limit=10, enqueue=lambda ids, claim: None)
         assert (
             dispatch.reminder_deliver(
                 reminder_id=row.pk, now=later, channels=[Flaky(TransientError("SMTP down"))]
@@ -233,7 +230,7 @@ def test_a_transient_error_retries_with_backoff_then_gives_up(plan: TaperPlan) -
 def test_a_permanent_error_marks_the_row_failed_and_tells_the_clinic(plan: TaperPlan) -> None:
     now = dose_at(plan, "2027-03-01", "08:00").due_at
     claimed: list[int] = []
-    dispatch.reminders_claim_due(now=now, limit=10, enqueue=lambda ids, claim: claimed.extend(ids))
+    claim_due(now=now, limit=10, enqueue=lambda ids, claim: claimed.extend(ids))
     dispatch.reminder_deliver(
         reminder_id=claimed[0], now=now, channels=[Flaky(PermanentError("address refused"))]
     )
@@ -383,11 +380,11 @@ def test_cancelling_withdraws_the_reminders_still_to_come(alice: Any, plan: Tape
 def test_a_delivery_whose_claim_was_replaced_delivers_nothing(plan: TaperPlan) -> None:
     now = dose_at(plan, "2027-03-01", "08:00").due_at
     claims: list[str] = []
-    dispatch.reminders_claim_due(now=now, limit=10, enqueue=lambda ids, c: claims.append(c))
+    claim_due(now=now, limit=10, enqueue=lambda ids, c: claims.append(c))
     with override_settings(REMINDER_CLAIM_TIMEOUT_SECONDS=1):
         later = now + dt.timedelta(seconds=5)
         dispatch.reminders_reclaim_stale(now=later)
-    ids = dispatch.reminders_claim_due(now=later, limit=10, enqueue=lambda i, c: claims.append(c))
+    ids = claim_due(now=later, limit=10, enqueue=lambda i, c: claims.append(c))
     assert (
         dispatch.reminder_deliver(reminder_id=ids[0], now=later, channels=CHANNELS, claim=claims[0])
         == "not claimed"

@@ -16,6 +16,9 @@ from django.test import override_settings
 from planner.models import Clinic
 from reminders import drill
 
+# The drill's worker processes read the real clock.
+pytestmark = pytest.mark.real_clock
+
 OWN_REDIS_PORT = 6392
 
 

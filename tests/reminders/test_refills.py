@@ -9,29 +9,12 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from planner import services
-from planner.engine_input import patient_facts
 from planner.models import Patient, TaperPlan
 from planner.roles import Role
 from reminders.models import AbruptStopAlert, AlertReason, Reminder, ReminderKind
 from reminders.refills import alerts_check_refills, refill_record
-from tests.conftest import make_staff
-
-
-def pump_engine_input(patient: Patient) -> dict[str, Any]:
-    """A 500 mcg/mL pump at 250 mcg a day, filled on 1 March 2027: alarm on 6 April."""
-    return {
-        "product": "baclofen-intrathecal",
-        "pump": {
-            "concentration_mcg_per_ml": 500,
-            "daily_dose_mcg": 250,
-            "reservoir_ml": 20,
-            "alarm_volume_ml": 2,
-            "last_refill_date": "2027-03-01",
-        },
-        "start_date": "2027-03-01",
-        "timezone": patient.home_timezone,
-        "patient": patient_facts(patient, dt.date(2027, 3, 1), months_on_therapy=24),
-    }
+from tests.support.factories import make_staff
+from tests.support.plans import pump_engine_input
 
 
 @pytest.fixture

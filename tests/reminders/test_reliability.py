@@ -21,11 +21,12 @@ from planner.models import Patient, TaperPlan
 from reminders.drill import tick
 from reminders.models import Recipient, Reminder, ReminderKind, ReminderStatus
 from reminders.tasks import DELIVERY_BATCH
-from tests.planner.test_clinician_workflow import engine_input
 from tests.reminders.recording import delivered_ids
 from tests.reminders.worker import kill_worker, start_worker, stop_worker, wait_for
+from tests.support.plans import engine_input
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+# Real worker processes read the real clock.
+pytestmark = [pytest.mark.services, pytest.mark.real_clock, pytest.mark.django_db(transaction=True)]
 
 ROWS = 1000
 OWN_REDIS_PORT = 6391

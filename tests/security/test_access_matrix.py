@@ -65,8 +65,8 @@ from planner.roles import Role
 from portal.services import invite_token_generator
 from reminders import actions, feeds
 from reminders.models import Dose, Notice
-from tests.conftest import make_staff
-from tests.planner.test_clinician_workflow import engine_input
+from tests.support.factories import make_staff
+from tests.support.plans import engine_input
 
 if TYPE_CHECKING:
     from django.test.client import _MonkeyPatchedWSGIResponse as Response

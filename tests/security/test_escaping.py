@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 import time_machine
 from django.core import mail
-from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
@@ -32,11 +31,12 @@ from portal.selectors import FORMULA_STARTS, csv_cell
 from reminders import dispatch
 from reminders.channels import EmailChannel, InAppChannel
 from reminders.models import Dose, DoseStatus
-from tests.conftest import make_staff, review_post
-from tests.planner.test_clinician_workflow import plan_post
-from tests.portal.conftest import at_new_york
+from tests.support.factories import make_staff
+from tests.support.plans import at_new_york, plan_post, review_post
 
-pytestmark = pytest.mark.django_db
+# Real commits: after-commit work (e-mails, task hand-offs) runs when the pages' writes
+# commit, as on the site.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 XSS = "<script>alert(1)</script>"
 ATTRIBUTE = '"onmouseover=alert(1) x="'
@@ -106,7 +106,6 @@ def story(
     """The whole story, typed in through the pages; every page read on the way."""
     from planner import tasks
 
-    monkeypatch.setattr(transaction, "on_commit", lambda func, *a, **k: func())
     monkeypatch.setattr(tasks.notice_email, "delay", lambda *a: tasks.notice_email.apply(a))
     alice.email = "alice@clinic.example"
     alice.save()

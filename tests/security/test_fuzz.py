@@ -59,10 +59,8 @@ from planner.roles import Role
 from portal import services as portal_services
 from reminders import actions, checkin
 from reminders.models import Dose, Notice
-from tests.conftest import make_staff
-from tests.planner.test_clinician_workflow import engine_input
-from tests.portal.conftest import active_plan, at_new_york, patient_account
-from tests.reminders.test_refills import pump_engine_input
+from tests.support.factories import make_staff, patient_account
+from tests.support.plans import active_plan, at_new_york, engine_input, pump_engine_input
 
 pytestmark = pytest.mark.django_db
 

@@ -25,7 +25,6 @@ from typing import Any
 import pytest
 import time_machine
 from django.core import mail
-from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
@@ -35,11 +34,12 @@ from planner.roles import Role
 from reminders import actions
 from reminders.models import AbruptStopAlert, Dose
 from reminders.tasks import dispatch_reminders
-from tests.conftest import make_staff, review_post
-from tests.planner.test_clinician_workflow import plan_post
-from tests.portal.conftest import at_new_york
+from tests.support.factories import make_staff
+from tests.support.plans import at_new_york, plan_post, review_post
 
-pytestmark = pytest.mark.django_db
+# Real commits: after-commit work (e-mails, task hand-offs) runs when the pages' writes
+# commit, as on the site.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 GIVEN, FAMILY = "Zebulonia", "Quarkfeather"
 EMAIL = "zq.patient@example.org"
@@ -80,10 +80,9 @@ def logs() -> Iterator[io.StringIO]:
 
 
 @pytest.fixture
-def eager_tasks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Celery tasks run in this process, with their log lines; after-commit work runs at
-    once (the test's transaction never commits)."""
-    monkeypatch.setattr(transaction, "on_commit", lambda func, *a, **k: func())
+def eager_tasks() -> Iterator[None]:
+    """Celery tasks run in this process, with their log lines, when the writes that send
+    them commit."""
     before = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True

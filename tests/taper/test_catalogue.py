@@ -12,7 +12,7 @@ import pytest
 import taper
 from taper.catalogue import DATA_DIR
 from taper.protocol import CLINIC_DEFAULT, OralProtocol
-from tests.taper.builders import oral_input
+from tests.support.taper import oral_input
 
 D = Decimal
 

@@ -6,7 +6,7 @@ import pytest
 
 import taper
 from taper.flags import CODES
-from tests.taper.builders import flag_codes, oral_input, plan_for, pump_input
+from tests.support.taper import flag_codes, oral_input, plan_for, pump_input
 
 
 def flag(plan: taper.TaperPlan, code: str) -> taper.Flag:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tests.taper.builders import errors_for, oral_input, plan_for
+from tests.support.taper import errors_for, oral_input, plan_for
 
 MAN = {"age_years": 60, "weight_kg": 72, "sex": "male"}
 

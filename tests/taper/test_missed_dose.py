@@ -6,7 +6,7 @@ from datetime import time
 from decimal import Decimal
 
 from taper.missed_dose import missed_dose_guidance
-from tests.taper.builders import oral_input, plan_for
+from tests.support.taper import oral_input, plan_for
 
 HALF = Decimal("0.5")
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 import taper
-from tests.taper.builders import errors_for, flag_codes, oral_input, plan_for
+from tests.support.taper import errors_for, flag_codes, oral_input, plan_for
 
 TWENTY_MG_THREE_TIMES = [
     {"time": "08:00", "amount_mg": 20},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.taper.builders import errors_for, plan_for, pump_input
+from tests.support.taper import errors_for, plan_for, pump_input
 
 
 def test_it_computes_days_to_alarm_from_the_volume_above_the_alarm():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import taper
-from tests.taper.builders import oral_input, plan_for, pump_input
+from tests.support.taper import oral_input, plan_for, pump_input
 
 
 def test_it_renders_an_oral_plan_as_a_table_with_one_column_per_dose_time():

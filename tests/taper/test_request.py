@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 import taper
-from tests.taper.builders import errors_for, oral_input, pump_input
+from tests.support.taper import errors_for, oral_input, pump_input
 
 
 def test_it_parses_a_regimen_into_a_request_sorted_by_dose_time():

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import taper
 from taper.intake import PATIENT_FIELDS, PUMP_FIELDS, TOP_LEVEL_FIELDS
-from tests.taper.builders import oral_input, pump_input
+from tests.support.taper import oral_input, pump_input
 
 KNOWN_PATH = re.compile(
     r"(__all__|product|start_date|timezone|abrupt_stop_reason"

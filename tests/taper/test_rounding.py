@@ -8,7 +8,7 @@ import pytest
 
 import taper
 from taper.rounding import dose_units, format_amount, units_text
-from tests.taper.builders import oral_input, plan_for
+from tests.support.taper import oral_input, plan_for
 
 D = Decimal
 

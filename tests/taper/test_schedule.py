@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import taper
 from taper.schedule import daily_levels, split_daily_total
-from tests.taper.builders import oral_input, plan_for
+from tests.support.taper import oral_input, plan_for
 
 D = Decimal
 
