@@ -7,6 +7,7 @@ the fact that raised it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -14,7 +15,7 @@ from typing import Literal
 
 from taper.kidney import CreatinineClearance
 from taper.pace import TaperPace
-from taper.protocol import CLINIC_DEFAULT, IntrathecalProtocol, OralProtocol, PatientRisks
+from taper.protocol import CLINIC_DEFAULT, IntrathecalProtocol, OralProtocol, PatientRisks, Setting
 from taper.request import PlanRequest
 from taper.rounding import format_amount
 
@@ -24,13 +25,18 @@ Severity = Literal["info", "warning", "critical"]
 CODES = (
     "INTRATHECAL_BOXED_WARNING",
     "ABRUPT_STOP",
+    "DIALYSIS",
+    "DELIVERY_BEFORE_END",
     "FASTER_THAN_PROTOCOL",
+    "STEP_TOO_LARGE",
+    "ABOVE_RENAL_DOSE",
     "ABOVE_MAX_DOSE",
     "HIGH_DOSE",
     "LONG_TERM_USE",
     "RENAL_SEVERE",
     "RENAL_MODERATE",
     "RENAL_MILD",
+    "KIDNEY_FUNCTION_UNKNOWN",
     "ELDERLY",
     "PEDIATRIC",
     "PEDIATRIC_DOSE_ABOVE_RANGE",
@@ -39,10 +45,17 @@ CODES = (
     "BREASTFEEDING",
     "CNS_DEPRESSANT",
     "SEIZURE_HISTORY",
+    "LENGTHENED_TO_FIT",
     "REVISED",
 )
+# Warnings that still need a reviewer: the plan is faster or steeper than the protocol.
+REVIEW_CODES = frozenset({"FASTER_THAN_PROTOCOL", "STEP_TOO_LARGE"})
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
-_CRCL_METHOD = {"entered": "entered", "cockcroft-gault": "Cockcroft–Gault estimate"}
+_CRCL_METHOD = {
+    "entered": "entered",
+    "cockcroft-gault": "Cockcroft–Gault estimate",
+    "bedside-schwartz": "bedside Schwartz estimate",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +66,26 @@ class Flag:
     source: str
 
 
-def requires_review(flags: tuple[Flag, ...]) -> bool:
-    """Critical flags and any plan faster than the protocol need a reviewer's approval."""
-    return any(flag.severity == "critical" or flag.code == "FASTER_THAN_PROTOCOL" for flag in flags)
+def requires_review(flags: tuple[Flag, ...], *, child: bool = False) -> bool:
+    """Critical flags, any plan faster or steeper than the protocol, and every plan for a
+    child (protocol risks.review_every_plan_below_age_years) need a reviewer's approval."""
+    return child or any(flag.severity == "critical" or flag.code in REVIEW_CODES for flag in flags)
+
+
+def is_child(request: PlanRequest, risks: PatientRisks) -> bool:
+    age = request.patient.age_years
+    return age is not None and age < risks.review_every_plan_below_age_years.value
+
+
+def withdrawal_text(protocol: OralProtocol) -> str:
+    """The label's withdrawal signs, in full, with the rare progression."""
+    signs = protocol.risks.withdrawal_signs.value
+    listed = ", ".join(signs[:-1]) + f" and {signs[-1]}" if len(signs) > 1 else signs[0]
+    return f"{listed}, {protocol.withdrawal_progression.value}"
+
+
+def withdrawal_source(protocol: OralProtocol) -> str:
+    return f"{protocol.risks.withdrawal_signs.source}; {protocol.withdrawal_progression.source}"
 
 
 def oral_flags(
@@ -68,30 +98,52 @@ def oral_flags(
     daily = request.daily_total_mg
     patient = request.patient
     drug = request.product.drug
-    slowed = "The protocol lengthens the taper and each step for this."
+    abrupt = pace.abrupt_stop
+    slowed = (
+        "The protocol would lengthen the taper and each step for this; this plan is an abrupt stop."
+        if abrupt
+        else "The protocol lengthens the taper and each step for this."
+    )
+    longer = (
+        "the protocol's taper would be longer; this plan is an abrupt stop."
+        if abrupt
+        else "the taper is longer."
+    )
+    withdrawal = withdrawal_text(protocol)
 
-    if pace.abrupt_stop:
-        signs = ", ".join(protocol.risks.withdrawal_signs.value)
+    if abrupt:
+        floor = protocol.hard_floor_days.value
+        if pace.stop_now:
+            how = f"This plan stops {drug} now, with no further doses"
+        else:
+            how = (
+                f"This plan stops {drug} after {_days(pace.length_days)} at a reduced dose, "
+                f"under the {floor}-day minimum"
+            )
         flags.append(
             Flag(
                 "ABRUPT_STOP",
                 "critical",
-                f"This plan stops {drug} over {pace.length_days} days, under the "
-                f"{protocol.hard_floor_days.value}-day minimum: an abrupt stop, allowed only "
-                f"for a serious adverse reaction (recorded: {request.abrupt_stop_reason}). "
-                f"Watch closely for withdrawal: {signs}.",
-                protocol.hard_floor_days.source,
+                f"{how}: an abrupt stop, allowed only for a serious adverse reaction "
+                f"(recorded: {request.abrupt_stop_reason}). Watch closely for withdrawal: "
+                f"{withdrawal}.",
+                f"{protocol.hard_floor_days.source}; {withdrawal_source(protocol)}",
             )
         )
     if pace.faster_than_protocol:
         differences = []
-        if pace.length_days < pace.required_length_days:
+        if pace.stop_now:
             differences.append(
-                f"{pace.length_days} days instead of at least {pace.required_length_days}"
+                f"no taper (stop now) instead of at least {_days(pace.required_length_days)}"
             )
-        if pace.step_days < pace.protocol_step_days:
+        elif pace.length_days < pace.required_length_days:
             differences.append(
-                f"a step every {pace.step_days} days instead of every {pace.protocol_step_days}"
+                f"{_days(pace.length_days)} instead of at least {_days(pace.required_length_days)}"
+            )
+        if pace.step_days < pace.protocol_step_days and not pace.stop_now:
+            differences.append(
+                f"a step every {_days(pace.step_days)} instead of every "
+                f"{_days(pace.protocol_step_days)}"
             )
         flags.append(
             Flag(
@@ -99,6 +151,18 @@ def oral_flags(
                 "warning",
                 f"Faster than the protocol for this patient: {'; '.join(differences)}. "
                 "A reviewer must approve it before it starts.",
+                f"{protocol.id} protocol version {protocol.version} (clinic default)",
+            )
+        )
+    if pace.lengthened_from_days is not None:
+        flags.append(
+            Flag(
+                "LENGTHENED_TO_FIT",
+                "info",
+                f"The plan lasts {_days(pace.length_days)}, not {_days(pace.lengthened_from_days)}:"
+                f" at a step every {_days(pace.step_days)} it takes {len(pace.levels)} steps to "
+                f"keep every cut within the protocol's largest cut for this patient "
+                f"({format_amount(pace.largest_cut_mg)} mg a day).",
                 f"{protocol.id} protocol version {protocol.version} (clinic default)",
             )
         )
@@ -120,7 +184,7 @@ def oral_flags(
                 "HIGH_DOSE",
                 "info",
                 f"High daily dose ({format_amount(daily)} mg, {format_amount(high.value)} mg "
-                "or more): the taper is longer.",
+                f"or more): {longer}",
                 high.source,
             )
         )
@@ -132,12 +196,16 @@ def oral_flags(
                 "LONG_TERM_USE",
                 "info",
                 f"{format_amount(months)} months on therapy ({format_amount(long_term.value)} "
-                "or more): the taper is longer.",
+                f"or more): {longer}",
                 long_term.source,
             )
         )
     renal_slowed = crcl is not None and crcl.value_ml_min < protocol.slower_below_crcl_ml_min.value
     flags += _renal_flags(protocol.risks, crcl, slowed if renal_slowed else "")
+    above_renal = _above_renal_dose_flag(daily, protocol, crcl)
+    if above_renal:
+        flags.append(above_renal)
+    flags += _kidney_facts_flags(request, protocol.risks, crcl)
     elderly = _elderly_flag(request, protocol.risks, slowed)
     if elderly:
         flags.append(elderly)
@@ -145,7 +213,9 @@ def oral_flags(
     if pediatric:
         flags.append(pediatric)
     per_kg = protocol.pediatric_max_mg_per_kg_day
-    if patient.weight_kg is not None and daily > per_kg.value * patient.weight_kg:
+    under = protocol.pediatric_dose_check_below_age_years.value
+    young = patient.age_years is not None and patient.age_years < under
+    if young and patient.weight_kg is not None and daily > per_kg.value * patient.weight_kg:
         dose_per_kg = (daily / patient.weight_kg).quantize(Decimal("0.01"))
         flags.append(
             Flag(
@@ -175,6 +245,7 @@ def intrathecal_flags(
         )
     ]
     flags += _renal_flags(protocol.risks, crcl, "")
+    flags += _kidney_facts_flags(request, protocol.risks, crcl)
     elderly = _elderly_flag(request, protocol.risks, "")
     if elderly:
         flags.append(elderly)
@@ -222,6 +293,111 @@ def _renal_flags(risks: PatientRisks, crcl: CreatinineClearance | None, slowed: 
             )
             return [Flag(code, severity, _sentences(message, note, slowed), source)]
     return []
+
+
+def _above_renal_dose_flag(
+    daily: Decimal, protocol: OralProtocol, crcl: CreatinineClearance | None
+) -> Flag | None:
+    """Above the kidney-adjusted maximum: the label maximum × the Vlavonou fraction kept."""
+    if crcl is None:
+        return None
+    risks = protocol.risks
+    value = crcl.value_ml_min
+    bands: tuple[tuple[Decimal, Setting[tuple[int, ...]], Severity], ...] = (
+        (risks.renal_severe_below_ml_min.value, protocol.renal_severe_dose_kept, "critical"),
+        (risks.renal_moderate_below_ml_min.value, protocol.renal_moderate_dose_kept, "warning"),
+        (risks.renal_mild_below_ml_min.value, protocol.renal_mild_dose_kept, "warning"),
+    )
+    for below, kept, severity in bands:
+        if value < below:
+            numerator, denominator = kept.value
+            ceiling = protocol.max_daily_dose_mg.value * numerator / denominator
+            if daily <= ceiling:
+                return None
+            shown = ceiling.quantize(Decimal("0.1"))
+            return Flag(
+                "ABOVE_RENAL_DOSE",
+                severity,
+                f"The daily dose ({format_amount(daily)} mg) is above the kidney-adjusted "
+                f"maximum for a creatinine clearance of {format_amount(value)} mL/min: "
+                f"{format_amount(protocol.max_daily_dose_mg.value)} mg × {numerator}/"
+                f"{denominator} = {format_amount(shown)} mg a day. Assess the patient for "
+                "baclofen toxicity (confusion, drowsiness, coma) before tapering.",
+                f"{kept.source}; {protocol.max_daily_dose_mg.source}",
+            )
+    return None
+
+
+def _kidney_facts_flags(
+    request: PlanRequest, risks: PatientRisks, crcl: CreatinineClearance | None
+) -> list[Flag]:
+    patient = request.patient
+    flags = []
+    if patient.dialysis:
+        flags.append(Flag("DIALYSIS", "critical", risks.dialysis.value, risks.dialysis.source))
+    age = patient.age_years
+    elderly = age is not None and age >= risks.elderly_age_years.value
+    if elderly and crcl is None and not patient.dialysis:
+        unknown = risks.kidney_function_unknown
+        flags.append(Flag("KIDNEY_FUNCTION_UNKNOWN", "warning", unknown.value, unknown.source))
+    return flags
+
+
+def step_too_large_flag(
+    request: PlanRequest,
+    protocol: OralProtocol,
+    largest_cut_mg: Decimal,
+    steps: Sequence[tuple[date, Decimal]],
+    stop_date: date,
+) -> Flag | None:
+    """Every cut of the plan as built (revisions included) against the protocol's largest
+    cut for this patient: (start date, daily total) per step, then the stop on stop_date
+    (a reduce plan has no stop: it stays on the target)."""
+    goal = request.goal
+    to_zero = goal is None or goal.type == "discontinue"
+    too_large = []
+    previous = request.daily_total_mg
+    moments = [*steps, (stop_date, Decimal(0))] if to_zero else list(steps)
+    for day, level in moments:
+        cut = previous - level
+        if cut > largest_cut_mg:
+            stop = ", the stop" if level == 0 else ""
+            too_large.append(
+                f"{format_amount(cut)} mg a day on {day} ({format_amount(previous)} → "
+                f"{format_amount(level)} mg{stop})"
+            )
+        previous = level
+    if not too_large:
+        return None
+    return Flag(
+        "STEP_TOO_LARGE",
+        "warning",
+        f"{'A cut' if len(too_large) == 1 else 'Cuts'} larger than the protocol's largest cut "
+        f"for this patient ({format_amount(largest_cut_mg)} mg a day): "
+        f"{'; '.join(too_large)}. A reviewer must approve it before it starts. Watch for "
+        f"withdrawal: {withdrawal_text(protocol)}.",
+        f"{protocol.id} protocol version {protocol.version} (clinic default: the largest cut "
+        f"of the protocol's own plan); {withdrawal_source(protocol)}",
+    )
+
+
+def delivery_flag(request: PlanRequest, protocol: OralProtocol, end_date: date) -> Flag | None:
+    delivery = request.patient.expected_delivery_date
+    if delivery is None or end_date < delivery:
+        return None
+    label = protocol.delivery_before_end
+    return Flag(
+        "DELIVERY_BEFORE_END",
+        "critical",
+        f"The plan's last dosing day ({end_date}) is on or after the expected delivery date "
+        f"({delivery}): the baby would be born while the mother still takes baclofen. "
+        f'Label: "{label.value}" Plan the birth and the taper with the obstetric team.',
+        label.source,
+    )
+
+
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
 
 
 def _elderly_flag(request: PlanRequest, risks: PatientRisks, slowed: str) -> Flag | None:

@@ -20,6 +20,7 @@ from taper.catalogue import Catalogue, Product, load_catalogue
 from taper.protocol import IntrathecalProtocol, OralProtocol, Protocol
 from taper.pump import PumpSettings, WeanStep
 from taper.request import (
+    DOSE_ROLES,
     HOLD_DAYS_MESSAGE,
     INTRATHECAL_REVISIONS,
     MAX_HOLD_DAYS,
@@ -28,6 +29,7 @@ from taper.request import (
     REVISION_KIND_MESSAGE,
     REVISION_KINDS,
     CurrentDose,
+    DoseRole,
     Errors,
     Goal,
     InvalidPlanInput,
@@ -43,6 +45,7 @@ from taper.request import (
     merge_errors,
     pump_refusals,
     revision_refusals,
+    schwartz_message,
 )
 from taper.revise import from_date_refusals
 from taper.rounding import format_amount
@@ -85,7 +88,12 @@ PATIENT_FIELDS = (
     "breastfeeding",
     "seizure_history",
     "cns_depressants",
+    "height_cm",
+    "dialysis",
+    "expected_delivery_date",
 )
+# Under this age serum creatinine is read with the bedside Schwartz formula (needs the
+# height); Cockcroft–Gault is for adults (protocol risks.adult_age_years has the source).
 CREATININE_FIELDS = (
     "creatinine_clearance_ml_min",
     "serum_creatinine_mg_dl",
@@ -242,13 +250,18 @@ def _read_doses(
         return ()
     times: list[tuple[int, time]] = []
     amounts: list[tuple[int, Decimal]] = []
+    roles: list[DoseRole | None] = []
     for index, item in enumerate(value):
         path = f"doses.{index}"
         if not isinstance(item, Mapping):
             add_error(errors, path, "Each dose must be an object with time and amount_mg.")
             continue
-        _reject_unknown_fields(errors, path, item, ("time", "amount_mg"))
+        _reject_unknown_fields(errors, path, item, ("time", "amount_mg", "role"))
         at = _read_clock_time(errors, f"{path}.time", item.get("time"))
+        role = item.get("role")
+        if role is not None and role not in DOSE_ROLES:
+            add_error(errors, f"{path}.role", ROLE_MESSAGE)
+        roles.append(cast(DoseRole | None, role if role in DOSE_ROLES else None))
         amount = _read_number(
             errors, f"{path}.amount_mg", item.get("amount_mg"), "dose", "mg", required=True
         )
@@ -256,16 +269,20 @@ def _read_doses(
             times.append((index, at))
         if amount is not None:
             amounts.append((index, amount))
-    complete = len(times) == len(amounts) == len(value)
+    complete = len(times) == len(amounts) == len(roles) == len(value)
     if product is not None and protocol is not None:
         # Reported against the positions the clinician typed, even when some doses failed.
         merge_errors(errors, dose_refusals(times, amounts, product, protocol, complete=complete))
     if not complete:
         return ()
     doses = (
-        CurrentDose(time=t, amount_mg=a) for (_, t), (_, a) in zip(times, amounts, strict=True)
+        CurrentDose(time=t, amount_mg=a, role=r)
+        for (_, t), (_, a), r in zip(times, amounts, roles, strict=True)
     )
     return tuple(sorted(doses, key=lambda dose: dose.time))
+
+
+ROLE_MESSAGE = "The role must be one of: " + ", ".join(DOSE_ROLES) + "."
 
 
 def _read_goal(errors: Errors, value: object) -> Goal | None:
@@ -346,11 +363,23 @@ def _read_pace(errors: Errors, value: object, protocol: OralProtocol | None) -> 
             "step_days or shape.",
         )
         return Pace()
-    _reject_unknown_fields(errors, "pace", value, ("length_days", "step_days", "shape"))
+    _reject_unknown_fields(
+        errors, "pace", value, ("length_days", "step_days", "shape", "percent_per_step")
+    )
     max_days = protocol.max_taper_length_days.value if protocol else 365
     min_step = protocol.min_step_interval_days.value if protocol else 2
+    # 0 days is "stop now": an abrupt stop with no further doses (length_refusals).
     length = _read_integer(
-        errors, "pace.length_days", value.get("length_days"), "taper length", 1, max_days, "days"
+        errors, "pace.length_days", value.get("length_days"), "taper length", 0, max_days, "days"
+    )
+    percent = _read_number(
+        errors,
+        "pace.percent_per_step",
+        value.get("percent_per_step"),
+        "percentage per step",
+        "%",
+        low=Decimal(0),
+        high=Decimal(100),
     )
     step = _read_integer(
         errors,
@@ -370,6 +399,7 @@ def _read_pace(errors: Errors, value: object, protocol: OralProtocol | None) -> 
         length_days=length,
         step_days=step,
         shape=cast(Literal["linear", "proportional"] | None, shape),
+        percent_per_step=percent,
     )
 
 
@@ -429,6 +459,14 @@ def _read_patient(
     breastfeeding = _read_boolean(errors, "patient.breastfeeding", value.get("breastfeeding"))
     seizures = _read_boolean(errors, "patient.seizure_history", value.get("seizure_history"))
     depressants = _read_depressants(errors, value.get("cns_depressants"), protocol)
+    height = number("height_cm", "height", "cm", Decimal(30), Decimal(250))
+    dialysis = _read_boolean(errors, "patient.dialysis", value.get("dialysis"))
+    delivery = _read_date(
+        errors,
+        "patient.expected_delivery_date",
+        value.get("expected_delivery_date"),
+        required=False,
+    )
 
     given = [field for field in CREATININE_FIELDS if value.get(field) is not None]
     for field in given[1:]:
@@ -438,7 +476,12 @@ def _read_patient(
             "Give only one of creatinine_clearance_ml_min, serum_creatinine_mg_dl and "
             "serum_creatinine_umol_l.",
         )
-    if len(given) == 1 and given[0] != "creatinine_clearance_ml_min":
+    adult_age = protocol.risks.adult_age_years.value if protocol else 18
+    child = age is not None and age < adult_age
+    if len(given) == 1 and given[0] != "creatinine_clearance_ml_min" and child:
+        if height is None:
+            add_error(errors, "patient.height_cm", schwartz_message(adult_age))
+    elif len(given) == 1 and given[0] != "creatinine_clearance_ml_min":
         missing = [
             name
             for name, known in (("age_years", age), ("weight_kg", weight), ("sex", sex))
@@ -465,6 +508,9 @@ def _read_patient(
         breastfeeding=bool(breastfeeding),
         seizure_history=bool(seizures),
         cns_depressants=depressants,
+        height_cm=height,
+        dialysis=bool(dialysis),
+        expected_delivery_date=delivery,
     )
 
 

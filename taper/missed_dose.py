@@ -7,8 +7,8 @@ catch-up window closes after a fraction (0.5) of the interval to the next dose.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
@@ -84,3 +84,21 @@ def _text(
 
 def _minutes(clock: time) -> int:
     return clock.hour * 60 + clock.minute
+
+
+def last_day_guidance(
+    times: tuple[time, ...], catch_up_fraction: Decimal, last_day: date
+) -> tuple[MissedDoseGuidance, ...]:
+    """The last dosing day of a plan that stops: the day's last dose has no next dose, so
+    its advice names none (the window is the usual one, as the dose events' is)."""
+    usual = missed_dose_guidance(times, catch_up_fraction)
+    if not usual:
+        return ()
+    last = usual[-1]
+    until = f"{last.take_until:%H:%M}" + (" the next day" if last.take_until_next_day else "")
+    text = (
+        f"If you miss the {last.time:%H:%M} dose on {last_day}, the last day of the plan, take "
+        f"it as soon as you remember, up to {until}. After {last.take_until:%H:%M}, skip it: "
+        "the plan has no more doses. Never take two doses at once."
+    )
+    return (*usual[:-1], replace(last, text=text))

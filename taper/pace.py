@@ -1,19 +1,23 @@
-"""How long and how fast: the protocol's taper length and step interval for this patient.
+"""How long and how fast: the protocol's taper length and step interval for this patient,
+the largest cut its own plan makes, and the levels of the plan the clinician asked for.
 
 Discontinue: 14 days; 21 when the daily dose is high or use has been long; 28 when
 both. Length and step interval are stretched once (× slower_factor, rounded up) for
 age, kidney function or a seizure history. A "reduce" plan takes as many steps of
-the discontinue plan's size as it needs to reach the target.
+the discontinue plan's size as it needs to reach the target. A custom linear pace
+gets at least the steps that keep every cut within the protocol's largest cut (the
+plan is lengthened), unless the clinician chose a length shorter than the protocol's
+or an abrupt stop: then it is flagged (taper/flags.py STEP_TOO_LARGE).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from typing import Literal
 
 from taper.kidney import CreatinineClearance
+from taper.levels import cuts_mg, fewest_linear_steps, linear_levels, proportional_levels
 from taper.protocol import OralProtocol
 from taper.request import PlanRequest
 
@@ -29,6 +33,14 @@ class TaperPace:
     shape: Shape
     faster_than_protocol: bool
     abrupt_stop: bool
+    levels: tuple[Decimal, ...]  # the daily total of each step; () for "stop now"
+    largest_cut_mg: Decimal  # the largest cut of the protocol's own plan for this patient
+    percent_per_step: Decimal | None = None  # proportional only
+    lengthened_from_days: int | None = None  # the length asked for, when cuts needed more
+
+    @property
+    def stop_now(self) -> bool:
+        return not self.levels
 
 
 def taper_pace(
@@ -36,6 +48,7 @@ def taper_pace(
 ) -> TaperPace:
     patient = request.patient
     daily = request.daily_total_mg
+    quantum = request.product.dose_quantum_mg
     high_dose = daily >= protocol.high_dose_daily_mg.value
     long_use = (
         patient.months_on_therapy is not None
@@ -63,43 +76,79 @@ def taper_pace(
     if request.pace.name == "slower":
         preferred_length, preferred_step = stretch_days(length, factor), stretch_days(step, factor)
 
-    shape: Shape = request.pace.shape or _protocol_shape(protocol)
+    protocol_shape = _protocol_shape(protocol)
+    shape: Shape = request.pace.shape or protocol_shape
+    percent = request.pace.percent_per_step or protocol.percent_per_step.value
     goal = request.goal
-    if goal is not None and goal.type == "reduce" and goal.target_daily_mg is not None:
-        quantum = request.product.dose_quantum_mg
-        steps = steps_to_target(daily, goal.target_daily_mg, quantum, length // step, shape)
+    target = goal.target_daily_mg if goal is not None and goal.type == "reduce" else None
+    if target is not None:
+        steps = steps_to_target(daily, target, quantum, length // step)
         required = steps * step
         # Slower keeps the same steps and makes each one last longer.
         preferred_length = steps * preferred_step
     else:
+        steps = max(1, length // step)
         required = length
 
-    chosen_length = request.pace.length_days or preferred_length
+    # The protocol's own plan for this patient sets the largest cut (CLINICAL.md
+    # invariant 9), whatever pace or shape the clinician chooses.
+    if protocol_shape == "linear":
+        own = linear_levels(daily, quantum, steps, target)
+    else:
+        own = proportional_levels(daily, quantum, protocol.percent_per_step.value, target)
+    largest = max(cuts_mg(daily, own, to_zero=target is None))
+
+    chosen_length = request.pace.length_days
+    if chosen_length is None:
+        chosen_length = preferred_length
     chosen_step = request.pace.step_days or preferred_step
-    is_discontinue = goal is None or goal.type == "discontinue"
+    is_discontinue = target is None
+    abrupt = is_discontinue and chosen_length < protocol.hard_floor_days.value
+    explicitly_shorter = (
+        request.pace.length_days is not None and request.pace.length_days < required
+    )
+    lengthened_from: int | None = None
+    levels: tuple[Decimal, ...]
+    if request.pace.stop_now:
+        levels = ()
+    elif shape == "proportional":
+        levels = proportional_levels(daily, quantum, percent, target)
+        # The length follows from P and the step interval, never under the protocol's.
+        chosen_length = max(len(levels) * chosen_step, required, request.pace.length_days or 0)
+        explicitly_shorter = False
+    else:
+        count = max(1, chosen_length // chosen_step)
+        fewest = fewest_linear_steps(daily, quantum, largest, target)
+        if count < fewest and not (explicitly_shorter or abrupt):
+            # A custom pace never turns a taper into a few big cuts: the plan gets the
+            # steps it needs, each chosen_step long.
+            count = fewest
+            lengthened_from = chosen_length
+            chosen_length = max(chosen_length, count * chosen_step)
+        levels = linear_levels(daily, quantum, count, target)
     return TaperPace(
         required_length_days=required,
         protocol_step_days=step,
         length_days=chosen_length,
         step_days=chosen_step,
         shape=shape,
-        faster_than_protocol=chosen_length < required or chosen_step < step,
-        abrupt_stop=is_discontinue and chosen_length < protocol.hard_floor_days.value,
+        faster_than_protocol=explicitly_shorter or chosen_step < step,
+        abrupt_stop=abrupt,
+        levels=levels,
+        largest_cut_mg=largest,
+        percent_per_step=percent if shape == "proportional" else None,
+        lengthened_from_days=lengthened_from,
     )
 
 
 def steps_to_target(
-    daily: Decimal, target: Decimal, quantum: Decimal, discontinue_steps: int, shape: Shape
+    daily: Decimal, target: Decimal, quantum: Decimal, discontinue_steps: int
 ) -> int:
-    """How many steps of the discontinue plan's size it takes to get from daily to target."""
+    """How many steps of the discontinue plan's size (daily / (n + 1)) it takes to get
+    from daily to target; whole quanta keep the division exact."""
     n = max(1, discontinue_steps)
-    if shape == "linear":
-        # Step size daily / (n + 1); whole quanta keep the division exact.
-        daily_q, target_q = int(daily / quantum), int(target / quantum)
-        return max(1, -(-(daily_q - target_q) * (n + 1) // daily_q))
-    # Proportional: each step keeps (quantum / daily) ** (1 / n) of the dose before it.
-    steps = n * math.log(daily / target) / math.log(daily / quantum)
-    return max(1, math.ceil(round(steps, 9)))
+    daily_q, target_q = int(daily / quantum), int(target / quantum)
+    return max(1, -(-(daily_q - target_q) * (n + 1) // daily_q))
 
 
 def stretch_days(days: int, factor: Decimal) -> int:

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 
-from taper.flags import Flag, intrathecal_flags, oral_flags, requires_review, with_flags
+from taper.flags import (
+    Flag,
+    delivery_flag,
+    intrathecal_flags,
+    is_child,
+    oral_flags,
+    requires_review,
+    step_too_large_flag,
+    with_flags,
+)
 from taper.kidney import CreatinineClearance, patient_creatinine_clearance
-from taper.missed_dose import MissedDoseGuidance
+from taper.missed_dose import MissedDoseGuidance, last_day_guidance
 from taper.pace import taper_pace
 from taper.protocol import IntrathecalProtocol, OralProtocol
 from taper.pump import PumpSettings, RefillDue, WeanStep, refill_schedule
@@ -40,6 +50,18 @@ class TaperPlan:
     pump: PumpSettings | None = None
     refills: tuple[RefillDue, ...] = ()
     wean_steps: tuple[WeanStep, ...] = ()
+    largest_cut_mg: Decimal | None = None  # oral: the protocol's largest cut for this patient
+    percent_per_step: Decimal | None = None  # oral, proportional shape
+    # Oral discontinue: guidance for the last dosing day, whose last dose has no next one.
+    last_day_missed_dose: tuple[MissedDoseGuidance, ...] = ()
+
+    @property
+    def maintenance(self) -> Step | None:
+        """A reduce plan's target: the last step's doses, taken on after end_date."""
+        goal = self.request.goal
+        if goal is None or goal.type != "reduce" or not self.steps:
+            return None
+        return self.steps[-1]
 
     @property
     def revisions(self) -> tuple[Revision, ...]:
@@ -57,7 +79,9 @@ def plan(request: PlanRequest) -> TaperPlan:
     errors = rule_errors(request)
     if errors:
         raise InvalidPlanInput(errors)
-    crcl = patient_creatinine_clearance(request.patient)
+    crcl = patient_creatinine_clearance(
+        request.patient, request.protocol.risks.adult_age_years.value
+    )
     protocol = request.protocol
     if isinstance(protocol, IntrathecalProtocol):
         return _intrathecal_plan(request, protocol, crcl)
@@ -78,9 +102,25 @@ def _oral_plan(
             step_days=pace.step_days,
             slower_factor=protocol.slower_factor.value,
             catch_up_fraction=fraction,
+            after_end_days=protocol.after_end_days.value,
         )
         # A revision only lengthens the plan: the flags it was approved with still hold.
         steps, flags = revised.steps, with_flags(flags, list(revised.flags))
+    start_date = steps[0].start_date if steps else request.start_date
+    end_date = steps[-1].end_date if steps else request.start_date
+    # The cuts of the plan as built, revisions included (CLINICAL.md invariant 9).
+    stop_date = end_date + timedelta(days=1) if steps else request.start_date
+    more = [
+        step_too_large_flag(
+            request,
+            protocol,
+            pace.largest_cut_mg,
+            [(step.start_date, step.daily_total_mg) for step in steps],
+            stop_date,
+        ),
+        delivery_flag(request, protocol, end_date),
+    ]
+    flags = with_flags(flags, [flag for flag in more if flag is not None])
     events = dose_events(steps, request.timezone, fraction)
     supply = dispense(
         request.product, ((dose.units, step.days) for step in steps for dose in step.doses)
@@ -89,19 +129,34 @@ def _oral_plan(
         protocol_id=protocol.id,
         protocol_version=protocol.version,
         request=request,
-        start_date=steps[0].start_date,
-        end_date=steps[-1].end_date,
-        duration_days=(steps[-1].end_date - steps[0].start_date).days + 1,
+        start_date=start_date,
+        end_date=end_date,
+        duration_days=(end_date - start_date).days + 1 if steps else 0,
         required_length_days=pace.required_length_days,
         step_interval_days=pace.step_days,
         steps=steps,
         dose_events=events,
         dispense=supply,
-        missed_dose=steps[0].missed_dose,
+        missed_dose=steps[0].missed_dose if steps else (),
         flags=flags,
-        requires_review=requires_review(flags),
+        requires_review=requires_review(flags, child=is_child(request, protocol.risks)),
         creatinine_clearance=crcl,
+        largest_cut_mg=pace.largest_cut_mg,
+        percent_per_step=pace.percent_per_step,
+        last_day_missed_dose=_last_day_guidance(request, steps, fraction),
     )
+
+
+def _last_day_guidance(
+    request: PlanRequest, steps: tuple[Step, ...], catch_up_fraction: Decimal
+) -> tuple[MissedDoseGuidance, ...]:
+    """The last dosing day of a discontinue plan: no "next dose as usual" after the last
+    dose, because there is none (a reduce plan goes on at the target)."""
+    goal = request.goal
+    if not steps or (goal is not None and goal.type == "reduce"):
+        return ()
+    times = tuple(dose.time for dose in steps[-1].doses)
+    return last_day_guidance(times, catch_up_fraction, steps[-1].end_date)
 
 
 def _intrathecal_plan(
@@ -126,7 +181,7 @@ def _intrathecal_plan(
         dispense=(),
         missed_dose=(),
         flags=flags,
-        requires_review=requires_review(flags),
+        requires_review=requires_review(flags, child=is_child(request, protocol.risks)),
         creatinine_clearance=crcl,
         pump=pump,
         refills=refill_schedule(

@@ -52,6 +52,10 @@ class PatientRisks:
     cns_depressants: Setting[tuple[str, ...]]
     seizure_history: Setting[str]
     withdrawal_signs: Setting[tuple[str, ...]]
+    dialysis: Setting[str]
+    kidney_function_unknown: Setting[str]
+    adult_age_years: Setting[int]
+    review_every_plan_below_age_years: Setting[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,16 @@ class OralProtocol:
     max_doses_per_day: Setting[int]
     max_taper_length_days: Setting[int]
     pediatric_max_mg_per_kg_day: Setting[Decimal]
+    pediatric_dose_check_below_age_years: Setting[int]
+    percent_per_step: Setting[Decimal]
+    min_percent_per_step: Setting[Decimal]
+    max_percent_per_step: Setting[Decimal]
+    after_end_days: Setting[int]
+    renal_mild_dose_kept: Setting[tuple[int, ...]]
+    renal_moderate_dose_kept: Setting[tuple[int, ...]]
+    renal_severe_dose_kept: Setting[tuple[int, ...]]
+    withdrawal_progression: Setting[str]
+    delivery_before_end: Setting[str]
     risks: PatientRisks
 
 
@@ -156,6 +170,14 @@ def _ints(top: DataTable, key: str) -> Setting[tuple[int, ...]]:
     return Setting(table.positive_int_list("value"), source, note)
 
 
+def _fraction(top: DataTable, key: str) -> Setting[tuple[int, ...]]:
+    """[numerator, denominator] of a fraction no larger than 1 (exact thirds, not 0.667)."""
+    setting = _ints(top, key)
+    if len(setting.value) != 2 or setting.value[0] > setting.value[1]:
+        top.fail(f"{key}.value", "expected [numerator, denominator] with numerator <= denominator")
+    return setting
+
+
 def _risks(top: DataTable) -> PatientRisks:
     risks = PatientRisks(
         elderly_age_years=_int(top, "elderly_age_years"),
@@ -169,6 +191,10 @@ def _risks(top: DataTable) -> PatientRisks:
         cns_depressants=_texts(top, "cns_depressants"),
         seizure_history=_text(top, "seizure_history"),
         withdrawal_signs=_texts(top, "withdrawal_signs"),
+        dialysis=_text(top, "dialysis"),
+        kidney_function_unknown=_text(top, "kidney_function_unknown"),
+        adult_age_years=_int(top, "adult_age_years"),
+        review_every_plan_below_age_years=_int(top, "review_every_plan_below_age_years"),
     )
     if not (
         risks.renal_severe_below_ml_min.value
@@ -210,9 +236,29 @@ def _oral_protocol(top: DataTable) -> OralProtocol:
         max_doses_per_day=_int(top, "max_doses_per_day"),
         max_taper_length_days=_int(top, "max_taper_length_days"),
         pediatric_max_mg_per_kg_day=_number(top, "pediatric_max_mg_per_kg_day"),
+        pediatric_dose_check_below_age_years=_int(top, "pediatric_dose_check_below_age_years"),
+        percent_per_step=_number(top, "percent_per_step"),
+        min_percent_per_step=_number(top, "min_percent_per_step"),
+        max_percent_per_step=_number(top, "max_percent_per_step"),
+        after_end_days=_int(top, "after_end_days"),
+        renal_mild_dose_kept=_fraction(top, "renal_mild_dose_kept"),
+        renal_moderate_dose_kept=_fraction(top, "renal_moderate_dose_kept"),
+        renal_severe_dose_kept=_fraction(top, "renal_severe_dose_kept"),
+        withdrawal_progression=_text(top, "withdrawal_progression"),
+        delivery_before_end=_text(top, "delivery_before_end"),
         risks=_risks(top),
     )
     p = protocol
+    if not (
+        p.min_percent_per_step.value
+        <= p.percent_per_step.value
+        <= p.max_percent_per_step.value
+        < 100
+    ):
+        top.fail(
+            "percent_per_step.value",
+            "expected min_percent_per_step <= percent_per_step <= max_percent_per_step < 100",
+        )
     if not (
         p.hard_floor_days.value
         <= p.standard_length_days.value

@@ -8,12 +8,18 @@ from typing import Any
 
 from taper.catalogue import Catalogue, Product, load_catalogue
 from taper.flags import Flag
+from taper.levels import cuts_mg
 from taper.missed_dose import MissedDoseGuidance
 from taper.plan import TaperPlan
 from taper.revise import revision_json
 from taper.rounding import LiquidSupply, LiquidVolume, format_amount
-from taper.schedule import DoseEvent, Step
+from taper.schedule import DoseEvent, ScheduledDose, Step
 
+CRCL_METHOD_TEXT = {
+    "entered": "entered",
+    "cockcroft-gault": "Cockcroft–Gault",
+    "bedside-schwartz": "bedside Schwartz",
+}
 DISCLAIMER = "This plan supports the clinician's judgement; it does not replace it."
 
 # Any, not a recursive JSON type: callers index into it freely (an API view, a test).
@@ -57,10 +63,26 @@ def plan_to_json(plan: TaperPlan) -> JsonObject:
         else {
             "value_ml_min": _number(plan.creatinine_clearance.value_ml_min),
             "method": plan.creatinine_clearance.method,
+            "weight_kg": _number(plan.creatinine_clearance.weight_kg),
+            "weight_basis": plan.creatinine_clearance.weight_basis,
         },
         "abrupt_stop_reason": request.abrupt_stop_reason,
         "disclaimer": DISCLAIMER,
     }
+    if plan.pump is None:
+        maintenance = plan.maintenance
+        data["largest_cut_mg"] = _number(plan.largest_cut_mg)
+        data["cuts_mg"] = [_number(cut) for cut in plan_cuts(plan)]
+        data["percent_per_step"] = _number(plan.percent_per_step)
+        data["maintenance"] = (
+            None
+            if maintenance is None
+            else {
+                "daily_total_mg": _number(maintenance.daily_total_mg),
+                "doses": [_dose_json(dose) for dose in maintenance.doses],
+            }
+        )
+        data["last_day_missed_dose"] = [_missed_json(g) for g in plan.last_day_missed_dose]
     if plan.pump is not None:
         pump = plan.pump
         data["pump"] = {
@@ -134,25 +156,37 @@ def _clock(value: time) -> str:
     return f"{value:%H:%M}"
 
 
+def plan_cuts(plan: TaperPlan) -> tuple[Decimal, ...]:
+    """Every cut of an oral plan in mg a day, the stop to zero included (discontinue)."""
+    goal = plan.request.goal
+    return cuts_mg(
+        plan.request.daily_total_mg,
+        [step.daily_total_mg for step in plan.steps],
+        to_zero=goal is None or goal.type == "discontinue",
+    )
+
+
+def _dose_json(dose: ScheduledDose) -> JsonObject:
+    return {
+        "time": _clock(dose.time),
+        "role": dose.role,
+        "amount_mg": _number(dose.amount_mg),
+        "units": [
+            {"volume_ml": _number(unit.volume_ml)}
+            if isinstance(unit, LiquidVolume)
+            else {"strength_mg": _number(unit.strength_mg), "count": _number(unit.count)}
+            for unit in dose.units
+        ],
+        "units_text": dose.units_text,
+    }
+
+
 def _step_json(step: Step) -> JsonObject:
     return {
         "start_date": step.start_date.isoformat(),
         "end_date": step.end_date.isoformat(),
         "daily_total_mg": _number(step.daily_total_mg),
-        "doses": [
-            {
-                "time": _clock(dose.time),
-                "amount_mg": _number(dose.amount_mg),
-                "units": [
-                    {"volume_ml": _number(unit.volume_ml)}
-                    if isinstance(unit, LiquidVolume)
-                    else {"strength_mg": _number(unit.strength_mg), "count": _number(unit.count)}
-                    for unit in dose.units
-                ],
-                "units_text": dose.units_text,
-            }
-            for dose in step.doses
-        ],
+        "doses": [_dose_json(dose) for dose in step.doses],
         "missed_dose": [_missed_json(guidance) for guidance in step.missed_dose],
     }
 
@@ -161,6 +195,7 @@ def _event_json(event: DoseEvent) -> JsonObject:
     return {
         "date": event.local_date.isoformat(),
         "time": _clock(event.local_time),
+        "role": event.role,
         "amount_mg": _number(event.amount_mg),
         "step": event.step_index,
         "at": _instant(event.at),
@@ -221,16 +256,28 @@ def _header(plan: TaperPlan) -> list[str]:
         )
     crcl = plan.creatinine_clearance
     if crcl is not None:
-        method = "entered" if crcl.method == "entered" else "Cockcroft–Gault"
+        method = CRCL_METHOD_TEXT[crcl.method]
+        if crcl.weight_kg is not None:
+            basis = "adjusted body weight" if crcl.weight_basis == "adjusted" else "actual weight"
+            method += f", {basis} {format_amount(crcl.weight_kg)} kg"
         lines.append(f"Creatinine clearance {format_amount(crcl.value_ml_min)} mL/min ({method}).")
+    if plan.pump is None and plan.largest_cut_mg is not None:
+        cuts = ", ".join(format_amount(cut) for cut in plan_cuts(plan))
+        lines.append(
+            f"Cuts (mg a day): {cuts or 'none'}; the protocol's largest cut for this patient: "
+            f"{format_amount(plan.largest_cut_mg)} mg a day."
+        )
     if request.abrupt_stop_reason:
         lines.append(f"Abrupt stop, reason recorded: {request.abrupt_stop_reason}")
     return lines
 
 
 def _steps_text(plan: TaperPlan) -> list[str]:
-    times = [dose.time for dose in plan.steps[0].doses]
-    header = ["Step", "Dates", "Daily", *(_clock(t) for t in times)]
+    if not plan.steps:
+        return ["", f"Stop now: no further doses from {_day(plan.start_date)}."]
+    first = plan.steps[0].doses
+    times = [dose.time for dose in first]
+    header = ["Step", "Dates", "Daily", *(f"{_clock(d.time)} {d.role}" for d in first)]
     rows = [header]
     for step in plan.steps:
         by_time = {dose.time: dose for dose in step.doses}
@@ -254,11 +301,15 @@ def _steps_text(plan: TaperPlan) -> list[str]:
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
-    goal = plan.request.goal
-    if goal is not None and goal.type == "reduce" and goal.target_daily_mg is not None:
+    maintenance = plan.maintenance
+    if maintenance is not None:
+        doses = ", ".join(
+            f"{_clock(d.time)} {d.role} {format_amount(d.amount_mg)} mg ({d.units_text})"
+            for d in maintenance.doses
+        )
         lines.append(
-            f"After {_day(plan.end_date)}: stay on {format_amount(goal.target_daily_mg)} mg a day "
-            "as in the last step until the clinician decides otherwise."
+            f"After {_day(plan.end_date)}: stay on {format_amount(maintenance.daily_total_mg)} mg "
+            f"a day ({doses}) until the clinician decides otherwise."
         )
     else:
         lines.append(f"After {_day(plan.end_date)}: no more doses.")
@@ -270,6 +321,10 @@ def _steps_text(plan: TaperPlan) -> list[str]:
                 seen.add(guidance.text)
                 note = "" if step.index == 0 else f" (from step {step.index + 1})"
                 lines.append(f"  {guidance.text}{note}")
+    for guidance in plan.last_day_missed_dose:
+        if guidance.text not in seen:
+            seen.add(guidance.text)
+            lines.append(f"  {guidance.text}")
     lines += ["", "Dispense"]
     for supply in plan.dispense:
         if isinstance(supply, LiquidSupply):

@@ -31,12 +31,21 @@ class InvalidPlanInput(ValueError):
         super().__init__(summary)
 
 
+DoseRole = Literal["morning", "midday", "evening", "bedtime", "night"]
+DOSE_ROLES: tuple[DoseRole, ...] = ("morning", "midday", "evening", "bedtime", "night")
+
+
 @dataclass(frozen=True, slots=True)
 class CurrentDose:
-    """One dose time of the regimen the patient takes today."""
+    """One dose time of the regimen the patient takes today.
+
+    `role` is what the dose is for in the patient's day; None lets the clock decide
+    (taper/schedule.py `dose_roles`).
+    """
 
     time: time
     amount_mg: Decimal
+    role: DoseRole | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,16 +67,28 @@ class Patient:
     breastfeeding: bool = False
     seizure_history: bool = False
     cns_depressants: tuple[str, ...] = ()
+    height_cm: Decimal | None = None
+    dialysis: bool = False
+    expected_delivery_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Pace:
-    """A preset ("standard", "slower") or "custom" with length, step interval or shape."""
+    """A preset ("standard", "slower") or "custom" with length, step interval or shape.
+
+    length_days 0 is "stop now" (an abrupt stop with no further doses); percent_per_step
+    applies to the proportional shape only (None: the protocol's default).
+    """
 
     name: Literal["standard", "slower", "custom"] = "standard"
     length_days: int | None = None
     step_days: int | None = None
     shape: Literal["linear", "proportional"] | None = None  # None: the protocol's shape
+    percent_per_step: Decimal | None = None
+
+    @property
+    def stop_now(self) -> bool:
+        return self.length_days == 0
 
 
 RevisionKind = Literal["hold", "step_back", "slow_down"]
@@ -113,6 +134,7 @@ def rule_errors(request: PlanRequest) -> Errors:
     """Refusals that depend on product and protocol; `plan` re-checks them for any request."""
     errors: Errors = {}
     protocol = request.protocol
+    merge_errors(errors, schwartz_refusals(request.patient, protocol))
     if isinstance(protocol, OralProtocol):
         if request.pump is not None:
             add_error(errors, "pump", "Applies only to intrathecal products.")
@@ -153,6 +175,27 @@ def rule_errors(request: PlanRequest) -> Errors:
 
 
 # --- Rule-level refusals -----------------------------------------------------------
+
+
+def schwartz_refusals(patient: Patient, protocol: Protocol) -> Errors:
+    """Under adult age a serum creatinine needs the height (bedside Schwartz)."""
+    errors: Errors = {}
+    adult = protocol.risks.adult_age_years.value
+    serum = patient.serum_creatinine_mg_dl or patient.serum_creatinine_umol_l
+    child = patient.age_years is not None and patient.age_years < adult
+    entered = patient.creatinine_clearance_ml_min is not None
+    if child and serum is not None and not entered and patient.height_cm is None:
+        add_error(errors, "patient.height_cm", schwartz_message(adult))
+    return errors
+
+
+def schwartz_message(adult_age_years: int) -> str:
+    return (
+        f"Under {adult_age_years} a serum creatinine is read with the bedside Schwartz "
+        "formula, which needs the height: enter height_cm (or enter "
+        "creatinine_clearance_ml_min instead)."
+    )
+
 
 INTRATHECAL_REVISIONS = (
     "Revisions apply only to oral plans; a pump plan changes through its wean steps."
@@ -295,6 +338,30 @@ def length_refusals(goal: Goal, pace: Pace, reason: str | None, protocol: OralPr
             f"An abrupt-stop reason applies only to a discontinue taper shorter than the "
             f"{floor}-day hard floor; remove it, or set pace.length_days below {floor}.",
         )
+    if pace.percent_per_step is not None:
+        low, high = protocol.min_percent_per_step.value, protocol.max_percent_per_step.value
+        if pace.shape != "proportional" and not (
+            pace.shape is None and protocol.step_shape.value == "proportional"
+        ):
+            add_error(
+                errors,
+                "pace.percent_per_step",
+                'A percentage per step applies only to "shape": "proportional".',
+            )
+        elif not low <= pace.percent_per_step <= high:
+            add_error(
+                errors,
+                "pace.percent_per_step",
+                f"Choose from {format_amount(low)} to {format_amount(high)} % per step.",
+            )
+    if below_floor and pace.shape == "proportional":
+        add_error(
+            errors,
+            "pace.shape",
+            "An abrupt stop has no proportional steps; remove pace.shape.",
+        )
+    if pace.stop_now and goal.type != "discontinue":
+        add_error(errors, "pace.length_days", "Stop now (0 days) applies only to discontinue.")
     if pace.step_days is not None and pace.step_days < protocol.min_step_interval_days.value:
         add_error(
             errors,

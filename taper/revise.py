@@ -24,7 +24,7 @@ from taper.missed_dose import MissedDoseGuidance, missed_dose_guidance
 from taper.pace import stretch_days
 from taper.request import Errors, InvalidPlanInput, PlanRequest, Revision
 from taper.rounding import format_amount
-from taper.schedule import ScheduledDose, Step, scheduled_dose
+from taper.schedule import ScheduledDose, Step, dose_roles, scheduled_dose
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,25 +49,55 @@ def revise_steps(
     step_days: int,
     slower_factor: Decimal,
     catch_up_fraction: Decimal,
+    after_end_days: int = 0,
 ) -> RevisedSteps:
     """Apply request.revisions in order to the planned steps, or raise InvalidPlanInput
-    (keyed revisions.K.from_date) when a from_date is outside the plan as it stands."""
+    (keyed revisions.K.from_date) when a from_date is outside the plan as it stands.
+
+    A hold or step back may also start up to after_end_days after the last dosing day
+    (withdrawal shows 1–3 days after a cut): it resumes the last level the patient took,
+    from from_date, and the days between get no doses."""
     ladder = _ladder(request, steps, catch_up_fraction)
     current = list(steps)
     interval = step_days  # the step interval in force; a slow down stretches it
     flags: list[Flag] = []
     for position, revision in enumerate(request.revisions):
         day = revision.from_date
+        if not current:
+            raise InvalidPlanInput(
+                {f"revisions.{position}.from_date": ["A plan that stops now cannot be revised."]}
+            )
         first, last = current[0].start_date, current[-1].end_date
-        if not first <= day <= last:
+        after = after_end_days if revision.kind in ("hold", "step_back") else 0
+        latest = last + timedelta(days=after)
+        if not first <= day <= latest:
+            what = (
+                f"({first} to {latest}: a hold or step back may start up to {_days(after)} "
+                "after the last dosing day)"
+                if after
+                else f"({first} to {last})"
+            )
             raise InvalidPlanInput(
                 {
                     f"revisions.{position}.from_date": [
-                        f"Choose a date within the plan as it stands before this revision "
-                        f"({first} to {last})."
+                        f"Choose a date within the plan as it stands before this revision {what}."
                     ]
                 }
             )
+        if day > last:
+            # After the end: the last level the patient took starts again on from_date,
+            # for the hold's days or one step interval; the days between have no doses.
+            final = current[-1]
+            days = (revision.days or 0) if revision.kind == "hold" else interval
+            current.append(replace(final, start_date=day, end_date=day + timedelta(days=days - 1)))
+            flags.append(
+                revised_flag(
+                    day,
+                    f"after the end, back on {format_amount(final.daily_total_mg)} mg a day "
+                    f"(the last dose taken) for {_days(days)}, then stop.",
+                )
+            )
+            continue
         k = next(i for i, step in enumerate(current) if step.start_date <= day <= step.end_date)
         if revision.kind == "hold":
             days = revision.days or 0
@@ -176,10 +206,12 @@ def _ladder(
     request: PlanRequest, steps: tuple[Step, ...], catch_up_fraction: Decimal
 ) -> tuple[Rung, ...]:
     """The starting regimen, then each planned level: where a step back can return to."""
+    roles = dose_roles([(dose.time, dose.role) for dose in request.doses])
     start = Rung(
         daily_total_mg=request.daily_total_mg,
         doses=tuple(
-            scheduled_dose(request.product, dose.time, dose.amount_mg) for dose in request.doses
+            scheduled_dose(request.product, dose.time, dose.amount_mg, role)
+            for dose, role in zip(request.doses, roles, strict=True)
         ),
         missed_dose=missed_dose_guidance(
             tuple(dose.time for dose in request.doses), catch_up_fraction

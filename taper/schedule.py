@@ -1,14 +1,13 @@
 """Oral taper steps and the dose events they produce on the patient's wall clock.
 
-Steps: n = max(1, length // step interval) ideal daily totals (linear or
-proportional), each rounded to the product's dose step; totals that round to zero
-or fail to go strictly down are dropped, and the same length is shared by the
-levels that remain, so merging never shortens a plan. Spare days go to the later
-steps: the last reductions are the largest share of what is left.
+The daily totals come from taper/pace.py (taper/levels.py); the plan's length is
+shared by them as evenly as possible, spare days going to the later steps. Each step
+takes its reduction off the doses in CUT_ORDER of their roles.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -17,9 +16,19 @@ from zoneinfo import ZoneInfo
 
 from taper.catalogue import Product
 from taper.missed_dose import MissedDoseGuidance, catch_up_until, missed_dose_guidance
-from taper.pace import Shape, TaperPace
-from taper.request import CurrentDose, PlanRequest
-from taper.rounding import DoseUnit, dose_units, round_to_step, units_text
+from taper.pace import TaperPace
+from taper.request import CurrentDose, DoseRole, PlanRequest
+from taper.rounding import DoseUnit, dose_units, units_text
+
+NOON = time(12, 0)
+# Which doses lose the reduction first (CLINICAL.md "which dose is cut first"; evening
+# and night are this project's additions, see docs/clinical-notes.md).
+CUT_ORDER: tuple[frozenset[DoseRole], ...] = (
+    frozenset({"midday", "evening"}),
+    frozenset({"morning"}),
+    frozenset({"night"}),
+    frozenset({"bedtime"}),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +37,7 @@ class ScheduledDose:
     amount_mg: Decimal
     units: tuple[DoseUnit, ...]
     units_text: str
+    role: DoseRole = "morning"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,72 +66,48 @@ class DoseEvent:
     step_index: int
     slot: str  # "08:00": stable across the plan, for reminder and calendar ids
     catch_up_until: datetime
+    role: DoseRole = "morning"
 
 
-def daily_levels(
-    daily: Decimal,
-    quantum: Decimal,
-    steps: int,
-    shape: Shape,
-    target: Decimal | None,
-) -> tuple[Decimal, ...]:
-    """The daily total of each step, rounded, strictly falling, none zero.
-
-    Discontinue (target None), linear: daily × (n − k + 1) / (n + 1), so the last
-    step is one step size above zero. Proportional: geometric from daily towards one
-    dose step, the last step down to zero being the stop itself. Reduce: the same
-    shapes from daily to the target, the last step at the target.
-    """
-    n = max(1, steps)
-    ideal: list[Decimal] = []
-    for k in range(1, n + 1):
-        if target is None and shape == "linear":
-            ideal.append(daily * (n - k + 1) / (n + 1))
-        elif target is None:
-            ideal.append(daily * (quantum / daily) ** (Decimal(k) / n))
-        elif shape == "linear":
-            ideal.append(daily - (daily - target) * k / n)
+def dose_roles(doses: Sequence[tuple[time, DoseRole | None]]) -> tuple[DoseRole, ...]:
+    """Each dose's role: the one entered, else from the clock (doses sorted by time): the
+    first of the day is the morning dose, the last the bedtime dose, any between midday;
+    a single dose is the morning dose before 12:00 and the bedtime dose after."""
+    last = len(doses) - 1
+    roles: list[DoseRole] = []
+    for index, (dose_time, role) in enumerate(doses):
+        if role is not None:
+            roles.append(role)
+        elif last == 0:
+            roles.append("morning" if dose_time < NOON else "bedtime")
         else:
-            ideal.append(daily * (target / daily) ** (Decimal(k) / n))
-    levels: list[Decimal] = []
-    previous = daily
-    for value in ideal:
-        level = round_to_step(value, quantum)
-        if 0 < level < previous:
-            levels.append(level)
-            previous = level
-    if target is not None and (not levels or levels[-1] != target):
-        levels.append(target)  # rounding can only land at or above it; end exactly there
-    if not levels:
-        # The dose is already one dose step: nothing smaller can be measured, so it is
-        # held for the taper length and then stopped.
-        levels.append(daily)
-    return tuple(levels)
+            roles.append("morning" if index == 0 else "bedtime" if index == last else "midday")
+    return tuple(roles)
 
 
 def split_daily_total(
-    previous: tuple[tuple[time, Decimal], ...], total: Decimal, quantum: Decimal
-) -> tuple[tuple[time, Decimal], ...]:
-    """Take the reduction off midday doses first, then the morning, the bedtime dose last.
+    previous: tuple[tuple[time, Decimal, DoseRole], ...], total: Decimal, quantum: Decimal
+) -> tuple[tuple[time, Decimal, DoseRole], ...]:
+    """Take the reduction off midday and evening doses first, then the morning, then the
+    night, the bedtime dose last (CUT_ORDER).
 
     Within a group the largest dose loses one dose step at a time (earlier time first on
     a tie), which keeps the day even. A dose time that reaches zero is gone for good.
     """
-    amounts = [amount for _, amount in previous]
+    amounts = [amount for _, amount, _ in previous]
     to_remove = int((sum(amounts, Decimal(0)) - total) / quantum)
-    last = len(amounts) - 1
-    groups = [list(range(1, last)), [0], [last]] if last else [[0]]
-    for group in groups:
+    for group in CUT_ORDER:
+        members = [i for i, (_, _, role) in enumerate(previous) if role in group]
         while to_remove:
-            candidates = [i for i in group if amounts[i] > 0]
+            candidates = [i for i in members if amounts[i] > 0]
             if not candidates:
                 break
             largest = max(candidates, key=lambda i: (amounts[i], -i))
             amounts[largest] -= quantum
             to_remove -= 1
     return tuple(
-        (dose_time, amount)
-        for (dose_time, _), amount in zip(previous, amounts, strict=True)
+        (dose_time, amount, role)
+        for (dose_time, _, role), amount in zip(previous, amounts, strict=True)
         if amount > 0
     )
 
@@ -131,18 +117,14 @@ def build_steps(
 ) -> tuple[Step, ...]:
     product = request.product
     quantum = product.dose_quantum_mg
-    goal = request.goal
-    target = goal.target_daily_mg if goal is not None and goal.type == "reduce" else None
-    levels = daily_levels(
-        request.daily_total_mg,
-        quantum,
-        pace.length_days // pace.step_days,
-        pace.shape,
-        target,
-    )
+    levels = pace.levels
+    if not levels:
+        return ()  # stop now: no further doses
     lengths = _share_days(pace.length_days, len(levels))
-    current: tuple[tuple[time, Decimal], ...] = tuple(
-        (dose.time, dose.amount_mg) for dose in _by_time(request.doses)
+    ordered = _by_time(request.doses)
+    roles = dose_roles([(dose.time, dose.role) for dose in ordered])
+    current: tuple[tuple[time, Decimal, DoseRole], ...] = tuple(
+        (dose.time, dose.amount_mg, role) for dose, role in zip(ordered, roles, strict=True)
     )
     steps = []
     start = request.start_date
@@ -154,8 +136,12 @@ def build_steps(
                 start_date=start,
                 end_date=start + timedelta(days=days - 1),
                 daily_total_mg=level,
-                doses=tuple(scheduled_dose(product, t, amount) for t, amount in current),
-                missed_dose=missed_dose_guidance(tuple(t for t, _ in current), catch_up_fraction),
+                doses=tuple(
+                    scheduled_dose(product, t, amount, role) for t, amount, role in current
+                ),
+                missed_dose=missed_dose_guidance(
+                    tuple(t for t, _, _ in current), catch_up_fraction
+                ),
             )
         )
         start += timedelta(days=days)
@@ -187,9 +173,14 @@ def dose_events(
     # later and can pass a dose time just after the gap.
     by_instant = sorted(range(len(planned)), key=lambda i: (planned[i][3], i))
     next_utc: dict[int, datetime] = {i: planned[j][3] for i, j in pairwise(by_instant)}
+    first_times = {step.index: step.doses[0].time for step in steps}
     events = []
     for position, (day, dose, step_index, utc) in enumerate(planned):
-        until = catch_up_until(utc, next_utc.get(position, after_last), catch_up_fraction)
+        # Never longer than to the step's first dose the next day: days without doses
+        # (a revision after the end) do not stretch the window.
+        usual_next = _utc_instant(day + timedelta(days=1), first_times[step_index], zone)
+        following = min(next_utc.get(position, after_last), usual_next)
+        until = catch_up_until(utc, following, catch_up_fraction)
         events.append(
             DoseEvent(
                 local_date=day,
@@ -200,6 +191,7 @@ def dose_events(
                 step_index=step_index,
                 slot=f"{dose.time:%H:%M}",
                 catch_up_until=until.astimezone(zone),
+                role=dose.role,
             )
         )
     return tuple(events)
@@ -224,8 +216,10 @@ def _by_time(doses: tuple[CurrentDose, ...]) -> tuple[CurrentDose, ...]:
     return tuple(sorted(doses, key=lambda dose: dose.time))
 
 
-def scheduled_dose(product: Product, dose_time: time, amount: Decimal) -> ScheduledDose:
+def scheduled_dose(
+    product: Product, dose_time: time, amount: Decimal, role: DoseRole
+) -> ScheduledDose:
     units = dose_units(product, amount)
     return ScheduledDose(
-        time=dose_time, amount_mg=amount, units=units, units_text=units_text(units)
+        time=dose_time, amount_mg=amount, units=units, units_text=units_text(units), role=role
     )

@@ -90,7 +90,7 @@ def test_it_keeps_label_facts_as_citations_not_clinic_defaults():
 
 def test_it_records_the_protocol_id_and_version_on_every_plan():
     plan = taper.plan(taper.parse_request(oral_input()))
-    assert (plan.protocol_id, plan.protocol_version) == ("baclofen-oral", "1")
+    assert (plan.protocol_id, plan.protocol_version) == ("baclofen-oral", "2")
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,7 @@ def test_it_records_the_protocol_id_and_version_on_every_plan():
             "baclofen-oral.toml: max_dialy_dose_mg: unknown key",
         ),
         (
-            'version = "1"',
+            'version = "2"',
             "version = 1",
             "baclofen-oral.toml: version: expected a non-empty string",
         ),
@@ -248,10 +248,11 @@ def test_it_plans_a_new_drug_of_the_same_shape_from_data_files_alone(data_dir):
     plan = taper.plan(request)
     assert plan.protocol_id == "examplazepam-oral"
     assert plan.duration_days == 10
-    # 17 mg over 3 steps: 12.75, 8.5, 4.25 → 13, 9, 4 (1 mg steps: half a 2 mg tablet).
-    assert [step.daily_total_mg for step in plan.steps] == [13, 9, 4]
+    # 17 mg = 17 units of 1 mg (half a 2 mg tablet) in 4 cuts, the larger first:
+    # 5, 4, 4, 4 → 12, 8, 4.
+    assert [step.daily_total_mg for step in plan.steps] == [12, 8, 4]
     assert [dose.units_text for dose in plan.steps[0].doses] == [
-        "2 × 2 mg",
+        "1½ × 2 mg",
         "1 × 8 mg + ½ × 2 mg",
     ]
     # The baclofen catalogue does not know the new drug.

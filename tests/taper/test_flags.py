@@ -41,7 +41,7 @@ def test_it_flags_a_plan_faster_than_the_protocol_as_a_warning_needing_review():
     faster = flag(plan, "FASTER_THAN_PROTOCOL")
     assert faster.severity == "warning"
     assert "10 days instead of at least 14" in faster.message
-    assert "baclofen-oral protocol version 1" in faster.source
+    assert "baclofen-oral protocol version 2" in faster.source
     assert plan.requires_review
 
 
@@ -170,7 +170,13 @@ def test_it_lists_critical_flags_first():
             patient={"age_years": 70, "creatinine_clearance_ml_min": 20, "breastfeeding": True}
         )
     )
-    assert [f.code for f in plan.flags] == ["RENAL_SEVERE", "ELDERLY", "BREASTFEEDING"]
+    # 30 mg a day is above 80 mg × 1/3 for CrCl 20: ABOVE_RENAL_DOSE is critical too.
+    assert [f.code for f in plan.flags] == [
+        "ABOVE_RENAL_DOSE",
+        "RENAL_SEVERE",
+        "ELDERLY",
+        "BREASTFEEDING",
+    ]
 
 
 def test_it_gives_every_flag_a_source_and_a_plain_message():
@@ -186,6 +192,8 @@ def test_it_gives_every_flag_a_source_and_a_plain_message():
                 "breastfeeding": True,
                 "seizure_history": True,
                 "cns_depressants": ["alcohol"],
+                "dialysis": True,
+                "expected_delivery_date": "2026-03-05",
             },
             pace={"length_days": 7},
         )
@@ -197,6 +205,9 @@ def test_it_gives_every_flag_a_source_and_a_plain_message():
         "RENAL_MODERATE",
         "RENAL_MILD",
         "PREGNANCY_THIRD_TRIMESTER",
+        "PEDIATRIC_DOSE_ABOVE_RANGE",  # under 18 only (test_guardrails.py)
+        "KIDNEY_FUNCTION_UNKNOWN",  # no kidney function recorded (test_guardrails.py)
+        "LENGTHENED_TO_FIT",  # a custom pace the engine lengthens (test_guardrails.py)
         "REVISED",  # only a revision raises it (test_revise.py)
     }
     for raised in plan.flags:

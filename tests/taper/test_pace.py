@@ -130,9 +130,12 @@ def test_it_refuses_a_taper_under_the_7_day_hard_floor_without_a_reason():
     assert "abrupt_stop_reason" in errors["pace.length_days"][0]
 
 
-def test_it_allows_a_7_day_taper_with_only_a_faster_flag():
+def test_it_allows_a_7_day_taper_flagged_faster_and_with_cuts_too_large():
+    # 7 days // 3 = 2 steps: 3 cuts of 10 mg, over the 7.5 mg largest cut of the
+    # protocol's own 14-day plan; a length the clinician chose is kept, and flagged.
     plan = plan_for(oral_input(pace={"length_days": 7}))
-    assert flag_codes(plan) == {"FASTER_THAN_PROTOCOL"}
+    assert flag_codes(plan) == {"FASTER_THAN_PROTOCOL", "STEP_TOO_LARGE"}
+    assert plan.requires_review
 
 
 def test_it_plans_an_abrupt_stop_under_the_floor_when_a_reason_is_recorded():
@@ -216,8 +219,24 @@ def test_it_slows_a_reduce_plan_by_making_the_same_steps_last_longer():
     assert slower.required_length_days == 12
 
 
-def test_it_plans_a_proportional_taper_on_request():
+def test_it_plans_a_proportional_taper_of_the_protocols_percentage_on_request():
+    # 10 % of the current dose, rounded to 2.5 mg and at least 2.5 mg: 40 − 5 = 35, then
+    # 2.5 mg cuts (10 % of 35 is 3.5, which rounds to one 2.5 mg unit) down to 2.5 mg.
     doses = [{"time": "08:00", "amount_mg": 20}, {"time": "20:00", "amount_mg": 20}]
     plan = plan_for(oral_input(doses=doses, pace={"shape": "proportional"}))
-    assert [step.daily_total_mg for step in plan.steps] == [20, 10, 5, Decimal("2.5")]
+    totals = [step.daily_total_mg for step in plan.steps]
+    assert totals == [35 - Decimal("2.5") * k for k in range(14)]
+    assert plan.duration_days == 14 * 3
+    assert plan.percent_per_step == 10
     assert not plan.requires_review
+
+
+def test_it_flags_a_proportional_first_cut_over_the_protocols_largest_cut():
+    # 50 %: 40 → 20 is a cut of 20 mg; the protocol's own plan cuts at most 10 mg
+    # (40 mg = 16 units in 5 cuts: 4, 3, 3, 3, 3 units).
+    doses = [{"time": "08:00", "amount_mg": 20}, {"time": "20:00", "amount_mg": 20}]
+    plan = plan_for(oral_input(doses=doses, pace={"shape": "proportional", "percent_per_step": 50}))
+    assert [step.daily_total_mg for step in plan.steps] == [20, 10, 5, Decimal("2.5")]
+    assert plan.duration_days == 14  # 4 steps × 3 days is shorter than the protocol's 14
+    assert "STEP_TOO_LARGE" in flag_codes(plan)
+    assert plan.requires_review

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import taper
+from taper.render import plan_cuts
 from taper.rounding import LiquidSupply, LiquidVolume, TabletSupply, TabletUnits
 
 ORAL_PRODUCTS = {
@@ -42,9 +43,17 @@ def oral_requests(draw: st.DrawFn) -> dict[str, Any]:
     quanta = draw(
         st.lists(st.integers(1, per_dose_max), min_size=len(minutes), max_size=len(minutes))
     )
+    roles = draw(
+        st.lists(
+            st.sampled_from([None, "morning", "midday", "evening", "bedtime", "night"]),
+            min_size=len(minutes),
+            max_size=len(minutes),
+        )
+    )
     doses = [
         {"time": f"{m // 60:02d}:{m % 60:02d}", "amount_mg": float(q * quantum)}
-        for m, q in zip(minutes, quanta, strict=True)
+        | ({"role": role} if role else {})
+        for m, q, role in zip(minutes, quanta, roles, strict=True)
     ]
     daily_quanta = sum(quanta)
     goal: dict[str, Any] = {"type": "discontinue"}
@@ -67,6 +76,14 @@ def oral_requests(draw: st.DrawFn) -> dict[str, Any]:
     }
     if draw(st.booleans()):
         patient["weight_kg"] = draw(st.integers(10, 150))
+    if draw(st.booleans()):
+        patient["height_cm"] = draw(st.integers(60, 200))
+    if draw(st.booleans()):
+        patient["dialysis"] = draw(st.booleans())
+    if draw(st.booleans()):
+        patient["expected_delivery_date"] = (
+            date(2026, 1, 1) + timedelta(days=draw(st.integers(0, 500)))
+        ).isoformat()
     kidney = draw(st.sampled_from(["none", "crcl", "serum"]))
     if kidney == "crcl":
         patient["creatinine_clearance_ml_min"] = draw(st.integers(5, 150))
@@ -76,6 +93,8 @@ def oral_requests(draw: st.DrawFn) -> dict[str, Any]:
             sex=draw(st.sampled_from(["female", "male"])),
             serum_creatinine_mg_dl=draw(st.sampled_from([0.6, 0.9, 1.2, 2.0, 3.5, 6.0])),
         )
+        if patient["age_years"] < 18:
+            patient["height_cm"] = draw(st.integers(60, 200))  # bedside Schwartz needs it
 
     data: dict[str, Any] = {
         "product": product,
@@ -96,9 +115,11 @@ def oral_requests(draw: st.DrawFn) -> dict[str, Any]:
             custom["step_days"] = draw(st.integers(2, 10))
         if draw(st.booleans()):
             custom["shape"] = draw(st.sampled_from(["linear", "proportional"]))
+            if custom["shape"] == "proportional" and draw(st.booleans()):
+                custom["percent_per_step"] = draw(st.integers(5, 50))
         data["pace"] = custom
     elif pace == "abrupt" and goal["type"] == "discontinue":
-        data["pace"] = {"length_days": draw(st.integers(1, 6))}
+        data["pace"] = {"length_days": draw(st.integers(0, 6))}  # 0: stop now
         data["abrupt_stop_reason"] = "serious adverse reaction"
     return data
 
@@ -132,6 +153,38 @@ def assert_invariants(
     quantum = product.dose_quantum_mg
     zone = ZoneInfo(request.timezone)
     codes = {flag.code for flag in plan.flags}
+    age = request.patient.age_years
+    assert age is not None
+
+    # Review: critical flags, a plan faster or steeper than the protocol, any child under 12.
+    assert plan.requires_review == (
+        any(flag.severity == "critical" for flag in plan.flags)
+        or bool(codes & {"FASTER_THAN_PROTOCOL", "STEP_TOO_LARGE"})
+        or age < 12
+    )
+
+    # 9. No cut larger than the protocol's largest cut, unless flagged and reviewed.
+    assert plan.largest_cut_mg is not None
+    cuts = plan_cuts(plan)
+    if any(cut > plan.largest_cut_mg for cut in cuts):
+        assert "STEP_TOO_LARGE" in codes
+        assert plan.requires_review
+    else:
+        assert "STEP_TOO_LARGE" not in codes
+    if "pace" not in data or isinstance(data["pace"], str):
+        assert "STEP_TOO_LARGE" not in codes  # the protocol's own pace keeps its limit
+    # 10. Cuts never grow (a revision re-uses cuts the plan already had).
+    if not request.revisions:
+        assert all(later <= earlier for earlier, later in pairwise(cuts))
+
+    if not plan.steps:  # "stop now": no further doses, an explicit abrupt stop
+        assert request.pace.stop_now
+        assert request.abrupt_stop_reason
+        assert plan.dose_events == ()
+        assert plan.dispense == ()
+        assert plan.duration_days == 0
+        assert {"ABRUPT_STOP", "FASTER_THAN_PROTOCOL", "STEP_TOO_LARGE"} <= codes
+        return
 
     # Steps are contiguous and cover start..end; the length is counted inclusively.
     assert plan.steps[0].start_date == plan.start_date == request.start_date
@@ -195,9 +248,6 @@ def assert_invariants(
         assert request.abrupt_stop_reason
     elif not request.revisions:  # a revision keeps the flags the plan was approved with
         assert "ABRUPT_STOP" not in codes
-    assert plan.requires_review == (
-        any(flag.severity == "critical" for flag in plan.flags) or "FASTER_THAN_PROTOCOL" in codes
-    )
 
     # 5. No step adds a dose time; one that is gone never comes back.
     times = [{dose.time for dose in step.doses} for step in plan.steps]

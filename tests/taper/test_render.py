@@ -13,13 +13,23 @@ def test_it_renders_an_oral_plan_as_a_table_with_one_column_per_dose_time():
     lines = text.splitlines()
     assert lines[0] == "Baclofen tablets: stop from 30 mg a day over 14 days"
     header = next(line for line in lines if line.startswith("Step"))
-    assert header.split() == ["Step", "Dates", "Daily", "08:00", "14:00", "20:00"]
+    assert header.split() == [
+        "Step",
+        "Dates",
+        "Daily",
+        "08:00",
+        "morning",
+        "14:00",
+        "midday",
+        "20:00",
+        "bedtime",
+    ]
     assert any(
         line.startswith("4 ") and "5 mg (1 × 5 mg)" in line and line.count("—") == 2
         for line in lines
     )
     assert "After 2026-03-15: no more doses." in lines
-    assert "  14 × 5 mg tablets" in lines
+    assert "  9 × 5 mg tablets" in lines
     assert "Reviewer approval: not required." in lines
     assert lines[-1] == taper.DISCLAIMER
 
@@ -49,14 +59,16 @@ def test_it_renders_a_pump_plan_with_refills_and_wean_visits():
 def test_it_writes_whole_numbers_as_integers_and_others_as_decimals_in_json():
     data = taper.plan_to_json(plan_for(oral_input()))
     first = data["steps"][0]
-    assert first["daily_total_mg"] == 25
-    assert isinstance(first["daily_total_mg"], int)
+    assert first["daily_total_mg"] == 22.5
+    assert isinstance(first["daily_total_mg"], float)
     second = data["steps"][1]["doses"][0]
-    assert second["amount_mg"] == 7.5
-    assert second["units"] == [{"strength_mg": 5, "count": 1.5}]
+    assert second["amount_mg"] == 5
+    assert isinstance(second["amount_mg"], int)
+    assert second["units"] == [{"strength_mg": 5, "count": 1}]
     assert data["dose_events"][0] == {
         "date": "2026-03-02",
         "time": "08:00",
+        "role": "morning",
         "amount_mg": 10,
         "step": 0,
         "at": "2026-03-02T08:00+00:00",

@@ -145,9 +145,9 @@ def test_it_refuses_a_huge_number_without_trouble():
 
 
 def test_it_names_unknown_fields_at_any_level():
-    data = oral_input(colour="blue", patient={"height_cm": 180})
+    data = oral_input(colour="blue", patient={"eye_colour": "brown"})
     data["doses"][0]["unit"] = "mg"
-    assert set(errors_for(data)) == {"colour", "patient.height_cm", "doses.0.unit"}
+    assert set(errors_for(data)) == {"colour", "patient.eye_colour", "doses.0.unit"}
 
 
 def test_it_collects_every_error_at_once():
@@ -159,7 +159,7 @@ def test_it_collects_every_error_at_once():
             "timezone": "Nowhere",
             "goal": {"type": "reduce", "target_daily_mg": -1},
             "patient": {"age_years": 200, "months_on_therapy": 3},
-            "pace": {"length_days": 0},
+            "pace": {"length_days": -1},
         }
     )
     assert set(errors) == {

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import taper
@@ -20,9 +20,9 @@ from tests.support.taper import errors_for, oral_input, plan_for, pump_input
 from tests.taper.test_properties import assert_invariants, oral_requests
 
 # The builders' plan: 30 mg a day as 10 mg at 08:00, 14:00 and 20:00, from 2026-03-02.
-#   step 0  03-02..03-04  25    mg  08:00 10, 14:00 5, 20:00 10
-#   step 1  03-05..03-07  17.5  mg  08:00 7.5, 20:00 10
-#   step 2  03-08..03-11  12.5  mg  08:00 2.5, 20:00 10
+#   step 0  03-02..03-04  22.5  mg  08:00 10, 14:00 2.5, 20:00 10
+#   step 1  03-05..03-07  15    mg  08:00 5, 20:00 10
+#   step 2  03-08..03-11  10    mg  20:00 10
 #   step 3  03-12..03-15   5    mg  20:00 5
 
 
@@ -42,17 +42,17 @@ def revised(*revisions: dict[str, Any]) -> taper.TaperPlan:
     return plan_for(oral_input(revisions=list(revisions)))
 
 
-STEP_0 = ("2026-03-02", "2026-03-04", "25", {"08:00": "10", "14:00": "5", "20:00": "10"})
-STEP_1 = {"08:00": "7.5", "20:00": "10"}
-STEP_2 = {"08:00": "2.5", "20:00": "10"}
+STEP_0 = ("2026-03-02", "2026-03-04", "22.5", {"08:00": "10", "14:00": "2.5", "20:00": "10"})
+STEP_1 = {"08:00": "5", "20:00": "10"}
+STEP_2 = {"20:00": "10"}
 STEP_3 = {"20:00": "5"}
 
 
 def test_the_unrevised_plan_is_the_one_the_examples_start_from():
     assert steps_of(plan_for(oral_input())) == [
         STEP_0,
-        ("2026-03-05", "2026-03-07", "17.5", STEP_1),
-        ("2026-03-08", "2026-03-11", "12.5", STEP_2),
+        ("2026-03-05", "2026-03-07", "15", STEP_1),
+        ("2026-03-08", "2026-03-11", "10", STEP_2),
         ("2026-03-12", "2026-03-15", "5", STEP_3),
     ]
 
@@ -61,8 +61,8 @@ def test_a_hold_keeps_the_dose_in_force_longer_and_moves_later_steps():
     plan = revised({"kind": "hold", "from_date": "2026-03-06", "days": 2})
     assert steps_of(plan) == [
         STEP_0,
-        ("2026-03-05", "2026-03-09", "17.5", STEP_1),
-        ("2026-03-10", "2026-03-13", "12.5", STEP_2),
+        ("2026-03-05", "2026-03-09", "15", STEP_1),
+        ("2026-03-10", "2026-03-13", "10", STEP_2),
         ("2026-03-14", "2026-03-17", "5", STEP_3),
     ]
     assert plan.duration_days == 16
@@ -74,12 +74,12 @@ def test_a_step_back_returns_to_the_step_before_then_restarts_the_step_in_force(
     plan = revised({"kind": "step_back", "from_date": "2026-03-06"})
     assert steps_of(plan) == [
         STEP_0,
-        ("2026-03-05", "2026-03-05", "17.5", STEP_1),
+        ("2026-03-05", "2026-03-05", "15", STEP_1),
         # Back to step 0's regimen, 14:00 dose included, for one step interval (3 days).
-        ("2026-03-06", "2026-03-08", "25", STEP_0[3]),
+        ("2026-03-06", "2026-03-08", "22.5", STEP_0[3]),
         # Step 1 again from its beginning, full length.
-        ("2026-03-09", "2026-03-11", "17.5", STEP_1),
-        ("2026-03-12", "2026-03-15", "12.5", STEP_2),
+        ("2026-03-09", "2026-03-11", "15", STEP_1),
+        ("2026-03-12", "2026-03-15", "10", STEP_2),
         ("2026-03-16", "2026-03-19", "5", STEP_3),
     ]
     assert [step.index for step in plan.steps] == [0, 1, 2, 3, 4, 5]
@@ -91,8 +91,8 @@ def test_a_step_back_in_the_first_step_returns_to_the_starting_regimen():
     assert steps_of(plan) == [
         ("2026-03-02", "2026-03-04", "30", start),
         ("2026-03-05", "2026-03-07", *STEP_0[2:]),
-        ("2026-03-08", "2026-03-10", "17.5", STEP_1),
-        ("2026-03-11", "2026-03-14", "12.5", STEP_2),
+        ("2026-03-08", "2026-03-10", "15", STEP_1),
+        ("2026-03-11", "2026-03-14", "10", STEP_2),
         ("2026-03-15", "2026-03-18", "5", STEP_3),
     ]
     assert "the starting dose" in plan.flags[-1].message
@@ -103,8 +103,8 @@ def test_a_slow_down_stretches_the_rest_of_the_step_and_every_later_step_by_half
     assert steps_of(plan) == [
         STEP_0,
         # 2 days of step 1 were left (03-06, 03-07): 3 days from 03-06.
-        ("2026-03-05", "2026-03-08", "17.5", STEP_1),
-        ("2026-03-09", "2026-03-14", "12.5", STEP_2),
+        ("2026-03-05", "2026-03-08", "15", STEP_1),
+        ("2026-03-09", "2026-03-14", "10", STEP_2),
         ("2026-03-15", "2026-03-20", "5", STEP_3),
     ]
 
@@ -117,10 +117,10 @@ def test_a_step_back_after_a_slow_down_lasts_the_stretched_interval():
     # Slowed: 5, 5, 6, 6 days; the step interval 3 becomes 5.
     assert steps_of(plan) == [
         ("2026-03-02", "2026-03-06", *STEP_0[2:]),
-        ("2026-03-07", "2026-03-07", "17.5", STEP_1),
+        ("2026-03-07", "2026-03-07", "15", STEP_1),
         ("2026-03-08", "2026-03-12", *STEP_0[2:]),
-        ("2026-03-13", "2026-03-17", "17.5", STEP_1),
-        ("2026-03-18", "2026-03-23", "12.5", STEP_2),
+        ("2026-03-13", "2026-03-17", "15", STEP_1),
+        ("2026-03-18", "2026-03-23", "10", STEP_2),
         ("2026-03-24", "2026-03-29", "5", STEP_3),
     ]
 
@@ -162,8 +162,12 @@ def test_it_keeps_the_flags_and_adds_one_info_flag_per_revision():
         {"kind": "slow_down", "from_date": "2026-03-05"},
     ]
     plan = plan_for(data)
-    added = [flag for flag in plan.flags if flag not in before.flags]
-    assert set(before.flags) <= set(plan.flags)
+    # STEP_TOO_LARGE names the dates of its cuts, which the hold moves; the rest stay.
+    moved = {"STEP_TOO_LARGE"}
+    assert {f.code for f in before.flags} <= {f.code for f in plan.flags}
+    kept = [flag for flag in before.flags if flag.code not in moved]
+    assert set(kept) <= set(plan.flags)
+    added = [flag for flag in plan.flags if flag not in before.flags and flag.code not in moved]
     assert [(flag.code, flag.severity, flag.source) for flag in added] == [
         ("REVISED", "info", "clinic default"),
         ("REVISED", "info", "clinic default"),
@@ -274,6 +278,26 @@ def test_an_unrevised_plan_is_effective_from_its_start():
             {
                 "revisions.0.from_date": [
                     "Choose a date within the plan as it stands before this revision "
+                    "(2026-03-02 to 2026-03-22: a hold or step back may start up to 7 days "
+                    "after the last dosing day)."
+                ]
+            },
+        ),
+        (
+            [{"kind": "step_back", "from_date": "2026-03-23"}],
+            {
+                "revisions.0.from_date": [
+                    "Choose a date within the plan as it stands before this revision "
+                    "(2026-03-02 to 2026-03-22: a hold or step back may start up to 7 days "
+                    "after the last dosing day)."
+                ]
+            },
+        ),
+        (
+            [{"kind": "slow_down", "from_date": "2026-03-16"}],
+            {
+                "revisions.0.from_date": [
+                    "Choose a date within the plan as it stands before this revision "
                     "(2026-03-02 to 2026-03-15)."
                 ]
             },
@@ -341,6 +365,7 @@ def revised_requests(draw: st.DrawFn) -> tuple[dict[str, Any], list[taper.TaperP
     data = draw(oral_requests())
     data["revisions"] = []
     plans = [plan_for(data)]
+    assume(plans[0].steps)  # a plan that stops now has nothing to revise
     earliest = plans[0].start_date
     for _ in range(draw(st.integers(1, 4))):
         current = plans[-1]
@@ -402,10 +427,25 @@ def test_a_revision_leaves_every_day_before_its_from_date_as_it_was(
         assert after.end_date >= before.end_date
         assert after.duration_days >= before.duration_days
         assert after.required_length_days == before.required_length_days
-        added = Counter(after.flags) - Counter(before.flags)
+        # STEP_TOO_LARGE names the dates of its cuts, which a revision moves; a longer
+        # plan may newly reach the expected delivery date, and must then say so.
+        dated = {"STEP_TOO_LARGE", "DELIVERY_BEFORE_END"}
+        added = Counter(f for f in after.flags if f.code not in dated) - Counter(
+            f for f in before.flags if f.code not in dated
+        )
         assert [flag.code for flag in added.elements()] == ["REVISED"]
-        assert not Counter(before.flags) - Counter(after.flags)
-        assert after.requires_review == before.requires_review
+        assert not Counter(f for f in before.flags if f.code not in dated) - Counter(
+            f for f in after.flags if f.code not in dated
+        )
+        codes_before = {f.code for f in before.flags}
+        codes_after = {f.code for f in after.flags}
+        assert ("STEP_TOO_LARGE" in codes_after) == ("STEP_TOO_LARGE" in codes_before)
+        newly = codes_after - codes_before - {"REVISED"}
+        assert newly <= {"DELIVERY_BEFORE_END"}
+        if not newly:
+            assert after.requires_review == before.requires_review
+        else:
+            assert after.requires_review
 
 
 @settings(max_examples=200, deadline=None)

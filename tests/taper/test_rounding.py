@@ -46,8 +46,9 @@ def test_it_measures_oral_suspension_in_millilitres_at_5_mg_per_ml():
 
 def test_it_dispenses_whole_tablets_sharing_halves_between_doses():
     plan = plan_for(oral_input())
-    # 5 mg halves: 6 + 9 + 4 + 8 = 27 → 14 tablets; 10 mg: 6 + 3 + 4 = 13.
-    assert [(s.strength_mg, s.count) for s in plan.dispense] == [(10, 13), (5, 14)]
+    # Steps 10/2.5/10, 5/–/10, –/–/10, –/–/5 for 3, 3, 4, 4 days.
+    # 5 mg halves: 3 + 6 + 0 + 8 = 17 → 9 tablets; 10 mg: 6 + 3 + 4 = 13.
+    assert [(s.strength_mg, s.count) for s in plan.dispense] == [(10, 13), (5, 9)]
 
 
 def test_it_dispenses_the_total_volume_of_a_liquid():

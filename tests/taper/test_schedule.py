@@ -8,7 +8,8 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import taper
-from taper.schedule import daily_levels, split_daily_total
+from taper.levels import linear_levels, proportional_levels
+from taper.schedule import split_daily_total
 from tests.support.taper import oral_input, plan_for
 
 D = Decimal
@@ -18,27 +19,33 @@ def amounts_by_time(step: taper.Step) -> dict[str, Decimal]:
     return {f"{dose.time:%H:%M}": dose.amount_mg for dose in step.doses}
 
 
-def test_it_rounds_linear_step_totals_to_half_a_5_mg_tablet():
-    # 30 mg over 4 steps: 24, 18, 12, 6 → 25, 17.5, 12.5, 5.
-    assert daily_levels(D(30), D("2.5"), 4, "linear", None) == (D(25), D("17.5"), D("12.5"), D(5))
+def test_it_shares_a_linear_taper_into_whole_tablet_cuts_the_larger_ones_first():
+    # 30 mg = 12 units of 2.5 mg in 5 cuts (4 steps and the stop): 3, 3, 2, 2, 2 units.
+    assert linear_levels(D(30), D("2.5"), 4, None) == (D("22.5"), D(15), D(10), D(5))
 
 
-def test_it_rounds_step_totals_to_half_a_millilitre_of_oral_solution():
-    # 9 mg over 4 steps: 7.2, 5.4, 3.6, 1.8 → 7, 5.5, 3.5, 2.
-    assert daily_levels(D(9), D("0.5"), 4, "linear", None) == (D(7), D("5.5"), D("3.5"), D(2))
+def test_it_shares_oral_solution_cuts_in_half_millilitres_the_larger_ones_first():
+    # 9 mg = 18 units of 0.5 mg in 5 cuts: 4, 4, 4, 3, 3 units = 2, 2, 2, 1.5, 1.5 mg.
+    assert linear_levels(D(9), D("0.5"), 4, None) == (D(7), D(5), D(3), D("1.5"))
 
 
-def test_it_halves_the_dose_each_step_in_a_proportional_taper_down_to_one_dose_step():
-    assert daily_levels(D(40), D("2.5"), 4, "proportional", None) == (D(20), D(10), D(5), D("2.5"))
+def test_it_cuts_a_percentage_of_the_current_dose_in_a_proportional_taper():
+    # 50 %: 40 → 20 → 10 → 5 → 2.5 (one dose step), then the stop.
+    assert proportional_levels(D(40), D("2.5"), D(50), None) == (D(20), D(10), D(5), D("2.5"))
 
 
-def test_it_drops_levels_that_do_not_go_down_after_rounding():
-    # 5 mg over 4 steps: 4, 3, 2, 1 → 5 (not lower), 2.5, 2.5 (not lower), 0.
-    assert daily_levels(D(5), D("2.5"), 4, "linear", None) == (D("2.5"),)
+def test_it_never_cuts_less_than_one_dose_step_in_a_proportional_taper():
+    # 10 % of 10 mg is 1 mg, which rounds to 0 units of 2.5 mg: the cut is one unit.
+    assert proportional_levels(D(10), D("2.5"), D(10), None) == (D("7.5"), D(5), D("2.5"))
+
+
+def test_it_makes_no_more_cuts_than_there_are_dose_steps():
+    # 5 mg is 2 units: one step of 2.5 mg, then the stop.
+    assert linear_levels(D(5), D("2.5"), 4, None) == (D("2.5"),)
 
 
 def test_it_holds_a_dose_that_is_already_the_smallest_measurable_then_stops():
-    assert daily_levels(D("2.5"), D("2.5"), 4, "linear", None) == (D("2.5"),)
+    assert linear_levels(D("2.5"), D("2.5"), 4, None) == (D("2.5"),)
 
 
 def test_it_keeps_the_full_length_when_levels_merge():
@@ -57,20 +64,25 @@ def test_it_gives_spare_days_to_the_later_steps():
 def test_it_cuts_midday_doses_first_then_the_morning_and_the_bedtime_dose_last():
     plan = plan_for(oral_input())
     assert [amounts_by_time(step) for step in plan.steps] == [
-        {"08:00": 10, "14:00": 5, "20:00": 10},
-        {"08:00": D("7.5"), "20:00": 10},
-        {"08:00": D("2.5"), "20:00": 10},
+        {"08:00": 10, "14:00": D("2.5"), "20:00": 10},
+        {"08:00": 5, "20:00": 10},
+        {"20:00": 10},
         {"20:00": 5},
     ]
 
 
 def test_it_cuts_the_largest_midday_dose_first_and_the_earlier_one_on_a_tie():
-    previous = ((time(8), D(10)), (time(12), D(10)), (time(16), D(10)), (time(20), D(10)))
+    previous = (
+        (time(8), D(10), "morning"),
+        (time(12), D(10), "midday"),
+        (time(16), D(10), "midday"),
+        (time(20), D(10), "bedtime"),
+    )
     assert split_daily_total(previous, D(35), D("2.5")) == (
-        (time(8), D(10)),
-        (time(12), D("7.5")),
-        (time(16), D("7.5")),
-        (time(20), D(10)),
+        (time(8), D(10), "morning"),
+        (time(12), D("7.5"), "midday"),
+        (time(16), D("7.5"), "midday"),
+        (time(20), D(10), "bedtime"),
     )
 
 
