@@ -97,6 +97,12 @@ class PatientCreateSerializer(RefuseUnknownFields):
         required=False,
         max_length=len(CnsDepressant.choices),
     )
+    height_cm = StrictDecimalField(
+        required=False, allow_null=True, max_digits=4, decimal_places=1,
+        min_value=30, max_value=250,
+    )
+    dialysis = StrictBooleanField(required=False)
+    expected_delivery_date = serializers.DateField(required=False, allow_null=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         form_data: dict[str, Any] = {"home_timezone": "UTC", "pregnancy_trimester": 0}
@@ -119,6 +125,9 @@ class PatientCreateSerializer(RefuseUnknownFields):
 class DoseInputSerializer(serializers.Serializer[Any]):
     time = serializers.CharField(help_text="HH:MM, 24-hour clock, in the patient's zone")
     amount_mg = serializers.FloatField()
+    role = serializers.ChoiceField(
+        choices=["morning", "midday", "evening", "bedtime", "night"], required=False
+    )
 
 
 class GoalSerializer(serializers.Serializer[Any]):
@@ -146,9 +155,10 @@ PACE_SCHEMA = {
         {
             "type": "object",
             "properties": {
-                "length_days": {"type": "integer"},
+                "length_days": {"type": "integer", "minimum": 0},
                 "step_days": {"type": "integer"},
                 "shape": {"type": "string", "enum": ["linear", "proportional"]},
+                "percent_per_step": {"type": "number", "minimum": 5, "maximum": 50},
             },
         },
     ]
@@ -186,6 +196,9 @@ class EnginePatientSerializer(serializers.Serializer[Any]):
     cns_depressants = serializers.ListField(
         child=serializers.ChoiceField(choices=CnsDepressant.values), required=False
     )
+    height_cm = serializers.FloatField(required=False)
+    dialysis = serializers.BooleanField(required=False)
+    expected_delivery_date = serializers.DateField(required=False)
 
 
 class RevisionInputSerializer(serializers.Serializer[Any]):

@@ -18,6 +18,9 @@ PATIENT_FACT_LABELS = {
     "serum_creatinine_mg_dl": "serum creatinine",
     "pregnancy_trimester": "pregnancy",
     "cns_depressants": "other CNS depressants",
+    "height_cm": "height",
+    "dialysis": "dialysis",
+    "expected_delivery_date": "expected delivery date",
 }
 
 
@@ -45,6 +48,12 @@ def patient_facts(patient: Patient, on: dt.date, months_on_therapy: int) -> dict
     }
     if patient.weight_kg is not None:
         facts["weight_kg"] = _number(patient.weight_kg)
+    if patient.height_cm is not None:
+        facts["height_cm"] = _number(patient.height_cm)
+    if patient.dialysis:
+        facts["dialysis"] = True
+    if patient.expected_delivery_date is not None:
+        facts["expected_delivery_date"] = patient.expected_delivery_date.isoformat()
     if patient.creatinine_clearance_ml_min is not None:
         facts["creatinine_clearance_ml_min"] = _number(patient.creatinine_clearance_ml_min)
     elif patient.serum_creatinine_mg_dl is not None:

@@ -42,9 +42,13 @@ class PatientForm(forms.ModelForm[Patient]):
             "breastfeeding",
             "seizure_history",
             "cns_depressants",
+            "height_cm",
+            "dialysis",
+            "expected_delivery_date",
         ]
         widgets = {
             "date_of_birth": forms.DateInput(attrs={"type": "date"}),
+            "expected_delivery_date": forms.DateInput(attrs={"type": "date"}),
             "pregnancy_trimester": forms.Select(
                 choices=[
                     (0, "Not pregnant"),
@@ -58,10 +62,18 @@ class PatientForm(forms.ModelForm[Patient]):
             "weight_kg": "Weight (kg)",
             "creatinine_clearance_ml_min": "Creatinine clearance (mL/min)",
             "serum_creatinine_mg_dl": "Serum creatinine (mg/dL)",
+            "height_cm": "Height (cm)",
+            "dialysis": "On dialysis",
+            "expected_delivery_date": "Expected delivery date",
         }
         help_texts = {
             "creatinine_clearance_ml_min": "Enter CrCl, or serum creatinine to compute it "
-            "(Cockcroft–Gault), not both.",
+            "(Cockcroft–Gault; under 18 the bedside Schwartz formula, which needs the "
+            "height), not both.",
+            "height_cm": "Needed with a serum creatinine under 18; in adults it lets "
+            "Cockcroft–Gault use adjusted body weight.",
+            "expected_delivery_date": "If pregnant: a taper that would end on or after it is "
+            "flagged.",
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

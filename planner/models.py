@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -67,6 +68,19 @@ class Patient(models.Model):
     breastfeeding = models.BooleanField(default=False)
     seizure_history = models.BooleanField(default=False)
     cns_depressants = models.JSONField(default=list, blank=True)
+    # Kidney function and pregnancy facts the taper engine uses (docs/plan-json.md):
+    # height for the bedside Schwartz formula under 18 and adjusted body weight in
+    # Cockcroft–Gault; dialysis; the expected delivery date against the plan's end.
+    height_cm = models.DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        # The range the engine accepts (taper/intake.py).
+        validators=[MinValueValidator(30), MaxValueValidator(250)],
+    )
+    dialysis = models.BooleanField(default=False)
+    expected_delivery_date = models.DateField(null=True, blank=True)
     # Calendar privacy: by default events say "Medication dose", never the drug or dose.
     calendar_detailed_titles = models.BooleanField(default=False)
     calendar_settings_version = models.PositiveIntegerField(default=0)

@@ -72,6 +72,20 @@ def test_a_patient_is_created_and_read_back(api: APIClient, clinic: Clinic) -> N
     assert read["home_timezone"] == "Europe/Paris"
 
 
+def test_a_patient_keeps_height_dialysis_and_delivery_date(api: APIClient, clinic: Clinic) -> None:
+    facts = {"height_cm": 172.5, "dialysis": True, "expected_delivery_date": "2026-09-01"}
+    response = api.post(reverse("api:patients"), {**PATIENT, **facts}, format="json")
+    assert response.status_code == 201, response.json()
+    patient = Patient.objects.get()
+    assert (str(patient.height_cm), patient.dialysis, str(patient.expected_delivery_date)) == (
+        "172.5", True, "2026-09-01"
+    )
+    read = api.get(reverse("api:patient", args=[patient.pk])).json()
+    assert (read["height_cm"], read["dialysis"], read["expected_delivery_date"]) == (
+        172.5, True, "2026-09-01"
+    )
+
+
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
@@ -85,7 +99,10 @@ def test_a_patient_is_created_and_read_back(api: APIClient, clinic: Clinic) -> N
         ({"weight_kg": "70"}, "weight_kg"),
         ({"pregnancy_trimester": 10**40}, "pregnancy_trimester"),
         ({"cns_depressants": ["caffeine"]}, "cns_depressants.0"),
-        ({"height_cm": 180}, "height_cm"),
+        ({"height_cm": 900}, "height_cm"),  # beyond what the engine accepts
+        ({"dialysis": "yes"}, "dialysis"),
+        ({"expected_delivery_date": "soon"}, "expected_delivery_date"),
+        ({"eye_colour": "brown"}, "eye_colour"),  # an unknown field
     ],
 )
 def test_patient_refusals_name_the_field(

@@ -1,0 +1,86 @@
+"""Height, dialysis and the expected delivery date: entered on the patient record, used
+by the engine (docs/plan-json.md), shown on the plan page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from planner.engine_input import patient_facts
+from planner.models import Patient, TaperPlan
+from tests.planner.test_clinician_workflow import START, plan_post
+
+
+@pytest.fixture
+def logged_in(client: Client, alice: Any) -> Client:
+    client.force_login(alice)
+    return client
+
+
+def test_the_patient_form_stores_height_dialysis_and_delivery_date(logged_in: Client) -> None:
+    response = logged_in.post(
+        reverse("patient_new"),
+        {
+            "given_name": "Jo",
+            "family_name": "Doe",
+            "date_of_birth": "1990-01-01",
+            "sex": "female",
+            "home_timezone": "Europe/Paris",
+            "pregnancy_trimester": "3",
+            "height_cm": "165",
+            "dialysis": "on",
+            "expected_delivery_date": "2027-03-05",
+        },
+    )
+    patient = Patient.objects.get()
+    assert response["Location"] == reverse("patient", args=[patient.pk])
+    assert (patient.height_cm, patient.dialysis, patient.expected_delivery_date) == (
+        Decimal(165), True, dt.date(2027, 3, 5)
+    )
+    facts = patient_facts(patient, START, months_on_therapy=3)
+    assert (facts["height_cm"], facts["dialysis"], facts["expected_delivery_date"]) == (
+        165, True, "2027-03-05"
+    )
+
+
+def test_the_patient_form_refuses_a_height_the_engine_would_refuse(logged_in: Client) -> None:
+    response = logged_in.post(
+        reverse("patient_new"),
+        {
+            "given_name": "Jo",
+            "family_name": "Doe",
+            "date_of_birth": "1990-01-01",
+            "sex": "female",
+            "home_timezone": "Europe/Paris",
+            "pregnancy_trimester": "0",
+            "height_cm": "20",
+        },
+    )
+    assert response.status_code == 200
+    assert "height_cm" in response.context["form"].errors
+    assert not Patient.objects.exists()
+
+
+def test_a_plan_for_a_patient_on_dialysis_due_before_the_end_needs_review(
+    logged_in: Client, patient: Patient
+) -> None:
+    patient.dialysis = True
+    patient.pregnancy_trimester = 3
+    patient.expected_delivery_date = START + dt.timedelta(days=5)
+    patient.save()
+    logged_in.post(reverse("plan_new", args=[patient.pk]), plan_post())
+    revision = TaperPlan.objects.get().current_revision
+    assert revision is not None
+    codes = {flag["code"] for flag in revision.engine_output["flags"]}
+    assert {"DIALYSIS", "DELIVERY_BEFORE_END"} <= codes
+    assert revision.engine_output["requires_review"]
+    page = logged_in.get(reverse("plan", args=[revision.plan.pk])).content.decode()
+    assert "DIALYSIS" in page
+    # Dose roles on the plan page.
+    assert "(morning)" in page
+    assert "(bedtime)" in page
