@@ -18,8 +18,8 @@ def examples() -> list[tuple[str, str]]:
     return EXAMPLE.findall(DOC.read_text())
 
 
-def test_it_documents_five_examples():
-    assert len(examples()) == 5
+def test_it_documents_eight_examples():
+    assert len(examples()) == 8
 
 
 @pytest.mark.parametrize(("given", "shown"), examples())
