@@ -21,6 +21,7 @@ from taper.request import CurrentDose, DoseRole, PlanRequest
 from taper.rounding import DoseUnit, dose_units, units_text
 
 NOON = time(12, 0)
+ONE_DAY = timedelta(days=1)
 # Which doses lose the reduction first (CLINICAL.md "which dose is cut first"; evening
 # and night are this project's additions, see docs/clinical-notes.md).
 CUT_ORDER: tuple[frozenset[DoseRole], ...] = (
@@ -176,10 +177,12 @@ def dose_events(
     first_times = {step.index: step.doses[0].time for step in steps}
     events = []
     for position, (day, dose, step_index, utc) in enumerate(planned):
-        # Never longer than to the step's first dose the next day: days without doses
-        # (a revision after the end) do not stretch the window.
-        usual_next = _utc_instant(day + timedelta(days=1), first_times[step_index], zone)
-        following = min(next_utc.get(position, after_last), usual_next)
+        following = next_utc.get(position, after_last)
+        if following - utc > ONE_DAY:
+            # Never longer than to the step's first dose the next day: days without
+            # doses (a revision after the end) do not stretch the window.
+            usual = _utc_instant(day + timedelta(days=1), first_times[step_index], zone)
+            following = min(following, usual)
         until = catch_up_until(utc, following, catch_up_fraction)
         events.append(
             DoseEvent(

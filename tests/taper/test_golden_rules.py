@@ -52,6 +52,11 @@ def test_cuts_never_grow_the_remainder_goes_to_the_first_cuts():
     assert doses(plan.steps[1]) == [("08:00", "morning", D(5)), ("20:00", "bedtime", D(10))]
     assert [(s.strength_mg, s.count) for s in plan.dispense] == [(10, 13), (5, 9)]
     assert len(plan.dose_events) == 9 + 6 + 4 + 4
+    # 03-07 20:00 is followed by 20:00 on 03-08 (the 08:00 dose is gone): 24 h → 08:00.
+    evening = next(
+        e for e in plan.dose_events if e.local_date == date(2026, 3, 7) and e.slot == "20:00"
+    )
+    assert evening.catch_up_until.strftime("%m-%d %H:%M") == "03-08 08:00"
 
 
 def test_a_custom_step_interval_gets_the_steps_its_cuts_need():

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import taper
 from taper.levels import linear_levels, proportional_levels
+from taper.request import DoseRole
 from taper.schedule import split_daily_total
 from tests.support.taper import oral_input, plan_for
 
@@ -72,7 +73,7 @@ def test_it_cuts_midday_doses_first_then_the_morning_and_the_bedtime_dose_last()
 
 
 def test_it_cuts_the_largest_midday_dose_first_and_the_earlier_one_on_a_tie():
-    previous = (
+    previous: tuple[tuple[time, Decimal, DoseRole], ...] = (
         (time(8), D(10), "morning"),
         (time(12), D(10), "midday"),
         (time(16), D(10), "midday"),
