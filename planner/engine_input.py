@@ -93,9 +93,13 @@ def from_plan_form(
             if time is None and amount is None:
                 continue
             rows.append(row)
-            doses.append(
-                {"time": time.strftime("%H:%M") if time else None, "amount_mg": _number(amount)}
-            )
+            dose: dict[str, Any] = {
+                "time": time.strftime("%H:%M") if time else None,
+                "amount_mg": _number(amount),
+            }
+            if cleaned.get(f"dose_role_{row}"):
+                dose["role"] = cleaned[f"dose_role_{row}"]
+            doses.append(dose)
         data["doses"] = doses
         if cleaned["goal"] == "reduce":
             data["goal"] = {
@@ -112,6 +116,8 @@ def from_plan_form(
                 pace["step_days"] = cleaned["step_days"]
             if cleaned.get("shape"):
                 pace["shape"] = cleaned["shape"]
+            if cleaned.get("percent_per_step") is not None:
+                pace["percent_per_step"] = _number(cleaned["percent_per_step"])
             data["pace"] = pace
         else:
             data["pace"] = cleaned["pace"]
@@ -127,7 +133,8 @@ def form_field_for(key: str, rows: list[int]) -> str | None:
     if head == "doses":
         if len(parts) >= 3 and parts[1].isdigit() and int(parts[1]) < len(rows):
             row = rows[int(parts[1])]
-            return f"dose_time_{row}" if parts[2] == "time" else f"dose_amount_{row}"
+            field = {"time": "dose_time", "role": "dose_role"}.get(parts[2], "dose_amount")
+            return f"{field}_{row}"
         return "dose_time_1"
     if head == "goal":
         return "target_daily_mg" if key == "goal.target_daily_mg" else "goal"
@@ -136,6 +143,7 @@ def form_field_for(key: str, rows: list[int]) -> str | None:
             "pace.length_days": "length_days",
             "pace.step_days": "step_days",
             "pace.shape": "shape",
+            "pace.percent_per_step": "percent_per_step",
         }.get(key, "pace")
     if head == "pump" and len(parts) == 2:
         return f"pump_{parts[1]}"
@@ -156,14 +164,15 @@ def plan_form_initial(engine_input: dict[str, Any]) -> dict[str, Any]:
     for row, dose in enumerate(engine_input.get("doses") or [], start=1):
         initial[f"dose_time_{row}"] = dt.time.fromisoformat(dose["time"])
         initial[f"dose_amount_{row}"] = Decimal(str(dose["amount_mg"]))
+        initial[f"dose_role_{row}"] = dose.get("role", "")
     goal = engine_input.get("goal") or {"type": "discontinue"}
     initial["goal"] = goal["type"]
     if goal["type"] == "reduce":
         initial["target_daily_mg"] = Decimal(str(goal["target_daily_mg"]))
     pace = engine_input.get("pace", "standard")
     if isinstance(pace, dict):
-        initial.update(pace="custom", **{k: pace[k] for k in ("length_days", "step_days", "shape")
-                                          if k in pace})
+        keys = ("length_days", "step_days", "shape", "percent_per_step")
+        initial.update(pace="custom", **{k: pace[k] for k in keys if k in pace})
     else:
         initial["pace"] = pace
     pump = engine_input.get("pump")

@@ -112,6 +112,16 @@ class PatientForm(forms.ModelForm[Patient]):
         return cleaned
 
 
+DOSE_ROLE_CHOICES = [
+    ("", "from the clock"),
+    ("morning", "morning dose"),
+    ("midday", "midday dose"),
+    ("evening", "evening dose"),
+    ("bedtime", "bedtime dose"),
+    ("night", "night dose"),
+]
+
+
 class PlanForm(forms.Form):
     """The regimen, the goal and the pace: everything of a plan that is not a patient fact."""
 
@@ -140,6 +150,13 @@ class PlanForm(forms.Form):
         choices=[("linear", "Equal reductions"), ("proportional", "Proportional reductions")],
         initial="linear",
         required=False,
+    )
+    percent_per_step = forms.DecimalField(
+        label="Percent of the current dose cut per step",
+        required=False,
+        max_digits=4,
+        decimal_places=1,
+        help_text="Proportional reductions only; empty for the protocol's default.",
     )
     abrupt_stop_reason = forms.CharField(
         label="Reason for stopping faster than the hard floor",
@@ -178,11 +195,20 @@ class PlanForm(forms.Form):
                 max_digits=7,
                 decimal_places=2,
             )
+            self.fields[f"dose_role_{row}"] = forms.ChoiceField(
+                label=f"Dose {row} is the",
+                required=False,
+                choices=DOSE_ROLE_CHOICES,
+                help_text="Decides which dose is cut first; the bedtime dose is cut last.",
+            )
         self.engine_input: dict[str, Any] | None = None
         self.plan: taper.TaperPlan | None = None
 
-    def dose_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
-        return [(self[f"dose_time_{r}"], self[f"dose_amount_{r}"]) for r in range(1, DOSE_ROWS + 1)]
+    def dose_rows(self) -> list[tuple[forms.BoundField, forms.BoundField, forms.BoundField]]:
+        return [
+            (self[f"dose_time_{r}"], self[f"dose_amount_{r}"], self[f"dose_role_{r}"])
+            for r in range(1, DOSE_ROWS + 1)
+        ]
 
     def pump_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.fields if name.startswith("pump_")]

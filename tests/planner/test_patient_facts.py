@@ -84,3 +84,43 @@ def test_a_plan_for_a_patient_on_dialysis_due_before_the_end_needs_review(
     # Dose roles on the plan page.
     assert "(morning)" in page
     assert "(bedtime)" in page
+
+
+def test_the_plan_form_sends_dose_roles_and_a_percentage_to_the_engine(
+    logged_in: Client, patient: Patient
+) -> None:
+    logged_in.post(
+        reverse("plan_new", args=[patient.pk]),
+        plan_post(
+            dose_time_1="10:00",
+            dose_role_1="bedtime",
+            dose_time_3="18:00",
+            dose_role_3="morning",
+            pace="custom",
+            shape="proportional",
+            percent_per_step="20",
+        ),
+    )
+    revision = TaperPlan.objects.get().current_revision
+    assert revision is not None
+    sent = revision.engine_input
+    assert [dose.get("role") for dose in sent["doses"]] == ["bedtime", None, "morning"]
+    assert sent["pace"] == {"shape": "proportional", "percent_per_step": 20}
+    output = revision.engine_output
+    assert output["percent_per_step"] == 20
+    # The 10:00 "bedtime" dose is cut last: it is the only dose of the last step.
+    assert [dose["time"] for dose in output["steps"][-1]["doses"]] == ["10:00"]
+    edit = logged_in.get(reverse("plan_edit", args=[revision.plan.pk]))
+    assert edit.context["form"].initial["dose_role_1"] == "bedtime"
+
+
+def test_the_plan_form_puts_a_wrong_percentage_next_to_its_field(
+    logged_in: Client, patient: Patient
+) -> None:
+    response = logged_in.post(
+        reverse("plan_new", args=[patient.pk]),
+        plan_post(pace="custom", shape="proportional", percent_per_step="80"),
+    )
+    assert response.status_code == 200
+    assert "percent_per_step" in response.context["form"].errors
+    assert not TaperPlan.objects.exists()
