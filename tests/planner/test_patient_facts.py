@@ -11,8 +11,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from planner import services
 from planner.engine_input import patient_facts
-from planner.models import Patient, TaperPlan
+from planner.models import Patient, PlanStatus, TaperPlan
+from planner.roles import Role
+from reminders.models import Dose
+from tests.conftest import make_staff
 from tests.planner.test_clinician_workflow import START, plan_post
 
 
@@ -124,3 +128,29 @@ def test_the_plan_form_puts_a_wrong_percentage_next_to_its_field(
     assert response.status_code == 200
     assert "percent_per_step" in response.context["form"].errors
     assert not TaperPlan.objects.exists()
+
+
+def test_a_stop_now_plan_is_saved_and_its_pages_show_it(
+    logged_in: Client, patient: Patient, alice: Any, django_user_model: Any
+) -> None:
+    logged_in.post(
+        reverse("plan_new", args=[patient.pk]),
+        plan_post(pace="custom", length_days="0", abrupt_stop_reason="severe encephalopathy"),
+    )
+    plan = TaperPlan.objects.get()
+    revision = plan.current_revision
+    assert revision is not None
+    output = revision.engine_output
+    assert (output["steps"], output["dose_events"], output["duration_days"]) == ([], [], 0)
+    assert output["requires_review"]
+    page = logged_in.get(reverse("plan", args=[plan.pk]))
+    assert page.status_code == 200
+    assert "stops baclofen now, with no further doses" in page.content.decode()
+    assert logged_in.get(reverse("plan_handout", args=[plan.pk])).status_code == 200
+    # Approved by a reviewer, it starts with no doses to remind of.
+    bob = make_staff(django_user_model, "bob", patient.clinic, Role.REVIEWER)
+    services.plan_submit(plan=plan, by=alice)
+    services.plan_approve(plan=plan, by=bob, seen_revision_id=revision.pk)
+    services.plan_activate(plan=plan, by=alice)
+    assert TaperPlan.objects.get().status == PlanStatus.ACTIVE
+    assert not Dose.objects.filter(plan=plan).exists()
