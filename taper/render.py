@@ -236,12 +236,17 @@ def _header(plan: TaperPlan) -> list[str]:
     elif goal is not None and goal.type == "reduce" and goal.target_daily_mg is not None:
         title = (
             f"{request.product.name}: reduce from {format_amount(request.daily_total_mg)} to "
-            f"{format_amount(goal.target_daily_mg)} mg a day over {plan.duration_days} days"
+            f"{format_amount(goal.target_daily_mg)} mg a day over {_days(plan.duration_days)}"
+        )
+    elif not plan.steps:
+        title = (
+            f"{request.product.name}: stop {format_amount(request.daily_total_mg)} mg a day now, "
+            "with no further doses (an abrupt stop)"
         )
     else:
         title = (
             f"{request.product.name}: stop from {format_amount(request.daily_total_mg)} mg a day "
-            f"over {plan.duration_days} days"
+            f"over {_days(plan.duration_days)}"
         )
     lines = [
         title,
@@ -249,10 +254,14 @@ def _header(plan: TaperPlan) -> list[str]:
         f"Times are {request.timezone} wall-clock times.",
         f"From {_day(plan.start_date)} to {_day(plan.end_date)}.",
     ]
-    if plan.pump is None:
+    if plan.pump is None and plan.steps:
         lines.append(
-            f"Length {plan.duration_days} days (protocol for this patient: at least "
-            f"{plan.required_length_days}); a step every {plan.step_interval_days} days."
+            f"Length {_days(plan.duration_days)} (protocol for this patient: at least "
+            f"{plan.required_length_days}); a step every {_days(plan.step_interval_days or 0)}."
+        )
+    elif plan.pump is None:
+        lines.append(
+            f"No taper (protocol for this patient: at least {plan.required_length_days} days)."
         )
     crcl = plan.creatinine_clearance
     if crcl is not None:
@@ -390,6 +399,10 @@ def _product_summary(product: Product) -> str:
         for s in product.strengths
     )
     return f"{product.name}: {strengths} mcg/mL"
+
+
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
 
 
 def _day(value: date) -> str:

@@ -84,3 +84,20 @@ def test_it_gives_oral_and_pump_plans_their_own_keys():
     assert {"pump", "refills", "wean_steps"} <= set(pump)
     assert pump["pump"]["days_to_alarm"] == 90
     assert (pump["steps"], pump["dose_events"], pump["dispense"]) == ([], [], [])
+
+
+def test_it_says_stop_now_and_one_day_in_plain_words():
+    stop_now = taper.plan_to_text(
+        plan_for(oral_input(pace={"length_days": 0}, abrupt_stop_reason="anaphylaxis"))
+    )
+    assert stop_now.splitlines()[0] == (
+        "Baclofen tablets: stop 30 mg a day now, with no further doses (an abrupt stop)"
+    )
+    assert "over 0 days" not in stop_now
+    assert "Stop now: no further doses from 2026-03-02." in stop_now
+    one_day = taper.plan_to_text(
+        plan_for(oral_input(pace={"length_days": 1}, abrupt_stop_reason="anaphylaxis"))
+    )
+    assert one_day.splitlines()[0] == "Baclofen tablets: stop from 30 mg a day over 1 day"
+    assert "1 days" not in one_day
+    assert "the taper is longer" not in one_day
