@@ -16,8 +16,9 @@ from planner.engine_input import patient_facts
 from planner.models import Patient, PlanStatus, TaperPlan
 from planner.roles import Role
 from reminders.models import Dose
-from tests.conftest import make_staff
-from tests.planner.test_clinician_workflow import START, plan_post
+from tests.support.clock import START
+from tests.support.factories import make_staff
+from tests.support.plans import plan_post
 
 
 @pytest.fixture
