@@ -169,8 +169,8 @@ def test_dose_roles_keep_a_night_workers_bedtime_dose_and_the_target_stays():
     assert "(2026-03-10) is on or after the expected delivery date (2026-03-10)" in (
         delivery.message
     )
-    assert "tremors and seizures" in delivery.message
-    assert "4585aafe-0af8-4786-a419-6a7e76671ca2" in delivery.source
+    assert "increased muscle tone, tremor, jitteriness, and seizure" in delivery.message
+    assert "Neonatal Withdrawal Symptoms" in delivery.source
     assert plan.requires_review
     assert plan.last_day_missed_dose == ()  # the patient goes on at the target
 
