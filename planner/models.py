@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
+
+import taper
 
 
 class Clinic(models.Model):
@@ -221,6 +225,33 @@ class TaperPlan(models.Model):
 
     def __str__(self) -> str:
         return f"Taper plan {self.pk}"
+
+    def resumable_until(self) -> dt.date | None:
+        """The last day a finished oral plan may still be held or stepped back, resuming
+        the last level taken: its protocol's ``after_end_days`` after the last dosing day
+        (withdrawal shows 1 to 3 days after a cut). None for any other plan."""
+        revision = self.current_revision
+        if self.status != PlanStatus.COMPLETED or revision is None:
+            return None
+        catalogue = taper.load_catalogue()
+        product = catalogue.product(revision.engine_input.get("product", ""))
+        if product is None:
+            return None
+        protocol = catalogue.protocol_for(product)
+        if not isinstance(protocol, taper.OralProtocol):
+            return None
+        return revision.end_date + dt.timedelta(days=protocol.after_end_days.value)
+
+    def revisable_on(self, day: dt.date, kind: str | None = None) -> bool:
+        """Whether a clinician may revise the plan on ``day`` (in the patient's zone): a
+        running plan always; a finished one by a hold or step back until
+        ``resumable_until``. The plan page and ``services.plan_revise`` both ask this."""
+        if self.status == PlanStatus.ACTIVE:
+            return True
+        if kind is not None and kind not in (RevisionKind.HOLD, RevisionKind.STEP_BACK):
+            return False
+        until = self.resumable_until()
+        return until is not None and day <= until
 
 
 class RevisionKind(models.TextChoices):

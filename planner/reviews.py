@@ -80,12 +80,17 @@ def _item(plan: TaperPlan, revision: PlanRevision, *, is_revision: bool) -> Queu
     )
 
 
+# Plans whose revisions are reviewed: running ones, and finished oral plans that a hold
+# or step back after the last dosing day would resume (TaperPlan.revisable_on).
+STARTED = (PlanStatus.ACTIVE, PlanStatus.COMPLETED)
+
+
 def _queued_plans(clinic_id: int) -> QuerySet[TaperPlan]:
     return (
         TaperPlan.objects.filter(patient__clinic_id=clinic_id)
         .filter(
             Q(status=PlanStatus.PENDING_REVIEW)
-            | Q(status=PlanStatus.ACTIVE, revisions__review_state=RevisionReview.PENDING)
+            | Q(status__in=STARTED, revisions__review_state=RevisionReview.PENDING)
         )
         .distinct()
     )
@@ -126,7 +131,7 @@ def review_queue(*, clinic_id: int) -> list[QueueItem]:
 def under_review(plan: TaperPlan) -> PlanRevision | None:
     """The revision the reviewer decides on: a pending revision of a running plan, or the
     current version of a plan in the queue."""
-    if plan.status == PlanStatus.ACTIVE:
+    if plan.status in STARTED:
         pending = plan.revisions.filter(review_state=RevisionReview.PENDING).first()
         if pending is not None:
             return pending
@@ -188,7 +193,7 @@ def review_page(plan: TaperPlan, revision: PlanRevision) -> dict[str, Any]:
     against the version in force (what the patient follows now, which the revision was
     built on); for a plan sent back and changed, against the version the reviewer saw."""
     before: PlanRevision | None
-    if plan.status == PlanStatus.ACTIVE:
+    if plan.status in STARTED:
         before = plan.current_revision
     else:
         before = (
@@ -201,7 +206,7 @@ def review_page(plan: TaperPlan, revision: PlanRevision) -> dict[str, Any]:
         "plan": plan,
         "patient": plan.patient,
         "revision": revision,
-        "item": _item(plan, revision, is_revision=plan.status == PlanStatus.ACTIVE),
+        "item": _item(plan, revision, is_revision=plan.status in STARTED),
         "changes": revision_changes(before, revision) if before is not None else None,
         "past_reviews": PlanReview.objects.filter(revision__plan=plan)
         .select_related("reviewer", "revision")

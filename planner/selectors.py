@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Q
@@ -176,6 +177,10 @@ def plan_page(plan: TaperPlan, user: User | AnonymousUser | None = None) -> dict
         and (plan.status == PlanStatus.PENDING_REVIEW or pending is not None),
         "is_reviewer": user is not None and has_role(user, Role.REVIEWER),
         "can_edit": user is not None and has_role(user, Role.CLINICIAN),
+        "revisable": plan.revisable_on(
+            timezone.now().astimezone(ZoneInfo(plan.patient.home_timezone)).date()
+        ),
+        "resumable_until": plan.resumable_until(),
         **schedule_context(revision.engine_input, revision.engine_output),
     }
 

@@ -434,14 +434,34 @@ def plan_revise(
     as they were. A revision whose flags (or the clinic) need review waits for a
     reviewer while the plan keeps running as it is."""
     plan = TaperPlan.objects.select_for_update().select_related("patient__clinic").get(pk=plan.pk)
-    _require_status(plan, PlanStatus.ACTIVE)
-    if plan.revisions.filter(review_state=RevisionReview.PENDING).exists():
-        raise PlanStateError("A revision of this plan is already waiting for review.")
+    today = timezone.now().astimezone(ZoneInfo(plan.patient.home_timezone)).date()
     if kind == RevisionKind.INITIAL:
         raise ValidationError({"kind": "Choose hold, step back or slow down."})
+    if not plan.revisable_on(today, kind):
+        until = plan.resumable_until()
+        if until is not None and today > until:
+            raise PlanStateError(
+                f"This plan is completed: a hold or step back could resume it until {until}. "
+                "Make a new plan instead."
+            )
+        if until is not None:
+            raise PlanStateError(
+                f"This plan has ended: only a hold or a step back can resume it, up to {until}."
+            )
+        _require_status(plan, PlanStatus.ACTIVE)
+    if plan.revisions.filter(review_state=RevisionReview.PENDING).exists():
+        raise PlanStateError("A revision of this plan is already waiting for review.")
+    if (
+        plan.status == PlanStatus.COMPLETED
+        and TaperPlan.objects.filter(
+            patient_id=plan.patient_id, drug=plan.drug, status=PlanStatus.ACTIVE
+        ).exists()
+    ):
+        raise PlanStateError(
+            "Another plan of this medicine is running for the patient: revise that one."
+        )
     current = plan.current_revision
     assert current is not None
-    today = timezone.now().astimezone(ZoneInfo(plan.patient.home_timezone)).date()
     if from_date < today:
         raise ValidationError(
             {"from_date": "Choose today or a later day: days already past stay as they were."}
@@ -486,7 +506,12 @@ def _revision_put_in_force(plan: TaperPlan, revision: PlanRevision) -> None:
     start = _local_midnight(revision.effective_from, plan.patient.home_timezone)
     reminder_services.plan_doses_cancel(plan_id=plan.pk, from_time=max(start, now))
     plan.current_revision = revision
-    plan.save(update_fields=["current_revision", "updated_at"])
+    fields = ["current_revision", "updated_at"]
+    if plan.status == PlanStatus.COMPLETED:
+        # A hold or step back after the last dosing day resumes the finished plan.
+        plan.status = PlanStatus.ACTIVE
+        fields.append("status")
+    plan.save(update_fields=fields)
     reminder_services.plan_doses_schedule(revision=revision, from_date=revision.effective_from)
     change = next(
         (f["message"] for f in reversed(revision.engine_output["flags"]) if f["code"] == "REVISED"),
@@ -514,7 +539,7 @@ def revision_approve(
     *, plan: TaperPlan, by: User, seen_revision_id: int | None = None
 ) -> PlanRevision:
     plan = TaperPlan.objects.select_for_update().select_related("patient").get(pk=plan.pk)
-    _require_status(plan, PlanStatus.ACTIVE)
+    _require_status(plan, PlanStatus.ACTIVE, PlanStatus.COMPLETED)
     revision = _pending_revision(plan)
     _require_seen(revision, seen_revision_id)
     if by.pk == revision.created_by_id:
@@ -535,7 +560,7 @@ def revision_reject(
     *, plan: TaperPlan, by: User, comment: str, seen_revision_id: int | None = None
 ) -> PlanRevision:
     plan = TaperPlan.objects.select_for_update().get(pk=plan.pk)
-    _require_status(plan, PlanStatus.ACTIVE)
+    _require_status(plan, PlanStatus.ACTIVE, PlanStatus.COMPLETED)
     revision = _pending_revision(plan)
     _require_seen(revision, seen_revision_id)
     if by.pk == revision.created_by_id:

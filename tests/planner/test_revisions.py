@@ -203,3 +203,59 @@ def test_a_revision_is_compared_with_the_version_in_force_not_a_rejected_one(
     changes = reviews.review_page(plan, pending)["changes"]
     assert changes["before"].pk == plan.current_revision_id  # revision 1, in force
     assert changes["before"].number == 1
+
+
+def finished(plan: TaperPlan) -> dt.date:
+    """Let the dispatcher mark the plan completed; returns its last dosing day."""
+    from reminders import dispatch
+
+    end = plan.current_revision.end_date
+    dispatch.plans_complete(now=dt.datetime.combine(end + dt.timedelta(days=3), dt.time(12),
+                                                    tzinfo=dt.UTC))
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.COMPLETED
+    return end
+
+
+def test_a_step_back_days_after_the_end_resumes_the_last_level_taken(
+    client: Client, alice: Any, running: TaperPlan
+) -> None:
+    end = finished(running)
+    last_level = running.current_revision.engine_output["steps"][-1]["daily_total_mg"]
+    resume = end + dt.timedelta(days=5)  # withdrawal showed after the last cut
+    with time_machine.travel(dt.datetime.combine(resume, dt.time(15), tzinfo=dt.UTC), tick=False):
+        client.force_login(alice)
+        page = client.get(reverse("plan", args=[running.pk])).content.decode()
+        assert "Hold or step back (until" in page
+        revision = services.plan_revise(plan=running, by=alice, kind=RevisionKind.STEP_BACK,
+                                        from_date=resume)
+    running.refresh_from_db()
+    assert running.status == PlanStatus.ACTIVE
+    assert running.current_revision == revision
+    assert revision.end_date > resume
+    resumed = [d for d in live_doses(running) if d[0] >= resume]
+    assert resumed, "the resumed plan schedules doses again"
+    first_day = [amount for day, _, amount in resumed if day == resume]
+    assert float(sum(first_day)) == float(last_level)
+    assert running.history.latest().status == PlanStatus.ACTIVE
+
+
+def test_a_finished_plan_cannot_be_resumed_after_the_protocols_window_or_slowed_down(
+    alice: Any, running: TaperPlan
+) -> None:
+    end = finished(running)
+    late = end + dt.timedelta(days=8)  # after_end_days is 7 in baclofen-oral
+    at_late = dt.datetime.combine(late, dt.time(15), tzinfo=dt.UTC)
+    with time_machine.travel(at_late, tick=False), pytest.raises(
+        services.PlanStateError, match="completed"
+    ):
+        services.plan_revise(plan=running, by=alice, kind=RevisionKind.STEP_BACK, from_date=late)
+    soon = end + dt.timedelta(days=2)
+    at_soon = dt.datetime.combine(soon, dt.time(15), tzinfo=dt.UTC)
+    with time_machine.travel(at_soon, tick=False), pytest.raises(
+        services.PlanStateError, match="only a hold or a step back"
+    ):
+        services.plan_revise(plan=running, by=alice, kind=RevisionKind.SLOW_DOWN, from_date=soon)
+    running.refresh_from_db()
+    assert running.status == PlanStatus.COMPLETED
+    assert running.revisions.count() == 1
