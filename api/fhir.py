@@ -12,8 +12,9 @@ builds the `PlanExport` from the database). docs/api.md has the mapping table.
 - the plan itself is a CarePlan whose activities point at those requests;
 - the dose log (answered doses only) is MedicationAdministration resources.
 
-Identifiers are URLs under the site (`SITE_URL`) and resource ids are UUIDs derived
-from them, so the same plan exports to the same ids every time.
+Identifiers are URIs under the clinic's configured, stable identifier system
+(`FHIR_IDENTIFIER_SYSTEM`, never the site's address, which may move) and resource ids
+are UUIDs derived from them, so the same plan exports to the same ids every time.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ class ProductRecord:
 
 @dataclass(frozen=True)
 class PlanExport:
-    site_url: str
+    # FHIR_IDENTIFIER_SYSTEM: the base URI of every identifier system and resource id.
+    identifier_system: str
     plan_id: int
     status: str
     created_at: dt.datetime
@@ -104,11 +106,11 @@ def number(value: Decimal | int | float) -> int | float:
 
 
 def _uuid(export: PlanExport, name: str) -> str:
-    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{export.site_url}/{name}')}"
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{export.identifier_system}/{name}')}"
 
 
 def _identifier(export: PlanExport, kind: str, value: object) -> dict[str, str]:
-    return {"system": f"{export.site_url}/fhir/{kind}", "value": str(value)}
+    return {"system": f"{export.identifier_system}/{kind}", "value": str(value)}
 
 
 def _mg(amount: Decimal | int | float) -> dict[str, Any]:

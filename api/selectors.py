@@ -98,7 +98,7 @@ def plan_export(plan: TaperPlan, *, now: dt.datetime | None = None) -> fhir.Plan
         for dose in plan_doses(plan)
     )
     return fhir.PlanExport(
-        site_url=settings.SITE_URL,
+        identifier_system=settings.FHIR_IDENTIFIER_SYSTEM,
         plan_id=plan.pk,
         status=plan.status,
         created_at=plan.created_at,

@@ -16,6 +16,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from planner.env import env_bool, env_int, env_list, env_str
+from planner.proxy import client_address_settings
 
 # Lets ModelAdmin[Model] and friends be written with their type parameters.
 django_stubs_ext.monkeypatch()
@@ -37,7 +38,14 @@ if not SECRET_KEY:
     SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Production must say where the site is (planner.checks): e-mails and feed links use it.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+# The base of the FHIR export's identifier systems and resource ids (api/fhir.py): a URI
+# the clinic chooses once and keeps, so ids survive a move of SITE_URL. Required in
+# production (planner.checks); development uses a reserved, never-real name.
+FHIR_IDENTIFIER_SYSTEM = env_str(
+    "FHIR_IDENTIFIER_SYSTEM", "https://taper-planner.invalid/fhir" if DEBUG else ""
+).rstrip("/")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", SITE_URL)
 
 INSTALLED_APPS = [
@@ -240,7 +248,17 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_LOCKOUT_CALLABLE = "planner.middleware.locked_out"
 # Cuts over-long user names to its column (a longer one was a 500).
 AXES_USERNAME_CALLABLE = "planner.middleware.axes_username"
-AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0)
+# The client's address, not the proxy's (planner.proxy): behind the TLS proxy every
+# client would otherwise share one address, and five wrong passwords from anyone would
+# lock the real user out.
+_client_address = client_address_settings(env_int("AXES_PROXY_COUNT", 0))
+AXES_IPWARE_META_PRECEDENCE_ORDER = _client_address.AXES_IPWARE_META_PRECEDENCE_ORDER
+AXES_IPWARE_PROXY_ORDER = _client_address.AXES_IPWARE_PROXY_ORDER
+AXES_IPWARE_PROXY_COUNT = _client_address.AXES_IPWARE_PROXY_COUNT
+# The pause never slides: attempts during it are refused without being counted, so the
+# right password logs in once the cool-off after the fifth failure is over, however
+# many attempts came in between.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_VERBOSE = False  # its log lines would carry usernames
 AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failed sign-in kept for the security review
 

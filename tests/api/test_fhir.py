@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import fhir.resources
 import time_machine
+from django.test import override_settings
 from django.urls import reverse
 from fhir.resources.bundle import Bundle
 from fhir.resources.careplan import CarePlan
@@ -173,3 +174,44 @@ def test_the_plan_page_links_a_download_of_the_bundle(
         f'attachment; filename="taper-plan-{plan.pk}.fhir.json"'
     )
     Bundle.parse_raw(response.content)
+
+
+def identities(node: Any) -> list[str]:
+    """Every resource id, full URL, reference and identifier system in a bundle's JSON."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("id", "fullUrl", "reference", "system") and isinstance(value, str):
+                found.append(f"{key}={value}")
+            found.extend(identities(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(identities(item))
+    return found
+
+
+def test_moving_the_site_changes_no_id_and_no_identifier_system(
+    api: APIClient, alice: Any, patient: Patient
+) -> None:
+    plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input(patient))
+    url = reverse("api:plan-fhir", args=[plan.pk])
+    with override_settings(SITE_URL="https://old.example.org"):
+        before = identities(api.get(url).json())
+    with override_settings(SITE_URL="https://new.example.net"):
+        after = identities(api.get(url).json())
+    assert before == after
+    assert not any("example.org" in item or "example.net" in item for item in before)
+    systems = {item for item in before if item.startswith("system=")}
+    assert "system=https://taper-planner.invalid/fhir/patient" in systems
+
+
+@override_settings(FHIR_IDENTIFIER_SYSTEM="https://fhir.example.org/taper")
+def test_identifiers_are_under_the_configured_system(
+    api: APIClient, alice: Any, patient: Patient
+) -> None:
+    plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input(patient))
+    _, resources = export(api, plan)
+    (fhir_patient,) = resources["Patient"]
+    assert [(i.system, i.value) for i in fhir_patient.identifier] == [
+        ("https://fhir.example.org/taper/patient", str(patient.pk))
+    ]

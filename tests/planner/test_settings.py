@@ -26,6 +26,8 @@ PRODUCTION_ENV = {
     "SITE_URL": "https://taper.example.org",
     "DATABASE_URL": "postgres://taper@127.0.0.1:5432/taper",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "FHIR_IDENTIFIER_SYSTEM": "https://fhir.example.org/taper",
 }
 
 
@@ -133,3 +135,34 @@ def test_the_utc_check_is_registered_with_django(tmp_path: Path) -> None:
         tmp_path=tmp_path,
     )
     assert "planner.E001" in result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("backend", ["console", "locmem", "dummy"])
+def test_production_refuses_an_email_backend_that_delivers_nothing(
+    tmp_path: Path, backend: str
+) -> None:
+    env = {**PRODUCTION_ENV, "EMAIL_BACKEND": f"django.core.mail.backends.{backend}.EmailBackend"}
+    result = run_manage("check", "--deploy", env=env, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "planner.E003" in result.stderr
+    assert "delivers no e-mail" in result.stderr
+
+
+def test_production_without_an_email_backend_fails_the_check(tmp_path: Path) -> None:
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "EMAIL_BACKEND"}
+    result = run_manage("check", env=env, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "planner.E003" in result.stderr
+
+
+@pytest.mark.parametrize(("variable", "check_id"), [
+    ("SITE_URL", "planner.E004"), ("FHIR_IDENTIFIER_SYSTEM", "planner.E005"),
+])
+def test_production_needs_the_site_url_and_the_fhir_identifier_system(
+    tmp_path: Path, variable: str, check_id: str
+) -> None:
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != variable}
+    result = run_manage("check", env=env, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert check_id in result.stderr
+    assert variable in result.stderr
