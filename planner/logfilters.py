@@ -8,8 +8,12 @@ their path the same way.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
+from typing import Any
+
+from gunicorn.glogging import Logger as GunicornLogger
 
 _FEED_PATH = re.compile(r"/calendar/[^/\s\"'?]+\.ics")
 _ACTION_TOKEN = re.compile(r"/(?P<kind>a)/[A-Za-z0-9_:.\-]{16,}")
@@ -31,3 +35,23 @@ class RedactSecrets(logging.Filter):
             record.msg = cleaned
             record.args = ()
         return True
+
+
+# Request headers that carry a credential; an access-log format that names them gets this.
+_SECRET_HEADERS = ("{authorization}i", "{cookie}i", "{x-csrftoken}i")
+
+
+class RedactingGunicornLogger(GunicornLogger):
+    """gunicorn's logger with every access-log field passed through `redact`: the request
+    line, the path, the query and the referrer name a feed, action, invitation or reset
+    token as often as not. gunicorn.conf.py makes it the production server's logger."""
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: dt.timedelta
+              ) -> dict[str, Any]:
+        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+        for key, value in atoms.items():
+            if key in _SECRET_HEADERS:
+                atoms[key] = "[redacted]"
+            elif isinstance(value, str):
+                atoms[key] = redact(value)
+        return atoms

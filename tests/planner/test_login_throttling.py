@@ -25,7 +25,7 @@ def behind_proxy() -> Any:
 
 
 def attempt(username: str, password: str, forwarded_for: str | None) -> int:
-    extra = {"REMOTE_ADDR": PROXY}
+    extra: dict[str, Any] = {"REMOTE_ADDR": PROXY}
     if forwarded_for is not None:
         extra["HTTP_X_FORWARDED_FOR"] = forwarded_for
     response = Client().post(LOGIN, {"username": username, "password": password}, **extra)
