@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from api.parsers import MAX_BODY_BYTES
@@ -64,3 +69,69 @@ def test_huge_numbers_in_a_plan_name_their_field(api: APIClient, patient: Patien
 def test_other_media_types_are_refused(api: APIClient) -> None:
     response = api.post(reverse("api:plan-preview"), "product=x", content_type="text/plain")
     assert response.status_code == 415
+
+
+# Lone UTF-16 surrogates written as JSON escapes: valid JSON, but no text (issue #16).
+SURROGATE_BODIES = {
+    "product": (b'{"product": "\\ud800"}', "product"),
+    "key": (b'{"\\ud800x": 1}', "\\ud800x"),
+    "sex": (b'{"sex": "\\udfff", "given_name": "A"}', "sex"),
+    "cns_depressants": (b'{"cns_depressants": ["opioid", "\\udc00"]}', "cns_depressants.1"),
+    "nested": (b'{"patient": {"cns_depressants": ["\\ud83d"]}}', "patient.cns_depressants.0"),
+    "submission_key": (b'{"submission_key": "k\\ud800"}', "submission_key"),
+}
+
+
+@pytest.mark.parametrize("case", list(SURROGATE_BODIES))
+@pytest.mark.parametrize("endpoint", ["api:plan-preview", "api:patients", "api:patient-plans"])
+def test_a_lone_surrogate_is_a_400_naming_its_field(
+    api: APIClient, patient: Patient, case: str, endpoint: str
+) -> None:
+    body, field = SURROGATE_BODIES[case]
+    args = [patient.pk] if endpoint == "api:patient-plans" else []
+    before = (Patient.objects.count(), patient.plans.count())
+    response = api.post(reverse(endpoint, args=args), body, content_type="application/json")
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert field in errors
+    assert "surrogate" in errors[field][0]
+    assert (Patient.objects.count(), patient.plans.count()) == before
+
+
+def test_surrogates_are_refused_wherever_they_are_nested(api: APIClient) -> None:
+    body = b'{"a": [' * 200 + b'"\\ud800"' + b"]}" * 200
+    response = api.post(reverse("api:plan-preview"), body, content_type="application/json")
+    assert response.status_code == 400
+    (path,) = response.json()["errors"]
+    assert path == ".".join(["a", "0"] * 200)
+
+
+# Text drawn from every code point, lone surrogates (category Cs) included.
+with_surrogates = st.text(st.characters(categories=["Cs", "L", "N", "P", "Cc"]), max_size=8)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | with_surrogates,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(with_surrogates, inner, max_size=3),
+    max_leaves=8,
+)
+FIELDS = ["product", "sex", "cns_depressants", "submission_key", "given_name", "patient"]
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.dictionaries(st.one_of(st.sampled_from(FIELDS), with_surrogates), json_values,
+                         max_size=4),
+    endpoint=st.sampled_from(["api:plan-preview", "api:patients", "api:patient-plans"]),
+)
+def test_bodies_with_surrogates_anywhere_are_refused_by_name_never_a_500(
+    api: APIClient, patient: Patient, body: dict[str, Any], endpoint: str
+) -> None:
+    args = [patient.pk] if endpoint == "api:patient-plans" else []
+    raw = json.dumps(body).encode()  # ensure_ascii: a surrogate travels as \\udXXX
+    response = api.post(reverse(endpoint, args=args), raw, content_type="application/json")
+    assert response.status_code in (200, 201, 400), response.content
+    if any(0xD800 <= ord(char) <= 0xDFFF for char in json.dumps(body, ensure_ascii=False)):
+        assert response.status_code == 400
+        assert any("surrogate" in message
+                   for messages in response.json()["errors"].values() for message in messages)

@@ -187,9 +187,13 @@ junk_number = st.one_of(
 )
 junk_date = st.one_of(st.dates().map(dt.date.isoformat), st.sampled_from(DATEISH))
 junk_time = st.one_of(st.times().map(dt.time.isoformat), st.sampled_from(TIMEISH))
+# Lone UTF-16 surrogates, as a client that encodes them anyway sends them (issue #16).
+junk_surrogates = st.text(st.characters(categories=["Cs", "L", "N"]), min_size=1, max_size=8).map(
+    lambda text: text.encode("utf-8", "surrogatepass")
+)
 # Anything at all; bytes that are not UTF-8 reach the server as they are.
 junk: SearchStrategy[str | bytes] = st.one_of(
-    junk_text, junk_number, junk_date, junk_time, st.binary(max_size=16)
+    junk_text, junk_number, junk_date, junk_time, st.binary(max_size=16), junk_surrogates
 )
 junk_key = st.one_of(
     st.text(max_size=12),
