@@ -11,12 +11,14 @@ from django.http import HttpRequest
 from knox import admin as knox_admin  # noqa: F401  registers its own page first
 from knox.models import AuthToken
 
+from planner.admin_scope import ClinicScopedAdmin
+
 if admin.site.is_registered(AuthToken):
     admin.site.unregister(AuthToken)
 
 
 @admin.register(AuthToken)
-class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ApiTokenAdmin(ClinicScopedAdmin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["user", "created", "expiry"]
     list_filter = ["expiry"]
     search_fields = ["user__username"]

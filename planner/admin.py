@@ -1,18 +1,22 @@
 """Admin pages for reviewers and site administrators.
 
 Plan content is read-only here: plans change only through the services, which keep
-the review rule (nobody approves their own plan) and the revision history.
+the review rule (nobody approves their own plan) and the revision history. Every page
+is scoped to the staff member's clinic but for a true superuser (planner.admin_scope).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from simple_history.admin import SimpleHistoryAdmin
 
+from planner.admin_scope import ClinicScopedAdmin, rescope_registered
 from planner.models import (
     AccessLogEntry,
     Clinic,
@@ -26,11 +30,25 @@ from planner.models import (
     TaperPlan,
 )
 
+for _model in (User, AccessAttempt, AccessLog, AccessFailureLog):
+    rescope_registered(admin.site, _model)
 
-class HistoryAdmin(SimpleHistoryAdmin):
+
+class ScopedAdmin(ClinicScopedAdmin, admin.ModelAdmin[Any]):
+    pass
+
+
+class HistoryAdmin(ClinicScopedAdmin, SimpleHistoryAdmin):
     """History is for reading. simple-history's "revert" form saves an old version on
     POST even when the button is hidden (SIMPLE_HISTORY_REVERT_DISABLED only hides it),
     which would change a plan's status around the review rule: POST is refused."""
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        self.object_in_scope(request, object_id)
+        response: HttpResponse = super().history_view(request, object_id, extra_context)
+        return response
 
     def history_form_view(
         self, request: HttpRequest, object_id: str, version_id: str,
@@ -38,6 +56,7 @@ class HistoryAdmin(SimpleHistoryAdmin):
     ) -> HttpResponse:
         if request.method != "GET":
             raise PermissionDenied("Reverting from the history is switched off.")
+        self.object_in_scope(request, object_id)
         response: HttpResponse = super().history_form_view(
             request, object_id, version_id, extra_context
         )
@@ -53,7 +72,7 @@ class ClinicAdmin(HistoryAdmin):
 @admin.register(StaffMember)
 class StaffMemberAdmin(HistoryAdmin):
     list_display = ["user", "clinic"]
-    list_filter = ["clinic"]
+    list_filter = [("clinic", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["user__username", "user__email"]
     autocomplete_fields = ["user"]
 
@@ -61,7 +80,9 @@ class StaffMemberAdmin(HistoryAdmin):
 @admin.register(Patient)
 class PatientAdmin(HistoryAdmin):
     list_display = ["family_name", "given_name", "clinic", "date_of_birth", "home_timezone"]
-    list_filter = ["clinic", "seizure_history", "pregnancy_trimester"]
+    list_filter = [
+        ("clinic", admin.RelatedOnlyFieldListFilter), "seizure_history", "pregnancy_trimester"
+    ]
     search_fields = ["family_name", "given_name", "email"]
 
 
@@ -191,7 +212,7 @@ class PlanReviewAdmin(HistoryAdmin):
 
 
 @admin.register(AccessLogEntry)
-class AccessLogEntryAdmin(admin.ModelAdmin[AccessLogEntry]):
+class AccessLogEntryAdmin(ScopedAdmin):
     """The access log is append-only: readable here, never edited or deleted."""
 
     list_display = ["at", "user", "action", "patient", "plan"]

@@ -6,11 +6,13 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.models import Group, User
+from django.apps import apps
+from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 from django.utils import timezone
 
 from planner import services
+from planner.admin_scope import CLINIC_SCOPES
 from planner.engine_input import patient_facts
 from planner.models import Clinic, Patient, Sex, StaffMember, TaperPlan
 from planner.roles import Role
@@ -27,7 +29,7 @@ class DemoLogin:
 
 DEMO_LOGINS = (
     DemoLogin("clinician", "clinician", "demo-clinician-pass"),
-    DemoLogin("reviewer (and site admin)", "reviewer", "demo-reviewer-pass"),
+    DemoLogin("reviewer (with the clinic's admin pages)", "reviewer", "demo-reviewer-pass"),
     DemoLogin("patient", "patient", "demo-patient-pass"),
 )
 
@@ -47,13 +49,15 @@ def demo_data_load() -> tuple[DemoLogin, ...]:
         return user
 
     clinician = account(DEMO_LOGINS[0], Role.CLINICIAN, email="clinician@example.org")
+    # Admin access to the clinic's own rows (planner.admin_scope), not a superuser.
     reviewer = account(
         DEMO_LOGINS[1],
         Role.REVIEWER,
         email="reviewer@example.org",
         is_staff=True,
-        is_superuser=True,
+        is_superuser=False,
     )
+    reviewer.user_permissions.set(reviewer_admin_permissions())
     patient_user = account(DEMO_LOGINS[2], Role.PATIENT, email="patient@example.org")
     for staff_user in (clinician, reviewer):
         StaffMember.objects.get_or_create(user=staff_user, defaults={"clinic": clinic})
@@ -73,6 +77,19 @@ def demo_data_load() -> tuple[DemoLogin, ...]:
     )
     demo_plan_start(patient=patient, clinician=clinician, now=timezone.now())
     return DEMO_LOGINS
+
+
+def reviewer_admin_permissions() -> list[Permission]:
+    """Read every clinic-scoped admin page, and change the clinic's own settings
+    (require review of every plan)."""
+    wanted = [("planner", "change_clinic")]
+    for label in CLINIC_SCOPES:
+        model = apps.get_model(label)
+        wanted.append((model._meta.app_label, f"view_{model._meta.model_name}"))
+    return [
+        Permission.objects.get(content_type__app_label=app, codename=codename)
+        for app, codename in wanted
+    ]
 
 
 def demo_plan_start(*, patient: Patient, clinician: User, now: dt.datetime) -> TaperPlan:

@@ -3,13 +3,11 @@ by the services, so the pages are for reading; nothing is added or edited by han
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.db.models import Model
 from django.http import HttpRequest
 
-from planner.admin import HistoryAdmin
+from planner.admin import HistoryAdmin, ScopedAdmin
 from reminders.models import (
     AbruptStopAlert,
     CheckIn,
@@ -22,7 +20,7 @@ from reminders.models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+class ReadOnlyAdmin(ScopedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
         return [field.name for field in self.model._meta.fields]
 

@@ -27,7 +27,9 @@ def test_it_loads_a_clinic_with_a_clinician_a_reviewer_and_a_patient() -> None:
     patient_user = User.objects.get(username="patient")
     assert has_role(clinician, Role.CLINICIAN)
     assert has_role(reviewer, Role.REVIEWER)
+    # A clinic reviewer with the clinic's admin pages, not a superuser (issue #16).
     assert reviewer.is_staff
+    assert not reviewer.is_superuser
     assert has_role(patient_user, Role.PATIENT)
     clinic = Clinic.objects.get()
     assert set(StaffMember.objects.values_list("user__username", flat=True)) == {
@@ -63,3 +65,29 @@ def test_it_refuses_to_create_known_passwords_in_production() -> None:
     with pytest.raises(CommandError, match="DEBUG is off"):
         call_command("seed_demo", stdout=StringIO())
     assert get_user_model().objects.count() == 0
+
+
+@pytest.mark.django_db
+@override_settings(DEBUG=True)
+def test_the_demo_reviewer_reads_the_demo_clinic_in_the_admin_and_no_other() -> None:
+    from django.test import Client
+
+    call_command("seed_demo", stdout=StringIO())
+    elsewhere = Clinic.objects.create(name="Elsewhere Demo Clinic")
+    Patient.objects.create(clinic=elsewhere, given_name="Not", family_name="Yours",
+                           date_of_birth=dt.date(1970, 1, 1), sex="male",
+                           home_timezone="Europe/Paris")
+    client = Client()
+    signed_in = client.post(
+        "/accounts/login/", {"username": "reviewer", "password": "demo-reviewer-pass"}
+    )
+    assert signed_in.status_code == 302
+    assert client.get("/admin/").status_code == 200
+    listing = client.get("/admin/planner/patient/")
+    assert listing.status_code == 200
+    page = listing.content.decode()
+    assert "Example" in page  # the demo patient
+    assert "Yours" not in page
+    clinics = client.get("/admin/planner/clinic/").content.decode()
+    assert "Riverside Demo Clinic" in clinics
+    assert "Elsewhere Demo Clinic" not in clinics
