@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from typing import Any
 
 from django.utils import timezone
 
 import taper
 from planner.engine_input import patient_facts
-from planner.models import Patient
+from planner.models import Patient, TaperPlan
 
 # Keys of the engine input that the API's plan request may carry.
 REGIMEN_KEYS = ("product", "doses", "pump", "start_date", "goal", "pace", "abrupt_stop_reason")
@@ -95,6 +96,21 @@ def _api_field(engine_key: str) -> str:
     if engine_key == "patient.months_on_therapy":
         return "months_on_therapy"
     return engine_key
+
+
+def same_request(plan: TaperPlan, engine_input: dict[str, Any]) -> bool:
+    """Whether a repeated submission_key came with the request that made `plan`: the
+    same regimen and months on therapy (the patient facts come from the record)."""
+    first = plan.revisions.order_by("number").first()
+    return first is not None and _request_part(first.engine_input) == _request_part(
+        engine_input
+    )
+
+
+def _request_part(engine_input: dict[str, Any]) -> str:
+    sent = {key: engine_input[key] for key in REGIMEN_KEYS if key in engine_input}
+    sent["months_on_therapy"] = engine_input.get("patient", {}).get("months_on_therapy")
+    return json.dumps(sent, sort_keys=True, default=str)
 
 
 def submission_key_for(patient: Patient, key: str | None) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -17,8 +18,10 @@ from rest_framework.views import APIView
 
 from api import errors, fhir, plans, selectors
 from api.permissions import request_staff
+from api.throttles import PlanPreviewThrottle
 from api.renderers import FhirJsonRenderer
 from api.serializers import (
+    DetailSerializer,
     AlertSerializer,
     DoseSerializer,
     PatientCreateSerializer,
@@ -39,8 +42,23 @@ def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     return JsonResponse({"detail": "Not found."}, status=404)
 
 
-class PlanPreview(APIView):
+class NoStore(APIView):
+    """Every answer of an API view carries patient data or says whether it exists:
+    `Cache-Control: no-store, private`, so that no browser, proxy or EHR gateway cache
+    keeps a copy. tests/api/test_hygiene.py asks every API route for the header."""
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        finalized = super().finalize_response(request, response, *args, **kwargs)
+        patch_cache_control(finalized, no_store=True, private=True)
+        return finalized
+
+
+class PlanPreview(NoStore):
     changes_nothing = True
+    # It runs the engine on every call (api.throttles).
+    throttle_classes = [PlanPreviewThrottle]
 
     @extend_schema(
         request=PreviewRequestSerializer,
@@ -55,7 +73,7 @@ class PlanPreview(APIView):
             return errors.refused(refusal.errors)
 
 
-class PatientList(generics.GenericAPIView[Patient]):
+class PatientList(NoStore, generics.GenericAPIView[Patient]):
     serializer_class = PatientSerializer
 
     def get_queryset(self) -> Any:
@@ -80,7 +98,7 @@ class PatientList(generics.GenericAPIView[Patient]):
         return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
 
 
-class PatientDetail(APIView):
+class PatientDetail(NoStore):
     @extend_schema(responses={200: PatientSerializer}, summary="One patient of the clinic")
     def get(self, request: Request, pk: int) -> Response:
         patient = selectors.clinic_patient(request_staff(request), pk)
@@ -88,7 +106,7 @@ class PatientDetail(APIView):
         return Response(PatientSerializer(patient).data)
 
 
-class PatientPlans(generics.GenericAPIView[TaperPlan]):
+class PatientPlans(NoStore, generics.GenericAPIView[TaperPlan]):
     serializer_class = PlanSerializer
 
     @extend_schema(responses={200: PlanSerializer(many=True)}, summary="A patient's plans")
@@ -101,11 +119,14 @@ class PatientPlans(generics.GenericAPIView[TaperPlan]):
 
     @extend_schema(
         request=PlanCreateRequestSerializer,
-        responses={200: PlanDetailSerializer, 201: PlanDetailSerializer},
+        responses={
+            200: PlanDetailSerializer, 201: PlanDetailSerializer, 409: DetailSerializer
+        },
         summary="Save a draft plan for a patient",
         description="The regimen as in a preview, without `timezone` and `patient`: they "
-        "come from the patient record. Sending a `submission_key` again returns the plan "
-        "it made (200) instead of a second plan.",
+        "come from the patient record. Sending a `submission_key` again with the same body "
+        "returns the plan it made (200) instead of a second plan; with a different body, "
+        "409.",
     )
     def post(self, request: Request, pk: int) -> Response:
         staff = request_staff(request)
@@ -115,16 +136,19 @@ class PatientPlans(generics.GenericAPIView[TaperPlan]):
         except plans.PlanRefused as refusal:
             return errors.refused(refusal.errors)
         key = plans.submission_key_for(patient, _submission_key(request.data))
-        existing = key is not None and TaperPlan.objects.filter(
-            submission_key=key, patient=patient
-        ).exists()
-        plan = services.plan_create(
+        plan, created = services.plan_create_once(
             patient=patient, by=staff.user, engine_input=engine_input, submission_key=key
         )
+        if not created and not plans.same_request(plan, engine_input):
+            return Response(
+                {"detail": "This submission_key was already used for a different plan "
+                 "request; send a new key for a new plan."},
+                status=status.HTTP_409_CONFLICT,
+            )
         plan = selectors.clinic_plan(staff, plan.pk)
         return Response(
             PlanDetailSerializer(plan).data,
-            status=status.HTTP_200_OK if existing else status.HTTP_201_CREATED,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
 
@@ -133,7 +157,7 @@ def _submission_key(data: Any) -> str | None:
     return key if isinstance(key, str) else None
 
 
-class PlanList(generics.GenericAPIView[TaperPlan]):
+class PlanList(NoStore, generics.GenericAPIView[TaperPlan]):
     serializer_class = PlanSerializer
 
     @extend_schema(responses={200: PlanSerializer(many=True)}, summary="The clinic's plans")
@@ -142,7 +166,7 @@ class PlanList(generics.GenericAPIView[TaperPlan]):
         return self.get_paginated_response(PlanSerializer(page, many=True).data)
 
 
-class PlanDetail(APIView):
+class PlanDetail(NoStore):
     @extend_schema(responses={200: PlanDetailSerializer}, summary="One plan, with its schedule")
     def get(self, request: Request, pk: int) -> Response:
         plan = selectors.clinic_plan(request_staff(request), pk)
@@ -152,7 +176,7 @@ class PlanDetail(APIView):
         return Response(PlanDetailSerializer(plan).data)
 
 
-class PlanDoses(generics.GenericAPIView[Dose]):
+class PlanDoses(NoStore, generics.GenericAPIView[Dose]):
     serializer_class = DoseSerializer
 
     @extend_schema(responses={200: DoseSerializer(many=True)}, summary="A plan's dose log")
@@ -165,7 +189,7 @@ class PlanDoses(generics.GenericAPIView[Dose]):
         return self.get_paginated_response(DoseSerializer(page, many=True).data)
 
 
-class PlanFhir(APIView):
+class PlanFhir(NoStore):
     # FHIR JSON unless the caller asks for plain JSON (as the 404 of a malformed id is).
     renderer_classes = [FhirJsonRenderer, JSONRenderer]
 
@@ -199,7 +223,7 @@ class PlanFhir(APIView):
         return response
 
 
-class AlertList(generics.GenericAPIView[AbruptStopAlert]):
+class AlertList(NoStore, generics.GenericAPIView[AbruptStopAlert]):
     serializer_class = AlertSerializer
 
     @extend_schema(

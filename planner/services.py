@@ -158,7 +158,6 @@ def _needs_review(plan: TaperPlan, engine_plan: taper.TaperPlan) -> bool:
     return engine_plan.requires_review or plan.patient.clinic.require_review_for_all_plans
 
 
-@records_by
 def plan_create(
     *,
     patient: Patient,
@@ -171,11 +170,29 @@ def plan_create(
     The engine is run again here so that what is stored is exactly what the engine
     returns for the stored input, whoever called this.
     """
+    plan, _ = plan_create_once(
+        patient=patient, by=by, engine_input=engine_input, submission_key=submission_key
+    )
+    return plan
+
+
+@records_by
+def plan_create_once(
+    *,
+    patient: Patient,
+    by: User,
+    engine_input: dict[str, Any],
+    submission_key: str | None = None,
+) -> tuple[TaperPlan, bool]:
+    """plan_create, saying whether this call made the plan (True) or found the one an
+    earlier or concurrent call with the same one-time key made (False). Of any number
+    of concurrent calls with one key exactly one makes it: the key is unique in the
+    database, and the losers of the race read the winner's plan."""
     engine_plan = taper.plan(taper.parse_request(engine_input))
     if submission_key:
         existing = _plan_submitted_with(submission_key, patient)
         if existing is not None:
-            return existing
+            return existing, False
     try:
         with transaction.atomic():
             regimen = _regimen_create(patient=patient, by=by, engine_input=engine_input)
@@ -200,9 +217,9 @@ def plan_create(
         if submission_key:
             raced = _plan_submitted_with(submission_key, patient)
             if raced is not None:
-                return raced
+                return raced, False
         raise
-    return plan
+    return plan, True
 
 
 def _plan_submitted_with(submission_key: str, patient: Patient) -> TaperPlan | None:

@@ -336,6 +336,8 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": False,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# The plan preview runs the engine on every call: per user, at most this many (api.throttles).
+PLAN_PREVIEW_RATE: str | None = env_str("API_PREVIEW_RATE", "60/minute") or None
 # API tokens (django-rest-knox): only a SHA-512 digest is stored; each expires.
 REST_KNOX = {
     "TOKEN_TTL": dt.timedelta(days=env_int("API_TOKEN_TTL_DAYS", 90)),
