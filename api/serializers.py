@@ -79,9 +79,9 @@ class PatientCreateSerializer(RefuseUnknownFields):
     # Checked as an address by PatientForm; blank means none.
     email = StrictCharField(required=False, allow_blank=True, max_length=254)
     home_timezone = StrictCharField(required=False, max_length=64, help_text="IANA zone name")
+    # Ranges are PatientForm's (taper.limits), checked in validate().
     weight_kg = StrictDecimalField(
-        required=False, allow_null=True, max_digits=5, decimal_places=1,
-        min_value=1, max_value=400,
+        required=False, allow_null=True, max_digits=5, decimal_places=1
     )
     creatinine_clearance_ml_min = StrictDecimalField(
         required=False, allow_null=True, max_digits=5, decimal_places=1

@@ -18,11 +18,10 @@ from rest_framework.views import APIView
 
 from api import errors, fhir, plans, selectors
 from api.permissions import request_staff
-from api.throttles import PlanPreviewThrottle
 from api.renderers import FhirJsonRenderer
 from api.serializers import (
-    DetailSerializer,
     AlertSerializer,
+    DetailSerializer,
     DoseSerializer,
     PatientCreateSerializer,
     PatientSerializer,
@@ -32,6 +31,7 @@ from api.serializers import (
     PlanSerializer,
     PreviewRequestSerializer,
 )
+from api.throttles import PlanPreviewThrottle
 from planner import audit, services
 from planner.models import AccessAction, Patient, TaperPlan
 from reminders.models import AbruptStopAlert, Dose

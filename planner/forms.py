@@ -10,10 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 import taper
 from planner import engine_input
 from planner.models import CnsDepressant, Patient, Sex
+from taper import limits
 
 DOSE_ROWS = 4
 
@@ -93,14 +95,33 @@ class PatientForm(forms.ModelForm[Patient]):
             raise forms.ValidationError("Date of birth must be after 1900.")
         return born
 
+    # The engine's own ranges (taper.limits): a record the engine would refuse is
+    # refused here, on the field, not later on the plan page.
+    def _in_range(self, field: str, fact: limits.FactRange) -> Decimal | None:
+        value: Decimal | None = self.cleaned_data.get(field)
+        if value is not None and not fact.contains(value):
+            raise forms.ValidationError(fact.message)
+        return value
+
     def clean_weight_kg(self) -> Decimal | None:
-        weight: Decimal | None = self.cleaned_data.get("weight_kg")
-        if weight is not None and not Decimal("1") <= weight <= Decimal("400"):
-            raise forms.ValidationError("Weight must be between 1 and 400 kg.")
-        return weight
+        return self._in_range("weight_kg", limits.WEIGHT_KG)
+
+    def clean_creatinine_clearance_ml_min(self) -> Decimal | None:
+        return self._in_range("creatinine_clearance_ml_min", limits.CREATININE_CLEARANCE_ML_MIN)
+
+    def clean_serum_creatinine_mg_dl(self) -> Decimal | None:
+        return self._in_range("serum_creatinine_mg_dl", limits.SERUM_CREATININE_MG_DL)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        born = cleaned.get("date_of_birth")
+        age = engine_input.age_on(born, timezone.localdate()) if born else None
+        for refusal in limits.pregnancy_refusals(
+            trimester=cleaned.get("pregnancy_trimester"),
+            sex=cleaned.get("sex"),
+            age_years=Decimal(age) if age is not None else None,
+        ):
+            self.add_error("pregnancy_trimester", refusal)
         if (
             cleaned.get("creatinine_clearance_ml_min") is not None
             and cleaned.get("serum_creatinine_mg_dl") is not None

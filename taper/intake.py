@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Literal, cast
 from zoneinfo import available_timezones
 
+from taper import limits
 from taper.catalogue import Catalogue, Product, load_catalogue
 from taper.protocol import IntrathecalProtocol, OralProtocol, Protocol
 from taper.pump import PumpSettings, WeanStep
@@ -415,31 +416,26 @@ def _read_patient(
     _reject_unknown_fields(errors, "patient", value, PATIENT_FIELDS)
     before = _count(errors)
 
-    def number(field: str, what: str, unit: str, low: Decimal, high: Decimal) -> Decimal | None:
+    def number(field: str, fact: limits.FactRange) -> Decimal | None:
         return _read_number(
-            errors, f"patient.{field}", value.get(field), what, unit, low=low, high=high
+            errors, f"patient.{field}", value.get(field), fact.what, fact.unit,
+            low=fact.low, high=fact.high,
         )
 
-    age = number("age_years", "age", "years", Decimal(0), Decimal(120))
+    age = number("age_years", limits.AGE_YEARS)
     if value.get("age_years") is None:
         add_error(errors, "patient.age_years", "Enter the patient's age in years.")
-    weight = number("weight_kg", "weight", "kg", Decimal(1), Decimal(400))
+    weight = number("weight_kg", limits.WEIGHT_KG)
     sex = value.get("sex")
     if sex is not None and sex not in ("female", "male"):
         add_error(
             errors, "patient.sex", 'Sex must be "female" or "male" (used for Cockcroft–Gault).'
         )
         sex = None
-    crcl = number(
-        "creatinine_clearance_ml_min", "creatinine clearance", "mL/min", Decimal(1), Decimal(200)
-    )
-    scr_mg = number(
-        "serum_creatinine_mg_dl", "serum creatinine", "mg/dL", Decimal("0.1"), Decimal(20)
-    )
-    scr_umol = number(
-        "serum_creatinine_umol_l", "serum creatinine", "µmol/L", Decimal(9), Decimal(1800)
-    )
-    months = number("months_on_therapy", "time on therapy", "months", Decimal(0), Decimal(1200))
+    crcl = number("creatinine_clearance_ml_min", limits.CREATININE_CLEARANCE_ML_MIN)
+    scr_mg = number("serum_creatinine_mg_dl", limits.SERUM_CREATININE_MG_DL)
+    scr_umol = number("serum_creatinine_umol_l", limits.SERUM_CREATININE_UMOL_L)
+    months = number("months_on_therapy", limits.MONTHS_ON_THERAPY)
     if needs_months_on_therapy and value.get("months_on_therapy") is None:
         add_error(
             errors,
@@ -456,6 +452,8 @@ def _read_patient(
         3,
         "",
     )
+    for refusal in limits.pregnancy_refusals(trimester=trimester, sex=sex, age_years=age):
+        add_error(errors, "patient.pregnancy_trimester", refusal)
     breastfeeding = _read_boolean(errors, "patient.breastfeeding", value.get("breastfeeding"))
     seizures = _read_boolean(errors, "patient.seizure_history", value.get("seizure_history"))
     depressants = _read_depressants(errors, value.get("cns_depressants"), protocol)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import taper
@@ -180,25 +182,30 @@ def test_it_lists_critical_flags_first():
 
 
 def test_it_gives_every_flag_a_source_and_a_plain_message():
-    plan = plan_for(
-        oral_input(
-            doses=[{"time": "08:00", "amount_mg": 45}, {"time": "20:00", "amount_mg": 45}],
-            patient={
-                "age_years": 70,
-                "weight_kg": 40,
-                "months_on_therapy": 12,
-                "creatinine_clearance_ml_min": 20,
-                "pregnancy_trimester": 2,
-                "breastfeeding": True,
-                "seizure_history": True,
-                "cns_depressants": ["alcohol"],
-                "dialysis": True,
-                "expected_delivery_date": "2026-03-05",
-            },
-            pace={"length_days": 7},
+    def flagged(**patient: Any) -> Any:
+        return plan_for(
+            oral_input(
+                doses=[{"time": "08:00", "amount_mg": 45}, {"time": "20:00", "amount_mg": 45}],
+                patient={
+                    "weight_kg": 40,
+                    "months_on_therapy": 12,
+                    "creatinine_clearance_ml_min": 20,
+                    "breastfeeding": True,
+                    "seizure_history": True,
+                    "cns_depressants": ["alcohol"],
+                    "dialysis": True,
+                    **patient,
+                },
+                pace={"length_days": 7},
+            )
         )
+
+    # A pregnancy is not recorded past 60 (taper.limits): the elderly flag needs its own plan.
+    elderly = flagged(age_years=70)
+    pregnant = flagged(
+        age_years=40, pregnancy_trimester=2, expected_delivery_date="2026-03-05"
     )
-    assert flag_codes(plan) == set(CODES) - {
+    assert flag_codes(elderly) | flag_codes(pregnant) == set(CODES) - {
         "INTRATHECAL_BOXED_WARNING",
         "ABRUPT_STOP",
         "PEDIATRIC",
@@ -210,6 +217,6 @@ def test_it_gives_every_flag_a_source_and_a_plain_message():
         "LENGTHENED_TO_FIT",  # a custom pace the engine lengthens (test_guardrails.py)
         "REVISED",  # only a revision raises it (test_revise.py)
     }
-    for raised in plan.flags:
+    for raised in (*elderly.flags, *pregnant.flags):
         assert raised.source.strip()
         assert raised.message.endswith(".")

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import taper
+from taper.limits import PREGNANCY_MAX_AGE_YEARS
 from taper.render import plan_cuts
 from taper.rounding import LiquidSupply, LiquidVolume, TabletSupply, TabletUnits
 
@@ -95,6 +96,8 @@ def oral_requests(draw: st.DrawFn) -> dict[str, Any]:
         )
         if patient["age_years"] < 18:
             patient["height_cm"] = draw(st.integers(60, 200))  # bedside Schwartz needs it
+    if patient.get("sex") == "male" or patient["age_years"] > PREGNANCY_MAX_AGE_YEARS.value:
+        patient["pregnancy_trimester"] = 0  # the engine refuses a pregnancy that cannot be
 
     data: dict[str, Any] = {
         "product": product,
