@@ -78,7 +78,11 @@ class PatientCreateSerializer(RefuseUnknownFields):
     sex = serializers.ChoiceField(choices=Sex.choices)
     # Checked as an address by PatientForm; blank means none.
     email = StrictCharField(required=False, allow_blank=True, max_length=254)
-    home_timezone = StrictCharField(required=False, max_length=64, help_text="IANA zone name")
+    home_timezone = StrictCharField(
+        max_length=64,
+        help_text="IANA name of a real place, e.g. Europe/London (not UTC, Etc/… or "
+        "aliases such as US/Eastern)",
+    )
     # Ranges are PatientForm's (taper.limits), checked in validate().
     weight_kg = StrictDecimalField(
         required=False, allow_null=True, max_digits=5, decimal_places=1
@@ -105,7 +109,7 @@ class PatientCreateSerializer(RefuseUnknownFields):
     expected_delivery_date = serializers.DateField(required=False, allow_null=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        form_data: dict[str, Any] = {"home_timezone": "UTC", "pregnancy_trimester": 0}
+        form_data: dict[str, Any] = {"pregnancy_trimester": 0}
         for key, value in attrs.items():
             if value is None:
                 continue

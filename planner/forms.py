@@ -5,7 +5,6 @@ field it names."""
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +12,7 @@ from django import forms
 from django.utils import timezone
 
 import taper
-from planner import engine_input
+from planner import engine_input, zones
 from planner.models import CnsDepressant, Patient, Sex
 from taper import limits
 
@@ -80,10 +79,10 @@ class PatientForm(forms.ModelForm[Patient]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Real places only, by region, with friendly names (planner.zones).
         self.fields["home_timezone"] = forms.ChoiceField(
             label="Home time zone",
-            choices=[(name, name) for name in sorted(zoneinfo.available_timezones())],
-            initial="UTC",
+            choices=[("", "Choose the patient's home time zone"), *zones.zone_choices()],
         )
         self.fields["sex"] = forms.ChoiceField(label="Sex", choices=Sex.choices)
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from zoneinfo import available_timezones
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from planner.zones import zone_choices
 from portal.models import Language
 
 
@@ -25,9 +24,6 @@ class LanguageForm(forms.Form):
     language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
 
 
-def _zone_choices() -> list[tuple[str, str]]:
-    return [(zone, zone.replace("_", " ")) for zone in sorted(available_timezones())]
-
-
 class TimezoneForm(forms.Form):
-    home_timezone = forms.ChoiceField(label=_("Home time zone"), choices=_zone_choices)
+    # Real places only, by region, with friendly names (planner.zones).
+    home_timezone = forms.ChoiceField(label=_("Home time zone"), choices=zone_choices)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
-from zoneinfo import available_timezones
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
@@ -22,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from planner.models import Patient
 from planner.roles import Role
+from planner.zones import is_home_zone
 from portal.models import Language, PatientPreferences
 from portal.preferences import calendar_subscribed, patient_language
 from reminders import services as reminder_services
@@ -145,7 +145,7 @@ def patient_timezone_change(*, patient: Patient, zone: str, now: dt.datetime) ->
     times (08:00 stays 08:00) in the new zone, and their reminders move with them.
     Travelling does not call this; only the patient's own choice does. Returns the
     number of doses moved."""
-    if zone not in available_timezones():
+    if not is_home_zone(zone):
         raise PortalError("Choose a time zone from the list.")
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if zone == patient.home_timezone:

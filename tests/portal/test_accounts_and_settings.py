@@ -277,11 +277,27 @@ def test_changing_the_home_time_zone_keeps_wall_clock_times_of_future_doses(
     assert "America/New_York" not in calendar
 
 
-def test_an_unknown_time_zone_is_refused(sam_client: Client, plan: TaperPlan) -> None:
+@pytest.mark.parametrize(
+    "zone", ["Mars/Olympus", "localtime", "Factory", "Etc/GMT+5", "UTC", "US/Eastern"]
+)
+def test_a_zone_that_is_not_a_real_place_is_refused(
+    sam_client: Client, plan: TaperPlan, patient: Patient, zone: str
+) -> None:
     response = sam_client.post(
-        reverse("patient_settings"), {"action": "timezone", "home_timezone": "Mars/Olympus"}
+        reverse("patient_settings"), {"action": "timezone", "home_timezone": zone}
     )
     assert response.status_code == 400
+    assert "home_timezone" in response.context["timezone_form"].errors
+    patient.refresh_from_db()
+    assert patient.home_timezone == "America/New_York"
+
+
+def test_the_settings_offer_real_places_by_region(sam_client: Client, plan: TaperPlan) -> None:
+    page = sam_client.get(reverse("patient_settings")).content.decode()
+    assert '<optgroup label="Europe">' in page
+    assert '<option value="Europe/Madrid">Madrid — Spain' in page
+    for unreal in ('value="UTC"', 'value="Factory"', 'value="localtime"', 'value="Etc/GMT+5"'):
+        assert unreal not in page
 
 
 # --- language --------------------------------------------------------------------------

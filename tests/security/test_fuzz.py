@@ -639,7 +639,8 @@ PATIENT_FIELDS: Spec = {
     "date_of_birth": one("1950-01-01", "1999-12-31", "2001-02-28"),
     "sex": one("female", "male"),
     "email": one("", "jo@example.org", "o'brien@example.org", '"quoted"@example.org'),
-    "home_timezone": one("Europe/Paris", "America/New_York", "UTC", "Pacific/Kiritimati"),
+    "home_timezone": one("Europe/Paris", "America/New_York", "Pacific/Kiritimati", "UTC",
+                         "localtime", "Etc/GMT+5"),
     "weight_kg": one("", "70", "1", "400", "65.5"),
     "creatinine_clearance_ml_min": one("", "25", "90", "120.5"),
     "serum_creatinine_mg_dl": one("", "1.1", "0.5"),
@@ -922,7 +923,7 @@ def test_the_patients_settings(site: Site, world: World) -> None:
         "email_missed_dose": one("on", ""),
         "email_check_in": one("on", ""),
         "language": one("en", "es", "fr"),
-        "home_timezone": one("Europe/Madrid", "America/New_York", "Mars/Olympus"),
+        "home_timezone": one("Europe/Madrid", "America/New_York", "Mars/Olympus", "Factory"),
     }
 
     @fuzz(n(100))
