@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
+from django.forms import ChoiceField
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -39,7 +40,9 @@ def test_the_offered_zones_are_real_places_with_friendly_names() -> None:
 
 
 def test_the_patient_form_groups_them_by_region() -> None:
-    choices = PatientForm().fields["home_timezone"].choices
+    field = PatientForm().fields["home_timezone"]
+    assert isinstance(field, ChoiceField)
+    choices = list(field.choices)
     assert choices[0] == ("", "Choose the patient's home time zone")
     groups = dict(choices[1:])
     assert list(groups) == [region for region, _ in zone_choices()]
