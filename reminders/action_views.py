@@ -3,6 +3,8 @@ They speak the patient's language, whoever opens them."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
@@ -43,7 +45,7 @@ def action(request: HttpRequest, token: str) -> HttpResponse:
         if plan is None:
             return render(request, "reminders/action_expired.html", status=404)
         with translation.override(patient_language(plan.patient)):
-            return _check_in(request, plan)
+            return _check_in(request, plan, actions.check_in_link_issued_at(link))
     dose = Dose.objects.select_related("plan__patient").filter(pk=link.object_id).first()
     if dose is None:
         return render(request, "reminders/action_expired.html", status=404)
@@ -69,16 +71,22 @@ def _dose(request: HttpRequest, dose: Dose, link: actions.ActionLink) -> HttpRes
     return render(request, "reminders/action_dose.html", context)
 
 
-def _check_in(request: HttpRequest, plan: TaperPlan) -> HttpResponse:
+def _check_in(request: HttpRequest, plan: TaperPlan, issued_at: dt.datetime) -> HttpResponse:
+    """Each e-mailed link records one check-in; then it says it was used (410)."""
     context: dict[str, object] = {
         "symptoms": checkin.SYMPTOMS,
         "levels": list(checkin.LEVEL_LABELS.items()),
     }
+    if checkin.check_in_link_used(plan=plan, issued_at=issued_at):
+        context["used"] = _(checkin.LINK_USED)
+        return render(request, "reminders/action_check_in.html", context, status=410)
     if request.method == "POST":
         answers = {s.key: request.POST.get(s.key, "") for s in checkin.SYMPTOMS}
         context["answers"] = answers
         try:
-            result = checkin.checkin_record(plan=plan, answers=answers, now=timezone.now())
+            result = checkin.checkin_record(
+                plan=plan, answers=answers, now=timezone.now(), link_issued_at=issued_at
+            )
         except checkin.CheckInError as refusal:
             context["errors"] = refusal.errors
             return render(request, "reminders/action_check_in.html", context, status=400)

@@ -51,6 +51,12 @@ def check_in_link(plan_id: int, now: dt.datetime) -> str:
     return action_token(ActionLink("check_in", plan_id, "answer", now + CHECK_IN_LINK_AGE))
 
 
+def check_in_link_issued_at(link: ActionLink) -> dt.datetime:
+    """When a check-in link was made (to the second): a check-in answered since then
+    used it up, so each e-mailed link records one check-in."""
+    return link.expires_at - CHECK_IN_LINK_AGE
+
+
 def read_action(token: str, now: dt.datetime | None = None) -> ActionLink | None:
     """The link's content, or None if it was tampered with, malformed or expired."""
     if len(token) > 400:

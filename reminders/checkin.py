@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from planner.models import PlanStatus, TaperPlan
 from reminders import dispatch
@@ -51,8 +52,26 @@ def is_severe(answers: dict[str, str]) -> bool:
     )
 
 
+LINK_USED = gettext_noop(
+    "This check-in link was already used. To answer again, open the check-in in the app."
+)
+
+
+def check_in_link_used(*, plan: TaperPlan, issued_at: dt.datetime) -> bool:
+    """Whether a check-in was answered since a check-in link was made: that link is used."""
+    return CheckIn.objects.filter(plan=plan, answered_at__gte=issued_at).exists()
+
+
 @transaction.atomic
-def checkin_record(*, plan: TaperPlan, answers: dict[str, str], now: dt.datetime) -> CheckIn:
+def checkin_record(
+    *,
+    plan: TaperPlan,
+    answers: dict[str, str],
+    now: dt.datetime,
+    link_issued_at: dt.datetime | None = None,
+) -> CheckIn:
+    """Record a check-in. Through an e-mailed link (`link_issued_at`), only one: the plan
+    row is locked so that two answers through one link cannot both get in."""
     errors = {
         symptom.key: str(_("Choose none, mild or severe."))
         for symptom in SYMPTOMS
@@ -62,6 +81,10 @@ def checkin_record(*, plan: TaperPlan, answers: dict[str, str], now: dt.datetime
         raise CheckInError(errors)
     if plan.status != PlanStatus.ACTIVE:
         raise CheckInError({"plan": str(_("This plan is not active."))})
+    if link_issued_at is not None:
+        list(TaperPlan.objects.select_for_update().filter(pk=plan.pk).values_list("pk"))
+        if check_in_link_used(plan=plan, issued_at=link_issued_at):
+            raise CheckInError({"link": str(_(LINK_USED))})
     clean = {symptom.key: answers[symptom.key] for symptom in SYMPTOMS}
     severe = is_severe(clean)
     checkin = CheckIn.objects.create(plan=plan, answered_at=now, answers=clean, severe=severe)
