@@ -9,6 +9,7 @@ the SMTP variables. The README has the full table.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -30,12 +31,16 @@ DEBUG = env_bool("DEBUG", default=False)
 
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG:
+    if env_bool("TAPER_OFFLINE_COMMAND", default=False):
+        # `manage.py taper_plan` signs nothing: a throw-away key of this process only.
+        SECRET_KEY = secrets.token_urlsafe(50)
+    elif not DEBUG:
         raise ImproperlyConfigured(
             "SECRET_KEY is required when DEBUG is off (set DEBUG=1 for development)."
         )
-    # Only ever used with DEBUG on; never sign anything real with it.
-    SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105
+    else:
+        # Only ever used with DEBUG on; never sign anything real with it.
+        SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 # Production must say where the site is (planner.checks): e-mails and feed links use it.
