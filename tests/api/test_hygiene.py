@@ -18,9 +18,8 @@ from rest_framework.test import APIClient
 from api.throttles import PlanPreviewThrottle
 from planner import services
 from planner.models import Patient, TaperPlan
-from tests.api.conftest import START, engine_input, regimen, token_client
-
-NOW = dt.datetime(2027, 2, 20, 9, tzinfo=dt.UTC)
+from tests.support.api import engine_input, regimen, token_client
+from tests.support.clock import NOW, START
 
 
 def api_routes() -> list[str]:

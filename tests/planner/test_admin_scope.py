@@ -7,35 +7,17 @@ import datetime as dt
 from typing import Any
 
 import pytest
-import time_machine
 from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
 
-from planner import services
 from planner.admin_scope import CLINIC_SCOPES, UNSCOPED
 from planner.demo import reviewer_admin_permissions
-from planner.engine_input import patient_facts
 from planner.models import AccessAction, AccessLogEntry, Clinic, Patient, TaperPlan
 from reminders import feeds
 from reminders.models import Dose, FeedToken, Reminder
-
-START = dt.date(2027, 3, 1)
-NOW = dt.datetime(2027, 2, 25, 12, tzinfo=dt.UTC)
-
-
-def active_plan(patient: Patient, by: Any) -> TaperPlan:
-    engine_input = {
-        "product": "baclofen-oral-tablet",
-        "doses": [{"time": "08:00", "amount_mg": 5}, {"time": "20:00", "amount_mg": 5}],
-        "start_date": START.isoformat(),
-        "timezone": patient.home_timezone,
-        "goal": {"type": "discontinue"},
-        "patient": patient_facts(patient, START, months_on_therapy=3),
-    }
-    plan = services.plan_create(patient=patient, by=by, engine_input=engine_input)
-    with time_machine.travel(NOW, tick=False):
-        return services.plan_activate(plan=plan, by=by)
+from tests.support.clock import NOW
+from tests.support.plans import active_plan
 
 
 @pytest.fixture

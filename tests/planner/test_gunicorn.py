@@ -50,6 +50,7 @@ def get(url: str, headers: dict[str, str] | None = None) -> int:
         return error.code
 
 
+@pytest.mark.real_clock  # a server process with its own clock
 @pytest.mark.django_db(transaction=True)
 def test_the_access_log_of_the_shipped_gunicorn_config_redacts_tokens(tmp_path: Path) -> None:
     port = free_port()

@@ -13,30 +13,19 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from planner import services
-from planner.engine_input import patient_facts
 from planner.models import Patient, TaperPlan
 from reminders import actions, checkin
 from reminders.models import CheckIn
+from tests.support.clock import START
+from tests.support.plans import active_plan
 
-START = dt.date(2027, 3, 1)
-SENT = dt.datetime(2027, 3, 3, 18, tzinfo=dt.UTC)  # the check-in e-mail goes out
+SENT = dt.datetime.combine(START + dt.timedelta(days=2), dt.time(18), dt.UTC)  # the e-mail
 ANSWERS = {symptom.key: "none" for symptom in checkin.SYMPTOMS}
 
 
 @pytest.fixture
 def plan(alice: Any, patient: Patient) -> TaperPlan:
-    engine_input = {
-        "product": "baclofen-oral-tablet",
-        "doses": [{"time": "08:00", "amount_mg": 5}, {"time": "20:00", "amount_mg": 5}],
-        "start_date": START.isoformat(),
-        "timezone": patient.home_timezone,
-        "goal": {"type": "discontinue"},
-        "patient": patient_facts(patient, START, months_on_therapy=3),
-    }
-    plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input)
-    with time_machine.travel(dt.datetime(2027, 2, 20, tzinfo=dt.UTC), tick=False):
-        return services.plan_activate(plan=plan, by=alice)
+    return active_plan(patient, alice)
 
 
 def link(plan: TaperPlan, sent: dt.datetime = SENT) -> str:
