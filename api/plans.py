@@ -19,12 +19,17 @@ from django.utils import timezone
 
 import taper
 from planner.engine_input import patient_facts
+from planner import zones
 from planner.models import Patient, TaperPlan
 
 # Keys of the engine input that the API's plan request may carry.
 REGIMEN_KEYS = ("product", "doses", "pump", "start_date", "goal", "pace", "abrupt_stop_reason")
 API_ONLY_KEYS = ("months_on_therapy", "submission_key")
 FROM_PATIENT_RECORD = ("timezone", "patient")
+ZONE_REFUSAL = (
+    "Use the IANA name of a real place, such as Europe/London or America/New_York "
+    "(not UTC, Etc/… or an alias such as US/Eastern)."
+)
 
 
 class PlanRefused(Exception):
@@ -36,7 +41,13 @@ class PlanRefused(Exception):
 
 
 def preview(data: Any) -> dict[str, Any]:
-    """The plan JSON for an engine input, or PlanRefused with the engine's errors."""
+    """The plan JSON for an engine input, or PlanRefused with the engine's errors. The
+    zone must be a real place (planner.zones), as on every patient record; the engine
+    itself (and `manage.py taper_plan`) takes any zone zoneinfo knows."""
+    if isinstance(data, dict) and "timezone" in data and not zones.is_home_zone(
+        data["timezone"]
+    ):
+        raise PlanRefused({"timezone": [ZONE_REFUSAL]})
     try:
         return taper.plan_to_json(taper.plan(taper.parse_request(data)))
     except taper.InvalidPlanInput as refusal:

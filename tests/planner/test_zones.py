@@ -86,3 +86,17 @@ def test_the_api_needs_a_home_zone_and_takes_a_real_place(alice: Any) -> None:
                     format="json")
     assert made.status_code == 201
     assert Patient.objects.get().home_timezone == "Europe/Oslo"
+
+
+@pytest.mark.parametrize("zone", NOT_PLACES)
+def test_the_api_preview_refuses_a_zone_that_is_no_place(alice: Any, zone: str) -> None:
+    from tests.support.taper import oral_input
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {tokens.token_issue(user=alice).key}")
+    response = api.post(reverse("api:plan-preview"), oral_input(timezone=zone), format="json")
+    assert response.status_code == 400
+    assert "real place" in response.json()["errors"]["timezone"][0]
+    good = api.post(reverse("api:plan-preview"), oral_input(timezone="Europe/Oslo"),
+                    format="json")
+    assert good.status_code == 200
