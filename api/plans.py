@@ -18,8 +18,8 @@ from typing import Any
 from django.utils import timezone
 
 import taper
-from planner.engine_input import patient_facts
 from planner import zones
+from planner.engine_input import patient_facts
 from planner.models import Patient, TaperPlan
 
 # Keys of the engine input that the API's plan request may carry.
