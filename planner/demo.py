@@ -29,7 +29,7 @@ class DemoLogin:
 
 DEMO_LOGINS = (
     DemoLogin("clinician", "clinician", "demo-clinician-pass"),
-    DemoLogin("reviewer (with the clinic's admin pages)", "reviewer", "demo-reviewer-pass"),
+    DemoLogin("reviewer, clinic admin", "reviewer", "demo-reviewer-pass"),
     DemoLogin("patient", "patient", "demo-patient-pass"),
 )
 
