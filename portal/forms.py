@@ -24,6 +24,12 @@ class LanguageForm(forms.Form):
     language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
 
 
+def _home_zone_choices() -> list[tuple[str, object]]:
+    # First a blank: a zone stored before the list was real places only (UTC, say) is
+    # not silently shown as the list's first place.
+    return [("", _("Choose your home time zone")), *zone_choices()]
+
+
 class TimezoneForm(forms.Form):
     # Real places only, by region, with friendly names (planner.zones).
-    home_timezone = forms.ChoiceField(label=_("Home time zone"), choices=zone_choices)
+    home_timezone = forms.ChoiceField(label=_("Home time zone"), choices=_home_zone_choices)

@@ -300,6 +300,17 @@ def test_the_settings_offer_real_places_by_region(sam_client: Client, plan: Tape
         assert unreal not in page
 
 
+def test_a_zone_stored_before_real_places_is_not_shown_as_another_place(
+    sam_client: Client, plan: TaperPlan, patient: Patient
+) -> None:
+    Patient.objects.filter(pk=patient.pk).update(home_timezone="UTC")
+    page = sam_client.get(reverse("patient_settings")).content.decode()
+    select = page.split('name="home_timezone"', 1)[1].split("</select>", 1)[0]
+    # Nothing selected: the browser shows the first option, the blank one.
+    assert select.split("<option", 2)[1].startswith(' value="">Choose your home time zone')
+    assert " selected" not in select
+
+
 # --- language --------------------------------------------------------------------------
 
 
