@@ -102,8 +102,7 @@ class PatientCreateSerializer(RefuseUnknownFields):
         max_length=len(CnsDepressant.choices),
     )
     height_cm = StrictDecimalField(
-        required=False, allow_null=True, max_digits=4, decimal_places=1,
-        min_value=30, max_value=250,
+        required=False, allow_null=True, max_digits=4, decimal_places=1
     )
     dialysis = StrictBooleanField(required=False)
     expected_delivery_date = serializers.DateField(required=False, allow_null=True)

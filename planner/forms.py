@@ -111,6 +111,9 @@ class PatientForm(forms.ModelForm[Patient]):
     def clean_serum_creatinine_mg_dl(self) -> Decimal | None:
         return self._in_range("serum_creatinine_mg_dl", limits.SERUM_CREATININE_MG_DL)
 
+    def clean_height_cm(self) -> Decimal | None:
+        return self._in_range("height_cm", limits.HEIGHT_CM)
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         born = cleaned.get("date_of_birth")

@@ -457,7 +457,7 @@ def _read_patient(
     breastfeeding = _read_boolean(errors, "patient.breastfeeding", value.get("breastfeeding"))
     seizures = _read_boolean(errors, "patient.seizure_history", value.get("seizure_history"))
     depressants = _read_depressants(errors, value.get("cns_depressants"), protocol)
-    height = number("height_cm", "height", "cm", Decimal(30), Decimal(250))
+    height = number("height_cm", limits.HEIGHT_CM)
     dialysis = _read_boolean(errors, "patient.dialysis", value.get("dialysis"))
     delivery = _read_date(
         errors,

@@ -44,6 +44,7 @@ CREATININE_CLEARANCE_ML_MIN = FactRange(
 SERUM_CREATININE_MG_DL = FactRange("serum creatinine", "mg/dL", Decimal("0.1"), Decimal(20))
 SERUM_CREATININE_UMOL_L = FactRange("serum creatinine", "µmol/L", Decimal(9), Decimal(1800))
 MONTHS_ON_THERAPY = FactRange("time on therapy", "months", Decimal(0), Decimal(1200))
+HEIGHT_CM = FactRange("height", "cm", Decimal(30), Decimal(250))
 
 # Above this age a recorded pregnancy is far likelier a typing error (in the date of
 # birth or the trimester) than a fact; the clinic confirms it before it is recorded.

@@ -35,10 +35,11 @@ REFUSED = [
     ({"creatinine_clearance_ml_min": 900}, "creatinine_clearance_ml_min"),
     ({"serum_creatinine_mg_dl": 0}, "serum_creatinine_mg_dl"),
     ({"serum_creatinine_mg_dl": 150}, "serum_creatinine_mg_dl"),
+    ({"height_cm": 20}, "height_cm"),
     ({"sex": "male", "pregnancy_trimester": 2}, "pregnancy_trimester"),
     ({"date_of_birth": "1957-01-01", "pregnancy_trimester": 1}, "pregnancy_trimester"),
 ]
-IDS = ["crcl-minus-10", "crcl-0", "crcl-900", "scr-0", "scr-150", "male-pregnant",
+IDS = ["crcl-minus-10", "crcl-0", "crcl-900", "scr-0", "scr-150", "height-20", "male-pregnant",
        "pregnant-at-70"]
 
 
@@ -92,6 +93,7 @@ def test_editing_a_patient_is_held_to_the_same_limits(page: Client, patient: Pat
         ("creatinine_clearance_ml_min", limits.CREATININE_CLEARANCE_ML_MIN, 900),
         ("serum_creatinine_mg_dl", limits.SERUM_CREATININE_MG_DL, 150),
         ("weight_kg", limits.WEIGHT_KG, 900),
+        ("height_cm", limits.HEIGHT_CM, 20),
     ],
 )
 def test_the_page_says_what_the_engine_says(
