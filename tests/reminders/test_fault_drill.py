@@ -1,6 +1,6 @@
-"""The fault drill's own logic (reminders/drill.py, `manage.py fault_drill`), end to end but
+"""The fault drill's own logic (ops/drill.py, `python -m ops fault_drill`), end to end but
 short: a real worker is SIGKILLed and replaced, and a Redis of the test's own is
-restarted. The system PostgreSQL and Redis are never restarted here; `manage.py
+restarted. The system PostgreSQL and Redis are never restarted here; `python -m ops
 fault_drill` does that (docs/reliability.md)."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
+from ops import drill, fault_drill
 from planner.models import Clinic
-from reminders import drill
 
 # The drill's worker processes read the real clock.
 pytestmark = pytest.mark.real_clock
@@ -103,4 +103,4 @@ def test_a_service_stopped_when_the_drill_fails_is_started_again(
 @override_settings(CELERY_BROKER_URL="sqla+sqlite:///not-redis.sqlite3")
 def test_the_drill_refuses_anything_but_postgresql_and_redis(db: None) -> None:
     with pytest.raises(CommandError, match="needs PostgreSQL and Redis"):
-        call_command("fault_drill")
+        call_command(fault_drill.Command())

@@ -1,4 +1,4 @@
-"""The fault drill (`manage.py fault_drill`): reminders due now are dispatched by a real
+"""The fault drill (`python -m ops fault_drill`): reminders due now are dispatched by a real
 Celery worker while, one after another, the worker is SIGKILLed and replaced, Redis is
 restarted and PostgreSQL is restarted. For each fault it counts reminders due,
 delivered, lost and duplicated through a recording channel.
@@ -454,7 +454,7 @@ class Drill:
             pool="prefork",
             concurrency=2,
             extra_env={
-                "REMINDER_CHANNELS": "reminders.drill.RecordingChannel",
+                "REMINDER_CHANNELS": "ops.drill.RecordingChannel",
                 "DELIVERY_LOG": str(self.log),
                 "DELIVERY_DELAY": str(self.o.delivery_delay),
             },
