@@ -286,7 +286,9 @@ def backoff(attempts: int) -> dt.timedelta:
 RECORD_SENT_EVERY = 10
 
 
-def _start_delivery(ids: Sequence[int], claim: str | None) -> tuple[uuid.UUID, list[Reminder]]:
+def _start_delivery(
+    ids: Sequence[int], claim: str | None, now: dt.datetime
+) -> tuple[uuid.UUID, list[Reminder]]:
     """Take the rows for this delivery. A copy of the same message running beside this
     one (redelivered by the broker) finds them taken and sends nothing."""
     token = uuid.uuid4()
@@ -296,8 +298,9 @@ def _start_delivery(ids: Sequence[int], claim: str | None) -> tuple[uuid.UUID, l
     if claim is not None:
         claimed = claimed.filter(claim_token=claim)
     # An attempt is a delivery that started: a claim whose message never ran (the
-    # broker lost it, no worker was up) costs the row nothing.
-    claimed.update(delivery_token=token, attempts=F("attempts") + 1)
+    # broker lost it, no worker was up) costs the row nothing. The claim timeout counts
+    # from here, so a message that waited in the queue is not reclaimed mid-delivery.
+    claimed.update(delivery_token=token, attempts=F("attempts") + 1, claimed_at=now)
     rows = list(
         Reminder.objects.filter(delivery_token=token, status=ReminderStatus.SENDING)
         .select_related(
@@ -366,7 +369,7 @@ def reminders_deliver(
     error's class in the log — never the message, which could name the patient — and
     the rest of the batch goes on. Only a failure to record outcomes (the database is
     away) ends the delivery; its rows are then claimed again after the claim timeout."""
-    token, rows = _start_delivery(reminder_ids, claim)
+    token, rows = _start_delivery(reminder_ids, claim, now)
     channels = list(channels)
     outcomes: dict[int, str] = {}
     skipped: dict[str, list[int]] = {}

@@ -159,7 +159,7 @@ def test_a_row_whose_delivery_never_finishes_fails_at_reclaim_after_its_attempts
     now = T0
     for attempt in (1, 2):
         [row_id] = dispatch.reminders_claim_due(now=now, limit=10, enqueue=lambda i, c: None)
-        dispatch._start_delivery([row_id], None)  # the worker dies right after this
+        dispatch._start_delivery([row_id], None, now)  # the worker dies right after this
         assert Reminder.objects.get(pk=row_id).attempts == attempt
         now += dt.timedelta(seconds=61)
         dispatch.reminders_reclaim_stale(now=now)

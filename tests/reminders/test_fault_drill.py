@@ -15,6 +15,7 @@ from django.test import override_settings
 
 from ops import drill, fault_drill
 from planner.models import Clinic
+from reminders.models import Reminder, ReminderKind, ReminderStatus
 
 # The drill's worker processes read the real clock.
 pytestmark = pytest.mark.real_clock
@@ -80,6 +81,46 @@ def test_the_drill_loses_nothing_through_a_worker_kill_and_a_broker_restart(
     assert "Drill" not in printed
     assert "mg" not in printed
     assert "baclofen" not in printed.lower()
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_poison_rows_one_beat_killed_and_one_worker_killed_lose_nothing(
+    services: drill.Services, tmp_path: Path
+) -> None:
+    """The faults of issues #16 and #19, on the test's own Redis: 1 % poison rows; two
+    real beats and two workers, one beat SIGKILLed; then one of two workers."""
+    lines: list[str] = []
+    options = drill.DrillOptions(
+        broker_url=f"redis://127.0.0.1:{OWN_REDIS_PORT}/0",
+        database=drill.database_url(),
+        work_dir=tmp_path,
+        services=services,
+        faults=("poison", "beat", "workers"),
+        reminders=300,
+        plans=5,
+        claim_timeout=5,
+        phase_timeout=90,
+        say=lines.append,
+    )
+    with drill.services_restored(services, lines.append):
+        results = drill.Drill(options).run()
+
+    print("\n" + "\n".join(drill.results_table(results)))
+    poison, beat, workers = results
+    assert (poison.fault, poison.due, poison.poison) == ("poison", 297, 3)
+    assert (poison.delivered, poison.lost, poison.duplicated) == (297, 0, 0), poison
+    assert poison.poison_failed == 3, poison
+    assert Reminder.objects.filter(
+        kind=ReminderKind.REFILL, status=ReminderStatus.FAILED, attempts=drill.POISON_ATTEMPTS
+    ).count() == 0, "drill rows are deleted at the end"
+    for result in (beat, workers):
+        assert (result.due, result.delivered, result.lost) == (300, 300, 0), result
+        assert result.duplicated <= result.in_flight, result
+        assert not result.note, result
+    assert "3 of 3 poison rows failed within their attempts" in "\n".join(
+        drill.results_table(results)
+    )
 
 
 @pytest.mark.services
