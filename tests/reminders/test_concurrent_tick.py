@@ -190,5 +190,5 @@ def test_two_ticks_at_once_complete_a_plan_and_reclaim_a_row_once(
     for each in plans:
         each.refresh_from_db()
         assert each.status == PlanStatus.COMPLETED
-        completions = each.history.filter(status=PlanStatus.COMPLETED)  # type: ignore[attr-defined]
+        completions = each.history.filter(status=PlanStatus.COMPLETED)
         assert completions.count() == 1
