@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import shlex
 import signal
@@ -479,8 +480,11 @@ def _health_probe() -> str:
         return lambda data: None
 
     body = b"".join(application(environ, start_response))
-    ok = b'"database": "ok"' in body
-    return f"{status[0] if status else 'no answer'}, database {'ok' if ok else 'unavailable'}"
+    try:
+        database = json.loads(body)["database"]["status"]
+    except (ValueError, KeyError, TypeError):
+        database = "no answer"
+    return f"{status[0] if status else 'no answer'}, database {database}"
 
 
 class Drill:
