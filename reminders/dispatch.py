@@ -11,12 +11,14 @@ outcome.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -42,6 +44,7 @@ from reminders.models import (
 from taper.protocol import OralProtocol
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Clinic defaults for when notices go out, in the patient's own time zone.
 EVENING_NOTICE = dt.time(19, 0)
@@ -486,15 +489,16 @@ def _check_consecutive_missed(plan: TaperPlan, now: dt.datetime) -> None:
         )
 
 
-def _contained(what: str, pk: int, step: Callable[[], object]) -> None:
+def _contained(what: str, pk: int, step: Callable[[], T]) -> T | None:
     """One plan's check in its own savepoint: a plan that cannot be checked is logged by
     id and error class and does not stop the check of every other plan."""
     try:
         with transaction.atomic():
-            step()
+            return step()
     except Exception as error:
         log.error("%s failed for plan %s: %s; the other plans were checked",
                   what, pk, type(error).__name__)
+        return None
 
 
 def doses_mark_missed(*, now: dt.datetime, limit: int = 5000) -> int:
@@ -532,7 +536,7 @@ def doses_mark_missed(*, now: dt.datetime, limit: int = 5000) -> int:
         for plan in {dose.plan_id: dose.plan for dose in missed}.values():
             _contained(
                 "the two-missed-doses check", plan.pk,
-                lambda plan=plan: _check_consecutive_missed(plan, now),  # type: ignore[misc]
+                functools.partial(_check_consecutive_missed, plan, now),
             )  # fmt: skip
     return len(missed)
 
@@ -557,22 +561,22 @@ def alerts_check_unconfirmed(*, now: dt.datetime) -> int:
         )
         .filter(confirmed_since__lt=cutoff, last_missed__gt=F("confirmed_since"))
     )
-    raised: list[AbruptStopAlert | None] = []
+    raised = 0
     for plan in plans:
-        _contained(
+        alert = _contained(
             "the 24-hours-unconfirmed check",
             plan.pk,
-            lambda plan=plan: raised.append(  # type: ignore[misc]
-                alert_raise(
-                    plan=plan,
-                    reason=AlertReason.NO_CONFIRMED_DOSE,
-                    since=plan.confirmed_since,
-                    now=now,
-                    detail="No dose confirmed for 24 hours.",
-                )
+            functools.partial(
+                alert_raise,
+                plan=plan,
+                reason=AlertReason.NO_CONFIRMED_DOSE,
+                since=plan.confirmed_since,
+                now=now,
+                detail="No dose confirmed for 24 hours.",
             ),
         )
-    return sum(1 for alert in raised if alert is not None)
+        raised += alert is not None
+    return raised
 
 
 def plans_complete(*, now: dt.datetime) -> int:

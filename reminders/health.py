@@ -175,10 +175,8 @@ def health_report(*, now: dt.datetime | None = None) -> Health:
         }
         for name, stage in sorted(stages.items())
     }
-    ok = all(body[name]["status"] == "ok" for name in ("database", "broker", "worker",
-                                                         "dispatcher")) and all(
-        stage["status"] == "ok" for stage in body["stages"].values()
-    )  # fmt: skip
+    components = [body[name] for name in ("database", "broker", "worker", "dispatcher")]
+    ok = all(part["status"] == "ok" for part in [*components, *body["stages"].values()])
     return Health(ok=ok, body={"status": "ok" if ok else "failing", **body})
 
 

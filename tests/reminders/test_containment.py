@@ -16,7 +16,15 @@ from planner import services
 from planner.models import Patient, TaperPlan
 from reminders import dispatch
 from reminders.channels import Message
-from reminders.models import DispatchStage, Recipient, Reminder, ReminderKind, ReminderStatus
+from reminders.models import (
+    AbruptStopAlert,
+    DispatchStage,
+    Dose,
+    Recipient,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+)
 from tests.planner.test_clinician_workflow import engine_input
 
 # Before the plans of the suite start (1 March 2027): none of the plan's own rows is due.
@@ -257,3 +265,35 @@ def test_a_stage_that_fails_midway_writes_nothing_of_its_work(
     first.refresh_from_db()
     assert first.status == "missed"
     assert Reminder.objects.filter(dose=first, kind=ReminderKind.MISSED_DOSE).count() == 1
+
+
+def test_a_plan_whose_alert_check_fails_stops_no_other_plans_alert(
+    plan: TaperPlan, alice: Any, clinic: Any, monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    other_patient = Patient.objects.create(
+        clinic=clinic, given_name="Ola", family_name="Other", sex="female",
+        date_of_birth=dt.date(1975, 5, 5), home_timezone="America/New_York",
+    )  # fmt: skip
+    other = services.plan_create(
+        patient=other_patient, by=alice, engine_input=engine_input(other_patient)
+    )
+    services.plan_activate(plan=other, by=alice)
+    real = dispatch._check_consecutive_missed
+
+    def broken_for_the_first(checked: TaperPlan, now: dt.datetime) -> None:
+        if checked.pk == plan.pk:
+            raise ValueError("bad data")
+        real(checked, now)
+
+    monkeypatch.setattr(dispatch, "_check_consecutive_missed", broken_for_the_first)
+    second = plan.doses.order_by("due_at")[1]
+    with caplog.at_level(logging.ERROR, logger="reminders.dispatch"):
+        tick_and_deliver(
+            second.catch_up_until + dt.timedelta(minutes=1), Counting(),
+            django_capture_on_commit_callbacks,
+        )  # fmt: skip
+    assert AbruptStopAlert.objects.filter(plan=other, reason="consecutive_missed").exists()
+    assert not AbruptStopAlert.objects.filter(plan=plan).exists()
+    assert f"the two-missed-doses check failed for plan {plan.pk}: ValueError" in caplog.text
+    assert Dose.objects.filter(plan=plan, status="missed").count() == 2  # still marked
