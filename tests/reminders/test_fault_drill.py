@@ -46,29 +46,37 @@ def services(tmp_path: Path):
     services.stop("redis")
 
 
+def run_drill(
+    services: drill.Services, tmp_path: Path, faults: tuple[str, ...], lines: list[str],
+    phase_timeout: float,
+) -> list[drill.FaultResult]:
+    """The drill on the test's own Redis: 300 reminders, 5 plans, short timeouts."""
+    options = drill.DrillOptions(
+        broker_url=f"redis://127.0.0.1:{OWN_REDIS_PORT}/0",
+        database=drill.database_url(),
+        work_dir=tmp_path,
+        services=services,
+        faults=faults,
+        reminders=300,
+        plans=5,
+        outage_seconds=3,
+        claim_timeout=5,
+        phase_timeout=phase_timeout,
+        say=lines.append,
+    )
+    with drill.services_restored(services, lines.append):
+        results = drill.Drill(options).run()
+    print("\n" + "\n".join(drill.results_table(results)))
+    return results
+
+
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_the_drill_loses_nothing_through_a_worker_kill_and_a_broker_restart(
     services: drill.Services, tmp_path: Path
 ) -> None:
     lines: list[str] = []
-    options = drill.DrillOptions(
-        broker_url=f"redis://127.0.0.1:{OWN_REDIS_PORT}/0",
-        database=drill.database_url(),
-        work_dir=tmp_path,
-        services=services,
-        faults=("kill", "redis"),
-        reminders=300,
-        plans=5,
-        outage_seconds=3,
-        claim_timeout=5,
-        phase_timeout=60,
-        say=lines.append,
-    )
-    with drill.services_restored(services, lines.append):
-        results = drill.Drill(options).run()
-
-    print("\n" + "\n".join(drill.results_table(results)))
+    results = run_drill(services, tmp_path, ("kill", "redis"), lines, phase_timeout=60)
     assert [r.fault for r in results] == ["kill", "redis"]
     for result in results:
         assert (result.due, result.delivered, result.lost) == (300, 300, 0), result
@@ -91,26 +99,12 @@ def test_poison_rows_one_beat_killed_and_one_worker_killed_lose_nothing(
     """The faults of issues #16 and #19, on the test's own Redis: 1 % poison rows; two
     real beats and two workers, one beat SIGKILLed; then one of two workers."""
     lines: list[str] = []
-    options = drill.DrillOptions(
-        broker_url=f"redis://127.0.0.1:{OWN_REDIS_PORT}/0",
-        database=drill.database_url(),
-        work_dir=tmp_path,
-        services=services,
-        faults=("poison", "beat", "workers"),
-        reminders=300,
-        plans=5,
-        claim_timeout=5,
-        phase_timeout=90,
-        say=lines.append,
-    )
-    with drill.services_restored(services, lines.append):
-        results = drill.Drill(options).run()
-
-    print("\n" + "\n".join(drill.results_table(results)))
+    results = run_drill(services, tmp_path, ("poison", "beat", "workers"), lines, phase_timeout=90)
     poison, beat, workers = results
     assert (poison.fault, poison.due, poison.poison) == ("poison", 297, 3)
     assert (poison.delivered, poison.lost, poison.duplicated) == (297, 0, 0), poison
     assert poison.poison_failed == 3, poison
+    assert not poison.note, poison  # no poison row was ever delivered
     assert Reminder.objects.filter(
         kind=ReminderKind.REFILL, status=ReminderStatus.FAILED, attempts=drill.POISON_ATTEMPTS
     ).count() == 0, "drill rows are deleted at the end"
