@@ -221,14 +221,16 @@ def publisher(broker_url: str) -> dispatch.Enqueue:
 
 
 def tick(broker_url: str, limit: int = 100) -> bool:
-    """One dispatcher tick; False if it failed (broker or database away). Like a Celery
-    task, it starts by dropping a database connection that is no longer usable."""
+    """One dispatcher tick; False if a stage of it failed (broker or database away). Like
+    a Celery task, it starts by dropping a database connection that is no longer usable."""
     close_old_connections()
     try:
-        dispatch.dispatch_tick(now=timezone.now(), enqueue=publisher(broker_url), limit=limit)
-    except Exception:
+        done = dispatch.dispatch_tick(
+            now=timezone.now(), enqueue=publisher(broker_url), limit=limit
+        )
+    except Exception:  # the database went away under the stages' health records
         return False
-    return True
+    return done["failed_stages"] == 0
 
 
 # --- services ----------------------------------------------------------------------------
