@@ -203,21 +203,20 @@ def reminders_reclaim_stale(*, now: dt.datetime) -> int:
     Returns the rows put back."""
     cutoff = now - dt.timedelta(seconds=settings.REMINDER_CLAIM_TIMEOUT_SECONDS)
     stale = Reminder.objects.filter(status=ReminderStatus.SENDING, claimed_at__lt=cutoff)
-    given_up = stale.filter(
-        delivery_token__isnull=False, attempts__gte=settings.REMINDER_MAX_ATTEMPTS
-    )
-    for pk in given_up.values_list("id", flat=True):
-        log.error("reminder %s failed: its delivery never finished", pk)
-    given_up.update(
-        status=ReminderStatus.FAILED,
-        claim_token=None,
-        delivery_token=None,
-        last_error="gave up: the delivery never finished",
-    )
-    # Pending rows over the cap (the cap was lowered) are never claimed: fail them.
-    Reminder.objects.filter(
-        status=ReminderStatus.PENDING, attempts__gte=settings.REMINDER_MAX_ATTEMPTS
-    ).update(status=ReminderStatus.FAILED, last_error="gave up: too many attempts")
+    given_up = [
+        pk
+        for pk, started, attempts in stale.values_list("id", "delivery_token", "attempts")
+        if started is not None and attempts >= settings.REMINDER_MAX_ATTEMPTS
+    ]
+    if given_up:
+        for pk in given_up:
+            log.error("reminder %s failed: its delivery never finished", pk)
+        stale.filter(id__in=given_up).update(
+            status=ReminderStatus.FAILED,
+            claim_token=None,
+            delivery_token=None,
+            last_error="gave up: the delivery never finished",
+        )
     return stale.update(status=ReminderStatus.PENDING, claim_token=None, delivery_token=None)
 
 
@@ -231,14 +230,19 @@ def reminders_claim_due(*, now: dt.datetime, limit: int, enqueue: Enqueue) -> li
     `REMINDER_MAX_ATTEMPTS` times are never claimed again."""
     token = uuid.uuid4()
     with transaction.atomic():
-        due = Reminder.objects.filter(
-            status=ReminderStatus.PENDING,
-            due_at__lte=now,
-            attempts__lt=settings.REMINDER_MAX_ATTEMPTS,
-        ).order_by("due_at")
+        due = Reminder.objects.filter(status=ReminderStatus.PENDING, due_at__lte=now).order_by(
+            "due_at"
+        )
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
-        ids = list(due.values_list("id", flat=True)[:limit])
+        ids: list[int] = []
+        over_the_cap: list[int] = []
+        for pk, attempts in due.values_list("id", "attempts")[:limit]:
+            (over_the_cap if attempts >= settings.REMINDER_MAX_ATTEMPTS else ids).append(pk)
+        if over_the_cap:  # the cap was lowered under them: never claimed again
+            Reminder.objects.filter(id__in=over_the_cap).update(
+                status=ReminderStatus.FAILED, last_error="gave up: too many attempts"
+            )
         if not ids:
             return []
         # Compare-and-set: only rows still pending are ours, whatever else runs.
@@ -639,17 +643,16 @@ def dispatch_tick(
         ("claim", claim),
     ]
     done: dict[str, int] = {}
-    failed: set[str] = set()
+    outcomes: dict[str, BaseException | None] = {}
     for name, stage in stages:
-        count = health.stage_run(name, stage, now=now)
-        if count is None:
-            failed.add(name)
-        done[name] = done.get(name, 0) + (count or 0)
-    health.tick_completed(now=now, failed=sorted(failed))
+        count, error = health.stage_run(name, stage)
+        done[name] = done.get(name, 0) + count
+        outcomes[name] = outcomes.get(name) or error  # the claim runs twice
+    health.tick_completed(now=now, outcomes=outcomes)
     return {
         "reclaimed": done["reclaim"],
         "missed": done["missed_doses"],
         "alerts": done["alerts"] + done["refills"],
         "claimed": done["claim"],
-        "failed_stages": len(failed),
+        "failed_stages": sum(1 for error in outcomes.values() if error is not None),
     }

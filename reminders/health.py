@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -36,49 +36,62 @@ PING_TIMEOUT_SECONDS = 5
 # --- recording ----------------------------------------------------------------------------
 
 
-def _record(name: str, now: dt.datetime, error: BaseException | None) -> None:
-    if error is None:
-        fields: dict[str, Any] = {"last_success_at": now, "failures_in_a_row": 0}
-    else:
-        fields = {
-            "last_failure_at": now,
-            "last_error": type(error).__name__[:100],
-            "failures_in_a_row": F("failures_in_a_row") + 1,
-        }
-    try:
-        if DispatchStage.objects.filter(name=name).update(**fields):
-            return
-        initial = {**fields, "failures_in_a_row": 0 if error is None else 1}
+def _record(outcomes: dict[str, BaseException | None], now: dt.datetime) -> None:
+    """One UPDATE for the stages that succeeded (all of them, on a good tick), one per
+    stage that failed; a stage's row is made the first time it runs."""
+    succeeded = [name for name, error in outcomes.items() if error is None]
+    seen = DispatchStage.objects.filter(name__in=succeeded).update(
+        last_success_at=now, failures_in_a_row=0
+    )
+    for name, error in outcomes.items():
+        if error is not None:
+            seen += DispatchStage.objects.filter(name=name).update(
+                last_failure_at=now,
+                last_error=type(error).__name__[:100],
+                failures_in_a_row=F("failures_in_a_row") + 1,
+            )
+    if seen == len(outcomes):
+        return
+    known = set(DispatchStage.objects.filter(name__in=outcomes).values_list("name", flat=True))
+    for name in sorted(set(outcomes) - known):
+        error = outcomes[name]
+        failed = error is not None
         try:
-            DispatchStage.objects.create(name=name, **initial)
-        except IntegrityError:  # the other tick made it first
-            DispatchStage.objects.filter(name=name).update(**fields)
-    except DatabaseError as failure:
-        # The database is away: the tick's own stages fail too; nothing to record into.
-        log.warning("dispatcher stage %s: health not recorded (%s)", name,
-                    type(failure).__name__)
+            with transaction.atomic():
+                DispatchStage.objects.create(
+                    name=name,
+                    last_success_at=None if failed else now,
+                    last_failure_at=now if failed else None,
+                    last_error=type(error).__name__[:100] if failed else "",
+                    failures_in_a_row=1 if failed else 0,
+                )
+        except IntegrityError:  # the other tick made it first; its outcome stands
+            continue
 
 
-def stage_run(name: str, stage: Callable[[], int], *, now: dt.datetime) -> int | None:
-    """Run one stage of the tick; record its success or failure. None if it failed:
-    the error's class is logged with the stage's name, and the tick goes on."""
+def stage_run(name: str, stage: Callable[[], int]) -> tuple[int, BaseException | None]:
+    """Run one stage of the tick: its count, or 0 and the error it raised (logged with the
+    stage's name and the error's class only; the tick goes on)."""
     try:
-        count = stage()
+        return stage(), None
     except Exception as error:
         log.error("dispatcher stage %s failed: %s", name, type(error).__name__)
-        _record(name, now, error)
-        return None
-    _record(name, now, None)
-    return count
+        return 0, error
 
 
-def tick_completed(*, now: dt.datetime, failed: list[str]) -> None:
-    """The tick ran through all its stages; tell the dead man's switch, if one is set:
-    its URL when every stage succeeded, its `/fail` URL when one failed."""
-    _record(TICK, now, None)
+def tick_completed(*, now: dt.datetime, outcomes: dict[str, BaseException | None]) -> None:
+    """The tick ran through all its stages: record each stage's outcome and the tick's
+    (one transaction, one commit), then tell the dead man's switch, if one is set: its
+    URL when every stage succeeded, its `/fail` URL when one failed."""
+    try:
+        with transaction.atomic():
+            _record({**outcomes, TICK: None}, now)
+    except DatabaseError as failure:
+        # The database is away: the stages failed too; nothing to record into.
+        log.warning("dispatcher health not recorded (%s)", type(failure).__name__)
     url = settings.DISPATCH_PING_URL
     if url:
-        ping(url, failed)
+        ping(url, sorted(name for name, error in outcomes.items() if error is not None))
 
 
 def ping(url: str, failed: list[str]) -> bool:
