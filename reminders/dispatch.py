@@ -202,7 +202,11 @@ def reminders_reclaim_stale(*, now: dt.datetime) -> int:
     that kills its worker every time): those fail, so no row is retried without end.
     Returns the rows put back."""
     cutoff = now - dt.timedelta(seconds=settings.REMINDER_CLAIM_TIMEOUT_SECONDS)
-    stale = Reminder.objects.filter(status=ReminderStatus.SENDING, claimed_at__lt=cutoff)
+    stale = Reminder.objects.filter(
+        Q(delivery_started_at__isnull=True) | Q(delivery_started_at__lt=cutoff),
+        status=ReminderStatus.SENDING,
+        claimed_at__lt=cutoff,
+    )
     given_up = [
         pk
         for pk, started, attempts in stale.values_list("id", "delivery_token", "attempts")
@@ -305,9 +309,10 @@ def _start_delivery(
     if claim is not None:
         claimed = claimed.filter(claim_token=claim)
     # An attempt is a delivery that started: a claim whose message never ran (the
-    # broker lost it, no worker was up) costs the row nothing. The claim timeout counts
-    # from here, so a message that waited in the queue is not reclaimed mid-delivery.
-    claimed.update(delivery_token=token, attempts=F("attempts") + 1, claimed_at=now)
+    # broker lost it, no worker was up) costs the row nothing. The claim timeout also
+    # counts from here, so a message that waited in the queue is not reclaimed while it
+    # is being delivered (a column of its own: claimed_at is indexed, this is not).
+    claimed.update(delivery_token=token, attempts=F("attempts") + 1, delivery_started_at=now)
     rows = list(
         Reminder.objects.filter(delivery_token=token, status=ReminderStatus.SENDING)
         .select_related(

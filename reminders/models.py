@@ -185,6 +185,8 @@ class Reminder(models.Model):
     # Set by the one delivery that goes ahead: a redelivered copy of the same message
     # running beside it finds it set and sends nothing.
     delivery_token = models.UUIDField(null=True, blank=True)
+    # When the last delivery took the row: the claim timeout counts from here too.
+    delivery_started_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     context = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -297,3 +297,15 @@ def test_a_plan_whose_alert_check_fails_stops_no_other_plans_alert(
     assert not AbruptStopAlert.objects.filter(plan=plan).exists()
     assert f"the two-missed-doses check failed for plan {plan.pk}: ValueError" in caplog.text
     assert Dose.objects.filter(plan=plan, status="missed").count() == 2  # still marked
+
+
+@override_settings(REMINDER_CLAIM_TIMEOUT_SECONDS=300)
+def test_a_delivery_that_started_late_is_not_reclaimed_while_it_runs(plan: TaperPlan) -> None:
+    """The message waited in the queue for most of the claim timeout: the timeout counts
+    from the start of the delivery, or the row would be sent again beside it."""
+    rows(plan, 1)
+    [row_id] = dispatch.reminders_claim_due(now=T0, limit=10, enqueue=lambda i, c: None)
+    started = T0 + dt.timedelta(seconds=290)
+    dispatch._start_delivery([row_id], None, started)
+    assert dispatch.reminders_reclaim_stale(now=T0 + dt.timedelta(seconds=301)) == 0
+    assert dispatch.reminders_reclaim_stale(now=started + dt.timedelta(seconds=301)) == 1
