@@ -27,11 +27,11 @@ from reminders.models import (
     ReminderKind,
     ReminderStatus,
 )
-from tests.planner.test_clinician_workflow import engine_input
+from tests.support.clock import START
+from tests.support.plans import engine_input
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
-START = dt.date(2027, 3, 1)
 ROUNDS = 40
 EXTRA_ROWS_PER_ROUND = 150  # check-ins due at once, so both ticks compete for rows
 

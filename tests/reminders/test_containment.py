@@ -25,10 +25,11 @@ from reminders.models import (
     ReminderKind,
     ReminderStatus,
 )
-from tests.planner.test_clinician_workflow import engine_input
+from tests.support.clock import NOW
+from tests.support.plans import engine_input
 
-# Before the plans of the suite start (1 March 2027): none of the plan's own rows is due.
-T0 = dt.datetime(2027, 2, 24, 12, 0, tzinfo=dt.UTC)
+# Before the plans of the suite start (START): none of the plan's own rows is due.
+T0 = NOW + dt.timedelta(days=4, hours=3)
 MAX_ATTEMPTS = 3
 
 

@@ -19,9 +19,10 @@ from planner.roles import Role
 from reminders import dispatch, health
 from reminders import services as reminder_services
 from reminders.models import DispatchStage
-from tests.conftest import make_staff
+from tests.support.clock import NOW
+from tests.support.factories import make_staff
 
-T0 = dt.datetime(2027, 2, 24, 14, 2, tzinfo=dt.UTC)
+T0 = NOW.replace(hour=14, minute=2) + dt.timedelta(days=4)  # the banner says "14:02"
 
 
 def healthy_at(moment: dt.datetime) -> None:
