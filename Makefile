@@ -51,7 +51,7 @@ test-services: $(VENV)/.installed-dev node_modules/.installed
 ## Load test: gunicorn (2 workers, DEBUG=0) on PostgreSQL, 50 wrk connections per target;
 ## sets up and drops its own database (taper_load). Needs wrk (apt-get install wrk).
 load: $(VENV)/.installed
-	$(BIN)/python scripts/load_test.py
+	$(BIN)/python ops/load_test.py
 
 DRILL_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/taper_drill
 DRILL_BROKER_URL ?= redis://127.0.0.1:6379/8
@@ -63,7 +63,7 @@ fault-drill: $(VENV)/.installed
 		| grep -q 1 || createdb -h 127.0.0.1 -U postgres taper_drill
 	DATABASE_URL=$(DRILL_DATABASE_URL) DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DATABASE_URL=$(DRILL_DATABASE_URL) CELERY_BROKER_URL=$(DRILL_BROKER_URL) DEBUG=1 \
-		LOG_LEVEL=WARNING $(BIN)/python manage.py fault_drill
+		LOG_LEVEL=WARNING $(BIN)/python -m ops fault_drill
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

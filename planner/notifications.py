@@ -1,18 +1,20 @@
 """Telling a plan's author what the reviewer decided: a notice in the app at once, and
-an e-mail sent by a Celery task after the decision is committed (retried if the mail
-server is away). The e-mail names no patient: it links to the plan."""
+an e-mail through the reminder ledger (a `review_decision` row: claimed by the
+dispatcher, retried with backoff if the mail server is away, failed and visible if it
+cannot be sent, at most once per decision). The e-mail names no patient: it links to
+the plan."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from planner.models import PlanReview, ReviewDecision, TaperPlan
-from reminders.models import Notice
+from reminders import dispatch
+from reminders.models import Notice, Recipient, ReminderKind
 
 
 def _author(plan: TaperPlan, review: PlanReview) -> User | None:
@@ -21,7 +23,7 @@ def _author(plan: TaperPlan, review: PlanReview) -> User | None:
 
 
 def review_decision_notify(*, plan: TaperPlan, review: PlanReview) -> Notice | None:
-    """One notice for the author of the reviewed revision; its e-mail follows on commit."""
+    """One notice for the author of the reviewed revision; its e-mail is a ledger row."""
     author = _author(plan, review)
     if author is None:
         return None
@@ -41,26 +43,22 @@ def review_decision_notify(*, plan: TaperPlan, review: PlanReview) -> Notice | N
             f"{what} was not approved. The reviewer's comment is on the plan page; "
             f"change the plan and submit it again: {url}"
         )
-    notice = Notice.objects.create(user=author, subject=subject, body=body)
+    with transaction.atomic():  # the row is claimed only with its notice beside it
+        return _notice_with_email(plan, review, author, subject, body)
+
+
+def _notice_with_email(
+    plan: TaperPlan, review: PlanReview, author: User, subject: str, body: str
+) -> Notice:
+    row = None
     if author.email:
-        from planner import tasks
-
-        transaction.on_commit(lambda: tasks.notice_email.delay(notice.pk))
-    return notice
-
-
-def notice_email_send(notice_id: int) -> bool:
-    """Send one staff notice by e-mail; False when there is nobody to send it to."""
-    notice = Notice.objects.select_related("user").filter(pk=notice_id).first()
-    if notice is None or notice.user is None or not notice.user.email:
-        return False
-    send_mail(
-        subject=notice.subject,
-        message=notice.body,
-        from_email=None,
-        recipient_list=[notice.user.email],
-    )
-    return True
+        # The in-app notice is the row's own: delivering the row sends the e-mail and
+        # leaves this notice as it is (reminders.channels.InAppChannel).
+        row = dispatch.reminder_add(
+            plan=plan, kind=ReminderKind.REVIEW_DECISION, recipient=Recipient.STAFF,
+            key=f"review-{review.pk}", due_at=timezone.now(),
+        )  # fmt: skip
+    return Notice.objects.create(user=author, subject=subject, body=body, reminder=row)
 
 
 def notice_mark_read(*, user: User, notice_id: int) -> int:

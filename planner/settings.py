@@ -104,6 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "planner.context_processors.dispatch_banner",
             ],
         },
     },
@@ -194,10 +195,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reminders.tasks.record_worker_heartbeat",
         "schedule": 60.0,
     },
-    # Claims due reminders, marks missed doses and raises abrupt-stop alerts.
+    # Claims due reminders, marks missed doses and raises abrupt-stop alerts. Two beats
+    # may run (docs/deployment.md): the tick is safe to run twice at once.
     "dispatch-reminders": {
         "task": "reminders.tasks.dispatch_reminders",
-        "schedule": 60.0,
+        "schedule": float(env_int("DISPATCH_INTERVAL_SECONDS", 60)),
     },
 }
 
@@ -210,6 +212,11 @@ REMINDER_CLAIM_TIMEOUT_SECONDS = env_int("REMINDER_CLAIM_TIMEOUT_SECONDS", 300)
 # How many due rows one dispatcher tick claims.
 REMINDER_BATCH_SIZE = env_int("REMINDER_BATCH_SIZE", 2000)
 REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 6)
+# /health/ answers 503 when no worker heartbeat or no completed dispatcher tick is newer.
+HEALTH_MAX_AGE_SECONDS = env_int("HEALTH_MAX_AGE_SECONDS", 180)
+# The dead man's switch: each completed tick POSTs here (healthchecks.io convention,
+# `/fail` appended when a stage failed). Empty: off.
+DISPATCH_PING_URL = env_str("DISPATCH_PING_URL", "")
 
 # --- E-mail -----------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -11,10 +11,14 @@ outcome.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -40,6 +44,7 @@ from reminders.models import (
 from taper.protocol import OralProtocol
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Clinic defaults for when notices go out, in the patient's own time zone.
 EVENING_NOTICE = dt.time(19, 0)
@@ -50,6 +55,9 @@ REFILL_REMINDER_DAYS_BEFORE = (14, 7, 2)
 # escalation_hours_without_dose 24); a test fails if the protocol and these diverge.
 CONSECUTIVE_MISSED_ALERT = 2
 NO_CONFIRMED_DOSE_AFTER = dt.timedelta(hours=24)
+# Sent whatever the plan's status, and never withdrawn with its future reminders: an
+# alert outlives its plan, and a review decision is made on a plan not active yet.
+SENT_WHATEVER_THE_PLAN = (ReminderKind.ABRUPT_STOP_ALERT, ReminderKind.REVIEW_DECISION)
 
 
 def _local(day: dt.date, time: dt.time, zone: str) -> dt.datetime:
@@ -153,7 +161,7 @@ def reminders_withdraw_future(*, plan_id: int, from_time: dt.datetime) -> int:
         Reminder.objects.filter(
             plan_id=plan_id, status=ReminderStatus.PENDING, due_at__gte=from_time
         )
-        .exclude(kind__in=[ReminderKind.ABRUPT_STOP_ALERT, ReminderKind.PLAN_REVISED])
+        .exclude(kind__in=[*SENT_WHATEVER_THE_PLAN, ReminderKind.PLAN_REVISED])
         .delete()
     )
     return deleted
@@ -189,11 +197,31 @@ def reminder_add(
 
 
 def reminders_reclaim_stale(*, now: dt.datetime) -> int:
-    """Rows claimed by a worker that died go back to the queue."""
+    """Rows claimed by a worker that died go back to the queue, unless their delivery
+    has already been started `REMINDER_MAX_ATTEMPTS` times and never finished (a row
+    that kills its worker every time): those fail, so no row is retried without end.
+    Returns the rows put back."""
     cutoff = now - dt.timedelta(seconds=settings.REMINDER_CLAIM_TIMEOUT_SECONDS)
-    return Reminder.objects.filter(status=ReminderStatus.SENDING, claimed_at__lt=cutoff).update(
-        status=ReminderStatus.PENDING, claim_token=None, delivery_token=None
+    stale = Reminder.objects.filter(
+        Q(delivery_started_at__isnull=True) | Q(delivery_started_at__lt=cutoff),
+        status=ReminderStatus.SENDING,
+        claimed_at__lt=cutoff,
     )
+    given_up = [
+        pk
+        for pk, started, attempts in stale.values_list("id", "delivery_token", "attempts")
+        if started is not None and attempts >= settings.REMINDER_MAX_ATTEMPTS
+    ]
+    if given_up:
+        for pk in given_up:
+            log.error("reminder %s failed: its delivery never finished", pk)
+        stale.filter(id__in=given_up).update(
+            status=ReminderStatus.FAILED,
+            claim_token=None,
+            delivery_token=None,
+            last_error="gave up: the delivery never finished",
+        )
+    return stale.update(status=ReminderStatus.PENDING, claim_token=None, delivery_token=None)
 
 
 Enqueue = Callable[[list[int], str], None]
@@ -202,7 +230,8 @@ Enqueue = Callable[[list[int], str], None]
 def reminders_claim_due(*, now: dt.datetime, limit: int, enqueue: Enqueue) -> list[int]:
     """Claim up to `limit` due rows and hand their ids and the claim to `enqueue` after
     commit. A delivery carries the claim: a message that outlived its claim (the row
-    was reclaimed and claimed again) delivers nothing."""
+    was reclaimed and claimed again) delivers nothing. Rows whose delivery was started
+    `REMINDER_MAX_ATTEMPTS` times are never claimed again."""
     token = uuid.uuid4()
     with transaction.atomic():
         due = Reminder.objects.filter(status=ReminderStatus.PENDING, due_at__lte=now).order_by(
@@ -210,30 +239,47 @@ def reminders_claim_due(*, now: dt.datetime, limit: int, enqueue: Enqueue) -> li
         )
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
-        ids = list(due.values_list("id", flat=True)[:limit])
+        ids: list[int] = []
+        over_the_cap: list[int] = []
+        for pk, attempts in due.values_list("id", "attempts")[:limit]:
+            (over_the_cap if attempts >= settings.REMINDER_MAX_ATTEMPTS else ids).append(pk)
+        if over_the_cap:  # the cap was lowered under them: never claimed again
+            Reminder.objects.filter(id__in=over_the_cap).update(
+                status=ReminderStatus.FAILED, last_error="gave up: too many attempts"
+            )
         if not ids:
             return []
         # Compare-and-set: only rows still pending are ours, whatever else runs.
         Reminder.objects.filter(id__in=ids, status=ReminderStatus.PENDING).update(
-            status=ReminderStatus.SENDING,
-            claim_token=token,
-            claimed_at=now,
-            attempts=F("attempts") + 1,
+            status=ReminderStatus.SENDING, claim_token=token, claimed_at=now
         )
         claimed = list(
             Reminder.objects.filter(claim_token=token, status=ReminderStatus.SENDING)
             .order_by("due_at")
             .values_list("id", flat=True)
         )
-        transaction.on_commit(lambda: enqueue(claimed, str(token)))
+        transaction.on_commit(lambda: _enqueue_or_release(claimed, token, enqueue))
     return claimed
+
+
+def _enqueue_or_release(ids: list[int], token: uuid.UUID, enqueue: Enqueue) -> None:
+    """Hand the claim to the broker; if the broker refuses, give the rows back at once
+    (a delivery of the part that was published finds them no longer claimed), so an
+    outage of the broker neither waits for the claim timeout nor uses up attempts."""
+    try:
+        enqueue(ids, str(token))
+    except Exception:
+        Reminder.objects.filter(
+            claim_token=token, status=ReminderStatus.SENDING, delivery_token__isnull=True
+        ).update(status=ReminderStatus.PENDING, claim_token=None, claimed_at=None)
+        raise
 
 
 # --- delivering -------------------------------------------------------------------------
 
 
 def _why_not_send(row: Reminder, now: dt.datetime) -> str:
-    if row.plan.status != PlanStatus.ACTIVE and row.kind != ReminderKind.ABRUPT_STOP_ALERT:
+    if row.plan.status != PlanStatus.ACTIVE and row.kind not in SENT_WHATEVER_THE_PLAN:
         return "the plan is no longer active"
     if row.kind == ReminderKind.DOSE and row.dose is not None:
         if row.dose.status != DoseStatus.SCHEDULED:
@@ -251,7 +297,9 @@ def backoff(attempts: int) -> dt.timedelta:
 RECORD_SENT_EVERY = 10
 
 
-def _start_delivery(ids: Sequence[int], claim: str | None) -> tuple[uuid.UUID, list[Reminder]]:
+def _start_delivery(
+    ids: Sequence[int], claim: str | None, now: dt.datetime
+) -> tuple[uuid.UUID, list[Reminder]]:
     """Take the rows for this delivery. A copy of the same message running beside this
     one (redelivered by the broker) finds them taken and sends nothing."""
     token = uuid.uuid4()
@@ -260,7 +308,11 @@ def _start_delivery(ids: Sequence[int], claim: str | None) -> tuple[uuid.UUID, l
     )
     if claim is not None:
         claimed = claimed.filter(claim_token=claim)
-    claimed.update(delivery_token=token)
+    # An attempt is a delivery that started: a claim whose message never ran (the
+    # broker lost it, no worker was up) costs the row nothing. The claim timeout also
+    # counts from here, so a message that waited in the queue is not reclaimed while it
+    # is being delivered (a column of its own: claimed_at is indexed, this is not).
+    claimed.update(delivery_token=token, attempts=F("attempts") + 1, delivery_started_at=now)
     rows = list(
         Reminder.objects.filter(delivery_token=token, status=ReminderStatus.SENDING)
         .select_related(
@@ -281,6 +333,39 @@ def _finish(ids: Iterable[int], token: uuid.UUID, **fields: object) -> int:
     ).update(claim_token=None, delivery_token=None, **fields)
 
 
+def _retry_or_fail(row: Reminder, token: uuid.UUID, now: dt.datetime, error: str) -> str:
+    """Back to pending with backoff, or failed once the row has used its attempts."""
+    if row.attempts >= settings.REMINDER_MAX_ATTEMPTS:
+        _finish([row.pk], token, status=ReminderStatus.FAILED, last_error=f"gave up: {error}"[:300])
+        return "failed"
+    _finish([row.pk], token, status=ReminderStatus.PENDING,
+            due_at=now + backoff(row.attempts), last_error=error[:300])
+    return "retry"
+
+
+def _where(error: BaseException) -> str:
+    """The file and line that raised: enough to find the bug, nothing of the row."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return "?"
+    frame = frames[-1]
+    return f"{Path(frame.filename).name}:{frame.lineno}"
+
+
+def _channel_failing(row: Reminder, now: dt.datetime, error: PermanentError) -> None:
+    if row.recipient != Recipient.PATIENT:
+        return
+    update_with_history(
+        Patient.objects.filter(pk=row.plan.patient_id, email_failing_since__isnull=True),
+        reason="e-mail address refused",
+        email_failing_since=now,
+    )
+    reminder_add(
+        plan=row.plan, kind=ReminderKind.CHANNEL_FAILING, recipient=Recipient.CLINIC,
+        key=f"channel-{now:%Y-%m-%d}", due_at=now, context={"error": str(error)},
+    )
+
+
 def reminders_deliver(
     *,
     reminder_ids: Sequence[int],
@@ -289,8 +374,14 @@ def reminders_deliver(
     claim: str | None = None,
 ) -> dict[int, str]:
     """Deliver claimed rows through the channels and record each outcome; a few queries
-    for the whole batch, not a few per row."""
-    token, rows = _start_delivery(reminder_ids, claim)
+    for the whole batch, not a few per row.
+
+    Each row is contained: whatever its rendering or sending raises, that row alone is
+    retried (with backoff, up to `REMINDER_MAX_ATTEMPTS`) or failed, with its id and the
+    error's class in the log — never the message, which could name the patient — and
+    the rest of the batch goes on. Only a failure to record outcomes (the database is
+    away) ends the delivery; its rows are then claimed again after the claim timeout."""
+    token, rows = _start_delivery(reminder_ids, claim, now)
     channels = list(channels)
     outcomes: dict[int, str] = {}
     skipped: dict[str, list[int]] = {}
@@ -306,31 +397,21 @@ def reminders_deliver(
                 for channel in channels:
                     channel.send(message)
         except TransientError as error:
-            if row.attempts >= settings.REMINDER_MAX_ATTEMPTS:
-                _finish([row.pk], token, status=ReminderStatus.FAILED,
-                        last_error=f"gave up: {error}"[:300])
-                outcomes[row.pk] = "failed"
-            else:
-                _finish([row.pk], token, status=ReminderStatus.PENDING,
-                        due_at=now + backoff(row.attempts), last_error=str(error)[:300])
-                outcomes[row.pk] = "retry"
+            outcomes[row.pk] = _retry_or_fail(row, token, now, str(error))
             continue
         except PermanentError as error:
             _finish([row.pk], token, status=ReminderStatus.FAILED, last_error=str(error)[:300])
             outcomes[row.pk] = "failed"
-            if row.recipient == Recipient.PATIENT:
-                update_with_history(
-                    Patient.objects.filter(
-                        pk=row.plan.patient_id, email_failing_since__isnull=True
-                    ),
-                    reason="e-mail address refused",
-                    email_failing_since=now,
-                )
-                reminder_add(
-                    plan=row.plan, kind=ReminderKind.CHANNEL_FAILING, recipient=Recipient.CLINIC,
-                    key=f"channel-{now:%Y-%m-%d}", due_at=now, context={"error": str(error)},
-                )
+            _channel_failing(row, now, error)
             log.warning("reminder %s failed permanently: %s", row.pk, error)
+            continue
+        except Exception as error:  # a bug or bad data in this row: contain it
+            what = f"{type(error).__name__} at {_where(error)}"
+            outcomes[row.pk] = _retry_or_fail(row, token, now, f"could not be sent: {what}")
+            log.error(
+                "reminder %s could not be sent: %s (attempt %s of %s, %s)",
+                row.pk, what, row.attempts, settings.REMINDER_MAX_ATTEMPTS, outcomes[row.pk],
+            )  # fmt: skip
             continue
         sent.append(row.pk)
         outcomes[row.pk] = "sent"
@@ -417,17 +498,31 @@ def _check_consecutive_missed(plan: TaperPlan, now: dt.datetime) -> None:
         )
 
 
+def _contained(what: str, pk: int, step: Callable[[], T]) -> T | None:
+    """One plan's check in its own savepoint: a plan that cannot be checked is logged by
+    id and error class and does not stop the check of every other plan."""
+    try:
+        with transaction.atomic():
+            return step()
+    except Exception as error:
+        log.error("%s failed for plan %s: %s; the other plans were checked",
+                  what, pk, type(error).__name__)
+        return None
+
+
 def doses_mark_missed(*, now: dt.datetime, limit: int = 5000) -> int:
     """Doses whose catch-up window closed unanswered become missed: the patient gets the
-    missed-dose guidance and the plan is checked for an abrupt stop."""
-    ids = list(
-        Dose.objects.filter(
-            status=DoseStatus.SCHEDULED, catch_up_until__lt=now, plan__status=PlanStatus.ACTIVE
-        ).values_list("id", flat=True)[:limit]
-    )
-    if not ids:
-        return 0
+    missed-dose guidance and the plan is checked for an abrupt stop. Two ticks at once
+    take disjoint doses (row locks, SKIP LOCKED on PostgreSQL): one follow-up each."""
     with transaction.atomic():
+        due = Dose.objects.filter(
+            status=DoseStatus.SCHEDULED, catch_up_until__lt=now, plan__status=PlanStatus.ACTIVE
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True, of=("self",))
+        ids = list(due.values_list("id", flat=True)[:limit])
+        if not ids:
+            return 0
         Dose.objects.filter(id__in=ids, status=DoseStatus.SCHEDULED).update(
             status=DoseStatus.MISSED
         )
@@ -448,7 +543,10 @@ def doses_mark_missed(*, now: dt.datetime, limit: int = 5000) -> int:
             ignore_conflicts=True,
         )
         for plan in {dose.plan_id: dose.plan for dose in missed}.values():
-            _check_consecutive_missed(plan, now)
+            _contained(
+                "the two-missed-doses check", plan.pk,
+                functools.partial(_check_consecutive_missed, plan, now),
+            )  # fmt: skip
     return len(missed)
 
 
@@ -474,15 +572,19 @@ def alerts_check_unconfirmed(*, now: dt.datetime) -> int:
     )
     raised = 0
     for plan in plans:
-        since = plan.confirmed_since
-        if alert_raise(
-            plan=plan,
-            reason=AlertReason.NO_CONFIRMED_DOSE,
-            since=since,
-            now=now,
-            detail="No dose confirmed for 24 hours.",
-        ):
-            raised += 1
+        alert = _contained(
+            "the 24-hours-unconfirmed check",
+            plan.pk,
+            functools.partial(
+                alert_raise,
+                plan=plan,
+                reason=AlertReason.NO_CONFIRMED_DOSE,
+                since=plan.confirmed_since,
+                now=now,
+                detail="No dose confirmed for 24 hours.",
+            ),
+        )
+        raised += alert is not None
     return raised
 
 
@@ -506,21 +608,56 @@ def dispatch_tick(
     limit: int | None = None,
     budget: dt.timedelta = dt.timedelta(seconds=30),
 ) -> dict[str, int]:
-    """One minute's work for beat: reclaim, sweep missed doses, raise alerts, then claim
-    due rows in batches until none are left or the time budget is spent."""
-    reclaimed = reminders_reclaim_stale(now=now)
-    missed = doses_mark_missed(now=now)
-    plans_complete(now=now)
-    unconfirmed = alerts_check_unconfirmed(now=now)
+    """One minute's work for beat. Each stage runs in its own transaction with its own
+    error handling (reminders.health records each stage's last success and failure), so
+    a stage that fails stops nothing else: claim due rows first, then reclaim rows of
+    dead workers, mark missed doses, complete finished plans, raise alerts and check
+    refills, then claim again what those stages made due this minute.
+
+    Safe to run twice at once (two beats): claims, reclaims and missed doses take rows
+    with a compare-and-set under SKIP LOCKED, and an alert is unique per open episode."""
+    from reminders import health
     from reminders.refills import alerts_check_refills  # refills builds on this module
 
-    unconfirmed += alerts_check_refills(now=now)
     batch = limit or settings.REMINDER_BATCH_SIZE
-    claimed = 0
     started = time.monotonic()
-    while time.monotonic() - started < budget.total_seconds():
-        got = len(reminders_claim_due(now=now, limit=batch, enqueue=enqueue))
-        claimed += got
-        if got < batch:
-            break
-    return {"reclaimed": reclaimed, "missed": missed, "alerts": unconfirmed, "claimed": claimed}
+
+    def claim() -> int:
+        claimed = 0
+        while time.monotonic() - started < budget.total_seconds():
+            got = len(reminders_claim_due(now=now, limit=batch, enqueue=enqueue))
+            claimed += got
+            if got < batch:
+                break
+        return claimed
+
+    def atomic(step: Callable[[], int]) -> Callable[[], int]:
+        def run() -> int:
+            with transaction.atomic():
+                return step()
+
+        return run
+
+    stages: list[tuple[str, Callable[[], int]]] = [
+        ("claim", claim),  # each batch is a transaction of its own, enqueued on commit
+        ("reclaim", atomic(lambda: reminders_reclaim_stale(now=now))),
+        ("missed_doses", atomic(lambda: doses_mark_missed(now=now))),
+        ("completion", atomic(lambda: plans_complete(now=now))),
+        ("alerts", atomic(lambda: alerts_check_unconfirmed(now=now))),
+        ("refills", atomic(lambda: alerts_check_refills(now=now))),
+        ("claim", claim),
+    ]
+    done: dict[str, int] = {}
+    outcomes: dict[str, BaseException | None] = {}
+    for name, stage in stages:
+        count, error = health.stage_run(name, stage)
+        done[name] = done.get(name, 0) + count
+        outcomes[name] = outcomes.get(name) or error  # the claim runs twice
+    health.tick_completed(now=now, outcomes=outcomes)
+    return {
+        "reclaimed": done["reclaim"],
+        "missed": done["missed_doses"],
+        "alerts": done["alerts"] + done["refills"],
+        "claimed": done["claim"],
+        "failed_stages": sum(1 for error in outcomes.values() if error is not None),
+    }

@@ -19,7 +19,7 @@ from planner.roles import Role
 from portal.preferences import email_wanted, patient_language
 from reminders import actions
 from reminders.channels import Message, PermanentError
-from reminders.models import AbruptStopAlert, Recipient, Reminder, ReminderKind
+from reminders.models import AbruptStopAlert, Notice, Recipient, Reminder, ReminderKind
 
 # Patient subjects are translated into the patient's language; clinic ones stay English.
 SUBJECTS = {
@@ -112,12 +112,34 @@ def _context(row: Reminder) -> dict[str, Any]:
 
 
 def messages_for(row: Reminder) -> list[Message]:
-    """The message for one row: a patient's in their own language, the clinic's in
-    English; the e-mail copy to a patient only if they want this kind by e-mail."""
+    """The message for one row: a patient's in their own language, the clinic's and
+    staff members' in English; the e-mail copy to a patient only if they want this kind
+    by e-mail."""
+    if row.recipient == Recipient.STAFF:
+        return [_staff_message(row)]
     patient = row.plan.patient
     language = patient_language(patient) if row.recipient == Recipient.PATIENT else "en"
     with translation.override(language):
         return _messages_for(row)
+
+
+def _staff_message(row: Reminder) -> Message:
+    """A staff member's e-mail is the in-app notice written with the row (a review
+    decision): the same subject and words."""
+    notice = Notice.objects.select_related("user").filter(reminder=row).first()
+    user = notice.user if notice is not None else None
+    if notice is None or user is None or not user.is_active or not user.email:
+        raise PermanentError("no notice, or no active staff member with an e-mail address")
+    text = notice.body
+    with translation.override("en"):
+        html = render_to_string(
+            "reminders/email/base.html",
+            {"subject": notice.subject, "paragraphs": text.split("\n\n")},
+        )
+    return Message(
+        subject=notice.subject, text=text, html=html, emails=(user.email,),
+        user_id=user.pk, reminder_id=row.pk,
+    )  # fmt: skip
 
 
 def _messages_for(row: Reminder) -> list[Message]:

@@ -26,6 +26,26 @@ class WorkerHeartbeat(models.Model):
         return f"{self.hostname or 'worker'} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
 
 
+class DispatchStage(models.Model):
+    """The health of one stage of the dispatcher tick (claim, reclaim, missed doses, …)
+    and of the tick as a whole ("tick"): when it last succeeded and last failed, and how
+    many ticks in a row it has failed. Written by reminders.health, read by /health/,
+    the staff banner and the dead man's switch. One row per stage, updated in place."""
+
+    name = models.CharField(max_length=32, unique=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    # The exception's class only: a message could carry a patient's data.
+    last_error = models.CharField(max_length=100, blank=True)
+    failures_in_a_row = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"Dispatcher stage {self.name}"
+
+
 class DoseStatus(models.TextChoices):
     SCHEDULED = "scheduled", "Due"
     TAKEN = "taken", "Taken"
@@ -121,11 +141,13 @@ class ReminderKind(models.TextChoices):
     CHECK_IN = "check_in", "Symptom check-in"
     ABRUPT_STOP_ALERT = "abrupt_stop_alert", "Abrupt-stop alert"
     CHANNEL_FAILING = "channel_failing", "Reminders cannot reach a patient"
+    REVIEW_DECISION = "review_decision", "Review decision (to the plan's author)"
 
 
 class Recipient(models.TextChoices):
     PATIENT = "patient", "Patient"
     CLINIC = "clinic", "Clinic"
+    STAFF = "staff", "A staff member"
 
 
 class ReminderStatus(models.TextChoices):
@@ -163,6 +185,8 @@ class Reminder(models.Model):
     # Set by the one delivery that goes ahead: a redelivered copy of the same message
     # running beside it finds it set and sends nothing.
     delivery_token = models.UUIDField(null=True, blank=True)
+    # When the last delivery took the row: the claim timeout counts from here too.
+    delivery_started_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     context = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

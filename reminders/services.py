@@ -18,8 +18,6 @@ from reminders.models import Dose, DoseStatus, WorkerHeartbeat
 if TYPE_CHECKING:
     from planner.models import PlanRevision
 
-# Beat asks for a heartbeat every minute; three missed beats means trouble.
-HEARTBEAT_STALE_AFTER = timedelta(minutes=3)
 HEARTBEATS_KEPT = timedelta(days=1)
 # A dose may be confirmed a little before its time (taken with breakfast at 07:45).
 DOSE_EARLY_ANSWER = timedelta(hours=2)
@@ -35,12 +33,6 @@ def worker_heartbeat_record(*, hostname: str, note: str = "") -> WorkerHeartbeat
 def worker_last_seen() -> datetime | None:
     latest = WorkerHeartbeat.objects.order_by("-beat_at").values_list("beat_at", flat=True).first()
     return latest
-
-
-def worker_is_alive(*, now: datetime | None = None) -> bool:
-    last = worker_last_seen()
-    now = now or timezone.now()
-    return last is not None and now - last <= HEARTBEAT_STALE_AFTER
 
 
 def plan_doses_schedule(*, revision: PlanRevision, from_date: dt.date | None = None) -> int:

@@ -4,7 +4,7 @@ worker processes and restarts. It is the fault drill's recording channel."""
 
 from __future__ import annotations
 
-from reminders.drill import RecordingChannel, delivered_ids
+from ops.drill import RecordingChannel, delivered_ids
 
 __all__ = ["FileChannel", "delivered_ids"]
 

@@ -1,6 +1,6 @@
-"""The fault drill's own logic (reminders/drill.py, `manage.py fault_drill`), end to end but
+"""The fault drill's own logic (ops/drill.py, `python -m ops fault_drill`), end to end but
 short: a real worker is SIGKILLed and replaced, and a Redis of the test's own is
-restarted. The system PostgreSQL and Redis are never restarted here; `manage.py
+restarted. The system PostgreSQL and Redis are never restarted here; `python -m ops
 fault_drill` does that (docs/reliability.md)."""
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
+from ops import drill, fault_drill
 from planner.models import Clinic
-from reminders import drill
+from reminders.models import Reminder, ReminderKind, ReminderStatus
 
 # The drill's worker processes read the real clock.
 pytestmark = pytest.mark.real_clock
@@ -45,29 +46,37 @@ def services(tmp_path: Path):
     services.stop("redis")
 
 
+def run_drill(
+    services: drill.Services, tmp_path: Path, faults: tuple[str, ...], lines: list[str],
+    phase_timeout: float,
+) -> list[drill.FaultResult]:
+    """The drill on the test's own Redis: 300 reminders, 5 plans, short timeouts."""
+    options = drill.DrillOptions(
+        broker_url=f"redis://127.0.0.1:{OWN_REDIS_PORT}/0",
+        database=drill.database_url(),
+        work_dir=tmp_path,
+        services=services,
+        faults=faults,
+        reminders=300,
+        plans=5,
+        outage_seconds=3,
+        claim_timeout=5,
+        phase_timeout=phase_timeout,
+        say=lines.append,
+    )
+    with drill.services_restored(services, lines.append):
+        results = drill.Drill(options).run()
+    print("\n" + "\n".join(drill.results_table(results)))
+    return results
+
+
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_the_drill_loses_nothing_through_a_worker_kill_and_a_broker_restart(
     services: drill.Services, tmp_path: Path
 ) -> None:
     lines: list[str] = []
-    options = drill.DrillOptions(
-        broker_url=f"redis://127.0.0.1:{OWN_REDIS_PORT}/0",
-        database=drill.database_url(),
-        work_dir=tmp_path,
-        services=services,
-        faults=("kill", "redis"),
-        reminders=300,
-        plans=5,
-        outage_seconds=3,
-        claim_timeout=5,
-        phase_timeout=60,
-        say=lines.append,
-    )
-    with drill.services_restored(services, lines.append):
-        results = drill.Drill(options).run()
-
-    print("\n" + "\n".join(drill.results_table(results)))
+    results = run_drill(services, tmp_path, ("kill", "redis"), lines, phase_timeout=60)
     assert [r.fault for r in results] == ["kill", "redis"]
     for result in results:
         assert (result.due, result.delivered, result.lost) == (300, 300, 0), result
@@ -80,6 +89,32 @@ def test_the_drill_loses_nothing_through_a_worker_kill_and_a_broker_restart(
     assert "Drill" not in printed
     assert "mg" not in printed
     assert "baclofen" not in printed.lower()
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_poison_rows_one_beat_killed_and_one_worker_killed_lose_nothing(
+    services: drill.Services, tmp_path: Path
+) -> None:
+    """The faults of issues #16 and #19, on the test's own Redis: 1 % poison rows; two
+    real beats and two workers, one beat SIGKILLed; then one of two workers."""
+    lines: list[str] = []
+    results = run_drill(services, tmp_path, ("poison", "beat", "workers"), lines, phase_timeout=90)
+    poison, beat, workers = results
+    assert (poison.fault, poison.due, poison.poison) == ("poison", 297, 3)
+    assert (poison.delivered, poison.lost, poison.duplicated) == (297, 0, 0), poison
+    assert poison.poison_failed == 3, poison
+    assert not poison.note, poison  # no poison row was ever delivered
+    assert Reminder.objects.filter(
+        kind=ReminderKind.REFILL, status=ReminderStatus.FAILED, attempts=drill.POISON_ATTEMPTS
+    ).count() == 0, "drill rows are deleted at the end"
+    for result in (beat, workers):
+        assert (result.due, result.delivered, result.lost) == (300, 300, 0), result
+        assert result.duplicated <= result.in_flight, result
+        assert not result.note, result
+    assert "3 of 3 poison rows failed within their attempts" in "\n".join(
+        drill.results_table(results)
+    )
 
 
 @pytest.mark.services
@@ -103,4 +138,4 @@ def test_a_service_stopped_when_the_drill_fails_is_started_again(
 @override_settings(CELERY_BROKER_URL="sqla+sqlite:///not-redis.sqlite3")
 def test_the_drill_refuses_anything_but_postgresql_and_redis(db: None) -> None:
     with pytest.raises(CommandError, match="needs PostgreSQL and Redis"):
-        call_command("fault_drill")
+        call_command(fault_drill.Command())

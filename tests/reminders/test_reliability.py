@@ -16,9 +16,9 @@ from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 
+from ops.drill import tick
 from planner import services
 from planner.models import Patient, TaperPlan
-from reminders.drill import tick
 from reminders.models import Recipient, Reminder, ReminderKind, ReminderStatus
 from reminders.tasks import DELIVERY_BATCH
 from tests.reminders.recording import delivered_ids

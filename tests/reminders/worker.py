@@ -1,5 +1,5 @@
 """Start real Celery worker processes against the test database and a given broker.
-The helpers themselves live in reminders.drill, which `manage.py fault_drill` shares."""
+The helpers themselves live in ops.drill, which `python -m ops fault_drill` shares."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from reminders import drill
-from reminders.drill import kill_worker, stop_worker, wait_for
+from ops import drill
+from ops.drill import kill_worker, stop_worker, wait_for
 
 __all__ = ["kill_worker", "running_worker", "start_worker", "stop_worker", "wait_for"]
 

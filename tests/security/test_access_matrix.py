@@ -77,9 +77,10 @@ pytestmark = pytest.mark.django_db
 MATRIX = """
 name                                   object method anon  pA    pB    c1    c2    rev   admin
 # --- site-wide: landing page, health, log-in, log-out, password reset ------------------
+# (health: the same answer for everyone; 503 here, no worker or dispatcher runs in this test)
 home                                   -      GET    login 302   302   302   302   302   200
 home                                   -      POST   login 405   405   405   405   405   405
-health                                 -      GET    200   200   200   200   200   200   200
+health                                 -      GET    503   503   503   503   503   503   503
 health                                 -      POST   405   405   405   405   405   405   405
 login                                  -      GET    200   302   302   302   302   302   302
 login                                  -      POST   200   302   302   302   302   302   302

@@ -104,9 +104,6 @@ def story(
     django_user_model: Any, clinic: Any, alice: Any, monkeypatch: pytest.MonkeyPatch
 ) -> Story:
     """The whole story, typed in through the pages; every page read on the way."""
-    from planner import tasks
-
-    monkeypatch.setattr(tasks.notice_email, "delay", lambda *a: tasks.notice_email.apply(a))
     alice.email = "alice@clinic.example"
     alice.save()
     bob = make_staff(django_user_model, "bob", clinic, Role.REVIEWER)

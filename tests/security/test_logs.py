@@ -242,7 +242,6 @@ def test_the_logs_of_a_whole_story_hold_no_secret_and_no_health_data(
     assert "Forbidden (Permission denied): /clinic/plans/" in text
     assert "celery.app.trace Task reminders.tasks.dispatch_reminders" in text
     assert "celery.app.trace Task reminders.tasks.deliver_reminders" in text
-    assert "celery.app.trace Task planner.tasks.notice_email" in text
     assert "abrupt-stop alert" in text
     assert "axes" in text  # the log-ins, with the user name masked
     assert len(mail.outbox) >= 5

@@ -1,6 +1,6 @@
 """Time the taper engine on a 12-week discontinue plan with four doses a day.
 
-Run: .venv/bin/python scripts/bench_taper.py   (target: well under 5 ms per plan)
+Run: .venv/bin/python ops/bench_taper.py   (target: well under 5 ms per plan)
 """
 
 from __future__ import annotations

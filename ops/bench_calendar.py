@@ -1,4 +1,4 @@
-"""`manage.py bench_calendar`: how fast the calendar feed answers, for a 12-week plan
+"""`python -m ops bench_calendar`: how fast the calendar feed answers, for a 12-week plan
 with 4 doses a day. Everything it creates is rolled back."""
 
 from __future__ import annotations

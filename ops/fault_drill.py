@@ -1,6 +1,6 @@
-"""`manage.py fault_drill`: reminders due now are dispatched by a real Celery worker while
+"""`python -m ops fault_drill`: reminders due now are dispatched by a real Celery worker while
 the worker is SIGKILLed, Redis is restarted and PostgreSQL is restarted; prints due,
-delivered, lost and duplicated for each fault. The logic is in reminders/drill.py.
+delivered, lost and duplicated for each fault. The logic is in ops/drill.py.
 
 It restarts this machine's own Redis and PostgreSQL (override the commands with the
 options) and makes sure both answer again when it exits. Run it against a database of
@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from reminders import drill
+from ops import drill
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""`manage.py bench_reminders`: reminder delivery on PostgreSQL + Redis with 2 worker
+"""`python -m ops bench_reminders`: reminder delivery on PostgreSQL + Redis with 2 worker
 processes and a null channel, against the naive one-ETA-task-per-reminder design.
 
 It creates its own clinic, plans and rows, and deletes them at the end. Run it against
@@ -22,11 +22,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.utils import timezone
 
+from ops.drill import start_worker
+from ops.naive import deliver_at_eta
 from planner.models import Clinic, Patient, PlanRevision, PlanStatus, Regimen, TaperPlan
 from reminders import dispatch
-from reminders.drill import start_worker
 from reminders.models import Reminder, ReminderKind, ReminderStatus
-from reminders.naive import deliver_at_eta
 from reminders.tasks import enqueue_deliveries
 
 ROOT = Path(settings.BASE_DIR)
@@ -151,7 +151,7 @@ class Command(BaseCommand):
             pool="prefork",
             concurrency=2,
             extra_env={"REMINDER_CHANNELS": "reminders.channels.NullChannel"},
-            extra_args=("--include", "reminders.naive", "--prefetch-multiplier", "4"),
+            extra_args=("--include", "ops.naive", "--prefetch-multiplier", "4"),
             loglevel="WARNING",
         )
 

@@ -1,4 +1,4 @@
-"""The fault drill (`manage.py fault_drill`): reminders due now are dispatched by a real
+"""The fault drill (`python -m ops fault_drill`): reminders due now are dispatched by a real
 Celery worker while, one after another, the worker is SIGKILLed and replaced, Redis is
 restarted and PostgreSQL is restarted. For each fault it counts reminders due,
 delivered, lost and duplicated through a recording channel.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import shlex
 import signal
@@ -43,7 +44,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DRILL_CLINIC = "Fault Drill Clinic (fault_drill)"
 DRILL_AUTHOR = "fault-drill-author"
 DRILL_REVIEWER = "fault-drill-reviewer"
-FAULTS = ("kill", "redis", "postgres")
+FAULTS = ("kill", "redis", "postgres", "poison", "beat", "workers")
+# Faults played on the production topology: two real `celery beat` processes and two
+# workers, the ticks run by the workers (docs/deployment.md).
+TOPOLOGY_FAULTS = ("beat", "workers")
+POISON_EVERY = 100  # 1 % of the rows of the poison fault cannot be rendered
+POISON_ATTEMPTS = 2
 
 
 # --- recording channel -------------------------------------------------------------------
@@ -89,6 +95,33 @@ def database_url() -> str:
     return f"postgres://{auth}{cfg.get('HOST') or '127.0.0.1'}{port}/{cfg['NAME']}"
 
 
+def _celery_env(
+    broker_url: str, database: str | None, extra_env: dict[str, str] | None
+) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="planner.settings",
+        DATABASE_URL=database or database_url(),
+        CELERY_BROKER_URL=broker_url,
+        **(extra_env or {}),
+    )
+    return env
+
+
+def _celery(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """A real `celery` process on this project's app, in a process group of its own (a
+    kill reaches its children too, and Ctrl-C in the terminal does not)."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "planner", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 def start_worker(
     broker_url: str,
     log_path: Path,
@@ -100,41 +133,43 @@ def start_worker(
     extra_args: tuple[str, ...] = (),
     loglevel: str = "INFO",
 ) -> subprocess.Popen[bytes]:
-    """A real `celery worker` process on this project's app, in a process group of its
-    own (a kill reaches the pool too, and Ctrl-C in the terminal does not)."""
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="planner.settings",
-        DATABASE_URL=database or database_url(),
-        CELERY_BROKER_URL=broker_url,
-        **(extra_env or {}),
-    )
-    with log_path.open("ab") as log:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "planner",
-                "worker",
-                "--pool",
-                pool,
-                "--concurrency",
-                str(concurrency),
-                "--loglevel",
-                loglevel,
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                *extra_args,
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    """A real `celery worker` process."""
+    return _celery(
+        [
+            "worker",
+            "--pool", pool,
+            "--concurrency", str(concurrency),
+            "--loglevel", loglevel,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            *extra_args,
+        ],
+        _celery_env(broker_url, database, extra_env),
+        log_path,
+    )  # fmt: skip
+
+
+def start_beat(
+    broker_url: str,
+    work_dir: Path,
+    name: str,
+    *,
+    database: str | None = None,
+    every_seconds: int = 1,
+) -> subprocess.Popen[bytes]:
+    """A real `celery beat` process with its own schedule file, asking for a dispatcher
+    tick every `every_seconds` (DISPATCH_INTERVAL_SECONDS; production: 60)."""
+    return _celery(
+        [
+            "beat",
+            "--loglevel", "WARNING",
+            "--schedule", str(work_dir / f"{name}-schedule"),
+            "--pidfile", str(work_dir / f"{name}.pid"),
+        ],
+        _celery_env(broker_url, database, {"DISPATCH_INTERVAL_SECONDS": str(every_seconds)}),
+        work_dir / f"{name}.log",
+    )  # fmt: skip
 
 
 def kill_worker(process: subprocess.Popen[bytes]) -> None:
@@ -186,14 +221,16 @@ def publisher(broker_url: str) -> dispatch.Enqueue:
 
 
 def tick(broker_url: str, limit: int = 100) -> bool:
-    """One dispatcher tick; False if it failed (broker or database away). Like a Celery
-    task, it starts by dropping a database connection that is no longer usable."""
+    """One dispatcher tick; False if a stage of it failed (broker or database away). Like
+    a Celery task, it starts by dropping a database connection that is no longer usable."""
     close_old_connections()
     try:
-        dispatch.dispatch_tick(now=timezone.now(), enqueue=publisher(broker_url), limit=limit)
-    except Exception:
+        done = dispatch.dispatch_tick(
+            now=timezone.now(), enqueue=publisher(broker_url), limit=limit
+        )
+    except Exception:  # the database went away under the stages' health records
         return False
-    return True
+    return done["failed_stages"] == 0
 
 
 # --- services ----------------------------------------------------------------------------
@@ -348,21 +385,31 @@ def drill_plans(count: int) -> list[TaperPlan]:
     return plans
 
 
-def due_rows_make(plans: list[TaperPlan], count: int, tag: str) -> set[int]:
+def due_rows_make(
+    plans: list[TaperPlan],
+    count: int,
+    tag: str,
+    *,
+    spread: dt.timedelta = dt.timedelta(0),
+    poison_every: int = 0,
+) -> set[int]:
+    """`count` check-in reminders, due from now over `spread`. With `poison_every`, every
+    such row is instead a refill reminder whose context lost its dates: its subject
+    cannot be rendered (a KeyError in the delivery)."""
     due = timezone.now() - dt.timedelta(seconds=1)
-    Reminder.objects.bulk_create(
-        (
-            Reminder(
-                plan=plans[i % len(plans)],
-                kind=ReminderKind.CHECK_IN,
-                recipient=Recipient.PATIENT,
-                key=f"drill-{tag}-{i}",
-                due_at=due,
-            )
-            for i in range(count)
-        ),
-        batch_size=1000,
-    )
+    step = spread / max(count, 1)
+
+    def row(i: int) -> Reminder:
+        poison = bool(poison_every) and i % poison_every == 0
+        return Reminder(
+            plan=plans[i % len(plans)],
+            kind=ReminderKind.REFILL if poison else ReminderKind.CHECK_IN,
+            recipient=Recipient.PATIENT,
+            key=f"drill-{tag}-{i}",
+            due_at=due + step * i,
+        )
+
+    Reminder.objects.bulk_create((row(i) for i in range(count)), batch_size=1000)
     return set(
         Reminder.objects.filter(key__startswith=f"drill-{tag}-").values_list("id", flat=True)
     )
@@ -382,6 +429,8 @@ class FaultResult:
     outage_seconds: float = 0.0
     recovered_seconds: float = 0.0  # from the end of the fault to the last delivery
     web_after: str = ""  # the web health check after the fault (PostgreSQL restart)
+    poison: int = 0  # rows that cannot be rendered (the poison fault)
+    poison_failed: int = 0  # of those, failed within their attempts
     note: str = ""
 
 
@@ -433,8 +482,11 @@ def _health_probe() -> str:
         return lambda data: None
 
     body = b"".join(application(environ, start_response))
-    ok = b'"database": "ok"' in body
-    return f"{status[0] if status else 'no answer'}, database {'ok' if ok else 'unavailable'}"
+    try:
+        database = json.loads(body)["database"]["status"]
+    except (ValueError, KeyError, TypeError):
+        database = "no answer"
+    return f"{status[0] if status else 'no answer'}, database {database}"
 
 
 class Drill:
@@ -446,19 +498,25 @@ class Drill:
         self.web = ThreadPoolExecutor(max_workers=1)  # one thread: one persistent connection
         self.plans: list[TaperPlan] = []
 
-    def _start_worker(self) -> None:
-        self.worker = start_worker(
+    def _worker(self, log: Path, **env: str) -> subprocess.Popen[bytes]:
+        return start_worker(
             self.o.broker_url,
-            self.worker_log,
+            log,
             database=self.o.database,
             pool="prefork",
             concurrency=2,
             extra_env={
-                "REMINDER_CHANNELS": "reminders.drill.RecordingChannel",
+                "REMINDER_CHANNELS": "ops.drill.RecordingChannel",
                 "DELIVERY_LOG": str(self.log),
                 "DELIVERY_DELAY": str(self.o.delivery_delay),
+                # The ticks of the topology faults run in the workers.
+                "REMINDER_CLAIM_TIMEOUT_SECONDS": str(self.o.claim_timeout),
+                **env,
             },
         )
+
+    def _start_worker(self) -> None:
+        self.worker = self._worker(self.worker_log)
 
     def _delivered(self, ids: set[int]) -> list[int]:
         return [i for i in delivered_ids(self.log) if i in ids]
@@ -486,7 +544,97 @@ class Drill:
             raise RuntimeError(f"{service} did not come back within 30 s")
         return time.monotonic() - started
 
+    def _count_deliveries(self, result: FaultResult, ids: set[int]) -> FaultResult:
+        time.sleep(1)  # a late copy of a message would show up here
+        delivered = self._delivered(ids)
+        result.delivered = len(set(delivered))
+        result.lost = len(ids) - result.delivered
+        result.duplicated = len(delivered) - result.delivered
+        return result
+
+    def poison_phase(self, tag: str) -> FaultResult:
+        """1 % of the due rows cannot be rendered: every other row is delivered once,
+        each poison row fails within its attempts, and the dispatcher keeps claiming.
+        Played with REMINDER_MAX_ATTEMPTS=2 (worker and dispatcher), so the one retry
+        (after the 30 s backoff) and the give-up fit in the drill."""
+        assert self.worker is not None
+        stop_worker(self.worker)
+        self.worker = self._worker(self.worker_log, REMINDER_MAX_ATTEMPTS=str(POISON_ATTEMPTS))
+        try:
+            with override_settings(REMINDER_MAX_ATTEMPTS=POISON_ATTEMPTS):
+                return self._poison(tag)
+        finally:
+            stop_worker(self.worker)
+            self._start_worker()
+
+    def _poison(self, tag: str) -> FaultResult:
+        rows = due_rows_make(self.plans, self.o.reminders, tag, poison_every=POISON_EVERY)
+        poison = set(
+            Reminder.objects.filter(id__in=rows, kind=ReminderKind.REFILL).values_list(
+                "id", flat=True
+            )
+        )
+        ids = rows - poison
+        result = FaultResult(fault="poison", due=len(ids), poison=len(poison))
+        self.o.say(
+            f"poison: {len(rows)} reminders due now, {len(poison)} of them cannot be rendered"
+        )
+        started = time.monotonic()
+        done = self._tick_until(
+            rows,
+            lambda: _count(ids, ReminderStatus.SENT) == len(ids)
+            and _count(poison, ReminderStatus.FAILED) == len(poison),
+            self.o.phase_timeout,
+        )
+        result.recovered_seconds = time.monotonic() - started
+        result.poison_failed = _count(poison, ReminderStatus.FAILED)
+        if not done:
+            result.note = f"not all settled within {self.o.phase_timeout:.0f} s"
+        leaked = [i for i in delivered_ids(self.log) if i in poison]
+        if leaked:
+            result.note += f" {len(leaked)} poison rows were delivered"
+        return self._count_deliveries(result, ids)
+
+    def topology_phase(self, fault: str, tag: str) -> FaultResult:
+        """Two beats and two workers, as in production (docs/deployment.md): beat asks
+        for a tick every second, the workers run the ticks and the deliveries. The rows
+        fall due over ten seconds, so they are claimed by many ticks; once a quarter
+        are delivered one beat, or one worker, is SIGKILLed and not replaced."""
+        ids = due_rows_make(self.plans, self.o.reminders, tag, spread=dt.timedelta(seconds=10))
+        result = FaultResult(fault=fault, due=len(ids))
+        self.o.say(f"{fault}: {len(ids)} reminders falling due over 10 s; 2 beats, 2 workers")
+        second = self._worker(self.o.work_dir / f"worker-{tag}.log")
+        beats = [
+            start_beat(self.o.broker_url, self.o.work_dir, f"beat-{tag}-{n}",
+                       database=self.o.database)
+            for n in (1, 2)
+        ]  # fmt: skip
+        try:
+            threshold = max(1, int(len(ids) * self.o.fault_after))
+            if not wait_for(
+                lambda: len(set(self._delivered(ids))) >= threshold, self.o.phase_timeout
+            ):
+                result.note = "delivery never started"
+            result.in_flight = _count(ids, ReminderStatus.SENDING)
+            self.o.say(f"  SIGKILL one of the two {'beats' if fault == 'beat' else 'workers'}")
+            kill_worker(beats[0] if fault == "beat" else second)
+            back = time.monotonic()
+            done = wait_for(
+                lambda: _count(ids, ReminderStatus.SENT) == len(ids), self.o.phase_timeout
+            )
+            result.recovered_seconds = time.monotonic() - back
+            if not done:
+                result.note = f"not all delivered within {self.o.phase_timeout:.0f} s"
+        finally:
+            for process in (*beats, second):
+                stop_worker(process)
+        return self._count_deliveries(result, ids)
+
     def phase(self, fault: str, tag: str) -> FaultResult:
+        if fault == "poison":
+            return self.poison_phase(tag)
+        if fault in TOPOLOGY_FAULTS:
+            return self.topology_phase(fault, tag)
         ids = due_rows_make(self.plans, self.o.reminders, tag)
         result = FaultResult(fault=fault, due=len(ids))
         self.o.say(f"{fault}: {len(ids)} reminders due now; dispatching")
@@ -518,12 +666,7 @@ class Drill:
         result.recovered_seconds = time.monotonic() - back
         if not done:
             result.note = f"not all delivered within {self.o.phase_timeout:.0f} s"
-        time.sleep(1)  # a late copy of a message would show up here
-        delivered = self._delivered(ids)
-        result.delivered = len(set(delivered))
-        result.lost = len(ids) - result.delivered
-        result.duplicated = len(delivered) - result.delivered
-        return result
+        return self._count_deliveries(result, ids)
 
     def run(self) -> list[FaultResult]:
         results: list[FaultResult] = []
@@ -574,10 +717,15 @@ def results_table(results: list[FaultResult]) -> list[str]:
     )
     lines = [header, "-" * len(header)]
     for r in results:
-        outage = "-" if r.fault == "kill" else f"{r.outage_seconds:.1f}"
+        outage = f"{r.outage_seconds:.1f}" if r.fault in ("redis", "postgres") else "-"
+        note = r.note
+        if r.poison:
+            note = f"{r.poison_failed} of {r.poison} poison rows failed within their attempts" + (
+                f"; {note}" if note else ""
+            )
         lines.append(
             f"{r.fault:<10} {r.due:>6} {r.delivered:>10} {r.lost:>6} {r.duplicated:>11} "
             f"{r.in_flight:>10} {outage:>9} {r.recovered_seconds:>12.1f}"
-            + (f"  {r.note}" if r.note else "")
+            + (f"  {note}" if note else "")
         )
     return lines

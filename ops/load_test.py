@@ -1,7 +1,7 @@
 """Load test: the clinician dashboard, the patient's today page and the calendar feed,
 served by gunicorn (2 workers, production settings) on PostgreSQL, driven by wrk.
 
-Run: .venv/bin/python scripts/load_test.py        (or `make load`)
+Run: .venv/bin/python ops/load_test.py        (or `make load`)
 
 It sets up and tears down everything itself: it drops and recreates a database of its
 own (taper_load), migrates it, seeds fictional clinics, patients and active plans, starts

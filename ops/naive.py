@@ -1,6 +1,6 @@
 """The design DESIGN.md rejects, kept only so `bench_reminders` can measure it: one
 Celery ETA task per reminder, held in worker memory until it is due. Loaded by the
-benchmark's worker with `--include reminders.naive`; nothing else uses it."""
+benchmark's worker with `--include ops.naive`; nothing else uses it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from reminders.channels import configured_channels
 from reminders.models import Reminder, ReminderStatus
 
 
-@shared_task(name="reminders.naive.deliver_at_eta", ignore_result=True)
+@shared_task(name="ops.naive.deliver_at_eta", ignore_result=True)
 def deliver_at_eta(reminder_id: int) -> None:
     row = Reminder.objects.select_related(
         "plan__patient__clinic", "plan__patient__user", "dose"
