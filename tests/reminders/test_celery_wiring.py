@@ -12,7 +12,7 @@ from kombu import Connection
 from planner.celery import app
 from reminders.models import WorkerHeartbeat
 from reminders.tasks import record_worker_heartbeat
-from tests.reminders.worker import running_worker, wait_for
+from tests.support.worker import running_worker, wait_for
 
 
 def round_trip(broker_url: str, tmp_path: Path) -> None:

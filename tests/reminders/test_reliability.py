@@ -21,9 +21,9 @@ from planner import services
 from planner.models import Patient, TaperPlan
 from reminders.models import Recipient, Reminder, ReminderKind, ReminderStatus
 from reminders.tasks import DELIVERY_BATCH
-from tests.reminders.recording import delivered_ids
-from tests.reminders.worker import kill_worker, start_worker, stop_worker, wait_for
 from tests.support.plans import engine_input
+from tests.support.recording import delivered_ids
+from tests.support.worker import kill_worker, start_worker, stop_worker, wait_for
 
 # Real worker processes read the real clock.
 pytestmark = [pytest.mark.services, pytest.mark.real_clock, pytest.mark.django_db(transaction=True)]
@@ -78,7 +78,7 @@ def run_ticks_until(broker_url: str, condition: Any, timeout: float) -> bool:
 
 def worker_env(log: Path) -> dict[str, str]:
     return {
-        "REMINDER_CHANNELS": "tests.reminders.recording.FileChannel",
+        "REMINDER_CHANNELS": "tests.support.recording.FileChannel",
         "DELIVERY_LOG": str(log),
         "DELIVERY_DELAY": "0.005",
     }

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 import taper
 from taper.request import Revision
 from taper.rounding import format_amount
+from tests.support.invariants import assert_invariants, oral_requests
 from tests.support.taper import errors_for, oral_input, plan_for, pump_input
-from tests.taper.test_properties import assert_invariants, oral_requests
 
 # The builders' plan: 30 mg a day as 10 mg at 08:00, 14:00 and 20:00, from 2026-03-02.
 #   step 0  03-02..03-04  22.5  mg  08:00 10, 14:00 2.5, 20:00 10
