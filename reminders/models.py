@@ -68,6 +68,9 @@ class Dose(models.Model):
     catch_up_until = models.DateTimeField()
     amount_mg = models.DecimalField(max_digits=7, decimal_places=2)
     units_text = models.CharField(max_length=100, blank=True)  # "1 × 10 mg + ½ × 5 mg"
+    # What the dose is for in the patient's day (morning … bedtime, night): the cut order's
+    # role from the approved revision (taper/schedule.py dose_roles).
+    role = models.CharField(max_length=12, blank=True)
     status = models.CharField(
         max_length=12, choices=DoseStatus.choices, default=DoseStatus.SCHEDULED
     )

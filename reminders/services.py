@@ -35,16 +35,22 @@ def worker_last_seen() -> datetime | None:
     return latest
 
 
+def _slot_text(
+    slots: dict[tuple[int, dt.time], taper.ScheduledDose], event: taper.DoseEvent, attribute: str
+) -> str:
+    """The units or role of the step's dose this event comes from ("" if none)."""
+    dose = slots.get((event.step_index, event.local_time))
+    return str(getattr(dose, attribute)) if dose is not None else ""
+
+
 def plan_doses_schedule(*, revision: PlanRevision, from_date: dt.date | None = None) -> int:
     """Materialise a revision's dose events (from `from_date` on) as the plan's dose log,
     and its reminder rows. Called in the caller's transaction, by plan activation and
     by revisions."""
     zone = Patient.objects.values_list("home_timezone", flat=True).get(plans=revision.plan_id)
     engine_plan = plan_in_zone(revision.engine_input, zone)
-    units = {
-        (step.index, dose.time): dose.units_text
-        for step in engine_plan.steps
-        for dose in step.doses
+    slots = {
+        (step.index, dose.time): dose for step in engine_plan.steps for dose in step.doses
     }
     # A slot already answered (or still live) on the revision's first day keeps its row.
     kept = set(
@@ -62,7 +68,8 @@ def plan_doses_schedule(*, revision: PlanRevision, from_date: dt.date | None = N
             due_at=event.at,
             catch_up_until=event.catch_up_until,
             amount_mg=event.amount_mg,
-            units_text=units.get((event.step_index, event.local_time), ""),
+            units_text=_slot_text(slots, event, "units_text"),
+            role=_slot_text(slots, event, "role"),
         )
         for event in engine_plan.dose_events
         if (from_date is None or event.local_date >= from_date)

@@ -75,6 +75,21 @@ def test_today_shows_each_dose_with_its_state_progress_and_next_change(
     assert "you can still take it until 17:00" in body  # the catch-up rule of the next one
 
 
+def test_today_names_what_each_dose_is_for_as_the_approved_plan_does(
+    sam_client: Client, plan: TaperPlan
+) -> None:
+    roles = {
+        dose["time"]: dose["role"]
+        for dose in plan.current_revision.engine_output["steps"][0]["doses"]
+    }
+    assert roles == {"08:00": "morning", "14:00": "midday", "20:00": "bedtime"}
+    assert dose_at(plan, "2027-03-02", "20:00").role == "bedtime"
+    with time_machine.travel(at_new_york("2027-03-02", "15:00"), tick=False):
+        body = sam_client.get(reverse("patient_today")).content.decode()
+    assert '<span class="dose-role">(bedtime)</span>' in body
+    assert '<span class="dose-role">(morning)</span>' in body
+
+
 def test_recording_a_dose_as_taken_changes_the_dose_log(
     sam_client: Client, plan: TaperPlan
 ) -> None:
