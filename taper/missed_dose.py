@@ -61,7 +61,10 @@ def catch_up_until(at: datetime, next_at: datetime, catch_up_fraction: Decimal) 
     a daylight-saving change the night is an hour shorter or longer; the drug does not care.
     """
     elapsed_minutes = int((next_at - at).total_seconds()) // 60
-    return at + timedelta(minutes=int(elapsed_minutes * catch_up_fraction))
+    # Exact integer arithmetic (the fraction's own ratio): a Decimal product per dose
+    # was a tenth of the engine's time.
+    numerator, denominator = catch_up_fraction.as_integer_ratio()
+    return at + timedelta(minutes=elapsed_minutes * numerator // denominator)
 
 
 def _text(

@@ -172,9 +172,11 @@ def dose_events(
     # The window runs to the next dose in real time. That is the next one in the list
     # except on a spring-forward night, where a dose time inside the gap moves an hour
     # later and can pass a dose time just after the gap.
-    by_instant = sorted(range(len(planned)), key=lambda i: (planned[i][3], i))
+    # sorted() is stable: equal instants keep the plan's order.
+    by_instant = sorted(range(len(planned)), key=lambda i: planned[i][3])
     next_utc: dict[int, datetime] = {i: planned[j][3] for i, j in pairwise(by_instant)}
     first_times = {step.index: step.doses[0].time for step in steps}
+    slots = {dose.time: f"{dose.time:%H:%M}" for step in steps for dose in step.doses}
     events = []
     for position, (day, dose, step_index, utc) in enumerate(planned):
         following = next_utc.get(position, after_last)
@@ -192,7 +194,7 @@ def dose_events(
                 at=utc.astimezone(zone),
                 amount_mg=dose.amount_mg,
                 step_index=step_index,
-                slot=f"{dose.time:%H:%M}",
+                slot=slots[dose.time],
                 catch_up_until=until.astimezone(zone),
                 role=dose.role,
             )
