@@ -15,8 +15,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+# DJANGO_ALLOW_ASYNC_UNSAFE: the browser tests set it in this process (Playwright's loop);
+# a new checkout's shell has none of these.
 SITE_VARIABLES = ("DEBUG", "SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "SITE_URL",
-                  "EMAIL_BACKEND", "FHIR_IDENTIFIER_SYSTEM", "DJANGO_SETTINGS_MODULE")
+                  "EMAIL_BACKEND", "FHIR_IDENTIFIER_SYSTEM", "DJANGO_SETTINGS_MODULE",
+                  "DJANGO_ALLOW_ASYNC_UNSAFE")
 
 
 def shell_lines() -> list[str]:
