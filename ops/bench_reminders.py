@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.utils import timezone
 
-from ops.drill import start_worker
+from ops.drill import clinic_data_delete, start_worker
 from ops.naive import deliver_at_eta
 from planner.models import Clinic, Patient, PlanRevision, PlanStatus, Regimen, TaperPlan
 from reminders import dispatch
@@ -132,15 +132,7 @@ class Command(BaseCommand):
         )
 
     def _cleanup(self) -> None:
-        plans = TaperPlan.objects.filter(patient__clinic__name=BENCH_CLINIC)
-        Reminder.objects.filter(plan__in=plans).delete()
-        plans.update(current_revision=None)
-        PlanRevision.objects.filter(plan__in=plans).delete()
-        plans.delete()
-        Regimen.objects.filter(patient__clinic__name=BENCH_CLINIC).delete()
-        Patient.objects.filter(clinic__name=BENCH_CLINIC).delete()
-        Clinic.objects.filter(name=BENCH_CLINIC).delete()
-        User.objects.filter(username="bench-reminders-author").delete()
+        clinic_data_delete(BENCH_CLINIC, ["bench-reminders-author"])
 
     # --- delivery --------------------------------------------------------------------
 

@@ -332,19 +332,25 @@ class Services:
 # --- drill data --------------------------------------------------------------------------
 
 
-def drill_data_delete() -> None:
-    """Remove everything an earlier drill made (its clinic, patients, plans, rows)."""
-    plans = TaperPlan.objects.filter(patient__clinic__name=DRILL_CLINIC)
+def clinic_data_delete(clinic: str, usernames: list[str]) -> None:
+    """Remove everything an earlier drill or benchmark made in its own clinic: patients,
+    plans and their rows, and its users (the plans' protected references go first)."""
+    plans = TaperPlan.objects.filter(patient__clinic__name=clinic)
     Reminder.objects.filter(plan__in=plans).delete()
     Dose.objects.filter(plan__in=plans).delete()
     PlanReview.objects.filter(revision__plan__in=plans).delete()
     plans.update(current_revision=None)
     PlanRevision.objects.filter(plan__in=plans).delete()
     plans.delete()
-    Regimen.objects.filter(patient__clinic__name=DRILL_CLINIC).delete()
-    Patient.objects.filter(clinic__name=DRILL_CLINIC).delete()
-    Clinic.objects.filter(name=DRILL_CLINIC).delete()
-    User.objects.filter(username__in=[DRILL_AUTHOR, DRILL_REVIEWER]).delete()
+    Regimen.objects.filter(patient__clinic__name=clinic).delete()
+    Patient.objects.filter(clinic__name=clinic).delete()
+    Clinic.objects.filter(name=clinic).delete()
+    User.objects.filter(username__in=usernames).delete()
+
+
+def drill_data_delete() -> None:
+    """Remove everything an earlier drill made (its clinic, patients, plans, rows)."""
+    clinic_data_delete(DRILL_CLINIC, [DRILL_AUTHOR, DRILL_REVIEWER])
 
 
 def drill_plans(count: int) -> list[TaperPlan]:
