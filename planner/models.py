@@ -237,7 +237,7 @@ class TaperPlan(models.Model):
         product = catalogue.product(revision.engine_input.get("product", ""))
         if product is None:
             return None
-        protocol = catalogue.protocol_for(product)
+        protocol = catalogue.protocol_for(product, revision.protocol_version)
         if not isinstance(protocol, taper.OralProtocol):
             return None
         return revision.end_date + dt.timedelta(days=protocol.after_end_days.value)

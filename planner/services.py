@@ -118,6 +118,9 @@ def _revision_create(
 ) -> PlanRevision:
     number = plan.revisions.count() + 1
     output = taper.plan_to_json(engine_plan)
+    # The version is part of what was approved: every later re-plan of this input (a
+    # revision, a zone change) uses it, whatever newer version has shipped since.
+    engine_input = {**engine_input, "protocol_version": engine_plan.protocol_version}
     revision = PlanRevision.objects.create(
         plan=plan,
         number=number,

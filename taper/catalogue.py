@@ -45,6 +45,14 @@ class CatalogueError(DataFileError):
     """A products file is missing, unreadable or malformed, or has no protocol."""
 
 
+class UnknownProtocolVersion(CatalogueError):
+    """A plan names a protocol version that is not on disk."""
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
 @dataclass(frozen=True, slots=True)
 class Strength:
     """mg per tablet, mg/mL of an oral liquid, or mcg/mL of an intrathecal solution."""
@@ -114,40 +122,77 @@ class Catalogue:
                 return product
         return None
 
-    def protocol_for(self, product: Product) -> Protocol:
-        for protocol in self.protocols:
-            if protocol.drug == product.drug and protocol.route == product.route:
+    def protocol_versions(self, product: Product) -> tuple[Protocol, ...]:
+        """Every version on disk of the product's protocol, oldest first."""
+        return tuple(
+            protocol
+            for protocol in self.protocols
+            if protocol.drug == product.drug and protocol.route == product.route
+        )
+
+    def protocol_for(self, product: Product, version: str | None = None) -> Protocol:
+        """The product's protocol: the newest version, or the one named. A plan that was
+        approved under a version is always re-planned under that version."""
+        versions = self.protocol_versions(product)
+        if not versions:
+            raise CatalogueError(f"no protocol for {product.drug} ({product.route})")
+        if version is None:
+            return versions[-1]
+        for protocol in versions:
+            if protocol.version == version:
                 return protocol
-        raise CatalogueError(f"no protocol for {product.drug} ({product.route})")
+        known = ", ".join(protocol.version for protocol in versions)
+        raise UnknownProtocolVersion(
+            f"{versions[-1].id} has no version {version!r} (versions on disk: {known})"
+        )
 
 
 @lru_cache(maxsize=8)
 def load_catalogue(data_dir: Path = DATA_DIR) -> Catalogue:
-    """Load every products/*.toml and protocols/*.toml under data_dir, once per directory."""
+    """Load every products/*.toml and protocols/<id>/<version>.toml under data_dir, once
+    per directory. Old protocol versions stay on disk and loadable: a revision is always
+    re-planned with the version it recorded."""
     product_files = sorted((data_dir / "products").glob("*.toml"))
-    protocol_files = sorted((data_dir / "protocols").glob("*.toml"))
+    protocol_files = sorted((data_dir / "protocols").glob("*/*.toml"))
     if not product_files:
         raise CatalogueError(f"no product files in {data_dir / 'products'}")
     products = tuple(product for path in product_files for product in _load_products_file(path))
-    protocols = tuple(load_protocol(path) for path in protocol_files)
+    protocols = tuple(
+        sorted(
+            (_load_protocol_file(path) for path in protocol_files),
+            key=lambda protocol: (protocol.id, _version_key(protocol.version)),
+        )
+    )
 
     seen_ids: set[str] = set()
     for product in products:
         if product.id in seen_ids:
             raise CatalogueError(f"product id {product.id!r} is defined twice")
         seen_ids.add(product.id)
-    seen_protocols: set[tuple[str, str]] = set()
+    ids_of: dict[tuple[str, str], str] = {}
     for protocol in protocols:
         key = (protocol.drug, protocol.route)
-        if key in seen_protocols:
+        if ids_of.setdefault(key, protocol.id) != protocol.id:
             raise CatalogueError(
                 f"{protocol.id}: a second protocol for {protocol.drug} ({protocol.route})"
             )
-        seen_protocols.add(key)
     catalogue = Catalogue(products=products, protocols=protocols)
     for product in products:
         catalogue.protocol_for(product)  # fail at load time, not on the first plan
     return catalogue
+
+
+def _load_protocol_file(path: Path) -> Protocol:
+    """protocols/<id>/<version>.toml: the folder and file name must say what the file does."""
+    protocol = load_protocol(path)
+    if not re.fullmatch(r"\d+(\.\d+)*", protocol.version):
+        raise CatalogueError(f"{path}: version {protocol.version!r} is not a number like 2 or 2.1")
+    if (path.parent.name, path.stem) != (protocol.id, protocol.version):
+        raise CatalogueError(
+            f"{path}: holds {protocol.id} version {protocol.version}; "
+            f"it belongs in protocols/{protocol.id}/{protocol.version}.toml"
+        )
+    return protocol
 
 
 def list_products(data_dir: Path = DATA_DIR) -> list[Product]:

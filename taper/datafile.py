@@ -24,10 +24,10 @@ def read_toml(path: Path, error: type[DataFileError]) -> DataTable:
             # Decimal, not float: doses and thresholds must compare exactly (2.5 mg, 0.5 mL).
             data = tomllib.load(handle, parse_float=Decimal)
     except OSError as exc:
-        raise error(f"{path.name}: cannot be read ({exc.strerror or exc})") from exc
+        raise error(f"{_shown(path)}: cannot be read ({exc.strerror or exc})") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise error(f"{path.name}: not valid TOML ({exc})") from exc
-    return DataTable(file=path.name, path="", data=data, error=error)
+        raise error(f"{_shown(path)}: not valid TOML ({exc})") from exc
+    return DataTable(file=_shown(path), path="", data=data, error=error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,3 +123,9 @@ class DataTable:
                 self.fail(f"{key}.{index}", "expected a table")
             tables.append(DataTable(self.file, self.key_path(f"{key}.{index}"), item, self.error))
         return tuple(tables)
+
+
+def _shown(path: Path) -> str:
+    """The file as errors name it: with its folder, since a protocol's folder is its id
+    and its file name is its version (protocols/baclofen-oral/2.toml)."""
+    return f"{path.parent.name}/{path.name}"

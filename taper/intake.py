@@ -17,7 +17,7 @@ from typing import Literal, cast
 from zoneinfo import available_timezones
 
 from taper import limits
-from taper.catalogue import Catalogue, Product, load_catalogue
+from taper.catalogue import Catalogue, Product, UnknownProtocolVersion, load_catalogue
 from taper.protocol import IntrathecalProtocol, OralProtocol, Protocol
 from taper.pump import PumpSettings, WeanStep
 from taper.request import (
@@ -75,6 +75,7 @@ TOP_LEVEL_FIELDS = (
     "pace",
     "abrupt_stop_reason",
     "revisions",
+    "protocol_version",
 )
 REVISION_FIELDS = ("kind", "from_date", "days")
 PATIENT_FIELDS = (
@@ -120,7 +121,7 @@ def parse_request(data: Mapping[str, object], *, catalogue: Catalogue | None = N
     catalogue = catalogue if catalogue is not None else load_catalogue()
 
     product = _read_product(errors, data.get("product"), catalogue)
-    protocol = catalogue.protocol_for(product) if product is not None else None
+    protocol = _read_protocol(errors, data.get("protocol_version"), product, catalogue)
     start_date = _read_date(errors, "start_date", data.get("start_date"), required=True)
     timezone = _read_timezone(errors, data.get("timezone"))
     patient = _read_patient(
@@ -211,6 +212,24 @@ def _read_product(errors: Errors, value: object, catalogue: Catalogue) -> Produc
         known = ", ".join(product.id for product in catalogue.products)
         add_error(errors, "product", f'Unknown product "{value}"; choose one of: {known}.')
     return product
+
+
+def _read_protocol(
+    errors: Errors, version: object, product: Product | None, catalogue: Catalogue
+) -> Protocol | None:
+    """The product's protocol: the newest, or the version a stored plan recorded."""
+    if product is None:
+        return None
+    if version is None:
+        return catalogue.protocol_for(product)
+    if not isinstance(version, str) or len(version) > MAX_TEXT_CHARS:
+        add_error(errors, "protocol_version", 'The protocol version must be text such as "2".')
+        return None
+    try:
+        return catalogue.protocol_for(product, version)
+    except UnknownProtocolVersion as unknown:
+        add_error(errors, "protocol_version", f"{unknown}.")
+        return None
 
 
 def _read_timezone(errors: Errors, value: object) -> str | None:

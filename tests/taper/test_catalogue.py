@@ -99,59 +99,59 @@ def test_it_records_the_protocol_id_and_version_on_every_plan():
         (
             "[step_interval_days]\nvalue = 3",
             '[step_interval_days]\nvalue = "three"',
-            "baclofen-oral.toml: step_interval_days.value: expected a positive integer",
+            "baclofen-oral/2.toml: step_interval_days.value: expected a positive integer",
         ),
         (
             "[step_interval_days]\nvalue = 3",
             "[step_interval_days]\nvalue = 0",
-            "baclofen-oral.toml: step_interval_days.value: expected a positive integer",
+            "baclofen-oral/2.toml: step_interval_days.value: expected a positive integer",
         ),
         (
             "[step_interval_days]\nvalue = 3\n",
             "[step_interval_days]\n",
-            "baclofen-oral.toml: step_interval_days.value: missing",
+            "baclofen-oral/2.toml: step_interval_days.value: missing",
         ),
         (
             '[catch_up_fraction]\nvalue = 0.5\nsource = "clinic default"',
             "[catch_up_fraction]\nvalue = 0.5",
-            "baclofen-oral.toml: catch_up_fraction.source: missing",
+            "baclofen-oral/2.toml: catch_up_fraction.source: missing",
         ),
         (
             'source = "clinic default"\nnote = "the upper bound',
             'source = "clinic default, roughly"\nnote = "the upper bound',
-            "baclofen-oral.toml: standard_length_days.source: expected a citation or exactly",
+            "baclofen-oral/2.toml: standard_length_days.source: expected a citation or exactly",
         ),
         (
             '[step_shape]\nvalue = "linear"',
             '[step_shape]\nvalue = "zigzag"',
-            "baclofen-oral.toml: step_shape.value: expected",
+            "baclofen-oral/2.toml: step_shape.value: expected",
         ),
         (
             "[max_daily_dose_mg]",
             "[max_dialy_dose_mg]",
-            "baclofen-oral.toml: max_dialy_dose_mg: unknown key",
+            "baclofen-oral/2.toml: max_dialy_dose_mg: unknown key",
         ),
         (
             'version = "2"',
             "version = 1",
-            "baclofen-oral.toml: version: expected a non-empty string",
+            "baclofen-oral/2.toml: version: expected a non-empty string",
         ),
-        ("[hard_floor_days]", "[hard_floor_days", "baclofen-oral.toml: not valid TOML"),
+        ("[hard_floor_days]", "[hard_floor_days", "baclofen-oral/2.toml: not valid TOML"),
     ],
 )
 def test_it_names_the_file_and_key_of_a_malformed_protocol(data_dir, old, new, message):
-    edit(data_dir / "protocols" / "baclofen-oral.toml", old, new)
+    edit(data_dir / "protocols" / "baclofen-oral" / "2.toml", old, new)
     with pytest.raises(taper.ProtocolError, match=re.escape(message)):
         taper.load_catalogue(data_dir)
 
 
 def test_it_names_the_file_and_key_of_a_missing_protocol_setting(data_dir):
-    path = data_dir / "protocols" / "baclofen-intrathecal.toml"
+    path = data_dir / "protocols" / "baclofen-intrathecal" / "1.toml"
     text = path.read_text()
     start = text.index("[refill_reminder_days_before]")
     end = text.index("[implausible_daily_dose_mcg]")
     path.write_text(text[:start] + text[end:])
-    message = "baclofen-intrathecal.toml: refill_reminder_days_before: missing"
+    message = "baclofen-intrathecal/1.toml: refill_reminder_days_before: missing"
     with pytest.raises(taper.ProtocolError, match=re.escape(message)):
         taper.load_catalogue(data_dir)
 
@@ -193,7 +193,7 @@ def test_it_names_the_file_and_key_of_a_malformed_product(data_dir, old, new, me
 
 
 def test_it_refuses_a_product_without_a_protocol(data_dir):
-    (data_dir / "protocols" / "baclofen-intrathecal.toml").unlink()
+    (data_dir / "protocols" / "baclofen-intrathecal" / "1.toml").unlink()
     with pytest.raises(taper.CatalogueError, match="no protocol for baclofen"):
         taper.load_catalogue(data_dir)
 
@@ -229,13 +229,16 @@ unit = "mg"
 
 def test_it_plans_a_new_drug_of_the_same_shape_from_data_files_alone(data_dir):
     (data_dir / "products" / "examplazepam.toml").write_text(FAKE_PRODUCTS)
-    protocol = (data_dir / "protocols" / "baclofen-oral.toml").read_text()
+    protocol = (data_dir / "protocols" / "baclofen-oral" / "2.toml").read_text()
     protocol = protocol.replace('id = "baclofen-oral"', 'id = "examplazepam-oral"')
     protocol = protocol.replace('drug = "baclofen"', 'drug = "examplazepam"')
     protocol = protocol.replace(
         "[standard_length_days]\nvalue = 14", "[standard_length_days]\nvalue = 10"
     )
-    (data_dir / "protocols" / "examplazepam-oral.toml").write_text(protocol)
+    (data_dir / "protocols" / "examplazepam-oral").mkdir()
+    (data_dir / "protocols" / "examplazepam-oral" / "1.toml").write_text(
+        protocol.replace('version = "2"', 'version = "1"')
+    )
 
     catalogue = taper.load_catalogue(data_dir)
     request = taper.parse_request(
@@ -258,3 +261,52 @@ def test_it_plans_a_new_drug_of_the_same_shape_from_data_files_alone(data_dir):
     # The baclofen catalogue does not know the new drug.
     with pytest.raises(taper.InvalidPlanInput):
         taper.parse_request(oral_input(product="examplazepam-oral-tablet"))
+
+
+def _add_protocol_version(data_dir: Path, version: str, old: str, new: str) -> None:
+    folder = data_dir / "protocols" / "baclofen-oral"
+    text = (folder / "2.toml").read_text().replace('version = "2"', f'version = "{version}"')
+    assert old in text
+    (folder / f"{version}.toml").write_text(text.replace(old, new, 1))
+
+
+def test_a_new_protocol_version_serves_new_plans_and_the_old_one_stays_loadable(data_dir):
+    _add_protocol_version(
+        data_dir, "3", "[standard_length_days]\nvalue = 14", "[standard_length_days]\nvalue = 21"
+    )
+    catalogue = taper.load_catalogue(data_dir)
+    product = catalogue.product("baclofen-oral-tablet")
+    assert product is not None
+    assert [p.version for p in catalogue.protocol_versions(product)] == ["2", "3"]
+
+    newest = taper.plan(taper.parse_request(oral_input(), catalogue=catalogue))
+    pinned = taper.plan(
+        taper.parse_request({**oral_input(), "protocol_version": "2"}, catalogue=catalogue)
+    )
+    assert (newest.protocol_version, newest.duration_days) == ("3", 21)
+    assert (pinned.protocol_version, pinned.duration_days) == ("2", 14)
+
+
+def test_versions_sort_as_numbers_not_as_text(data_dir):
+    _add_protocol_version(data_dir, "10", 'title = "', 'title = "Ten: ')
+    catalogue = taper.load_catalogue(data_dir)
+    product = catalogue.product("baclofen-oral-tablet")
+    assert product is not None
+    assert catalogue.protocol_for(product).version == "10"
+
+
+def test_an_unknown_protocol_version_is_refused_naming_the_field():
+    with pytest.raises(taper.InvalidPlanInput) as refusal:
+        taper.parse_request({**oral_input(), "protocol_version": "99"})
+    assert "has no version '99'" in refusal.value.errors["protocol_version"][0]
+    with pytest.raises(taper.InvalidPlanInput) as refusal:
+        taper.parse_request({**oral_input(), "protocol_version": 2})
+    assert "protocol_version" in refusal.value.errors
+
+
+def test_a_protocol_file_must_sit_at_its_id_and_version(data_dir):
+    folder = data_dir / "protocols" / "baclofen-oral"
+    (folder / "2.toml").rename(folder / "7.toml")
+    where = re.escape("belongs in protocols/baclofen-oral/2.toml")
+    with pytest.raises(taper.CatalogueError, match=where):
+        taper.load_catalogue(data_dir)
