@@ -18,7 +18,7 @@ from typing import Any
 from django.utils import timezone
 
 import taper
-from planner import zones
+from planner import continuity, zones
 from planner.engine_input import patient_facts
 from planner.models import Patient, TaperPlan
 
@@ -94,11 +94,14 @@ def engine_input_for(patient: Patient, data: Any) -> dict[str, Any]:
     else:
         engine_input["patient"]["months_on_therapy"] = months
     try:
-        taper.plan(taper.parse_request(engine_input))
+        engine_plan = taper.plan(taper.parse_request(engine_input))
     except taper.InvalidPlanInput as refusal:
         raise PlanRefused(
             {_api_field(key): messages for key, messages in refusal.errors.items()}
         ) from None
+    late = continuity.start_refusal(engine_plan.start_date, patient.home_timezone, timezone.now())
+    if late is not None:
+        raise PlanRefused({"start_date": [late]})
     return engine_input
 
 

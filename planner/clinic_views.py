@@ -213,6 +213,25 @@ def plan_activate(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @clinician_required
+@require_POST
+def plan_replan(request: HttpRequest, pk: int) -> HttpResponse:
+    """"Facts changed since this plan was approved": a new draft from the current facts."""
+    plan = clinic_plan(_staff(request), pk)
+    try:
+        new = services.plan_replan_with_current_facts(plan=plan, by=_staff(request).user)
+    except ValidationError as refusal:
+        for message in refusal.messages:
+            messages.error(request, message)
+        return redirect("plan", pk=plan.pk)
+    messages.success(
+        request,
+        f"Draft plan {new.pk} made from today's facts. Check it; activating it replaces "
+        f"plan {plan.pk} from its first day.",
+    )
+    return redirect("plan", pk=new.pk)
+
+
+@clinician_required
 @require_http_methods(["GET", "POST"])
 def plan_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     plan = clinic_plan(_staff(request), pk)

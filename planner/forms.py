@@ -12,7 +12,7 @@ from django import forms
 from django.utils import timezone
 
 import taper
-from planner import engine_input, zones
+from planner import continuity, engine_input, zones
 from planner.models import CnsDepressant, Patient, Sex
 from taper import limits
 
@@ -255,6 +255,12 @@ class PlanForm(forms.Form):
                         self.add_error(None, f"Patient record: {message}")
                     else:
                         self.add_error(None, message)
+            return cleaned
+        late = continuity.start_refusal(
+            self.plan.start_date, self.patient.home_timezone, timezone.now()
+        )
+        if late is not None:
+            self.add_error("start_date", late)
             return cleaned
         self.engine_input = data
         return cleaned

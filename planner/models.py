@@ -89,6 +89,10 @@ class Patient(models.Model):
     calendar_detailed_titles = models.BooleanField(default=False)
     calendar_settings_version = models.PositiveIntegerField(default=0)
     calendar_settings_changed_at = models.DateTimeField(null=True, blank=True)
+    # When a fact that changes a taper's risk last changed (kidney function, age band,
+    # pregnancy, other CNS depressants; planner.continuity.RISK_FACTS): a plan approved
+    # before it shows "facts changed since this plan was approved".
+    risk_facts_changed_at = models.DateTimeField(null=True, blank=True)
     # Set when the mail server refused the address: e-mail reminders stop until the
     # address is changed, and the clinic is told.
     email_failing_since = models.DateTimeField(null=True, blank=True)
@@ -199,6 +203,13 @@ class TaperPlan(models.Model):
     activated_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.TextField(blank=True)
+    # A plan replaced by a newer one keeps running until the day before the new one
+    # starts (``runs_until``), so the patient is never left a day without doses; then
+    # the dispatcher ends it as superseded.
+    replaced_by = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaces"
+    )
+    runs_until = models.DateField(null=True, blank=True)
     # The form's one-time key: submitting the same form twice creates one plan.
     submission_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
 
@@ -209,7 +220,7 @@ class TaperPlan(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["patient", "drug"],
-                condition=models.Q(status="active"),
+                condition=models.Q(status="active", replaced_by__isnull=True),
                 name="one_active_plan_per_patient_and_drug",
             ),
             models.CheckConstraint(

@@ -8,11 +8,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 import taper
+from planner import continuity
 from planner.chart import dose_chart, schedule_days
 from planner.models import (
     Patient,
@@ -77,6 +78,11 @@ def dashboard(*, clinic_id: int) -> dict[str, Any]:
             ),
             doses_missed=Count(
                 "doses", filter=Q(doses__due_at__range=window, doses__status=DoseStatus.MISSED)
+            ),
+            # planner.continuity.facts_changed says what changed, on the plan page.
+            facts_changed=ExpressionWrapper(
+                Q(patient__risk_facts_changed_at__gt=F("current_revision__created_at")),
+                output_field=BooleanField(),
             ),
         )
         .order_by("-doses_missed", "patient__family_name")
@@ -181,6 +187,12 @@ def plan_page(plan: TaperPlan, user: User | AnonymousUser | None = None) -> dict
             timezone.now().astimezone(ZoneInfo(plan.patient.home_timezone)).date()
         ),
         "resumable_until": plan.resumable_until(),
+        "actions": continuity.plan_actions(plan, timezone.now()),
+        "facts_changed": continuity.facts_changed(
+            plan, continuity.patient_today(plan.patient.home_timezone, timezone.now())
+        )
+        if plan.status == PlanStatus.ACTIVE
+        else [],
         **schedule_context(revision.engine_input, revision.engine_output),
     }
 

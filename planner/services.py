@@ -12,11 +12,12 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
+from simple_history.utils import bulk_create_with_history, update_change_reason
 
 import taper
-from planner import notifications
+from planner import continuity, notifications
 from planner.audit import records_by, update_with_history
+from planner.engine_input import patient_facts
 from planner.models import (
     Clinic,
     Patient,
@@ -70,14 +71,19 @@ def patient_update(
     if "email" in data and data["email"] != patient.email:
         patient.email_failing_since = None  # a new address gets a new chance
     old_zone = patient.home_timezone
+    today = continuity.patient_today(patient.home_timezone, timezone.now())
+    facts_before = continuity.risk_facts(patient_facts(patient, today, 0))
     for key, value in data.items():
         setattr(patient, key, value)
     patient.full_clean()
+    if continuity.risk_facts(patient_facts(patient, today, 0)) != facts_before:
+        patient.risk_facts_changed_at = timezone.now()
     patient.save()
     if patient.home_timezone != old_zone:
-        # Doses and reminders follow the new home zone, as the calendar does.
+        # Doses and reminders keep their wall-clock times in the new home zone.
         reminder_services.patient_doses_rezone(
-            patient_id=patient.pk, zone=patient.home_timezone, now=timezone.now()
+            patient_id=patient.pk, old_zone=old_zone, zone=patient.home_timezone,
+            now=timezone.now(),
         )
     return patient
 
@@ -196,6 +202,7 @@ def plan_create_once(
         existing = _plan_submitted_with(submission_key, patient)
         if existing is not None:
             return existing, False
+    _require_start_not_past(engine_plan.start_date, patient.home_timezone)
     try:
         with transaction.atomic():
             regimen = _regimen_create(patient=patient, by=by, engine_input=engine_input)
@@ -247,6 +254,7 @@ def plan_draft_update(
     plan = TaperPlan.objects.select_for_update().select_related("patient__clinic").get(pk=plan.pk)
     _require_status(plan, PlanStatus.DRAFT)
     engine_plan = taper.plan(taper.parse_request(engine_input))
+    _require_start_not_past(engine_plan.start_date, plan.patient.home_timezone)
     if engine_plan.request.product.drug != plan.drug:
         raise ValidationError({"product": "A plan keeps its drug; start a new plan instead."})
     regimen = _regimen_create(patient=plan.patient, by=by, engine_input=engine_input)
@@ -264,6 +272,12 @@ def plan_draft_update(
     return revision
 
 
+def _require_start_not_past(start: dt.date, zone: str) -> None:
+    refusal = continuity.start_refusal(start, zone, timezone.now())
+    if refusal is not None:
+        raise ValidationError({"start_date": refusal})
+
+
 def _require_status(plan: TaperPlan, *allowed: PlanStatus) -> None:
     if plan.status not in allowed:
         names = ", ".join(str(PlanStatus(s).label).lower() for s in allowed)
@@ -278,39 +292,96 @@ def plan_submit(*, plan: TaperPlan, by: User) -> TaperPlan:
     """Send a draft to the review queue when its flags (or the clinic) require review."""
     plan = TaperPlan.objects.select_for_update().get(pk=plan.pk)
     _require_status(plan, PlanStatus.DRAFT)
+    replacement = continuity.replacement_for(plan)
+    if replacement is not None and replacement.cut_too_large:
+        plan.requires_review = True  # the replacement's cut, not only the plan's flags
     if not plan.requires_review:
         raise PlanStateError("This plan needs no review; it can be activated directly.")
     plan.status = PlanStatus.PENDING_REVIEW
     plan.submitted_at = timezone.now()
-    plan.save(update_fields=["status", "submitted_at", "updated_at"])
+    plan.save(update_fields=["status", "submitted_at", "requires_review", "updated_at"])
     return plan
 
 
 @records_by
 @transaction.atomic
 def plan_activate(*, plan: TaperPlan, by: User) -> TaperPlan:
-    """Start the plan: its doses become reminders. Needs approval when review is required."""
-    plan = TaperPlan.objects.select_for_update().get(pk=plan.pk)
+    """Start the plan: its approved doses from now on become the patient's schedule and
+    reminders. Needs approval when review is required.
+
+    Continuity (planner.continuity): a plan whose first day has passed is refused; a
+    running plan of the same medicine keeps every dose up to the day before this plan's
+    first day, then ends as superseded, and the patient is told; a replacement that cuts
+    the daily dose overnight by more than the protocol's largest cut needs a reviewer's
+    approval."""
+    plan = (
+        TaperPlan.objects.select_for_update()
+        .select_related("patient", "current_revision")
+        .get(pk=plan.pk)
+    )
     if plan.requires_review:
         _require_status(plan, PlanStatus.APPROVED)
     else:
         _require_status(plan, PlanStatus.DRAFT, PlanStatus.APPROVED)
+    revision = plan.current_revision
+    assert revision is not None
     now = timezone.now()
-    # Starting a new taper replaces the running one: its future doses are withdrawn in
-    # the same transaction, so the patient is never left without a plan in between.
-    for running in TaperPlan.objects.select_for_update().filter(
-        patient=plan.patient, drug=plan.drug, status=PlanStatus.ACTIVE
-    ):
-        running.status = PlanStatus.SUPERSEDED
-        running.save(update_fields=["status", "updated_at"])
-        _pending_revisions_close(running, by=by, reason="a new taper replaced the plan")
-        reminder_services.plan_doses_cancel(plan_id=running.pk, from_time=now)
+    zone = plan.patient.home_timezone
+    today = continuity.patient_today(zone, now)
+    replacement = continuity.replacement_for(plan)
+    refusal = continuity.activation_refusal(plan, now, replacement)
+    if refusal is not None:
+        raise PlanStateError(refusal)
+    if replacement is not None:
+        _running_plans_end_before(plan, replacement, by=by, now=now, today=today)
     plan.status = PlanStatus.ACTIVE
     plan.activated_at = now
     plan.save(update_fields=["status", "activated_at", "updated_at"])
-    assert plan.current_revision is not None
-    reminder_services.plan_doses_schedule(revision=plan.current_revision)
+    reminder_services.plan_doses_schedule(revision=revision, not_before=now)
     return plan
+
+
+def _running_plans_end_before(
+    plan: TaperPlan,
+    replacement: continuity.Replacement,
+    *,
+    by: User,
+    now: dt.datetime,
+    today: dt.date,
+) -> None:
+    """The plans ``plan`` replaces keep every dose before its first day (and any dose
+    already due today, when it starts today), then end: at once when it starts today,
+    otherwise the dispatcher supersedes them after their last day. The patient is told
+    when the new plan starts and what to take until then."""
+    zone = plan.patient.home_timezone
+    first_day = replacement.first_day
+    cut_from = max(continuity.local_midnight(first_day, zone), now)
+    for running in TaperPlan.objects.select_for_update().filter(
+        pk__in=[other.pk for other in replacement.running]
+    ):
+        reminder_services.plan_doses_cancel(plan_id=running.pk, from_time=cut_from)
+        running.replaced_by = plan
+        last_day = replacement.last_running_day
+        if running.runs_until is None or running.runs_until > last_day:
+            running.runs_until = last_day
+        fields = ["replaced_by", "runs_until", "updated_at"]
+        if first_day <= today:
+            running.status = PlanStatus.SUPERSEDED
+            fields.append("status")
+            _pending_revisions_close(running, by=by, reason="a new taper replaced the plan")
+        running.save(update_fields=fields)
+        update_change_reason(running, f"replaced by plan {plan.pk} from {first_day}")
+    dispatch.reminder_add(
+        plan=plan,
+        kind=ReminderKind.PLAN_REPLACED,
+        key=f"replaces-{first_day}",
+        due_at=now,
+        context={
+            "starts_on": first_day.isoformat(),
+            "last_day": replacement.last_running_day.isoformat(),
+            "continues": first_day > today,
+        },
+    )
 
 
 @records_by
@@ -532,7 +603,9 @@ def _revision_put_in_force(plan: TaperPlan, revision: PlanRevision) -> None:
         plan.status = PlanStatus.ACTIVE
         fields.append("status")
     plan.save(update_fields=fields)
-    reminder_services.plan_doses_schedule(revision=revision, from_date=revision.effective_from)
+    reminder_services.plan_doses_schedule(
+        revision=revision, not_before=now, from_date=revision.effective_from
+    )
     change = next(
         (f["message"] for f in reversed(revision.engine_output["flags"]) if f["code"] == "REVISED"),
         revision.get_kind_display(),
@@ -594,3 +667,42 @@ def revision_reject(
     )
     notifications.review_decision_notify(plan=plan, review=review)
     return revision
+
+
+@records_by
+def plan_replan_with_current_facts(*, plan: TaperPlan, by: User) -> TaperPlan:
+    """The one-click answer to "facts changed since this plan was approved": a new draft
+    plan that starts tomorrow from the level the running plan gives that day, with the
+    same goal and pace and the patient's facts as they are now. Activating it replaces
+    the running plan without a gap (plan_activate); the running plan is never silently
+    recomputed."""
+    plan = TaperPlan.objects.select_related("patient", "current_revision").get(pk=plan.pk)
+    _require_status(plan, PlanStatus.ACTIVE)
+    revision = plan.current_revision
+    assert revision is not None
+    start = continuity.patient_today(plan.patient.home_timezone, timezone.now()) + dt.timedelta(
+        days=1
+    )
+    doses = continuity.planned_doses(revision.engine_output, start)
+    if not doses:
+        raise PlanStateError(
+            "The running plan gives no doses from tomorrow on: there is nothing to re-plan."
+        )
+    then = revision.engine_input
+    engine_input: dict[str, Any] = {
+        key: then[key] for key in ("product", "goal", "pace", "timezone") if key in then
+    }
+    engine_input.update(
+        doses=doses,
+        start_date=start.isoformat(),
+        timezone=plan.patient.home_timezone,
+        patient=patient_facts(
+            plan.patient, start, then.get("patient", {}).get("months_on_therapy", 0)
+        ),
+    )
+    try:
+        return plan_create(patient=plan.patient, by=by, engine_input=engine_input)
+    except taper.InvalidPlanInput as refusal:
+        raise ValidationError(
+            [message for messages in refusal.errors.values() for message in messages]
+        ) from None

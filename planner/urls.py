@@ -49,6 +49,7 @@ urlpatterns = [
     path("clinic/plans/<int:pk>/handout/", clinic_views.plan_handout, name="plan_handout"),
     path("clinic/plans/<int:pk>/submit/", clinic_views.plan_submit, name="plan_submit"),
     path("clinic/plans/<int:pk>/activate/", clinic_views.plan_activate, name="plan_activate"),
+    path("clinic/plans/<int:pk>/replan/", clinic_views.plan_replan, name="plan_replan"),
     path("clinic/plans/<int:pk>/cancel/", clinic_views.plan_cancel, name="plan_cancel"),
     path("clinic/plans/<int:pk>/revise/", clinic_views.plan_revise, name="plan_revise"),
     path("clinic/plans/<int:pk>/edit/", clinic_views.plan_edit, name="plan_edit"),

@@ -150,9 +150,12 @@ def patient_timezone_change(*, patient: Patient, zone: str, now: dt.datetime) ->
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if zone == patient.home_timezone:
         return 0
+    old_zone = patient.home_timezone
     patient.home_timezone = zone
     patient.save(update_fields=["home_timezone"])
-    return reminder_services.patient_doses_rezone(patient_id=patient.pk, zone=zone, now=now)
+    return reminder_services.patient_doses_rezone(
+        patient_id=patient.pk, old_zone=old_zone, zone=zone, now=now
+    )
 
 
 def notices_mark_read(*, user: User, now: dt.datetime) -> int:

@@ -26,9 +26,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Min, Q
 from django.db.models.functions import Coalesce
 
-import taper
 from planner.audit import update_with_history
 from planner.models import Patient, PlanRevision, PlanStatus, TaperPlan
+from planner.schedule import ApprovedPlan
 from reminders import messages
 from reminders.channels import Channel, PermanentError, TransientError
 from reminders.models import (
@@ -41,7 +41,6 @@ from reminders.models import (
     ReminderKind,
     ReminderStatus,
 )
-from taper.protocol import OralProtocol
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,21 +57,21 @@ NO_CONFIRMED_DOSE_AFTER = dt.timedelta(hours=24)
 # Sent whatever the plan's status, and never withdrawn with its future reminders: an
 # alert outlives its plan, and a review decision is made on a plan not active yet.
 SENT_WHATEVER_THE_PLAN = (ReminderKind.ABRUPT_STOP_ALERT, ReminderKind.REVIEW_DECISION)
+# Notices of a change: the change they announce has happened, so they are never withdrawn.
+CHANGE_NOTICES = (
+    ReminderKind.PLAN_REVISED, ReminderKind.PLAN_REPLACED, ReminderKind.ZONE_CHANGED
+)
 
 
 def _local(day: dt.date, time: dt.time, zone: str) -> dt.datetime:
     return dt.datetime.combine(day, time, tzinfo=ZoneInfo(zone))
 
 
-def _check_in_every_days(engine_plan: taper.TaperPlan) -> int:
-    protocol = engine_plan.request.protocol
-    return protocol.check_in_interval_days.value if isinstance(protocol, OralProtocol) else 7
-
-
-def _plan_rows(
-    plan: TaperPlan, engine_plan: taper.TaperPlan, doses: Sequence[Dose]
-) -> list[Reminder]:
-    zone = engine_plan.request.timezone
+def _plan_rows(plan: TaperPlan, approved: ApprovedPlan, doses: Sequence[Dose]) -> list[Reminder]:
+    """A plan's reminder rows, from its approved schedule (planner.schedule): one per
+    dose, the evening before each change and the last day, check-ins at the protocol's
+    interval, and refill reminders before each pump alarm."""
+    zone = approved.zone
     rows = [
         Reminder(
             plan=plan,
@@ -83,7 +82,7 @@ def _plan_rows(
         )
         for dose in doses
     ]
-    for before, step in zip(engine_plan.steps, engine_plan.steps[1:], strict=False):
+    for before, step in zip(approved.steps, approved.steps[1:], strict=False):
         rows.append(
             Reminder(
                 plan=plan,
@@ -97,8 +96,8 @@ def _plan_rows(
                 },
             )
         )
-    if engine_plan.steps:
-        last_day = engine_plan.end_date
+    if approved.steps:
+        last_day = approved.end_date
         rows.append(
             Reminder(
                 plan=plan,
@@ -108,8 +107,8 @@ def _plan_rows(
                 context={"date": last_day.isoformat()},
             )
         )
-        every = _check_in_every_days(engine_plan)
-        day = engine_plan.start_date + dt.timedelta(days=every - 1)
+        every = approved.check_in_every_days
+        day = approved.start_date + dt.timedelta(days=every - 1)
         while day <= last_day + dt.timedelta(days=every):
             rows.append(
                 Reminder(
@@ -120,7 +119,7 @@ def _plan_rows(
                 )
             )
             day += dt.timedelta(days=every)
-    for refill in engine_plan.refills:
+    for refill in approved.refills:
         for reminder_date in refill.reminder_dates:
             days_before = (refill.alarm_date - reminder_date).days
             for recipient in (Recipient.PATIENT, Recipient.CLINIC):
@@ -142,7 +141,7 @@ def _plan_rows(
 
 
 def reminders_schedule(
-    *, revision: PlanRevision, engine_plan: taper.TaperPlan, from_time: dt.datetime
+    *, revision: PlanRevision, approved: ApprovedPlan, from_time: dt.datetime
 ) -> int:
     """Make the plan's reminder rows from `from_time` on (in the caller's transaction).
     Rows that already exist (sent, or kept from an earlier revision) stay as they are."""
@@ -150,7 +149,7 @@ def reminders_schedule(
     doses = list(
         Dose.objects.filter(plan=plan, due_at__gte=from_time).exclude(status=DoseStatus.CANCELLED)
     )
-    rows = [row for row in _plan_rows(plan, engine_plan, doses) if row.due_at >= from_time]
+    rows = [row for row in _plan_rows(plan, approved, doses) if row.due_at >= from_time]
     Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
     return len(rows)
 
@@ -161,7 +160,7 @@ def reminders_withdraw_future(*, plan_id: int, from_time: dt.datetime) -> int:
         Reminder.objects.filter(
             plan_id=plan_id, status=ReminderStatus.PENDING, due_at__gte=from_time
         )
-        .exclude(kind__in=[*SENT_WHATEVER_THE_PLAN, ReminderKind.PLAN_REVISED])
+        .exclude(kind__in=[*SENT_WHATEVER_THE_PLAN, *CHANGE_NOTICES])
         .delete()
     )
     return deleted
@@ -590,13 +589,29 @@ def alerts_check_unconfirmed(*, now: dt.datetime) -> int:
 
 def plans_complete(*, now: dt.datetime) -> int:
     """Oral plans whose last dosing day has passed everywhere (a full day ago in UTC)
-    become completed. Pump plans stay active: the pump goes on after a wean."""
+    become completed, and plans a newer plan replaced become superseded once their last
+    day (``runs_until``) has passed. Pump plans stay active: the pump goes on after a
+    wean. A plan that a newer one replaced is superseded, never completed."""
+    passed = now.date() - dt.timedelta(days=1)
+    superseded = update_with_history(
+        TaperPlan.objects.filter(
+            status=PlanStatus.ACTIVE, replaced_by__isnull=False, runs_until__lt=passed
+        ),
+        reason="replaced by a newer plan, which has started",
+        status=PlanStatus.SUPERSEDED,
+        updated_at=now,
+    )
     finished = TaperPlan.objects.filter(
         status=PlanStatus.ACTIVE,
-        current_revision__end_date__lt=now.date() - dt.timedelta(days=1),
+        replaced_by__isnull=True,
+        current_revision__end_date__lt=passed,
         current_revision__regimen__pump__isnull=True,
+    ).exclude(
+        # A reduce-to-target plan goes on at its maintenance dose until it is ended or
+        # replaced (planner.schedule.maintenance doses).
+        current_revision__engine_output__maintenance__daily_total_mg__isnull=False
     )
-    return update_with_history(
+    return superseded + update_with_history(
         finished, reason="last dosing day passed", status=PlanStatus.COMPLETED, updated_at=now
     )
 
@@ -618,6 +633,7 @@ def dispatch_tick(
     with a compare-and-set under SKIP LOCKED, and an alert is unique per open episode."""
     from reminders import health
     from reminders.refills import alerts_check_refills  # refills builds on this module
+    from reminders.services import maintenance_doses_extend  # so does services
 
     batch = limit or settings.REMINDER_BATCH_SIZE
     started = time.monotonic()
@@ -643,6 +659,7 @@ def dispatch_tick(
         ("reclaim", atomic(lambda: reminders_reclaim_stale(now=now))),
         ("missed_doses", atomic(lambda: doses_mark_missed(now=now))),
         ("completion", atomic(lambda: plans_complete(now=now))),
+        ("maintenance", atomic(lambda: maintenance_doses_extend(now=now))),
         ("alerts", atomic(lambda: alerts_check_unconfirmed(now=now))),
         ("refills", atomic(lambda: alerts_check_refills(now=now))),
         ("claim", claim),

@@ -20,8 +20,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from planner.audit import records_by
-from planner.engine_input import plan_in_zone
 from planner.models import Patient, PlanRevision, PlanStatus, RevisionReview, TaperPlan
+from planner.schedule import ApprovedPlan
 from reminders import ical
 from reminders.models import FeedToken
 
@@ -118,14 +118,15 @@ def _revisions_in_force() -> QuerySet[PlanRevision]:
 
 
 def _calendar_plans(plan_ids: list[int], zone: str) -> list[ical.CalendarPlan]:
-    """The plans' versions with clock times in the patient's home time zone, as the
-    doses are (planner.engine_input.plan_in_zone)."""
+    """The plans' versions as approved and stored, with clock times in the patient's
+    home time zone, as the doses are (planner.schedule.ApprovedPlan)."""
     revisions = _revisions_in_force().filter(plan_id__in=plan_ids).order_by("plan_id", "number")
     by_plan: dict[int, list[ical.PlanVersion]] = {}
-    for revision in revisions.only("plan_id", "created_at", "engine_input"):
-        engine_plan = plan_in_zone(revision.engine_input, zone)
+    for revision in revisions.only("plan_id", "created_at", "engine_output"):
         by_plan.setdefault(revision.plan_id, []).append(
-            ical.PlanVersion(changed_at=revision.created_at, plan=engine_plan)
+            ical.PlanVersion(
+                changed_at=revision.created_at, plan=ApprovedPlan.of(revision, zone)
+            )
         )
     return [
         ical.CalendarPlan(key=f"plan-{plan_id}", versions=tuple(by_plan[plan_id]))

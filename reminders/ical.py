@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Alarm, Calendar, Event, Timezone, vDuration
 
 import taper
+from planner.schedule import ApprovedDose, ApprovedPlan
 from taper.rounding import format_amount
 
 PRODID = "-//Taper Planner//taper-planner//EN"
@@ -34,10 +35,11 @@ DISCLAIMER = "The planner supports your clinicians; it does not replace their ad
 
 @dataclass(frozen=True, slots=True)
 class PlanVersion:
-    """One revision of a plan as the engine returns it, and when it was made."""
+    """One revision of a plan, as approved and stored (or as the engine just made it, for
+    the CLI), and when it was made."""
 
     changed_at: dt.datetime
-    plan: taper.TaperPlan
+    plan: ApprovedPlan | taper.TaperPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,21 +68,23 @@ class Entry:
     summary_detailed: str
     description: str
     alarm_before: dt.timedelta | None
-    count: int = 1  # a dose repeated daily at the same time: one event with an RRULE
+    # A dose repeated daily at the same time: one event with an RRULE; 0 repeats daily
+    # with no end (a maintenance dose).
+    count: int = 1
 
 
-def _dose_series(events: Iterable[taper.DoseEvent], zone: ZoneInfo) -> list[list[taper.DoseEvent]]:
+def _dose_series(events: Iterable[ApprovedDose], zone: ZoneInfo) -> list[list[ApprovedDose]]:
     """Runs of consecutive days on which a dose time has the same dose and the same
     catch-up rule. Each run is one recurring event, so a 12-week plan is dozens of
     events rather than hundreds, and the wall-clock time survives daylight saving
     because the recurrence is expanded in the patient's zone."""
-    by_slot: dict[dt.time, list[taper.DoseEvent]] = {}
+    by_slot: dict[dt.time, list[ApprovedDose]] = {}
     for event in events:
         by_slot.setdefault(event.local_time, []).append(event)
-    runs: list[list[taper.DoseEvent]] = []
+    runs: list[list[ApprovedDose]] = []
     for slot_events in by_slot.values():
         slot_events.sort(key=lambda e: e.local_date)
-        run: list[taper.DoseEvent] = []
+        run: list[ApprovedDose] = []
         for event in slot_events:
             if run and (
                 event.local_date - run[-1].local_date != dt.timedelta(days=1)
@@ -95,7 +99,7 @@ def _dose_series(events: Iterable[taper.DoseEvent], zone: ZoneInfo) -> list[list
     return runs
 
 
-def _rule(event: taper.DoseEvent, zone: ZoneInfo) -> tuple[dt.time, int]:
+def _rule(event: ApprovedDose, zone: ZoneInfo) -> tuple[dt.time, int]:
     until = event.catch_up_until.astimezone(zone)
     return until.time(), (until.date() - event.local_date).days
 
@@ -108,21 +112,27 @@ def _mg(amount: Decimal) -> str:
     return format_amount(amount)
 
 
-def plan_entries(key: str, plan: taper.TaperPlan, link: str) -> list[Entry]:
-    """Every calendar event of one plan, with a UID stable across revisions."""
+def _miss_text(until: dt.datetime, next_day: bool, open_app: str) -> str:
+    return (
+        f"If you miss this dose, take it as soon as you remember, up to "
+        f"{until:%H:%M}{' the next day' if next_day else ''}. After that, skip it "
+        "and take the next dose at its usual time. Never take two doses at once."
+        f"{open_app}\n{DISCLAIMER}"
+    )
+
+
+def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) -> list[Entry]:
+    """Every calendar event of one plan, with a UID stable across revisions: from the
+    approved, stored schedule (planner.schedule), never by planning again."""
+    plan = source if isinstance(source, ApprovedPlan) else ApprovedPlan.of_engine_plan(source)
     entries: list[Entry] = []
-    zone = ZoneInfo(plan.request.timezone)
+    zone = ZoneInfo(plan.zone)
     open_app = f" Open the app: {link}" if link else ""
-    units_by_step_and_slot = {
-        (step.index, f"{dose.time:%H:%M}"): dose.units_text
-        for step in plan.steps
-        for dose in step.doses
-    }
-    for series in _dose_series(plan.dose_events, zone):
+    for series in _dose_series(plan.doses, zone):
         first = series[0]
         until = first.catch_up_until.astimezone(zone)
         next_day = until.date() != first.local_date
-        units = units_by_step_and_slot.get((first.step_index, f"{first.local_time:%H:%M}"), "")
+        units = plan.units_text(first.step_index, first.local_time)
         entries.append(
             Entry(
                 uid=_uid(key, "dose", f"{first.local_time:%H%M}", first.local_date.isoformat()),
@@ -132,12 +142,27 @@ def plan_entries(key: str, plan: taper.TaperPlan, link: str) -> list[Entry]:
                 content=("dose", first.amount_mg, units, f"{until:%H:%M}", len(series)),
                 summary_minimal="Medication dose",
                 summary_detailed=f"Baclofen {_mg(first.amount_mg)} mg ({units})",
-                description=(
-                    f"If you miss this dose, take it as soon as you remember, up to "
-                    f"{until:%H:%M}{' the next day' if next_day else ''}. After that, skip it "
-                    "and take the next dose at its usual time. Never take two doses at once."
-                    f"{open_app}\n{DISCLAIMER}"
-                ),
+                description=_miss_text(until, next_day, open_app),
+                alarm_before=dt.timedelta(0),
+            )
+        )
+    # A reduce-to-target plan goes on at its target after the last step: one open-ended
+    # daily event per dose time, until the clinic ends or replaces the plan.
+    after = plan.end_date + dt.timedelta(days=1)
+    for dose in plan.doses_through(after):
+        if dose.local_date != after:
+            continue
+        until = dose.catch_up_until.astimezone(zone)
+        entries.append(
+            Entry(
+                uid=_uid(key, "maintenance", f"{dose.local_time:%H%M}"),
+                kind="dose",
+                start=dt.datetime.combine(after, dose.local_time, tzinfo=zone),
+                count=0,
+                content=("maintenance", dose.amount_mg, dose.units_text, f"{until:%H:%M}"),
+                summary_minimal="Medication dose",
+                summary_detailed=f"Baclofen {_mg(dose.amount_mg)} mg ({dose.units_text})",
+                description=_miss_text(until, until.date() != after, open_app),
                 alarm_before=dt.timedelta(0),
             )
         )
@@ -160,8 +185,7 @@ def plan_entries(key: str, plan: taper.TaperPlan, link: str) -> list[Entry]:
         )
     if plan.steps:
         final = plan.steps[-1]
-        goal = plan.request.goal
-        stopping = goal is None or goal.type == "discontinue"
+        stopping = plan.stopping
         entries.append(
             Entry(
                 uid=_uid(key, "last-dose"),
@@ -313,6 +337,8 @@ def _event(item: _Versioned, settings: CalendarSettings) -> Event:
         event.add("duration", dt.timedelta(minutes=DOSE_MINUTES))
         if entry.count > 1:
             event.add("rrule", {"FREQ": "DAILY", "COUNT": entry.count})
+        elif entry.count == 0:  # open-ended: the maintenance dose of a reduce-to-target plan
+            event.add("rrule", {"FREQ": "DAILY"})
     else:
         event.add("dtend", entry.start + dt.timedelta(days=1))
     if entry.alarm_before is not None:

@@ -27,6 +27,8 @@ SUBJECTS = {
     ReminderKind.DOSE_CHANGE: gettext_lazy("Your medication dose changes tomorrow"),
     ReminderKind.LAST_DOSE: gettext_lazy("Tomorrow is the last day of your medication plan"),
     ReminderKind.PLAN_REVISED: gettext_lazy("Your medication plan has changed"),
+    ReminderKind.PLAN_REPLACED: gettext_lazy("Your new medication plan starts on {starts_on}"),
+    ReminderKind.ZONE_CHANGED: gettext_lazy("Your dose times follow your new time zone"),
     ReminderKind.MISSED_DOSE: gettext_lazy("You missed your {time} dose: what to do now"),
     ReminderKind.REFILL: gettext_lazy("Pump refill due by {alarm_date}"),
     ReminderKind.CHECK_IN: gettext_lazy("How are you feeling? A short check-in"),
@@ -106,6 +108,8 @@ def _context(row: Reminder) -> dict[str, Any]:
                 _url(reverse("action", args=[actions.check_in_link(row.plan_id, timezone.now())])),
             )
         ]
+    if row.kind == ReminderKind.ZONE_CHANGED:
+        context["dropped_text"] = ", ".join(row.context.get("dropped", []))
     if row.kind == ReminderKind.ABRUPT_STOP_ALERT:
         context["alert"] = AbruptStopAlert.objects.filter(pk=row.context.get("alert_id")).first()
     return context

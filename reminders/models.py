@@ -139,6 +139,8 @@ class ReminderKind(models.TextChoices):
     DOSE_CHANGE = "dose_change", "Dose changes tomorrow"
     LAST_DOSE = "last_dose", "Last dose"
     PLAN_REVISED = "plan_revised", "Plan revised"
+    PLAN_REPLACED = "plan_replaced", "A new plan replaces the running one"
+    ZONE_CHANGED = "zone_changed", "Doses dropped by a change of time zone"
     MISSED_DOSE = "missed_dose", "Missed-dose follow-up"
     REFILL = "refill", "Pump refill reminder"
     CHECK_IN = "check_in", "Symptom check-in"

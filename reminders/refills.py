@@ -18,16 +18,16 @@ from django.db import transaction
 import taper
 from planner.audit import records_by, update_with_history
 from planner.models import PlanStatus, TaperPlan
+from planner.schedule import ApprovedPlan
 from reminders import dispatch
 from reminders.models import AbruptStopAlert, AlertReason, PumpRefill
 
 log = logging.getLogger(__name__)
 
 
-def refill_alarm_date(plan: TaperPlan, engine_plan: taper.TaperPlan) -> dt.date | None:
+def refill_alarm_date(plan: TaperPlan, pump: taper.pump.PumpSettings | None) -> dt.date | None:
     """The alarm date of the reservoir as last filled: a recorded refill, a wean visit
     (the pump is refilled when reprogrammed) or the refill on the pump record."""
-    pump = engine_plan.pump
     if pump is None:
         return None
     fills = [(pump.last_refill_date, pump.daily_dose_mcg)]
@@ -62,8 +62,9 @@ def alerts_check_refills(*, now: dt.datetime) -> int:
 
 def _alert_if_refill_overdue(plan: TaperPlan, now: dt.datetime) -> int:
     assert plan.current_revision is not None
-    engine_plan = taper.plan(taper.parse_request(plan.current_revision.engine_input))
-    alarm = refill_alarm_date(plan, engine_plan)
+    # The approved pump record, read back: the dispatcher re-plans nothing.
+    approved = ApprovedPlan.of(plan.current_revision, plan.patient.home_timezone)
+    alarm = refill_alarm_date(plan, approved.pump)
     today = now.astimezone(ZoneInfo(plan.patient.home_timezone)).date()
     if alarm is None or today <= alarm:
         return 0

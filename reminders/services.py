@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
-import taper
-from planner.engine_input import plan_in_zone
+from planner.continuity import same_wall_clock
 from planner.models import Patient, PlanStatus, TaperPlan
+from planner.schedule import MAINTENANCE_DAYS_AHEAD, ApprovedPlan
 from reminders import dispatch
-from reminders.models import Dose, DoseStatus, WorkerHeartbeat
+from reminders.models import Dose, DoseStatus, ReminderKind, WorkerHeartbeat
 
 if TYPE_CHECKING:
     from planner.models import PlanRevision
@@ -35,23 +37,23 @@ def worker_last_seen() -> datetime | None:
     return latest
 
 
-def _slot_text(
-    slots: dict[tuple[int, dt.time], taper.ScheduledDose], event: taper.DoseEvent, attribute: str
-) -> str:
-    """The units or role of the step's dose this event comes from ("" if none)."""
-    dose = slots.get((event.step_index, event.local_time))
-    return str(getattr(dose, attribute)) if dose is not None else ""
-
-
-def plan_doses_schedule(*, revision: PlanRevision, from_date: dt.date | None = None) -> int:
-    """Materialise a revision's dose events (from `from_date` on) as the plan's dose log,
-    and its reminder rows. Called in the caller's transaction, by plan activation and
-    by revisions."""
-    zone = Patient.objects.values_list("home_timezone", flat=True).get(plans=revision.plan_id)
-    engine_plan = plan_in_zone(revision.engine_input, zone)
-    slots = {
-        (step.index, dose.time): dose for step in engine_plan.steps for dose in step.doses
-    }
+def plan_doses_schedule(
+    *, revision: PlanRevision, not_before: datetime, from_date: dt.date | None = None
+) -> int:
+    """Write a revision's approved doses (from `from_date` on, none due before
+    `not_before`, the moment of activation or revision) as the plan's dose log, and
+    their reminder rows, from the revision's stored engine output: nothing here re-runs
+    the engine. A plan that a newer one replaces stops at its ``runs_until``; a
+    reduce-to-target plan's maintenance doses are written some days ahead and topped up
+    by the dispatcher (`maintenance_doses_extend`). Called in the caller's transaction."""
+    plan = TaperPlan.objects.select_related("patient").get(pk=revision.plan_id)
+    approved = ApprovedPlan.of(revision, plan.patient.home_timezone)
+    last_day = approved.end_date
+    if approved.has_maintenance:
+        today = not_before.astimezone(ZoneInfo(approved.zone)).date()
+        last_day = max(last_day, today + dt.timedelta(days=MAINTENANCE_DAYS_AHEAD))
+    if plan.runs_until is not None:
+        last_day = min(last_day, plan.runs_until)
     # A slot already answered (or still live) on the revision's first day keeps its row.
     kept = set(
         Dose.objects.filter(plan_id=revision.plan_id, local_date__gte=from_date or dt.date.min)
@@ -68,19 +70,47 @@ def plan_doses_schedule(*, revision: PlanRevision, from_date: dt.date | None = N
             due_at=event.at,
             catch_up_until=event.catch_up_until,
             amount_mg=event.amount_mg,
-            units_text=_slot_text(slots, event, "units_text"),
-            role=_slot_text(slots, event, "role"),
+            units_text=event.units_text,
+            role=event.role,
         )
-        for event in engine_plan.dose_events
+        for event in approved.doses_through(last_day)
         if (from_date is None or event.local_date >= from_date)
+        and event.at >= not_before
         and (event.local_date, event.local_time) not in kept
     ]
     Dose.objects.bulk_create(doses, batch_size=1000)
-    first = min((dose.due_at for dose in doses), default=timezone.now())
-    dispatch.reminders_schedule(
-        revision=revision, engine_plan=engine_plan, from_time=min(first, timezone.now())
-    )
+    dispatch.reminders_schedule(revision=revision, approved=approved, from_time=not_before)
     return len(doses)
+
+
+def maintenance_doses_extend(*, now: datetime) -> int:
+    """Keep every running reduce-to-target plan's maintenance doses written some days
+    ahead, so the patient is reminded of the target dose until the clinician ends or
+    replaces the plan. Returns the number of doses written."""
+    plans = (
+        TaperPlan.objects.filter(
+            status=PlanStatus.ACTIVE,
+            current_revision__engine_output__maintenance__daily_total_mg__isnull=False,
+        )
+        .select_related("current_revision", "patient")
+        .annotate(last_dose_day=Max("doses__local_date", filter=~Q(doses__status="cancelled")))
+    )
+    written = 0
+    for plan in plans:
+        today = now.astimezone(ZoneInfo(plan.patient.home_timezone)).date()
+        wanted = today + dt.timedelta(days=MAINTENANCE_DAYS_AHEAD)
+        if plan.runs_until is not None:
+            wanted = min(wanted, plan.runs_until)
+        last = plan.last_dose_day
+        if last is not None and last >= wanted:
+            continue
+        assert plan.current_revision is not None
+        written += plan_doses_schedule(
+            revision=plan.current_revision,
+            not_before=now,
+            from_date=(last + dt.timedelta(days=1)) if last is not None else None,
+        )
+    return written
 
 
 def plan_doses_cancel(*, plan_id: int, from_time: datetime) -> int:
@@ -122,49 +152,53 @@ def dose_record(*, dose_id: int, answer: str, now: datetime) -> Dose:
     return dose
 
 
-def patient_doses_rezone(*, patient_id: int, zone: str, now: datetime) -> int:
+def patient_doses_rezone(*, patient_id: int, old_zone: str, zone: str, now: datetime) -> int:
     """The patient's home time zone changed (their own choice, or their clinician's):
     doses still to come keep their wall-clock times (08:00 stays 08:00) in the new zone,
-    and their reminders move with them. Returns the number of doses moved. Called in
-    the caller's transaction, after the patient row is saved."""
+    converted with zoneinfo from the stored schedule; nothing is re-planned. A dose that
+    the move puts in the past is dropped, never left "due now", and the patient is told.
+    Calendar clients see every event changed: SEQUENCE and Last-Modified move forward.
+    Returns the number of doses moved. Called in the caller's transaction."""
+    Patient.objects.filter(pk=patient_id).update(
+        calendar_settings_version=F("calendar_settings_version") + 1,
+        calendar_settings_changed_at=now,
+    )
     moved = 0
     plans = TaperPlan.objects.select_for_update(of=("self",)).filter(
         patient_id=patient_id, status=PlanStatus.ACTIVE
     ).select_related("current_revision")
     for plan in plans:
-        doses = _moved_doses(plan, zone, now)
-        Dose.objects.bulk_update(doses, ["timezone", "due_at", "catch_up_until"])
-        moved += len(doses)
-        revision = plan.current_revision
-        if revision is None:
-            continue
-        engine_plan = plan_in_zone(revision.engine_input, zone)
+        future = list(
+            Dose.objects.select_for_update(of=("self",))
+            .filter(plan=plan, status=DoseStatus.SCHEDULED, due_at__gte=now)
+        )
+        dropped = []
+        for dose in future:
+            dose.due_at = same_wall_clock(dose.due_at, dose.timezone or old_zone, zone)
+            dose.catch_up_until = same_wall_clock(
+                dose.catch_up_until, dose.timezone or old_zone, zone
+            )
+            dose.timezone = zone
+            if dose.due_at < now:
+                dose.status = DoseStatus.CANCELLED
+                dropped.append(dose)
+        Dose.objects.bulk_update(future, ["timezone", "due_at", "catch_up_until", "status"])
+        moved += len(future) - len(dropped)
         dispatch.reminders_withdraw_future(plan_id=plan.pk, from_time=now)
-        dispatch.reminders_schedule(revision=revision, engine_plan=engine_plan, from_time=now)
-    return moved
-
-
-def _moved_doses(plan: TaperPlan, zone: str, now: datetime) -> list[Dose]:
-    """The plan's doses still to come, at the same wall-clock times in the new zone."""
-    future = list(
-        Dose.objects.select_for_update(of=("self",))
-        .filter(plan=plan, status=DoseStatus.SCHEDULED, due_at__gte=now)
-        .select_related("revision")
-    )
-    engine_plans: dict[int, taper.TaperPlan] = {}
-    moved = []
-    for dose in future:
-        if dose.revision_id not in engine_plans:
-            engine_plans[dose.revision_id] = plan_in_zone(dose.revision.engine_input, zone)
-        events = {
-            (event.local_date, event.local_time): event
-            for event in engine_plans[dose.revision_id].dose_events
-        }
-        event = events.get((dose.local_date, dose.local_time))
-        if event is None:
-            continue
-        dose.timezone = zone
-        dose.due_at = event.at
-        dose.catch_up_until = event.catch_up_until
-        moved.append(dose)
+        if plan.current_revision is not None:
+            dispatch.reminders_schedule(
+                revision=plan.current_revision,
+                approved=ApprovedPlan.of(plan.current_revision, zone),
+                from_time=now,
+            )
+        if dropped:
+            dispatch.reminder_add(
+                plan=plan,
+                kind=ReminderKind.ZONE_CHANGED,
+                key=f"zone-{now:%Y%m%d%H%M%S}",
+                due_at=now,
+                context={
+                    "dropped": [f"{dose.local_date} {dose.local_time:%H:%M}" for dose in dropped],
+                },
+            )
     return moved

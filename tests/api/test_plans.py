@@ -125,7 +125,7 @@ def test_a_plan_is_created_from_the_patient_record_and_read_back(
     revision = plan.current_revision
     assert (plan.patient, plan.created_by, plan.status) == (patient, alice, PlanStatus.DRAFT)
     # The zone and the patient facts come from the record, as on the plan page.
-    assert revision.engine_input == engine_input(patient)
+    assert revision.engine_input == {**engine_input(patient), "protocol_version": "2"}
     body = response.json()
     assert body["plan"] == revision.engine_output
     assert body["start_date"] == START.isoformat()

@@ -6,10 +6,12 @@ import datetime as dt
 from typing import Any
 
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from planner import services
 from planner.models import (
@@ -22,6 +24,7 @@ from planner.models import (
     TaperPlan,
 )
 from planner.roles import Role
+from reminders import dispatch
 from reminders.models import Dose, DoseStatus
 from tests.support.clock import START
 from tests.support.factories import make_staff
@@ -226,8 +229,19 @@ def test_the_clinic_can_require_review_of_every_plan(alice: Any, patient: Patien
 def test_activating_a_new_plan_replaces_the_running_one(alice: Any, patient: Patient) -> None:
     old = create_plan(patient, alice)
     services.plan_activate(plan=old, by=alice)
-    new = create_plan(patient, alice, start_date="2027-03-05")
+    new_start = START + dt.timedelta(days=4)
+    new = create_plan(patient, alice, start_date=new_start.isoformat())
     services.plan_activate(plan=new, by=alice)
+    old.refresh_from_db()
+    # The old plan runs until the day before the new one starts, then ends superseded.
+    assert (old.status, old.replaced_by, old.runs_until) == (
+        PlanStatus.ACTIVE, new, new_start - dt.timedelta(days=1)
+    )
+    live = Dose.objects.filter(plan=old).exclude(status=DoseStatus.CANCELLED)
+    assert max(live.values_list("local_date", flat=True)) == new_start - dt.timedelta(days=1)
+    the_day_after = dt.datetime.combine(new_start + dt.timedelta(days=1), dt.time(12), dt.UTC)
+    with time_machine.travel(the_day_after, tick=False):
+        dispatch.plans_complete(now=timezone.now())
     old.refresh_from_db()
     assert old.status == PlanStatus.SUPERSEDED
     assert TaperPlan.objects.filter(status=PlanStatus.ACTIVE).get() == new

@@ -54,7 +54,7 @@ def test_health_is_200_with_every_component_and_its_last_good_time(
         assert body[name]["last_ok"], name
     assert body["worker"]["last_ok"] == body["dispatcher"]["last_ok"] == T0.isoformat()
     assert set(body["stages"]) == {
-        "claim", "reclaim", "missed_doses", "completion", "alerts", "refills",
+        "claim", "reclaim", "missed_doses", "completion", "maintenance", "alerts", "refills",
     }  # fmt: skip
     assert body["stages"]["claim"] == {
         "status": "ok", "last_ok": T0.isoformat(), "last_failure": None, "last_error": "",

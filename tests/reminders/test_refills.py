@@ -106,7 +106,7 @@ def test_a_plan_that_cannot_be_checked_does_not_stop_the_others(
     services.plan_submit(plan=broken, by=alice)
     services.plan_approve(plan=broken, by=django_user_model.objects.get(username="bob"))
     services.plan_activate(plan=broken, by=alice)
-    PlanRevision.objects.filter(plan=broken).update(engine_input={"pump": 1})
+    PlanRevision.objects.filter(plan=broken).update(engine_output={"pump": 1})
 
     assert alerts_check_refills(now=at_noon_new_york("2027-04-07")) == 1
     assert AbruptStopAlert.objects.get().plan_id == pump_plan.pk

@@ -117,6 +117,8 @@ plan_submit                            plan   GET    login 403   403   405   405
 plan_submit                            plan   POST   login 403   403   ok    404   403   403
 plan_activate                          plan   GET    login 403   403   405   405   403   403
 plan_activate                          plan   POST   login 403   403   ok    404   403   403
+plan_replan                            plan   GET    login 403   403   405   405   403   403
+plan_replan                            plan   POST   login 403   403   ok    404   403   403
 plan_cancel                            plan   GET    login 403   403   200   404   403   403
 plan_cancel                            plan   POST   login 403   403   ok    404   403   403
 plan_revise                            plan   GET    login 403   403   200   404   403   403

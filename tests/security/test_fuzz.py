@@ -619,7 +619,7 @@ def world(django_user_model: Any, clinic: Clinic, alice: Any, patient: Patient) 
     other_plan = services.plan_create(
         patient=other_patient,
         by=charlie,
-        engine_input=engine_input(other_patient),
+        engine_input=engine_input(other_patient, start_date=NOW.date().isoformat()),
         submission_key="k-used-elsewhere",
     )
     return World(clinic, alice, bob, patient, sam, plan, other_patient, other_plan)
@@ -628,7 +628,8 @@ def world(django_user_model: Any, clinic: Clinic, alice: Any, patient: Patient) 
 def draft_plan(world: World) -> TaperPlan:
     """A draft that needs review (severe kidney disease), so it can be submitted."""
     patient = new_patient(world.clinic, "Dee", creatinine_clearance_ml_min=25)
-    return services.plan_create(patient=patient, by=world.alice, engine_input=engine_input(patient))
+    data = engine_input(patient, start_date=NOW.date().isoformat())
+    return services.plan_create(patient=patient, by=world.alice, engine_input=data)
 
 
 # --- field specifications (the first value of each field makes a valid form) -----------
@@ -798,12 +799,12 @@ def test_the_cancel_form(site: Site, world: World) -> None:
 @pytest.fixture
 def pump_plan(world: World) -> TaperPlan:
     patient = new_patient(world.clinic, "Pam")
-    plan = services.plan_create(
-        patient=patient, by=world.alice, engine_input=pump_engine_input(patient)
-    )
-    services.plan_submit(plan=plan, by=world.alice)
-    services.plan_approve(plan=plan, by=world.bob)
     with time_machine.travel(dt.datetime(2027, 2, 25, tzinfo=dt.UTC)):
+        plan = services.plan_create(
+            patient=patient, by=world.alice, engine_input=pump_engine_input(patient)
+        )
+        services.plan_submit(plan=plan, by=world.alice)
+        services.plan_approve(plan=plan, by=world.bob)
         return services.plan_activate(plan=plan, by=world.alice)
 
 

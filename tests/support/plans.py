@@ -74,8 +74,10 @@ def pump_engine_input(patient: Patient) -> dict[str, Any]:
 
 def active_plan(patient: Patient, clinician: Any) -> TaperPlan:
     """The oral plan above, created and activated before it starts."""
-    plan = services.plan_create(patient=patient, by=clinician, engine_input=engine_input(patient))
     with time_machine.travel(START - dt.timedelta(days=9)):
+        plan = services.plan_create(
+            patient=patient, by=clinician, engine_input=engine_input(patient)
+        )
         services.plan_activate(plan=plan, by=clinician)
     plan.refresh_from_db()
     return plan
