@@ -199,15 +199,24 @@ def activation_summary(plan: TaperPlan, now: dt.datetime) -> list[str]:
     replacement = replacement_for(plan)
     if replacement is None:
         return lines
-    names = ", ".join(f"plan {other.pk}" for other in replacement.running)
-    if first > today:
-        last = replacement.last_running_day
-        lines.append(
-            f"The running {names} continues unchanged until {last:%A %d %B %Y}, then ends; "
-            "the patient is told when the new plan starts."
-        )
-    else:
-        lines.append(f"The running {names} ends now; the patient is told.")
+    for other in replacement.running:
+        other_first = other.current_revision.start_date if other.current_revision else first
+        if other_first >= first:
+            lines.append(
+                f"Plan {other.pk}, which was to start on {other_first:%d %B %Y}, is replaced "
+                "before it starts."
+            )
+        elif first > today:
+            last = replacement.last_running_day
+            lines.append(
+                f"The running plan {other.pk} continues unchanged until {last:%A %d %B %Y}, "
+                "then ends; the patient is told when the new plan starts."
+            )
+        else:
+            lines.append(
+                f"The running plan {other.pk} ends now (doses already due today stay); "
+                "the patient is told."
+            )
     cut = replacement.cut_mg
     if cut is not None and replacement.first_day_mg is not None:
         assert replacement.daily_before_mg is not None

@@ -258,7 +258,7 @@ class TaperPlan(models.Model):
         running plan always; a finished one by a hold or step back until
         ``resumable_until``. The plan page and ``services.plan_revise`` both ask this."""
         if self.status == PlanStatus.ACTIVE:
-            return True
+            return self.replaced_by_id is None  # a replaced plan ends; revise its successor
         if kind is not None and kind not in (RevisionKind.HOLD, RevisionKind.STEP_BACK):
             return False
         until = self.resumable_until()

@@ -315,7 +315,7 @@ def plan_activate(*, plan: TaperPlan, by: User) -> TaperPlan:
     the daily dose overnight by more than the protocol's largest cut needs a reviewer's
     approval."""
     plan = (
-        TaperPlan.objects.select_for_update()
+        TaperPlan.objects.select_for_update(of=("self",))
         .select_related("patient", "current_revision")
         .get(pk=plan.pk)
     )
@@ -356,19 +356,21 @@ def _running_plans_end_before(
     zone = plan.patient.home_timezone
     first_day = replacement.first_day
     cut_from = max(continuity.local_midnight(first_day, zone), now)
-    for running in TaperPlan.objects.select_for_update().filter(
+    for running in TaperPlan.objects.select_for_update(of=("self",)).filter(
         pk__in=[other.pk for other in replacement.running]
-    ):
+    ).select_related("current_revision"):
         reminder_services.plan_doses_cancel(plan_id=running.pk, from_time=cut_from)
         running.replaced_by = plan
-        last_day = replacement.last_running_day
-        if running.runs_until is None or running.runs_until > last_day:
-            running.runs_until = last_day
+        running.runs_until = replacement.last_running_day
         fields = ["replaced_by", "runs_until", "updated_at"]
-        if first_day <= today:
+        assert running.current_revision is not None
+        if running.current_revision.start_date >= first_day:
+            # A plan that was to start later is replaced before it starts: it never runs.
             running.status = PlanStatus.SUPERSEDED
             fields.append("status")
-            _pending_revisions_close(running, by=by, reason="a new taper replaced the plan")
+        # Otherwise it stays active (its doses still due are still reminded and
+        # watched) until the dispatcher ends it as superseded after its last day.
+        _pending_revisions_close(running, by=by, reason="a new taper replaces the plan")
         running.save(update_fields=fields)
         update_change_reason(running, f"replaced by plan {plan.pk} from {first_day}")
     dispatch.reminder_add(
@@ -402,7 +404,10 @@ def plan_cancel(*, plan: TaperPlan, by: User, reason: str) -> TaperPlan:
     plan.cancel_reason = reason
     plan.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
     _pending_revisions_close(plan, by=by, reason="the plan was cancelled")
-    if was_active:
+    if was_active and _replaced_plans_restore(plan, by=by, now=plan.cancelled_at):
+        # Cancelled before its first day: the plan it was to replace simply goes on.
+        reminder_services.plan_doses_cancel(plan_id=plan.pk, from_time=plan.cancelled_at)
+    elif was_active:
         assert plan.current_revision is not None
         PlanFlag.objects.create(
             revision=plan.current_revision,
@@ -414,6 +419,44 @@ def plan_cancel(*, plan: TaperPlan, by: User, reason: str) -> TaperPlan:
         )
         reminder_services.plan_doses_cancel(plan_id=plan.pk, from_time=plan.cancelled_at)
     return plan
+
+
+def _replaced_plans_restore(plan: TaperPlan, *, by: User, now: dt.datetime) -> bool:
+    """A replacement cancelled before its first day gives the plans it was to replace
+    back their doses from that day on (until a plan that was to follow the cancelled one
+    starts, if any), and the patient is told: cancelling a plan that never started must
+    not stop the one that runs. True when it restored any."""
+    revision = plan.current_revision
+    assert revision is not None
+    first_day = revision.start_date
+    if first_day <= continuity.patient_today(plan.patient.home_timezone, now):
+        return False
+    restored = False
+    for running in TaperPlan.objects.select_for_update(of=("self",)).filter(
+        replaced_by=plan, status=PlanStatus.ACTIVE
+    ).select_related("current_revision"):
+        # It runs again until whatever was to follow the cancelled plan starts, if any.
+        running.replaced_by = plan.replaced_by
+        running.runs_until = plan.runs_until
+        running.save(update_fields=["replaced_by", "runs_until", "updated_at"])
+        update_change_reason(running, f"plan {plan.pk}, which was to replace it, was cancelled")
+        assert running.current_revision is not None
+        reminder_services.plan_doses_schedule(
+            revision=running.current_revision, not_before=now, from_date=first_day
+        )
+        dispatch.reminder_add(
+            plan=running,
+            kind=ReminderKind.PLAN_REVISED,
+            key=f"replacement-{plan.pk}-cancelled",
+            due_at=now,
+            context={
+                "effective_from": first_day.isoformat(),
+                "change": "the new plan that was to start then is cancelled; "
+                "keep taking your current plan as it is",
+            },
+        )
+        restored = True
+    return restored
 
 
 def _pending_revisions_close(plan: TaperPlan, *, by: User, reason: str) -> None:
@@ -540,6 +583,11 @@ def plan_revise(
                 f"This plan has ended: only a hold or a step back can resume it, up to {until}."
             )
         _require_status(plan, PlanStatus.ACTIVE)
+    if plan.replaced_by_id is not None:
+        raise PlanStateError(
+            f"Plan {plan.replaced_by_id} replaces this plan from {plan.runs_until}: "
+            "revise that one instead."
+        )
     if plan.revisions.filter(review_state=RevisionReview.PENDING).exists():
         raise PlanStateError("A revision of this plan is already waiting for review.")
     if (

@@ -183,6 +183,32 @@ def test_the_patient_is_told_in_their_language_what_to_take_until_the_new_plan(
     assert "siga tomando sus dosis exactamente" in message.text
 
 
+def test_cancelling_a_replacement_before_it_starts_gives_the_running_plan_its_doses_back(
+    alice: Any, patient: Patient
+) -> None:
+    running = make(patient, alice)
+    services.plan_activate(plan=running, by=alice)
+    before = {(d.local_date, d.local_time) for d in live(running)}
+    new_start = START + dt.timedelta(days=5)
+    replacement = make(patient, alice, start_date=new_start.isoformat())
+    services.plan_activate(plan=replacement, by=alice)
+    with time_machine.travel(new_york(START + dt.timedelta(days=2), 9), tick=False):
+        services.plan_cancel(plan=replacement, by=alice, reason="Patient prefers to wait")
+        with pytest.raises(services.PlanStateError):  # a plan being replaced is not revised
+            services.plan_revise(plan=TaperPlan.objects.get(pk=replacement.pk), by=alice,
+                                 kind=RevisionKind.HOLD, from_date=new_start, days=2)
+    running.refresh_from_db()
+    assert (running.status, running.replaced_by, running.runs_until) == (
+        PlanStatus.ACTIVE, None, None
+    )
+    assert {(d.local_date, d.local_time) for d in live(running)} == before
+    assert not live(replacement)
+    # Not an abrupt stop: the patient's running plan goes on, and they are told so.
+    assert not replacement.current_revision.flags.filter(code="ABRUPT_STOP").exists()
+    notice = Reminder.objects.get(plan=running, kind=ReminderKind.PLAN_REVISED)
+    assert "keep taking your current plan" in notice.context["change"]
+
+
 def test_a_replacement_that_cuts_more_than_the_largest_cut_needs_a_reviewer(
     alice: Any, rita: Any, patient: Patient
 ) -> None:
@@ -208,7 +234,7 @@ def test_a_replacement_that_cuts_more_than_the_largest_cut_needs_a_reviewer(
     assert TaperPlan.objects.get(pk=running.pk).replaced_by == replacement
 
 
-def test_a_replacement_starting_today_ends_the_running_plan_now_and_keeps_doses_already_due(
+def test_a_replacement_starting_today_ends_the_running_plan_and_keeps_doses_already_due(
     alice: Any, patient: Patient
 ) -> None:
     running = make(patient, alice)
@@ -221,7 +247,11 @@ def test_a_replacement_starting_today_ends_the_running_plan_now_and_keeps_doses_
                                   {"time": "20:00", "amount_mg": 7.5}])
         services.plan_activate(plan=replacement, by=alice)
     running.refresh_from_db()
-    assert running.status == PlanStatus.SUPERSEDED
+    assert (running.replaced_by, running.runs_until) == (replacement, day - dt.timedelta(days=1))
+    two_days_on = new_york(day + dt.timedelta(days=2), 9)
+    with time_machine.travel(two_days_on, tick=False):
+        dispatch.plans_complete(now=timezone.now())
+    assert TaperPlan.objects.get(pk=running.pk).status == PlanStatus.SUPERSEDED
     # This morning's 08:00 dose was due before the replacement: it stays to be answered.
     assert [(d.local_date, d.local_time) for d in live(running) if d.local_date == day] == [
         (day, dt.time(8))

@@ -276,7 +276,17 @@ class FirstLaw(RuleBasedStateMachine):
                     f"plan {plan.pk} ({plan.status}) has no dose on {day}"
                 )
                 day += dt.timedelta(days=1)
-            if plan.replaced_by is not None and plan.status != PlanStatus.CANCELLED:
+            never_ran = plan.runs_until is not None and plan.runs_until < revision.start_date
+            replaced = plan.replaced_by is not None and plan.status != PlanStatus.CANCELLED
+            if replaced and not never_ran:
+                replacer = plan.replaced_by
+                if replacer.status == PlanStatus.CANCELLED:
+                    assert replacer.cancelled_at is not None
+                    assert continuity.patient_today(
+                        self.patient.home_timezone, replacer.cancelled_at
+                    ) >= replacer.current_revision.start_date, (
+                        f"plan {plan.pk} stays cut short by a replacement cancelled unstarted"
+                    )
                 new = plan.replaced_by.current_revision
                 assert new is not None
                 assert plan.runs_until is not None
