@@ -92,11 +92,26 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _plan_form(request: HttpRequest, patient: Any) -> PlanForm:
     if request.method == "POST":
-        return PlanForm(request.POST, patient=patient)
+        saving = "preview" not in request.POST
+        return PlanForm(request.POST, patient=patient, refuse_duplicates=saving)
+    source = None
+    if request.GET.get("from_plan", "").isdigit():
+        source = selectors.patient_plan(patient, int(request.GET["from_plan"]))
     return PlanForm(
         patient=patient,
-        initial={**selectors.plan_form_initial(patient), "submission_key": secrets.token_hex(16)},
+        initial={
+            **selectors.plan_form_initial(patient, source=source),
+            "submission_key": secrets.token_hex(16),
+        },
     )
+
+
+def _form_source(form: PlanForm, patient: Any) -> Any:
+    """The plan the form's values were copied from, if the clinician chose one."""
+    value = form["source_plan"].value()
+    if value and str(value).isdigit():
+        return patient.plans.filter(pk=int(value)).select_related("current_revision").first()
+    return None
 
 
 @clinician_required
@@ -120,7 +135,13 @@ def plan_new(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Draft plan saved.")
             return redirect("plan", pk=plan.pk)
-    context = {"form": form, "patient": patient, **selectors.preview(form)}
+    context = {
+        "form": form,
+        "patient": patient,
+        "source": _form_source(form, patient),
+        "sources": selectors.plan_form_sources(patient),
+        **selectors.preview(form),
+    }
     return render(request, "planner/plan_new.html", context)
 
 
@@ -134,7 +155,10 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("plan", pk=plan.pk)
     assert plan.current_revision is not None
     if request.method == "POST":
-        form = PlanForm(request.POST, patient=plan.patient)
+        form = PlanForm(
+            request.POST, patient=plan.patient, editing=plan,
+            refuse_duplicates="preview" not in request.POST,
+        )
     else:
         initial = engine_input.plan_form_initial(plan.current_revision.engine_input)
         form = PlanForm(patient=plan.patient, initial=initial)

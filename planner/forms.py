@@ -12,7 +12,7 @@ from django import forms
 from django.utils import timezone
 
 import taper
-from planner import engine_input, zones
+from planner import engine_input, selectors, zones
 from planner.models import CnsDepressant, Patient, Sex
 from taper import limits
 
@@ -199,10 +199,24 @@ class PlanForm(forms.Form):
         label="Last refill", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     submission_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    # The plan the clinician chose to start from ("start from plan N"), to say so again
+    # when the form comes back with errors.
+    source_plan = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
-    def __init__(self, *args: Any, patient: Patient, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        patient: Patient,
+        refuse_duplicates: bool = False,
+        editing: Any = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.patient = patient
+        # Saving (not previewing) a plan identical to an open one is refused; a draft
+        # being changed is not a duplicate of itself.
+        self.refuse_duplicates = refuse_duplicates
+        self.editing = editing
         self.fields["product"] = forms.ChoiceField(
             label="Product", choices=[(p.id, p.name) for p in taper.list_products()]
         )
@@ -224,12 +238,22 @@ class PlanForm(forms.Form):
                 choices=DOSE_ROLE_CHOICES,
                 help_text="Decides which dose is cut first; the bedtime dose is cut last.",
             )
+            self.fields[f"dose_remove_{row}"] = forms.BooleanField(
+                label=f"Remove dose {row}", required=False
+            )
         self.engine_input: dict[str, Any] | None = None
         self.plan: taper.TaperPlan | None = None
 
-    def dose_rows(self) -> list[tuple[forms.BoundField, forms.BoundField, forms.BoundField]]:
+    def dose_rows(
+        self,
+    ) -> list[tuple[forms.BoundField, forms.BoundField, forms.BoundField, forms.BoundField]]:
         return [
-            (self[f"dose_time_{r}"], self[f"dose_amount_{r}"], self[f"dose_role_{r}"])
+            (
+                self[f"dose_time_{r}"],
+                self[f"dose_amount_{r}"],
+                self[f"dose_role_{r}"],
+                self[f"dose_remove_{r}"],
+            )
             for r in range(1, DOSE_ROWS + 1)
         ]
 
@@ -256,7 +280,22 @@ class PlanForm(forms.Form):
                     else:
                         self.add_error(None, message)
             return cleaned
+        # The schedule is drawn even when saving it is refused below.
         self.engine_input = data
+        if self.refuse_duplicates:
+            same = selectors.plan_same_as(
+                self.patient,
+                data,
+                exclude_plan_id=self.editing.pk if self.editing is not None else None,
+                submission_key=cleaned.get("submission_key") or None,
+            )
+            if same is not None:
+                self.add_error(
+                    None,
+                    f"Nothing differs from plan {same.pk} ({same.get_status_display().lower()}):"
+                    f" saving would only make a copy of it. Change the regimen, goal or pace,"
+                    f" or open plan {same.pk}.",
+                )
         return cleaned
 
 

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 import taper
+from planner import engine_input as engine_input_module
 from planner.chart import dose_chart, schedule_days
 from planner.models import (
     Patient,
@@ -108,17 +109,73 @@ def patient_page(patient: Patient) -> dict[str, Any]:
     return {"patient": patient, "plans": plans, "regimen": regimen}
 
 
-def plan_form_initial(patient: Patient) -> dict[str, Any]:
-    """Start from the last regimen entered for this patient, if any."""
-    initial: dict[str, Any] = {"start_date": timezone.localdate() + dt.timedelta(days=1)}
-    regimen = patient.regimens.prefetch_related("doses").order_by("-created_at", "-id").first()
-    if regimen is None:
-        return initial
-    initial.update(product=regimen.product, months_on_therapy=regimen.months_on_therapy)
-    for row, dose in enumerate(regimen.doses.all(), start=1):
-        initial[f"dose_time_{row}"] = dose.time
-        initial[f"dose_amount_{row}"] = dose.amount_mg
+# Plans a new plan may not silently repeat: one identical to any of them is refused.
+OPEN_PLAN_STATUSES = (
+    PlanStatus.DRAFT,
+    PlanStatus.PENDING_REVIEW,
+    PlanStatus.APPROVED,
+    PlanStatus.ACTIVE,
+)
+
+
+def plan_form_initial(patient: Patient, *, source: TaperPlan | None = None) -> dict[str, Any]:
+    """The new-plan form starts empty (only the first day, tomorrow): nothing is copied
+    from an earlier plan unless the clinician chose ``source`` ("start from plan N").
+    Then its regimen, goal, pace and first day are copied (tomorrow if that has passed)."""
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    if source is None or source.current_revision is None:
+        return {"start_date": tomorrow}
+    initial = engine_input_module.plan_form_initial(source.current_revision.engine_input)
+    # Its first day if that is still ahead; no plan starts in the past.
+    initial.update(start_date=max(initial["start_date"], tomorrow), source_plan=source.pk)
     return initial
+
+
+def plan_form_sources(patient: Patient) -> Any:
+    """The patient's plans a new plan may start from, newest first."""
+    return (
+        patient.plans.select_related("current_revision")
+        .defer("current_revision__engine_output")
+        .order_by("-created_at", "-id")[:10]
+    )
+
+
+def patient_plan(patient: Patient, pk: int) -> TaperPlan:
+    return get_object_or_404(patient.plans.select_related("current_revision"), pk=pk)
+
+
+def plan_same_as(
+    patient: Patient,
+    engine_input: dict[str, Any],
+    *,
+    exclude_plan_id: int | None = None,
+    submission_key: str | None = None,
+) -> TaperPlan | None:
+    """An open plan of this patient whose current version was made from exactly this
+    engine input: saving the form again would only duplicate it. A form sent twice (its
+    one-time key already used) is not a duplicate: the service returns the first plan."""
+    if submission_key and TaperPlan.objects.filter(submission_key=submission_key).exists():
+        return None
+    plans = (
+        patient.plans.filter(status__in=OPEN_PLAN_STATUSES)
+        .exclude(pk=exclude_plan_id or 0)
+        .select_related("current_revision")
+        .defer("current_revision__engine_output")
+        .order_by("-created_at", "-id")
+    )
+    # Compared as the engine reads them, so that a default left out ("pace" absent or
+    # "standard") or 10 against 10.0 is the same plan.
+    wanted = taper.parse_request(engine_input)
+    for plan in plans:
+        if plan.current_revision is None:
+            continue
+        try:
+            same = taper.parse_request(plan.current_revision.engine_input) == wanted
+        except taper.InvalidPlanInput:
+            continue  # an input an older engine accepted: not comparable, not the same
+        if same:
+            return plan
+    return None
 
 
 def _current_daily_mg(engine_input: dict[str, Any]) -> Decimal:

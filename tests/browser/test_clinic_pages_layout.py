@@ -79,3 +79,29 @@ def test_the_preview_never_covers_the_plan_form(
     assert abs(box["y"] - form["y"]) < 40, (form, box)
     # No sideways scrolling.
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_the_form_starts_empty_and_copies_a_plan_only_when_asked(
+    page: Any, live_server: Any, alice: Any, patient: Patient
+) -> None:
+    from planner import services
+    from tests.support.plans import engine_input
+
+    plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input(patient))
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}/clinic/patients/{patient.pk}/plans/new/")
+    expect(page.get_by_label("Dose 1 amount (mg)")).to_have_value("")
+    expect(page.get_by_text("The form starts empty")).to_be_visible()
+    page.get_by_role("link", name=f"Start from plan {plan.pk}").click()
+    expect(page.get_by_text(f"Copied from plan {plan.pk}")).to_be_visible()
+    expect(page.get_by_label("Dose 3 amount (mg)")).to_have_value("10")
+    # Saved untouched, it is refused: no copy of plan N.
+    page.get_by_role("button", name="Save draft plan").click()
+    expect(page.get_by_text(f"Nothing differs from plan {plan.pk}")).to_be_visible()
+    # The third dose removed: a new plan with two doses.
+    page.get_by_label("Remove dose 3").check()
+    page.get_by_role("button", name="Save draft plan").click()
+    expect(page.get_by_role("heading", name="Taper plan")).to_be_visible()
+    newest = patient.plans.order_by("-id").first()
+    assert newest.pk != plan.pk
+    assert len(newest.current_revision.engine_input["doses"]) == 2

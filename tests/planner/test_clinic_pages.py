@@ -1,0 +1,141 @@
+"""Clinician and reviewer pages a clinic uses on Monday (issue #18): what was broken or
+misleading, each checked as the clinician or reviewer would notice it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from django.urls import reverse
+
+from planner import services
+from planner.models import Patient, TaperPlan
+from planner.roles import Role
+from tests.support.factories import make_staff
+from tests.support.plans import engine_input, plan_post
+
+
+@pytest.fixture
+def logged_in(client: Client, alice: Any) -> Client:
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def bob(django_user_model: Any, clinic: Any) -> Any:
+    """A reviewer of the first clinic (not a clinician)."""
+    return make_staff(django_user_model, "bob", clinic, Role.REVIEWER)
+
+
+@pytest.fixture
+def dana(django_user_model: Any, clinic: Any) -> Any:
+    """A clinician who is also a reviewer."""
+    user = make_staff(django_user_model, "dana", clinic, Role.CLINICIAN)
+    user.groups.add(Group.objects.get_or_create(name=Role.REVIEWER.value)[0])
+    return user
+
+
+def four_dose_plan(patient: Patient, by: Any) -> TaperPlan:
+    doses = [
+        {"time": "08:00", "amount_mg": 10},
+        {"time": "12:00", "amount_mg": 10},
+        {"time": "16:00", "amount_mg": 10},
+        {"time": "20:00", "amount_mg": 10},
+    ]
+    return services.plan_create(
+        patient=patient, by=by, engine_input=engine_input(patient, doses=doses)
+    )
+
+
+# --- the new-plan form: nothing copied silently -----------------------------------------
+
+
+def test_the_new_plan_form_starts_empty_even_when_the_patient_has_plans(
+    logged_in: Client, alice: Any, patient: Patient
+) -> None:
+    plan = four_dose_plan(patient, alice)
+    response = logged_in.get(reverse("plan_new", args=[patient.pk]))
+    form = response.context["form"]
+    assert form["dose_amount_1"].value() is None
+    assert form["product"].value() is None
+    assert response.context["source"] is None
+    body = response.content.decode()
+    assert "The form starts empty" in body
+    assert f"?from_plan={plan.pk}\">Start from plan {plan.pk}</a>" in body
+
+
+def test_starting_from_plan_n_copies_it_and_says_so(
+    logged_in: Client, alice: Any, patient: Patient
+) -> None:
+    plan = four_dose_plan(patient, alice)
+    response = logged_in.get(reverse("plan_new", args=[patient.pk]) + f"?from_plan={plan.pk}")
+    form = response.context["form"]
+    assert str(form["dose_amount_4"].value()) == "10"
+    assert form["source_plan"].value() == plan.pk
+    assert f"Copied from plan {plan.pk}" in response.content.decode()
+
+
+def test_another_clinics_plan_cannot_be_a_starting_point(
+    logged_in: Client, charlie: Any, other_clinic: Any, patient: Patient
+) -> None:
+    from tests.support.factories import PatientFactory
+
+    theirs = PatientFactory.create(clinic=other_clinic)
+    plan = four_dose_plan(theirs, charlie)
+    response = logged_in.get(reverse("plan_new", args=[patient.pk]) + f"?from_plan={plan.pk}")
+    assert response.status_code == 404
+
+
+def test_saving_an_untouched_copy_is_refused_and_makes_no_plan(
+    logged_in: Client, alice: Any, patient: Patient
+) -> None:
+    plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input(patient))
+    response = logged_in.post(
+        reverse("plan_new", args=[patient.pk]),
+        plan_post(submission_key="fresh-key", source_plan=str(plan.pk)),
+    )
+    assert response.status_code == 200
+    assert TaperPlan.objects.count() == 1
+    errors = response.context["form"].non_field_errors()
+    assert any(f"Nothing differs from plan {plan.pk}" in e for e in errors)
+    # A preview of the same values still draws the schedule.
+    response = logged_in.post(
+        reverse("plan_new", args=[patient.pk]), plan_post(submission_key="k-2", preview="1")
+    )
+    assert response.context["preview"] is not None
+
+
+def test_a_form_sent_twice_still_opens_the_plan_it_made(
+    logged_in: Client, patient: Patient
+) -> None:
+    url = reverse("plan_new", args=[patient.pk])
+    first = logged_in.post(url, plan_post(submission_key="same"))
+    second = logged_in.post(url, plan_post(submission_key="same"))
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    assert TaperPlan.objects.count() == 1
+
+
+def test_a_dose_row_the_clinician_removes_or_empties_is_never_kept(
+    logged_in: Client, alice: Any, patient: Patient
+) -> None:
+    four_dose_plan(patient, alice)
+    # Three doses typed over the copied four; the fourth row ticked "remove".
+    data = plan_post(
+        submission_key="k-3",
+        dose_time_4="22:00", dose_amount_4="10", dose_remove_4="on",
+    )
+    response = logged_in.post(reverse("plan_new", args=[patient.pk]), data)
+    assert response.status_code == 302
+    plan = TaperPlan.objects.latest("id")
+    times = [d["time"] for d in plan.current_revision.engine_input["doses"]]
+    assert times == ["08:00", "14:00", "20:00"]
+    # A row emptied of its time and amount is gone too, even with a role left in it.
+    data = plan_post(submission_key="k-4", dose_role_4="bedtime", dose_time_3=None,
+                     dose_amount_3=None, dose_amount_2="5")
+    response = logged_in.post(reverse("plan_new", args=[patient.pk]), data)
+    assert response.status_code == 302
+    plan = TaperPlan.objects.latest("id")
+    assert len(plan.current_revision.engine_input["doses"]) == 2
