@@ -189,6 +189,33 @@ def _final_daily_mg(engine_input: dict[str, Any]) -> Decimal:
     return Decimal(0)
 
 
+def missed_dose_by_step(output: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each step's own missed-dose guidance (the engine's ``steps[i].missed_dose``), with
+    neighbouring steps whose advice is the same run together: a step that no longer has
+    a 14:00 dose never says "take the 14:00 dose as usual". Plans saved before steps
+    carried their own advice fall back to the plan-wide list."""
+    groups: list[dict[str, Any]] = []
+    for number, step in enumerate(output.get("steps") or [], start=1):
+        rules = step.get("missed_dose")
+        if rules is None:
+            break
+        texts = [rule["text"] for rule in rules]
+        if groups and groups[-1]["texts"] == texts:
+            groups[-1].update(last_step=number, end_date=step["end_date"])
+            continue
+        groups.append({
+            "first_step": number, "last_step": number, "start_date": step["start_date"],
+            "end_date": step["end_date"], "rules": rules, "texts": texts,
+        })  # fmt: skip
+    else:
+        if groups:
+            return groups
+    rules = output.get("missed_dose") or []
+    return [{"first_step": None, "rules": rules, "texts": [r["text"] for r in rules]}] if (
+        rules
+    ) else []
+
+
 def schedule_context(engine_input: dict[str, Any], output: dict[str, Any]) -> dict[str, Any]:
     """What every view of a schedule shows: clinician, reviewer and handout alike."""
     chart_input = {
@@ -202,6 +229,9 @@ def schedule_context(engine_input: dict[str, Any], output: dict[str, Any]) -> di
         "critical_flags": [f for f in output.get("flags", []) if f["severity"] == "critical"],
         "chart": dose_chart(chart_input),
         "days": schedule_days(output),
+        "missed_dose_steps": missed_dose_by_step(output),
+        # The last dosing day of a plan that stops: its last dose has no next one.
+        "last_day_missed_dose": (output.get("last_day_missed_dose") or [])[-1:],
         "current_daily_mg": chart_input["current_daily_mg"],
     }
 

@@ -139,3 +139,30 @@ def test_a_dose_row_the_clinician_removes_or_empties_is_never_kept(
     assert response.status_code == 302
     plan = TaperPlan.objects.latest("id")
     assert len(plan.current_revision.engine_input["doses"]) == 2
+
+
+# --- missed-dose advice per step ---------------------------------------------------------
+
+
+def test_each_step_shows_its_own_missed_dose_advice_on_plan_review_and_handout(
+    client: Client, alice: Any, bob: Any, patient: Patient
+) -> None:
+    patient.creatinine_clearance_ml_min = 25  # critical: goes to the review queue
+    patient.save()
+    plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input(patient))
+    services.plan_submit(plan=plan, by=alice)
+    steps = plan.current_revision.engine_output["steps"]
+    last = steps[-1]
+    assert [d["time"] for d in last["doses"]] == ["20:00"]  # the midday dose went first
+    client.force_login(alice)
+    pages = [reverse("plan", args=[plan.pk]), reverse("plan_handout", args=[plan.pk])]
+    bodies = [client.get(url).content.decode() for url in pages]
+    client.force_login(bob)
+    bodies.append(client.get(reverse("plan_review", args=[plan.pk])).content.decode())
+    for body in bodies:
+        for step in steps:
+            for rule in step["missed_dose"]:
+                assert rule["text"] in body
+        # The 20:00-only steps' advice names no 14:00 dose; only step 1 offers one.
+        assert body.count("If you miss the 14:00 dose") == 1
+        assert "the last day of the plan" in body
