@@ -18,6 +18,7 @@ from planner.chart import dose_chart, schedule_days
 from planner.models import (
     Patient,
     PlanReview,
+    PlanRevision,
     PlanStatus,
     ReviewDecision,
     RevisionReview,
@@ -243,6 +244,38 @@ def preview(form: Any) -> dict[str, Any]:
     return {"preview": schedule_context(form.engine_input, output)}
 
 
+def review_wording(plan: TaperPlan, revision: PlanRevision) -> dict[str, str]:
+    """What the schedule says about review for this plan's state, so that an approved or
+    running plan no longer says it "needs review before it can start"."""
+    critical = "Critical flags"
+    if not revision.requires_review:
+        return {"review_note": "", "critical_heading": critical + ":"}
+    if revision.review_state == RevisionReview.PENDING and plan.status != PlanStatus.DRAFT:
+        if plan.status == PlanStatus.PENDING_REVIEW:
+            note = "Waiting for a reviewer: it cannot start before it is approved."
+        else:
+            note = "This version waits for a reviewer; the plan runs as before until then."
+        return {"review_note": note, "critical_heading": "Critical — waiting for a reviewer:"}
+    if plan.status == PlanStatus.DRAFT:
+        return {
+            "review_note": "Needs review before it can start.",
+            "critical_heading": "Critical — needs a reviewer before the plan can start:",
+        }
+    if plan.status == PlanStatus.PENDING_REVIEW:
+        return {
+            "review_note": "Waiting for a reviewer: it cannot start before it is approved.",
+            "critical_heading": "Critical — waiting for a reviewer:",
+        }
+    if plan.approved_at is not None:
+        by = plan.approved_by.get_username() if plan.approved_by else "a reviewer"
+        when = timezone.localtime(plan.approved_at).strftime("%Y-%m-%d %H:%M %Z")
+        return {
+            "review_note": f"Reviewed: approved by {by} on {when}.",
+            "critical_heading": f"Critical flags, reviewed and approved by {by}:",
+        }
+    return {"review_note": "", "critical_heading": critical + ":"}
+
+
 def plan_page(plan: TaperPlan, user: User | AnonymousUser | None = None) -> dict[str, Any]:
     revision = plan.current_revision
     assert revision is not None
@@ -269,6 +302,7 @@ def plan_page(plan: TaperPlan, user: User | AnonymousUser | None = None) -> dict
         ),
         "resumable_until": plan.resumable_until(),
         **schedule_context(revision.engine_input, revision.engine_output),
+        **review_wording(plan, revision),
     }
 
 

@@ -105,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "planner.context_processors.dispatch_banner",
+                "planner.context_processors.staff_abilities",
             ],
         },
     },

@@ -166,3 +166,78 @@ def test_each_step_shows_its_own_missed_dose_advice_on_plan_review_and_handout(
         # The 20:00-only steps' advice names no 14:00 dose; only step 1 offers one.
         assert body.count("If you miss the 14:00 dose") == 1
         assert "the last day of the plan" in body
+
+
+# --- review wording, reviewer links, one's own plan ---------------------------------------
+
+
+def flagged(patient: Patient, by: Any) -> TaperPlan:
+    patient.creatinine_clearance_ml_min = 25  # RENAL_SEVERE: critical, needs review
+    patient.save()
+    plan = services.plan_create(patient=patient, by=by, engine_input=engine_input(patient))
+    services.plan_submit(plan=plan, by=by)
+    return plan
+
+
+def test_an_approved_or_running_plan_no_longer_says_it_needs_review(
+    client: Client, alice: Any, bob: Any, patient: Patient
+) -> None:
+    plan = flagged(patient, alice)
+    client.force_login(alice)
+    body = client.get(reverse("plan", args=[plan.pk])).content.decode()
+    assert "Waiting for a reviewer" in body
+    assert "Needs review before it can start" not in body
+    services.review_decide(plan=plan, by=bob, approve=True, comment="ok")
+    for step in ("approved", "active"):
+        if step == "active":
+            services.plan_activate(plan=plan, by=alice)
+        body = client.get(reverse("plan", args=[plan.pk])).content.decode()
+        assert "Needs review before it can start" not in body, step
+        assert "needs a reviewer before the plan can start" not in body, step
+        assert "Reviewed: approved by bob" in body, step
+
+
+def test_a_reviewer_sees_no_link_that_ends_on_a_refusal(
+    client: Client, alice: Any, bob: Any, patient: Patient
+) -> None:
+    plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input(patient))
+    client.force_login(bob)
+    pages = {
+        reverse("plan", args=[plan.pk]): [
+            reverse(name, args=[plan.pk]) for name in
+            ("plan_cancel", "plan_activate", "plan_submit", "plan_edit", "plan_revise")
+        ],
+        reverse("patient", args=[patient.pk]): [
+            reverse(name, args=[patient.pk]) for name in
+            ("patient_edit", "patient_calendar", "plan_new", "patient_invite")
+        ],
+        reverse("dashboard"): [reverse("patient_new")],
+        reverse("patients"): [reverse("patient_new")],
+    }
+    for page, refused in pages.items():
+        body = client.get(page).content.decode()
+        for url in refused:
+            assert f'"{url}' not in body, (page, url)
+            assert client.get(url).status_code in (403, 405), url
+    # Typed by hand, a refused page says why, in the site's own page.
+    response = client.get(reverse("plan_new", args=[patient.pk]))
+    assert response.status_code == 403
+    assert "This page is not for your role" in response.content.decode()
+    # A clinician still sees them.
+    client.force_login(alice)
+    assert reverse("plan_cancel", args=[plan.pk]) in client.get(
+        reverse("plan", args=[plan.pk])
+    ).content.decode()
+
+
+def test_approve_and_reject_are_disabled_on_ones_own_plan(
+    client: Client, dana: Any, bob: Any, patient: Patient
+) -> None:
+    plan = flagged(patient, dana)
+    client.force_login(dana)
+    body = client.get(reverse("plan_review", args=[plan.pk])).content.decode()
+    assert 'value="approve" disabled' in body
+    assert 'value="reject" class="danger" disabled' in body
+    client.force_login(bob)
+    body = client.get(reverse("plan_review", args=[plan.pk])).content.decode()
+    assert "disabled" not in body
