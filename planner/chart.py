@@ -83,7 +83,8 @@ def dose_chart(output: dict[str, Any]) -> DoseChart | None:
     )
     description = (
         f"Daily dose from {current:g} mg on {start - dt.timedelta(days=1):%d %b} "
-        f"to {after:g} mg after {end:%d %b %Y}, in {len(steps)} steps."
+        f"to {after:g} mg after {end:%d %b %Y}, in {len(steps)} "
+        f"step{'' if len(steps) == 1 else 's'}."
     )
     return DoseChart(
         width=WIDTH,

@@ -27,6 +27,7 @@ from planner.models import (
 )
 from planner.roles import Role, has_role
 from reminders.models import AbruptStopAlert, DoseStatus, Notice
+from taper.rounding import format_amount
 
 
 def staff_clinic_id(user: User | AnonymousUser) -> int | None:
@@ -107,7 +108,20 @@ def patient_page(patient: Patient) -> dict[str, Any]:
         .order_by("-created_at", "-id")
     )
     regimen = patient.regimens.prefetch_related("doses").order_by("-created_at", "-id").first()
-    return {"patient": patient, "plans": plans, "regimen": regimen}
+    return {
+        "patient": patient,
+        "plans": plans,
+        "regimen": regimen,
+        "regimen_product": product_name(regimen.product) if regimen else "",
+        "regimen_doses": [
+            f"{dose.time:%H:%M} {format_amount(dose.amount_mg)} mg" for dose in regimen.doses.all()
+        ] if regimen else [],
+    }
+
+
+def product_name(product_id: str) -> str:
+    """The catalogue's name for a product ("Baclofen 10 mg tablets"), not its id."""
+    return next((p.name for p in taper.list_products() if p.id == product_id), product_id)
 
 
 # Plans a new plan may not silently repeat: one identical to any of them is refused.
@@ -288,10 +302,7 @@ def plan_page(plan: TaperPlan, user: User | AnonymousUser | None = None) -> dict
         "revisions": revisions,
         "stored_flags": revision.flags.all(),
         "pending_revision": pending,
-        "product_name": next(
-            (p.name for p in taper.list_products() if p.id == revision.regimen.product),
-            revision.regimen.product,
-        ),
+        "product_name": product_name(revision.regimen.product),
         "can_review": user is not None
         and has_role(user, Role.REVIEWER)
         and (plan.status == PlanStatus.PENDING_REVIEW or pending is not None),

@@ -241,3 +241,73 @@ def test_approve_and_reject_are_disabled_on_ones_own_plan(
     client.force_login(bob)
     body = client.get(reverse("plan_review", args=[plan.pk])).content.decode()
     assert "disabled" not in body
+
+
+# --- words on the pages -------------------------------------------------------------------
+
+
+def test_an_alert_says_what_happened_once(
+    logged_in: Client, alice: Any, patient: Patient
+) -> None:
+    from django.utils import timezone
+
+    from reminders.models import AbruptStopAlert, AlertReason
+
+    plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input(patient))
+    AbruptStopAlert.objects.create(
+        plan=plan, reason=AlertReason.CONSECUTIVE_MISSED, since=timezone.now(),
+        raised_at=timezone.now(), detail="Two doses in a row were not taken.",
+    )
+    AbruptStopAlert.objects.create(
+        plan=plan, reason=AlertReason.SEVERE_SYMPTOMS, since=timezone.now(),
+        raised_at=timezone.now(), detail="Check-in reports: seizure.",
+    )
+    body = logged_in.get(reverse("dashboard")).content.decode()
+    assert "Two doses in a row missed." in body
+    assert "were not taken" not in body
+    assert "Severe withdrawal symptoms reported: Check-in reports: seizure." in body
+
+
+def test_a_one_step_chart_says_one_step() -> None:
+    from planner.chart import dose_chart
+
+    chart = dose_chart({
+        "start_date": "2027-03-01", "end_date": "2027-03-07", "duration_days": 7,
+        "current_daily_mg": 10, "final_daily_mg": 0,
+        "steps": [{"start_date": "2027-03-01", "end_date": "2027-03-07", "daily_total_mg": 5}],
+    })
+    assert chart is not None
+    assert chart.description.endswith("in 1 step.")
+
+
+def test_the_high_dose_flag_names_the_dose_and_the_threshold_once() -> None:
+    import taper
+
+    request = taper.parse_request({
+        "product": "baclofen-oral-tablet", "start_date": "2027-03-01",
+        "timezone": "America/New_York", "goal": {"type": "discontinue"},
+        "doses": [{"time": "08:00", "amount_mg": 30}, {"time": "20:00", "amount_mg": 30}],
+        "patient": {"age_years": 40, "sex": "male", "months_on_therapy": 2},
+    })
+    flag = next(f for f in taper.plan(request).flags if f.code == "HIGH_DOSE")
+    assert flag.message.startswith(
+        "High daily dose: 60 mg a day (the protocol's threshold is 60 mg)"
+    )
+
+
+def test_the_patient_page_names_the_product_and_writes_plain_numbers(
+    logged_in: Client, alice: Any, patient: Patient
+) -> None:
+    doses = [{"time": "08:00", "amount_mg": 20}, {"time": "20:00", "amount_mg": 2.5}]
+    services.plan_create(patient=patient, by=alice,
+                         engine_input=engine_input(patient, doses=doses))
+    body = logged_in.get(reverse("patient", args=[patient.pk])).content.decode()
+    assert "Baclofen tablets, 3 months on therapy: 08:00 20 mg, 20:00 2.5 mg" in body
+    assert "baclofen-oral-tablet" not in body
+    assert "20.00" not in body
+
+
+def test_the_cns_depressant_choices_sit_under_their_label(logged_in: Client) -> None:
+    body = logged_in.get(reverse("patient_new")).content.decode()
+    legend = body.index("<legend>Other CNS depressants</legend>")
+    assert legend < body.index('value="opioid"')
