@@ -19,6 +19,37 @@ from taper import limits
 DOSE_ROWS = 4
 
 
+class PlainDecimalField(forms.DecimalField):
+    """A number typed as text, read one way only. A browser's number input dropped what
+    it could not read (letters in a weight vanished) and a decimal comma could turn
+    "2,5" into 25: the server now sees what was typed and refuses what it cannot read
+    unambiguously, naming the field."""
+
+    widget = forms.TextInput
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.widget.attrs.setdefault("inputmode", "decimal")
+        self.widget.attrs.setdefault("autocomplete", "off")
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        name = self.label or "This number"
+        if isinstance(value, str) and "," in value:
+            raise forms.ValidationError(
+                f"{name}: write decimals with a point, as in 2.5. A comma cannot be read "
+                "safely (2,5 or 2,500?), so nothing was saved.",
+                code="comma",
+            )
+        try:
+            return super().to_python(value)
+        except forms.ValidationError as error:
+            if error.code == "invalid":
+                raise forms.ValidationError(
+                    f"{name}: enter a number in figures, such as 2.5.", code="invalid"
+                ) from error
+            raise
+
+
 class PatientForm(forms.ModelForm[Patient]):
     cns_depressants = forms.MultipleChoiceField(
         choices=CnsDepressant.choices,
@@ -58,6 +89,12 @@ class PatientForm(forms.ModelForm[Patient]):
                     (3, "Third trimester"),
                 ]
             ),
+        }
+        field_classes = {
+            "weight_kg": PlainDecimalField,
+            "creatinine_clearance_ml_min": PlainDecimalField,
+            "serum_creatinine_mg_dl": PlainDecimalField,
+            "height_cm": PlainDecimalField,
         }
         labels = {
             "weight_kg": "Weight (kg)",
@@ -156,7 +193,7 @@ class PlanForm(forms.Form):
         choices=[("discontinue", "Stop completely"), ("reduce", "Reduce to a target daily dose")],
         initial="discontinue",
     )
-    target_daily_mg = forms.DecimalField(
+    target_daily_mg = PlainDecimalField(
         label="Target daily dose (mg)", required=False, max_digits=7, decimal_places=2
     )
     pace = forms.ChoiceField(
@@ -174,7 +211,7 @@ class PlanForm(forms.Form):
         initial="linear",
         required=False,
     )
-    percent_per_step = forms.DecimalField(
+    percent_per_step = PlainDecimalField(
         label="Percent of the current dose cut per step",
         required=False,
         max_digits=4,
@@ -189,12 +226,12 @@ class PlanForm(forms.Form):
         help_text="Only for a serious adverse reaction; the plan then needs a reviewer.",
     )
     # Intrathecal pump record.
-    pump_concentration_mcg_per_ml = forms.DecimalField(
+    pump_concentration_mcg_per_ml = PlainDecimalField(
         label="Pump concentration (mcg/mL)", required=False
     )
-    pump_daily_dose_mcg = forms.DecimalField(label="Pump daily dose (mcg/day)", required=False)
-    pump_reservoir_ml = forms.DecimalField(label="Reservoir volume (mL)", required=False)
-    pump_alarm_volume_ml = forms.DecimalField(label="Low-reservoir alarm (mL)", required=False)
+    pump_daily_dose_mcg = PlainDecimalField(label="Pump daily dose (mcg/day)", required=False)
+    pump_reservoir_ml = PlainDecimalField(label="Reservoir volume (mL)", required=False)
+    pump_alarm_volume_ml = PlainDecimalField(label="Low-reservoir alarm (mL)", required=False)
     pump_last_refill_date = forms.DateField(
         label="Last refill", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -226,7 +263,7 @@ class PlanForm(forms.Form):
                 required=False,
                 widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             )
-            self.fields[f"dose_amount_{row}"] = forms.DecimalField(
+            self.fields[f"dose_amount_{row}"] = PlainDecimalField(
                 label=f"Dose {row} amount (mg)",
                 required=False,
                 max_digits=7,

@@ -105,3 +105,23 @@ def test_the_form_starts_empty_and_copies_a_plan_only_when_asked(
     newest = patient.plans.order_by("-id").first()
     assert newest.pk != plan.pk
     assert len(newest.current_revision.engine_input["doses"]) == 2
+
+
+def test_what_the_browser_cannot_read_as_a_number_is_refused_not_dropped(
+    page: Any, live_server: Any, alice: Any, patient: Patient
+) -> None:
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}/clinic/patients/{patient.pk}/edit/")
+    page.get_by_label("Weight (kg)").fill("seventy")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Weight (kg): enter a number in figures")).to_be_visible()
+    patient.refresh_from_db()
+    assert patient.weight_kg is None
+
+    page.goto(f"{live_server.url}/clinic/patients/{patient.pk}/plans/new/")
+    fill_regimen(page)
+    page.get_by_label("Dose 2 amount (mg)").fill("2,5")
+    expect(page.locator("#preview")).to_contain_text("Dose 2 amount (mg): write decimals")
+    page.get_by_role("button", name="Save draft plan").click()
+    expect(page.locator(".field-error").first).to_contain_text("write decimals with a point")
+    assert patient.plans.count() == 0

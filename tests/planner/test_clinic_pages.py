@@ -311,3 +311,59 @@ def test_the_cns_depressant_choices_sit_under_their_label(logged_in: Client) -> 
     body = logged_in.get(reverse("patient_new")).content.decode()
     legend = body.index("<legend>Other CNS depressants</legend>")
     assert legend < body.index('value="opioid"')
+
+
+# --- numbers read one way only -----------------------------------------------------------
+
+
+def test_a_decimal_comma_in_a_dose_is_refused_naming_the_field_never_a_tenfold_dose(
+    logged_in: Client, patient: Patient
+) -> None:
+    for value in ("2,5", "1,000"):
+        response = logged_in.post(
+            reverse("plan_new", args=[patient.pk]), plan_post(dose_amount_2=value)
+        )
+        assert response.status_code == 200
+        errors = response.context["form"].errors["dose_amount_2"]
+        assert errors == [
+            "Dose 2 amount (mg): write decimals with a point, as in 2.5. A comma cannot be "
+            "read safely (2,5 or 2,500?), so nothing was saved."
+        ]
+        assert TaperPlan.objects.count() == 0
+    # The preview says so too, once.
+    response = logged_in.post(
+        reverse("plan_preview", args=[patient.pk]), plan_post(dose_amount_2="2,5")
+    )
+    assert response.content.decode().count("Dose 2 amount (mg): write decimals") == 1
+    # A point is read as the decimal it is.
+    response = logged_in.post(
+        reverse("plan_new", args=[patient.pk]), plan_post(dose_amount_2="2.5")
+    )
+    assert response.status_code == 302
+    doses = TaperPlan.objects.get().current_revision.engine_input["doses"]
+    assert doses[1]["amount_mg"] == 2.5
+
+
+def test_letters_in_a_weight_give_an_error_on_the_weight_not_an_empty_weight(
+    logged_in: Client, patient: Patient
+) -> None:
+    data = {
+        "given_name": "Sam", "family_name": "Sample", "date_of_birth": "1980-01-02",
+        "sex": "male", "home_timezone": "America/New_York", "pregnancy_trimester": "0",
+    }
+    for typed, message in (
+        ("seventy", "Weight (kg): enter a number in figures, such as 2.5."),
+        ("70,5", "Weight (kg): write decimals with a point"),
+    ):
+        response = logged_in.post(
+            reverse("patient_edit", args=[patient.pk]), {**data, "weight_kg": typed}
+        )
+        assert response.status_code == 200
+        assert response.context["form"].errors["weight_kg"][0].startswith(message)
+    patient.refresh_from_db()
+    assert patient.weight_kg is None
+    # The field is text with a decimal keyboard: the browser sends what was typed.
+    body = logged_in.get(reverse("patient_edit", args=[patient.pk])).content.decode()
+    assert 'name="weight_kg" inputmode="decimal"' in body or (
+        'inputmode="decimal"' in body and 'type="number" name="weight_kg"' not in body
+    )
