@@ -5,11 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
 import taper
+from planner import zones
+
+
+def validate_clinic_time_zone(value: str) -> None:
+    if value != "UTC" and not zones.is_home_zone(value):
+        raise ValidationError("Enter a place's time zone, such as Europe/London.")
 
 
 class Clinic(models.Model):
@@ -17,6 +24,14 @@ class Clinic(models.Model):
     require_review_for_all_plans = models.BooleanField(
         default=False,
         help_text="Send every plan to a reviewer, not only flagged ones.",
+    )
+    # Staff pages show every time in this zone, with its abbreviation (issue #18): a
+    # clinic reads "09:00 EST", not a UTC time it has to convert.
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_clinic_time_zone],
+        help_text="The zone the clinic's pages show times in, such as Europe/London.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -367,3 +367,39 @@ def test_letters_in_a_weight_give_an_error_on_the_weight_not_an_empty_weight(
     assert 'name="weight_kg" inputmode="decimal"' in body or (
         'inputmode="decimal"' in body and 'type="number" name="weight_kg"' not in body
     )
+
+
+# --- times in the clinic's zone ----------------------------------------------------------
+
+
+def test_staff_pages_show_times_in_the_clinics_zone_not_utc(
+    logged_in: Client, alice: Any, clinic: Any, patient: Patient
+) -> None:
+    from django.utils import timezone
+
+    from reminders.models import AbruptStopAlert, AlertReason
+
+    clinic.time_zone = "America/Chicago"
+    clinic.save()
+    plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input(patient))
+    AbruptStopAlert.objects.create(
+        plan=plan, reason=AlertReason.CONSECUTIVE_MISSED, since=timezone.now(),
+        raised_at=timezone.now(),
+    )
+    # NOW is 09:00 UTC on 20 February 2027: 03:00 in Chicago.
+    body = logged_in.get(reverse("dashboard")).content.decode()
+    assert "2027-02-20 03:00 CST" in body
+    assert "09:00 UTC" not in body
+    assert "2027-02-20 09:00" not in body
+    body = logged_in.get(reverse("plan", args=[plan.pk])).content.decode()
+    assert "2027-02-20 03:00 CST by alice" in body
+
+
+def test_a_clinic_time_zone_must_be_a_place(clinic: Any) -> None:
+    from django.core.exceptions import ValidationError
+
+    clinic.time_zone = "Mars/Olympus"
+    with pytest.raises(ValidationError):
+        clinic.full_clean()
+    clinic.time_zone = "Europe/London"
+    clinic.full_clean()
