@@ -258,6 +258,84 @@ def preview(form: Any) -> dict[str, Any]:
     return {"preview": schedule_context(form.engine_input, output)}
 
 
+PACE_WORDS = {"standard": "protocol pace", "slower": "slower (× 1.5)"}
+CRCL_METHODS = {
+    "entered": "entered directly",
+    "cockcroft-gault": "Cockcroft–Gault",
+    "bedside-schwartz": "bedside Schwartz",
+}
+
+
+def regimen_as_entered(engine_input: dict[str, Any]) -> dict[str, Any]:
+    """What the clinician entered for this version: product, doses, goal, pace, and the
+    patient facts the engine was given (weight, kidney function)."""
+    patient = engine_input.get("patient") or {}
+    goal = engine_input.get("goal") or {"type": "discontinue"}
+    pace = engine_input.get("pace", "standard")
+    if isinstance(pace, dict):
+        parts = [f"{pace[k]} {label}" for k, label in (
+            ("length_days", "days long"), ("step_days", "days per step"),
+            ("percent_per_step", "% per step"),
+        ) if k in pace]  # fmt: skip
+        if pace.get("shape"):
+            parts.append(f"{pace['shape']} reductions")
+        pace_text = "custom: " + (", ".join(parts) or "protocol values")
+    else:
+        pace_text = PACE_WORDS.get(str(pace), str(pace))
+    return {
+        "product": product_name(str(engine_input.get("product", ""))),
+        "months_on_therapy": patient.get("months_on_therapy"),
+        "doses": [
+            f"{d['time']}{' (' + d['role'] + ')' if d.get('role') else ''} "
+            f"{format_amount(Decimal(str(d['amount_mg'])))} mg"
+            for d in engine_input.get("doses") or []
+        ],
+        "goal": "stop completely" if goal.get("type") != "reduce"
+        else f"reduce to {format_amount(Decimal(str(goal['target_daily_mg'])))} mg a day",
+        "pace": pace_text,
+        "start_date": engine_input.get("start_date"),
+        "weight_kg": patient.get("weight_kg"),
+        "height_cm": patient.get("height_cm"),
+        "serum_creatinine_mg_dl": patient.get("serum_creatinine_mg_dl"),
+        "entered_crcl_ml_min": patient.get("creatinine_clearance_ml_min"),
+        "dialysis": bool(patient.get("dialysis")),
+        "age_years": patient.get("age_years"),
+    }
+
+
+def kidney_function(output: dict[str, Any]) -> dict[str, Any] | None:
+    """The creatinine clearance the engine used, how it was found and on which weight."""
+    crcl = output.get("creatinine_clearance")
+    if not crcl:
+        return None
+    return {
+        **crcl,
+        "method_text": CRCL_METHODS.get(crcl.get("method", ""), crcl.get("method", "")),
+    }
+
+
+def other_plans(plan: TaperPlan) -> Any:
+    """The patient's other plans, newest first, with their dates (no plan JSON)."""
+    return (
+        TaperPlan.objects.filter(patient_id=plan.patient_id)
+        .exclude(pk=plan.pk)
+        .select_related("current_revision")
+        .defer("current_revision__engine_input", "current_revision__engine_output")
+        .order_by("-created_at", "-id")
+    )
+
+
+def plan_facts(plan: TaperPlan, revision: PlanRevision) -> dict[str, Any]:
+    """What both the clinician's plan page and the reviewer's page show beside the
+    schedule (issue #18: the reviewer sees everything the clinician does)."""
+    return {
+        "regimen_entered": regimen_as_entered(revision.engine_input),
+        "kidney": kidney_function(revision.engine_output),
+        "other_plans": other_plans(plan),
+        "product_name": product_name(str(revision.engine_input.get("product", ""))),
+    }
+
+
 def review_wording(plan: TaperPlan, revision: PlanRevision) -> dict[str, str]:
     """What the schedule says about review for this plan's state, so that an approved or
     running plan no longer says it "needs review before it can start"."""
@@ -302,7 +380,6 @@ def plan_page(plan: TaperPlan, user: User | AnonymousUser | None = None) -> dict
         "revisions": revisions,
         "stored_flags": revision.flags.all(),
         "pending_revision": pending,
-        "product_name": product_name(revision.regimen.product),
         "can_review": user is not None
         and has_role(user, Role.REVIEWER)
         and (plan.status == PlanStatus.PENDING_REVIEW or pending is not None),
@@ -314,6 +391,7 @@ def plan_page(plan: TaperPlan, user: User | AnonymousUser | None = None) -> dict
         "resumable_until": plan.resumable_until(),
         **schedule_context(revision.engine_input, revision.engine_output),
         **review_wording(plan, revision),
+        **plan_facts(plan, revision),
     }
 
 

@@ -403,3 +403,75 @@ def test_a_clinic_time_zone_must_be_a_place(clinic: Any) -> None:
         clinic.full_clean()
     clinic.time_zone = "Europe/London"
     clinic.full_clean()
+
+
+# --- review parity and the reviewers' notice ----------------------------------------------
+
+
+def test_the_review_page_shows_what_the_clinicians_page_shows(
+    client: Client, alice: Any, bob: Any, patient: Patient
+) -> None:
+    import datetime as dt
+
+    older = services.plan_create(
+        patient=patient, by=alice,
+        engine_input=engine_input(patient, start_date=(dt.date(2027, 3, 2)).isoformat()),
+    )
+    patient.weight_kg = 70
+    patient.height_cm = 175
+    patient.serum_creatinine_mg_dl = "3.5"  # Cockcroft–Gault: CrCl under 30, critical
+    patient.save()
+    patient.refresh_from_db()
+    plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input(patient))
+    services.plan_submit(plan=plan, by=alice)
+    crcl = plan.current_revision.engine_output["creatinine_clearance"]
+    client.force_login(bob)
+    review = client.get(reverse("plan_review", args=[plan.pk])).content.decode()
+    client.force_login(alice)
+    page = client.get(reverse("plan", args=[plan.pk])).content.decode()
+    for body in (review, page):
+        assert "Day-by-day schedule" in body
+        assert "Pharmacy order" in body
+        assert "Regimen as entered" in body
+        assert "08:00 10 mg, 14:00 10 mg, 20:00 10 mg" in body
+        assert "70 kg" in body
+        assert "serum creatinine 3.5 mg/dL" in body
+        assert f"{crcl['value_ml_min']} mL/min (Cockcroft–Gault" in body
+        assert f'href="/clinic/plans/{older.pk}/">Plan {older.pk}</a>: draft' in body
+
+
+def test_reviewers_are_told_when_a_plan_enters_their_queue(
+    alice: Any, bob: Any, dana: Any, patient: Patient
+) -> None:
+    from reminders.models import Notice
+
+    patient.creatinine_clearance_ml_min = 25
+    patient.save()
+    plan = services.plan_create(patient=patient, by=dana, engine_input=engine_input(patient))
+    assert Notice.objects.count() == 0
+    services.plan_submit(plan=plan, by=dana)
+    notices = Notice.objects.all()
+    # Bob, the other reviewer; not dana, who wrote it; not alice, who reviews nothing.
+    assert [n.user for n in notices] == [bob]
+    assert notices[0].subject == f"Plan {plan.pk} waits for your review"
+    assert f"/clinic/plans/{plan.pk}/review/" in notices[0].body
+    assert "Sample" not in notices[0].body
+
+
+def test_reviewers_are_told_when_a_revision_waits_for_them(
+    alice: Any, bob: Any, patient: Patient
+) -> None:
+    from planner.models import RevisionKind
+    from reminders.models import Notice
+
+    patient.clinic.require_review_for_all_plans = True
+    patient.clinic.save()
+    plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input(patient))
+    services.plan_submit(plan=plan, by=alice)
+    services.review_decide(plan=plan, by=bob, approve=True, comment="")
+    services.plan_activate(plan=plan, by=alice)
+    Notice.objects.all().delete()
+    services.plan_revise(plan=plan, by=alice, kind=RevisionKind.SLOW_DOWN,
+                         from_date=plan.current_revision.start_date)
+    notice = Notice.objects.get(user=bob)
+    assert notice.subject == f"Revision 2 of plan {plan.pk} waits for your review"
