@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from planner import engine_input, reviews, selectors, services
+from planner import alerts, engine_input, reviews, selectors, services
 from planner.access import (
     StaffRequest,
     clinic_patient,
@@ -23,7 +23,14 @@ from planner.access import (
     staff_required,
 )
 from planner.audit import access_record
-from planner.forms import CancelForm, PatientForm, PlanForm, ReviewForm, RevisionForm
+from planner.forms import (
+    AlertActionForm,
+    CancelForm,
+    PatientForm,
+    PlanForm,
+    ReviewForm,
+    RevisionForm,
+)
 from planner.models import AccessAction, PlanStatus, RevisionKind, RevisionReview
 from planner.notifications import notice_mark_read
 from planner.roles import Role, has_role
@@ -47,6 +54,39 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         if has_role(staff.user, Role.REVIEWER) else None,
     }
     return render(request, "planner/dashboard.html", context)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """An abrupt-stop alert: what happened, and what the clinic did about it."""
+    staff = _staff(request)
+    alert = selectors.clinic_alert(clinic_id=staff.staff.clinic_id, pk=pk)
+    form = AlertActionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        action, text = form.cleaned_data["action"], form.cleaned_data["text"]
+        try:
+            if action == "acknowledge":
+                alerts.alert_acknowledge(alert=alert, by=staff.user)
+                messages.success(request, "Alert acknowledged.")
+            elif action == "note":
+                alerts.alert_annotate(alert=alert, by=staff.user, text=text)
+                messages.success(request, "Note added.")
+            else:
+                alerts.alert_close(alert=alert, by=staff.user, text=text)
+                messages.success(request, "Alert closed.")
+        except ValidationError as refusal:
+            if hasattr(refusal, "error_dict"):
+                for field, errors in refusal.error_dict.items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                form.add_error(None, refusal)
+        else:
+            return redirect("alert", pk=alert.pk)
+    alert.refresh_from_db()
+    context = {**selectors.alert_page(alert), "form": form}
+    return render(request, "planner/alert.html", context, status=400 if form.errors else 200)
 
 
 @staff_required

@@ -366,6 +366,20 @@ class RevisionForm(forms.Form):
         return cleaned
 
 
+class AlertActionForm(forms.Form):
+    """Acknowledge, annotate or close an abrupt-stop alert (planner.alerts)."""
+
+    action = forms.ChoiceField(
+        choices=[("acknowledge", "Acknowledge"), ("note", "Add the note"), ("close", "Close")]
+    )
+    text = forms.CharField(
+        label="Note (what was done or found; shown with your name and the time)",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
 class CancelForm(forms.Form):
     """The reason for cancelling a plan; the service decides whether one is required.
     A form so that what PostgreSQL cannot store (a NUL character) is refused here."""

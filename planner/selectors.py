@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -16,6 +16,8 @@ import taper
 from planner import engine_input as engine_input_module
 from planner.chart import dose_chart, schedule_days
 from planner.models import (
+    AlertEvent,
+    AlertEventKind,
     Patient,
     PlanReview,
     PlanRevision,
@@ -96,9 +98,33 @@ def dashboard(*, clinic_id: int) -> dict[str, Any]:
     alerts = (
         AbruptStopAlert.objects.filter(plan__patient__clinic_id=clinic_id, closed_at__isnull=True)
         .select_related("plan__patient")
+        .prefetch_related(Prefetch("events", queryset=AlertEvent.objects.select_related("by")))
         .order_by("raised_at")
     )
     return {"alerts": alerts, "active_plans": plans, "open_plans": drafts, "today": today_utc}
+
+
+def clinic_alert(*, clinic_id: int, pk: int) -> AbruptStopAlert:
+    """One abrupt-stop alert of the clinic; another clinic's is a 404."""
+    return get_object_or_404(
+        AbruptStopAlert.objects.select_related("plan__patient", "closed_by"),
+        pk=pk,
+        plan__patient__clinic_id=clinic_id,
+    )
+
+
+def alert_page(alert: AbruptStopAlert) -> dict[str, Any]:
+    events = list(alert.events.select_related("by"))
+    kinds = {event.kind for event in events}
+    return {
+        "alert": alert,
+        "plan": alert.plan,
+        "patient": alert.plan.patient,
+        "events": events,
+        "acknowledged": next((e for e in events if e.kind == AlertEventKind.ACKNOWLEDGED), None),
+        "can_acknowledge": alert.closed_at is None and AlertEventKind.ACKNOWLEDGED not in kinds,
+        "is_open": alert.closed_at is None,
+    }
 
 
 def patient_page(patient: Patient) -> dict[str, Any]:

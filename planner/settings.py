@@ -202,6 +202,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reminders.tasks.dispatch_reminders",
         "schedule": float(env_int("DISPATCH_INTERVAL_SECONDS", 60)),
     },
+    # Abrupt-stop alerts left open past their clinic's threshold go to its reviewers
+    # (planner.alerts.alerts_escalate; safe to run twice at once).
+    "escalate-open-alerts": {
+        "task": "planner.tasks.escalate_open_alerts",
+        "schedule": 300.0,
+    },
 }
 
 # --- Reminders --------------------------------------------------------------
