@@ -28,7 +28,7 @@ from planner.models import (
     TaperPlan,
 )
 from planner.roles import Role, has_role
-from reminders.models import AbruptStopAlert, DoseStatus, Notice
+from reminders.models import AbruptStopAlert, Dose, DoseStatus, Notice
 from taper.rounding import format_amount
 
 
@@ -257,10 +257,14 @@ def missed_dose_by_step(output: dict[str, Any]) -> list[dict[str, Any]]:
     ) else []
 
 
-def schedule_context(engine_input: dict[str, Any], output: dict[str, Any]) -> dict[str, Any]:
-    """What every view of a schedule shows: clinician, reviewer and handout alike."""
+def schedule_context(
+    engine_input: dict[str, Any], output: dict[str, Any], today: dt.date | None = None
+) -> dict[str, Any]:
+    """What every view of a schedule shows: clinician, reviewer and handout alike. Given
+    ``today`` (a running plan), the chart marks it."""
     chart_input = {
         **output,
+        "today": today.isoformat() if today else None,
         "current_daily_mg": _current_daily_mg(engine_input),
         "final_daily_mg": _final_daily_mg(engine_input),
     }
@@ -394,9 +398,67 @@ def review_wording(plan: TaperPlan, revision: PlanRevision) -> dict[str, str]:
     return {"review_note": "", "critical_heading": critical + ":"}
 
 
+def plan_today(plan: TaperPlan, output: dict[str, Any]) -> dict[str, Any] | None:
+    """Where the patient is today on a running plan: the current step, each day so far
+    with its doses taken, missed and skipped (from the dose log), and the next change.
+    "Today" is the patient's, in their home zone. None for a plan that is not running."""
+    if plan.status != PlanStatus.ACTIVE:
+        return None
+    today = timezone.now().astimezone(ZoneInfo(plan.patient.home_timezone)).date()
+    steps = output.get("steps") or []
+    current = None
+    for number, step in enumerate(steps, start=1):
+        if dt.date.fromisoformat(step["start_date"]) <= today <= dt.date.fromisoformat(
+            step["end_date"]
+        ):
+            current = number
+    upcoming = [
+        (number, step) for number, step in enumerate(steps, start=1)
+        if dt.date.fromisoformat(step["start_date"]) > today
+    ]  # fmt: skip
+    if upcoming:
+        number, step = upcoming[0]
+        next_change = {
+            "date": dt.date.fromisoformat(step["start_date"]),
+            "text": f"step {number}: {format_amount(Decimal(str(step['daily_total_mg'])))} mg "
+            "a day",
+        }
+    elif steps and today <= dt.date.fromisoformat(output["end_date"]):
+        after = dt.date.fromisoformat(output["end_date"]) + dt.timedelta(days=1)
+        maintenance = output.get("maintenance")
+        next_change = {
+            "date": after,
+            "text": "the target dose continues" if maintenance else "no more doses",
+        }
+    else:
+        next_change = None
+    rows = (
+        Dose.objects.filter(plan=plan, local_date__lte=today)
+        .exclude(status=DoseStatus.CANCELLED)
+        .values("local_date", "status")
+        .annotate(count=Count("id"))
+        .order_by("local_date")
+    )
+    days: dict[dt.date, dict[str, int]] = {}
+    for row in rows:
+        day = days.setdefault(row["local_date"], {s: 0 for s in DoseStatus.values})
+        day[row["status"]] = row["count"]
+    return {
+        "today": today,
+        "current_step": current,
+        "next_change": next_change,
+        "days_so_far": [
+            {"date": day, "taken": c["taken"], "missed": c["missed"], "skipped": c["skipped"],
+             "open": c["scheduled"]}
+            for day, c in sorted(days.items(), reverse=True)
+        ],
+    }
+
+
 def plan_page(plan: TaperPlan, user: User | AnonymousUser | None = None) -> dict[str, Any]:
     revision = plan.current_revision
     assert revision is not None
+    today_on_plan = plan_today(plan, revision.engine_output)
     revisions = plan.revisions.select_related("created_by").prefetch_related("reviews__reviewer")
     pending = plan.revisions.filter(review_state=RevisionReview.PENDING).first()
     return {
@@ -415,9 +477,15 @@ def plan_page(plan: TaperPlan, user: User | AnonymousUser | None = None) -> dict
             timezone.now().astimezone(ZoneInfo(plan.patient.home_timezone)).date()
         ),
         "resumable_until": plan.resumable_until(),
-        **schedule_context(revision.engine_input, revision.engine_output),
+        **schedule_context(
+            revision.engine_input,
+            revision.engine_output,
+            today=today_on_plan["today"] if today_on_plan else None,
+        ),
         **review_wording(plan, revision),
         **plan_facts(plan, revision),
+        "on_plan": today_on_plan,
+        "current_step": today_on_plan["current_step"] if today_on_plan else None,
     }
 
 

@@ -475,3 +475,44 @@ def test_reviewers_are_told_when_a_revision_waits_for_them(
                          from_date=plan.current_revision.start_date)
     notice = Notice.objects.get(user=bob)
     assert notice.subject == f"Revision 2 of plan {plan.pk} waits for your review"
+
+
+# --- where the patient is today ----------------------------------------------------------
+
+
+def test_a_running_plan_shows_today_the_current_step_the_days_so_far_and_the_next_change(
+    logged_in: Client, alice: Any, patient: Patient
+) -> None:
+    import time_machine
+
+    from reminders.models import Dose, DoseStatus
+    from tests.support.plans import active_plan, at_new_york
+
+    plan = active_plan(patient, alice)
+    # Steps: 1 on 1–3 March, 2 on 4–6 March (15 mg), 3 from 7 March (10 mg).
+    for day, time, status in [
+        ("2027-03-01", "08:00", DoseStatus.TAKEN), ("2027-03-01", "14:00", DoseStatus.TAKEN),
+        ("2027-03-01", "20:00", DoseStatus.MISSED), ("2027-03-02", "08:00", DoseStatus.SKIPPED),
+    ]:
+        Dose.objects.filter(plan=plan, local_date=day, local_time=time).update(status=status)
+    with time_machine.travel(at_new_york("2027-03-05", "12:00"), tick=False):
+        logged_in.force_login(alice)  # staff sessions end after 30 idle minutes
+        response = logged_in.get(reverse("plan", args=[plan.pk]))
+    body = response.content.decode()
+    on_plan = response.context["on_plan"]
+    assert on_plan["current_step"] == 2
+    assert '<tr class="current-step" aria-current="step">\n      <td>2 (today)</td>' in body
+    assert "Next change: <strong>Sun 7 Mar 2027</strong>, step 3: 10 mg a day." in body
+    days = {d["date"].isoformat(): d for d in on_plan["days_so_far"]}
+    assert (days["2027-03-01"]["taken"], days["2027-03-01"]["missed"]) == (2, 1)
+    assert days["2027-03-02"]["skipped"] == 1
+    assert "2027-03-06" not in days  # only days so far
+    assert 'class="today"' in body
+    assert ">Today</text>" in body
+
+
+def test_a_plan_not_running_has_no_today(logged_in: Client, alice: Any, patient: Patient) -> None:
+    plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input(patient))
+    response = logged_in.get(reverse("plan", args=[plan.pk]))
+    assert response.context["on_plan"] is None
+    assert ">Today</text>" not in response.content.decode()
