@@ -245,7 +245,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def plan_handout(request: HttpRequest, pk: int) -> HttpResponse:
     plan = clinic_plan(_staff(request), pk)
     access_record(user=request.user, action=AccessAction.HANDOUT, patient=plan.patient, plan=plan)
-    return render(request, "planner/handout.html", selectors.plan_page(plan))
+    return render(request, "planner/handout.html", selectors.handout_page(plan))
 
 
 def _lifecycle(request: HttpRequest, pk: int, action: str) -> HttpResponse:

@@ -33,6 +33,12 @@ class Clinic(models.Model):
         validators=[validate_clinic_time_zone],
         help_text="The zone the clinic's pages show times in, such as Europe/London.",
     )
+    phone_numbers = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Printed on every patient handout, e.g. \"Clinic 020 7946 0000; out of "
+        "hours 020 7946 0999\".",
+    )
     # A clinic default, not a label fact (CLINICAL.md: "escalation threshold"): an
     # abrupt-stop alert nobody has closed after this long goes to the clinic's reviewers.
     alert_escalation_hours = models.PositiveSmallIntegerField(

@@ -489,6 +489,52 @@ def plan_page(plan: TaperPlan, user: User | AnonymousUser | None = None) -> dict
     }
 
 
+def medicine_in_words(output: dict[str, Any], product_id: str) -> str:
+    """The medicine as a patient reads it on the box: "baclofen 10 mg tablets and
+    baclofen 5 mg tablets", or the solution's name with its strength."""
+    strengths = [item["strength_mg"] for item in output.get("dispense") or []
+                 if item.get("strength_mg")]
+    if strengths:
+        drug = product_name(product_id).split()[0].lower()
+        return " and ".join(
+            f"{drug} {format_amount(Decimal(str(mg)))} mg tablets" for mg in strengths
+        )
+    name = product_name(product_id)
+    return name[:1].lower() + name[1:]
+
+
+def handout_page(plan: TaperPlan) -> dict[str, Any]:
+    """The printable handout: the plan page's schedule, plus who it is for, what medicine
+    in words, who prescribed it, when it was printed, and a tick grid with one column per
+    dose time from today (the patient's) on: days already past are left out."""
+    context = plan_page(plan)
+    revision = context["revision"]
+    output = revision.engine_output
+    today = timezone.now().astimezone(ZoneInfo(plan.patient.home_timezone)).date()
+    times = sorted({dose["time"] for step in output.get("steps") or [] for dose in step["doses"]})
+    roles = {
+        dose["time"]: dose.get("role")
+        for step in output.get("steps") or [] for dose in step["doses"]
+    }  # fmt: skip
+    grid = []
+    for day in context["days"]:
+        if day["date"] < today:
+            continue
+        by_time = {dose["time"]: dose for dose in day["doses"]}
+        grid.append({"date": day["date"], "cells": [by_time.get(time) for time in times]})
+    author = plan.created_by
+    return {
+        **context,
+        "medicine": medicine_in_words(output, str(revision.engine_input.get("product", ""))),
+        "prescriber": author.get_full_name() or author.get_username(),
+        "printed_on": today,
+        "clinic": plan.patient.clinic,
+        "grid_times": [{"time": time, "role": roles.get(time)} for time in times],
+        "grid": grid,
+        "past_days_left_out": sum(1 for day in context["days"] if day["date"] < today),
+    }
+
+
 def clinic_patient_list(*, clinic_id: int) -> Any:
     return Patient.objects.filter(clinic_id=clinic_id).annotate(plan_count=Count("plans"))
 

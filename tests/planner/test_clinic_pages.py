@@ -516,3 +516,37 @@ def test_a_plan_not_running_has_no_today(logged_in: Client, alice: Any, patient:
     response = logged_in.get(reverse("plan", args=[plan.pk]))
     assert response.context["on_plan"] is None
     assert ">Today</text>" not in response.content.decode()
+
+
+# --- the handout ---------------------------------------------------------------------------
+
+
+def test_the_handout_names_patient_medicine_prescriber_phone_and_ticks_from_today(
+    logged_in: Client, alice: Any, patient: Patient
+) -> None:
+    import time_machine
+
+    from tests.support.plans import active_plan, at_new_york
+
+    alice.first_name, alice.last_name = "Alice", "Ng"
+    alice.save()
+    patient.clinic.phone_numbers = "Clinic 020 7946 0000"
+    patient.clinic.save()
+    plan = active_plan(patient, alice)
+    with time_machine.travel(at_new_york("2027-03-05", "12:00"), tick=False):
+        logged_in.force_login(alice)
+        response = logged_in.get(reverse("plan_handout", args=[plan.pk]))
+    body = response.content.decode()
+    assert "Sam Sample" in body
+    assert "baclofen 10 mg tablets" in body
+    assert "Alice Ng, North Demo Clinic" in body
+    assert "Clinic 020 7946 0000" in body
+    assert "Printed</dt><dd>5 March 2027" in body
+    context = response.context
+    assert [c["time"] for c in context["grid_times"]] == ["08:00", "14:00", "20:00"]
+    assert context["grid"][0]["date"].isoformat() == "2027-03-05"  # today on, not 1 March
+    assert context["past_days_left_out"] == 4
+    assert "Mon 1 Mar" not in body
+    # Step 2 has no 14:00 dose: that cell says so.
+    assert context["grid"][0]["cells"][1] is None
+    assert body.count("<th scope=\"col\">") == 4  # the day and one column per dose time

@@ -305,7 +305,9 @@ def test_the_handout_has_the_schedule_and_warnings_and_nothing_clinic_internal(
     plan = create_plan(patient, alice)
     body = logged_in.get(reverse("plan_handout", args=[plan.pk])).content.decode()
     assert "Do not stop this medicine suddenly" in body
-    assert "☐ 08:00" in body
+    # The tick grid: one column per dose time (issue #18), a box in each dose's cell.
+    assert '<th scope="col">08:00' in body
+    assert "☐ " in body
     assert "If you miss a dose" in body
     assert "Call emergency services now" in body
     assert "CNS_DEPRESSANT" not in body
