@@ -48,7 +48,11 @@ def _staff(request: HttpRequest) -> StaffRequest:
 def dashboard(request: HttpRequest) -> HttpResponse:
     staff = _staff(request)
     context = {
-        **selectors.dashboard(clinic_id=staff.staff.clinic_id),
+        **selectors.dashboard(
+            clinic_id=staff.staff.clinic_id,
+            search=request.GET.get("q", ""),
+            page=request.GET.get("page", 1),
+        ),
         "notices": selectors.staff_notices(staff.user),
         "queue_size": reviews.review_queue_size(clinic_id=staff.staff.clinic_id)
         if has_role(staff.user, Role.REVIEWER) else None,

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -61,47 +62,111 @@ def sorted_flags(flags: list[dict[str, Any]]) -> list[dict[str, Any]]:
 _REVISION_JSON = ("current_revision__engine_input", "current_revision__engine_output")
 
 
-def dashboard(*, clinic_id: int) -> dict[str, Any]:
-    """Active plans with today's adherence; the queries do not grow with the plans."""
-    today_utc = timezone.now().date()
-    window = (
-        timezone.now() - dt.timedelta(hours=24),
-        timezone.now(),
-    )
-    plans = (
-        TaperPlan.objects.filter(patient__clinic_id=clinic_id, status=PlanStatus.ACTIVE)
-        .select_related("patient", "current_revision")
-        .defer(*_REVISION_JSON)
-        .annotate(
-            doses_due=Count(
-                "doses",
-                filter=Q(doses__due_at__range=window) & ~Q(doses__status=DoseStatus.CANCELLED),
-            ),
-            doses_taken=Count(
-                "doses", filter=Q(doses__due_at__range=window, doses__status=DoseStatus.TAKEN)
-            ),
-            doses_missed=Count(
-                "doses", filter=Q(doses__due_at__range=window, doses__status=DoseStatus.MISSED)
-            ),
-        )
-        .order_by("-doses_missed", "patient__family_name")
-    )
-    drafts = (
-        TaperPlan.objects.filter(
-            patient__clinic_id=clinic_id,
-            status__in=[PlanStatus.DRAFT, PlanStatus.PENDING_REVIEW, PlanStatus.APPROVED],
-        )
-        .select_related("patient", "current_revision")
-        .defer(*_REVISION_JSON)
-        .order_by("-updated_at")
-    )
+DASHBOARD_PAGE_SIZE = 25
+ACTION_LIMIT = 50
+
+
+def _action_reason(plan: TaperPlan, missed: set[int], revising: set[int]) -> str:
+    if plan.pk in missed:
+        return "Missed doses in the last 24 h"
+    if plan.pk in revising:
+        return "A revision waits for review"
+    if plan.status == PlanStatus.PENDING_REVIEW:
+        return "Waits for review"
+    if plan.status == PlanStatus.APPROVED:
+        return "Approved: activate it"
+    if plan.requires_review:
+        return "Draft: submit it for review"
+    return "Draft: activate or change it"
+
+
+def dashboard(*, clinic_id: int, search: str = "", page: Any = 1) -> dict[str, Any]:
+    """The clinic's triage list (issue #18): open abrupt-stop alerts first, then plans
+    that need someone to act (drafts, plans waiting for review or activation, revisions
+    waiting, running plans with missed doses in the last 24 h), then every other running
+    plan, a page at a time and searchable by the patient's name. The number of queries
+    and the rows each reads do not grow with the clinic's plans: the 24-hour adherence is
+    counted for the page's plans only."""
+    now = timezone.now()
+    window = (now - dt.timedelta(hours=24), now)
     alerts = (
         AbruptStopAlert.objects.filter(plan__patient__clinic_id=clinic_id, closed_at__isnull=True)
         .select_related("plan__patient")
         .prefetch_related(Prefetch("events", queryset=AlertEvent.objects.select_related("by")))
         .order_by("raised_at")
     )
-    return {"alerts": alerts, "active_plans": plans, "open_plans": drafts, "today": today_utc}
+    # Bounded by the missed doses of one day (partial index dose_missed_due), not by plans.
+    missed = set(
+        Dose.objects.filter(
+            status=DoseStatus.MISSED,
+            due_at__range=window,
+            plan__patient__clinic_id=clinic_id,
+            plan__status=PlanStatus.ACTIVE,
+        ).values_list("plan_id", flat=True)[: ACTION_LIMIT * 8]
+    )
+    revising = set(
+        PlanRevision.objects.filter(
+            review_state=RevisionReview.PENDING, plan__patient__clinic_id=clinic_id
+        ).values_list("plan_id", flat=True)[:ACTION_LIMIT]
+    )
+    needs_action = (
+        TaperPlan.objects.filter(patient__clinic_id=clinic_id)
+        .filter(
+            Q(status__in=[PlanStatus.DRAFT, PlanStatus.PENDING_REVIEW, PlanStatus.APPROVED])
+            | Q(pk__in=missed | revising)
+        )
+        .select_related("patient", "current_revision")
+        .defer(*_REVISION_JSON)
+        .order_by("-updated_at", "-id")
+    )
+    action_plans = list(needs_action[:ACTION_LIMIT])
+    action_rows = [
+        {"plan": plan, "why": _action_reason(plan, missed, revising)} for plan in action_plans
+    ]
+    action_rows.sort(key=lambda row: row["why"] != "Missed doses in the last 24 h")
+    running = (
+        TaperPlan.objects.filter(patient__clinic_id=clinic_id, status=PlanStatus.ACTIVE)
+        .exclude(pk__in=missed | revising)
+        .select_related("patient", "current_revision")
+        .defer(*_REVISION_JSON)
+        .order_by("patient__family_name", "patient__given_name", "id")
+    )
+    search = search.strip()[:100]
+    if search:
+        words = Q()
+        for word in search.split():
+            words &= Q(patient__family_name__icontains=word) | Q(
+                patient__given_name__icontains=word
+            )
+        running = running.filter(words)
+    rest = Paginator(running, DASHBOARD_PAGE_SIZE).get_page(page)
+    page_plans: list[TaperPlan] = list(rest.object_list)
+    counts: dict[int, dict[str, int]] = {}
+    for row in (
+        Dose.objects.filter(plan_id__in=[plan.pk for plan in page_plans], due_at__range=window)
+        .exclude(status=DoseStatus.CANCELLED)
+        .values("plan_id", "status")
+        .annotate(n=Count("id"))
+    ):
+        counts.setdefault(row["plan_id"], {})[row["status"]] = row["n"]
+    rest_rows = [
+        {
+            "plan": plan,
+            "due": sum(counts.get(plan.pk, {}).values()),
+            "taken": counts.get(plan.pk, {}).get(DoseStatus.TAKEN, 0),
+            "missed": counts.get(plan.pk, {}).get(DoseStatus.MISSED, 0),
+        }
+        for plan in page_plans
+    ]
+    return {
+        "alerts": alerts,
+        "action_rows": action_rows,
+        "action_more": len(action_plans) == ACTION_LIMIT,
+        "rest": rest,
+        "rest_rows": rest_rows,
+        "search": search,
+        "today": now.date(),
+    }
 
 
 def clinic_alert(*, clinic_id: int, pk: int) -> AbruptStopAlert:
