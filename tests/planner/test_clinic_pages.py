@@ -550,3 +550,14 @@ def test_the_handout_names_patient_medicine_prescriber_phone_and_ticks_from_toda
     # Step 2 has no 14:00 dose: that cell says so.
     assert context["grid"][0]["cells"][1] is None
     assert body.count("<th scope=\"col\">") == 4  # the day and one column per dose time
+
+
+def test_the_refusal_page_is_translated_for_a_patient_who_reads_spanish(
+    client: Client, django_user_model: Any, patient: Patient
+) -> None:
+    user = django_user_model.objects.create_user(username="pat", password="pw-for-tests-1")
+    user.groups.add(Group.objects.get_or_create(name=Role.PATIENT.value)[0])
+    client.force_login(user)
+    response = client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 403
+    assert "Esta página no es para su función" in response.content.decode()
