@@ -125,3 +125,20 @@ def test_what_the_browser_cannot_read_as_a_number_is_refused_not_dropped(
     page.get_by_role("button", name="Save draft plan").click()
     expect(page.locator(".field-error").first).to_contain_text("write decimals with a point")
     assert patient.plans.count() == 0
+
+
+def test_each_step_shows_its_own_missed_dose_advice_in_the_browser(
+    page: Any, live_server: Any, alice: Any, patient: Patient
+) -> None:
+    from planner import services
+    from tests.support.plans import engine_input
+
+    plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input(patient))
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}/clinic/plans/{plan.pk}/")
+    advice = page.locator(".missed-step")
+    first = advice.filter(has=page.get_by_role("heading", name="Step 1 ("))
+    expect(first).to_contain_text("If you miss the 14:00 dose")
+    later = advice.filter(has=page.get_by_role("heading", name="Steps 3–4"))
+    expect(later).to_contain_text("If you miss the 20:00 dose")
+    expect(later).not_to_contain_text("14:00")
