@@ -346,11 +346,48 @@ def schedule_context(
     }
 
 
+def pace_comparison(engine_input: dict[str, Any]) -> list[dict[str, Any]]:
+    """The protocol's pace, the slower one and the clinician's custom one (when chosen)
+    for the same regimen, side by side before saving (issue #18). Oral plans only; a
+    pace the engine refuses is shown with its reason."""
+    if not engine_input.get("doses"):
+        return []
+    chosen = engine_input.get("pace", "standard")
+    paces: list[tuple[str, Any]] = [("Protocol pace", "standard"), ("Slower (× 1.5)", "slower")]
+    if isinstance(chosen, dict):
+        paces.append(("Custom", chosen))
+    rows = []
+    for label, pace in paces:
+        row: dict[str, Any] = {"label": label, "chosen": pace == chosen}
+        try:
+            plan = taper.plan(taper.parse_request({**engine_input, "pace": pace}))
+        except taper.InvalidPlanInput as refusal:
+            row["refused"] = "; ".join(m for ms in refusal.errors.values() for m in ms)
+        else:
+            cuts = [
+                before.daily_total_mg - after.daily_total_mg
+                for before, after in zip(plan.steps, plan.steps[1:], strict=False)
+            ]
+            row.update(
+                days=plan.duration_days,
+                end_date=plan.end_date,
+                steps=len(plan.steps),
+                step_days=plan.step_interval_days,
+                largest_cut=format_amount(max(cuts)) if cuts else None,
+                requires_review=plan.requires_review,
+            )
+        rows.append(row)
+    return rows
+
+
 def preview(form: Any) -> dict[str, Any]:
     if form.plan is None or form.engine_input is None:
         return {"preview": None}
     output = taper.plan_to_json(form.plan)
-    return {"preview": schedule_context(form.engine_input, output)}
+    return {
+        "preview": schedule_context(form.engine_input, output),
+        "paces": pace_comparison(form.engine_input),
+    }
 
 
 PACE_WORDS = {"standard": "protocol pace", "slower": "slower (× 1.5)"}

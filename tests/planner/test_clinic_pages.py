@@ -561,3 +561,32 @@ def test_the_refusal_page_is_translated_for_a_patient_who_reads_spanish(
     response = client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE="es")
     assert response.status_code == 403
     assert "Esta página no es para su función" in response.content.decode()
+
+
+# --- paces side by side ----------------------------------------------------------------------
+
+
+def test_the_preview_compares_protocol_slower_and_custom_paces(
+    logged_in: Client, patient: Patient
+) -> None:
+    response = logged_in.post(
+        reverse("plan_preview", args=[patient.pk]),
+        plan_post(pace="custom", length_days="28", step_days="4"),
+    )
+    paces = {row["label"]: row for row in response.context["paces"]}
+    assert list(paces) == ["Protocol pace", "Slower (× 1.5)", "Custom"]
+    assert paces["Protocol pace"]["days"] == 14
+    assert paces["Slower (× 1.5)"]["days"] > 14
+    assert paces["Custom"]["days"] == 28
+    assert paces["Custom"]["chosen"]
+    assert not paces["Protocol pace"]["chosen"]
+    body = response.content.decode()
+    assert "Paces side by side" in body
+    assert "Custom (chosen)" in body
+    # Without a custom pace, the two paces of the protocol.
+    response = logged_in.post(
+        reverse("plan_preview", args=[patient.pk]), plan_post(pace="standard")
+    )
+    assert [row["label"] for row in response.context["paces"]] == [
+        "Protocol pace", "Slower (× 1.5)"
+    ]
