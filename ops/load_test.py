@@ -104,6 +104,34 @@ class Result:
     error_detail: str = ""
 
 
+def patient_sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError("give whole numbers, e.g. 100,1000,10000") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("give at least one size of 1 or more")
+    return sorted(set(sizes))
+
+
+def sweep_ratios(runs: dict[int, list[Result]]) -> list[str]:
+    """Each target's median at every size against the smallest size's: the flatness a
+    page that does not grow with the clinic must show (issue #18: within 1.3 ×)."""
+    sizes = sorted(runs)
+    base = {r.name: r.p50_ms for r in runs[sizes[0]] if not r.note}
+    lines = []
+    for name, first in base.items():
+        parts = []
+        for size in sizes:
+            result = next((r for r in runs[size] if r.name == name and not r.note), None)
+            if result is None or first <= 0:
+                parts.append(f"{size}: not measured")
+                continue
+            parts.append(f"{size}: {result.p50_ms:.1f} ms ({result.p50_ms / first:.2f} ×)")
+        lines.append(f"{name:<10} " + ", ".join(parts))
+    return lines
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -115,7 +143,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=30, help="seconds per target")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--clinics", type=int, default=3)
-    parser.add_argument("--patients", type=int, default=300, help="in all, spread over clinics")
+    parser.add_argument(
+        "--patients",
+        type=patient_sizes,
+        default=[300],
+        help="in all, spread over clinics; a comma-separated sweep (100,1000,10000) runs each "
+        "size on a fresh database and prints each target's median against the smallest's",
+    )
     parser.add_argument(
         "--targets", default="clinic,me,calendar", help="comma-separated: clinic, me, calendar"
     )
@@ -204,7 +238,7 @@ def seed(args: argparse.Namespace) -> dict[str, list[tuple[str, str]]]:
         client.force_login(user)
         return f"{cookie_name}={client.cookies[cookie_name].value}"
 
-    per_clinic = max(1, args.patients // args.clinics)
+    per_clinic = max(1, args.size // args.clinics)
     for c in range(args.clinics):
         clinic = Clinic.objects.create(name=f"Load Test Clinic {c + 1}")
         clinician = User.objects.create_user(username=f"load-clinician-{c + 1}")
@@ -345,7 +379,7 @@ def run_wrk(args: argparse.Namespace, target: Target, work: Path) -> Result:
 def print_table(args: argparse.Namespace, results: list[Result]) -> None:
     print(
         f"\n{args.connections} connections, {args.duration} s per target, gunicorn 2 sync workers "
-        f"(DEBUG=0), PostgreSQL; {args.patients} patients with active plans in {args.clinics} "
+        f"(DEBUG=0), PostgreSQL; {args.size} patients with active plans in {args.clinics} "
         "clinics"
     )
     header = (
@@ -365,16 +399,9 @@ def print_table(args: argparse.Namespace, results: list[Result]) -> None:
         )
 
 
-def main() -> int:
-    args = parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is needed: apt-get install wrk")
-    if urlsplit(args.database_url).hostname not in ("127.0.0.1", "localhost"):
-        raise SystemExit("this load test runs against 127.0.0.1 only")
-    names = [name.strip() for name in args.targets.split(",") if name.strip()]
-    work = Path(tempfile.mkdtemp(prefix="taper-load-"))
+def run_size(args: argparse.Namespace, names: list[str], work: Path) -> list[Result]:
+    """One size: a fresh database seeded with ``args.size`` patients, gunicorn, wrk."""
     gunicorn: subprocess.Popen[bytes] | None = None
-    os.environ.update(production_env(args, work))
     try:
         print(f"recreating database {database_name(args.database_url)}; migrating; seeding")
         recreate_database(args.database_url)
@@ -382,7 +409,7 @@ def main() -> int:
         manage("collectstatic", "--noinput")
         started = time.monotonic()
         requests = seed(args)
-        print(f"seeded {args.patients} patients in {time.monotonic() - started:.0f} s")
+        print(f"seeded {args.size} patients in {time.monotonic() - started:.0f} s")
         gunicorn = subprocess.Popen(
             [
                 GUNICORN,
@@ -405,7 +432,7 @@ def main() -> int:
             print(f"loading {name} for {args.duration} s")
             results.append(run_wrk(args, Target(name, requests[name]), work))
         print_table(args, results)
-        return 1 if any(r.errors for r in results) else 0
+        return results
     finally:
         if gunicorn is not None:
             os.killpg(gunicorn.pid, signal.SIGTERM)
@@ -414,6 +441,28 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 os.killpg(gunicorn.pid, signal.SIGKILL)
                 gunicorn.wait()
+
+
+def main() -> int:
+    args = parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    if urlsplit(args.database_url).hostname not in ("127.0.0.1", "localhost"):
+        raise SystemExit("this load test runs against 127.0.0.1 only")
+    names = [name.strip() for name in args.targets.split(",") if name.strip()]
+    work = Path(tempfile.mkdtemp(prefix="taper-load-"))
+    os.environ.update(production_env(args, work))
+    runs: dict[int, list[Result]] = {}
+    try:
+        for size in args.patients:
+            args.size = size
+            runs[size] = run_size(args, names, work)
+        if len(runs) > 1:
+            print("\nmedian (p50) against the smallest size, measured in this one run:")
+            for line in sweep_ratios(runs):
+                print(line)
+        return 1 if any(r.errors for results in runs.values() for r in results) else 0
+    finally:
         if not args.keep_db:
             recreate_database(args.database_url, drop_only=True)
         shutil.rmtree(work, ignore_errors=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, ParamSpec
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
@@ -13,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from planner.models import Patient, StaffMember, TaperPlan
 from planner.roles import Role, has_role
@@ -43,7 +45,9 @@ def staff_required(
         ):
             raise PermissionDenied
         request.staff = staff  # type: ignore[attr-defined]
-        return view(request, *args, **kwargs)
+        # Dates and times on staff pages are the clinic's wall clock, not UTC.
+        with timezone.override(ZoneInfo(staff.clinic.time_zone)):
+            return view(request, *args, **kwargs)
 
     return wrapper
 

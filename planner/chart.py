@@ -37,6 +37,8 @@ class DoseChart:
     plot_right: int
     plot_top: int
     description: str
+    # A running plan's today, as the middle of today's column (None: not running).
+    today_x: float | None = None
 
 
 def _nice_max(value: float) -> float:
@@ -61,7 +63,7 @@ def dose_chart(output: dict[str, Any]) -> DoseChart | None:
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
 
-    def x(day: int) -> float:
+    def x(day: float) -> float:
         return round(LEFT + plot_w * day / days, 1)
 
     def y(mg: float) -> float:
@@ -83,9 +85,17 @@ def dose_chart(output: dict[str, Any]) -> DoseChart | None:
     )
     description = (
         f"Daily dose from {current:g} mg on {start - dt.timedelta(days=1):%d %b} "
-        f"to {after:g} mg after {end:%d %b %Y}, in {len(steps)} steps."
+        f"to {after:g} mg after {end:%d %b %Y}, in {len(steps)} "
+        f"step{'' if len(steps) == 1 else 's'}."
     )
+    today_x = None
+    if output.get("today"):
+        today = dt.date.fromisoformat(str(output["today"]))
+        index = (today - start).days + 1
+        if 0 <= index < days:
+            today_x = x(index + 0.5)
     return DoseChart(
+        today_x=today_x,
         width=WIDTH,
         height=HEIGHT,
         path=path,

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from planner import engine_input, reviews, selectors, services
+from planner import alerts, engine_input, reviews, selectors, services
 from planner.access import (
     StaffRequest,
     clinic_patient,
@@ -23,7 +23,14 @@ from planner.access import (
     staff_required,
 )
 from planner.audit import access_record
-from planner.forms import CancelForm, PatientForm, PlanForm, ReviewForm, RevisionForm
+from planner.forms import (
+    AlertActionForm,
+    CancelForm,
+    PatientForm,
+    PlanForm,
+    ReviewForm,
+    RevisionForm,
+)
 from planner.models import AccessAction, PlanStatus, RevisionKind, RevisionReview
 from planner.notifications import notice_mark_read
 from planner.roles import Role, has_role
@@ -41,12 +48,49 @@ def _staff(request: HttpRequest) -> StaffRequest:
 def dashboard(request: HttpRequest) -> HttpResponse:
     staff = _staff(request)
     context = {
-        **selectors.dashboard(clinic_id=staff.staff.clinic_id),
+        **selectors.dashboard(
+            clinic_id=staff.staff.clinic_id,
+            search=request.GET.get("q", ""),
+            page=request.GET.get("page", 1),
+        ),
         "notices": selectors.staff_notices(staff.user),
         "queue_size": reviews.review_queue_size(clinic_id=staff.staff.clinic_id)
         if has_role(staff.user, Role.REVIEWER) else None,
     }
     return render(request, "planner/dashboard.html", context)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """An abrupt-stop alert: what happened, and what the clinic did about it."""
+    staff = _staff(request)
+    alert = selectors.clinic_alert(clinic_id=staff.staff.clinic_id, pk=pk)
+    form = AlertActionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        action, text = form.cleaned_data["action"], form.cleaned_data["text"]
+        try:
+            if action == "acknowledge":
+                alerts.alert_acknowledge(alert=alert, by=staff.user)
+                messages.success(request, "Alert acknowledged.")
+            elif action == "note":
+                alerts.alert_annotate(alert=alert, by=staff.user, text=text)
+                messages.success(request, "Note added.")
+            else:
+                alerts.alert_close(alert=alert, by=staff.user, text=text)
+                messages.success(request, "Alert closed.")
+        except ValidationError as refusal:
+            if hasattr(refusal, "error_dict"):
+                for field, errors in refusal.error_dict.items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                form.add_error(None, refusal)
+        else:
+            return redirect("alert", pk=alert.pk)
+    alert.refresh_from_db()
+    context = {**selectors.alert_page(alert), "form": form}
+    return render(request, "planner/alert.html", context, status=400 if form.errors else 200)
 
 
 @staff_required
@@ -92,11 +136,26 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _plan_form(request: HttpRequest, patient: Any) -> PlanForm:
     if request.method == "POST":
-        return PlanForm(request.POST, patient=patient)
+        saving = "preview" not in request.POST
+        return PlanForm(request.POST, patient=patient, refuse_duplicates=saving)
+    source = None
+    if request.GET.get("from_plan", "").isdigit():
+        source = selectors.patient_plan(patient, int(request.GET["from_plan"]))
     return PlanForm(
         patient=patient,
-        initial={**selectors.plan_form_initial(patient), "submission_key": secrets.token_hex(16)},
+        initial={
+            **selectors.plan_form_initial(patient, source=source),
+            "submission_key": secrets.token_hex(16),
+        },
     )
+
+
+def _form_source(form: PlanForm, patient: Any) -> Any:
+    """The plan the form's values were copied from, if the clinician chose one."""
+    value = form["source_plan"].value()
+    if value and str(value).isdigit():
+        return patient.plans.filter(pk=int(value)).select_related("current_revision").first()
+    return None
 
 
 @clinician_required
@@ -120,7 +179,13 @@ def plan_new(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Draft plan saved.")
             return redirect("plan", pk=plan.pk)
-    context = {"form": form, "patient": patient, **selectors.preview(form)}
+    context = {
+        "form": form,
+        "patient": patient,
+        "source": _form_source(form, patient),
+        "sources": selectors.plan_form_sources(patient),
+        **selectors.preview(form),
+    }
     return render(request, "planner/plan_new.html", context)
 
 
@@ -134,7 +199,10 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("plan", pk=plan.pk)
     assert plan.current_revision is not None
     if request.method == "POST":
-        form = PlanForm(request.POST, patient=plan.patient)
+        form = PlanForm(
+            request.POST, patient=plan.patient, editing=plan,
+            refuse_duplicates="preview" not in request.POST,
+        )
     else:
         initial = engine_input.plan_form_initial(plan.current_revision.engine_input)
         form = PlanForm(patient=plan.patient, initial=initial)
@@ -181,7 +249,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def plan_handout(request: HttpRequest, pk: int) -> HttpResponse:
     plan = clinic_plan(_staff(request), pk)
     access_record(user=request.user, action=AccessAction.HANDOUT, patient=plan.patient, plan=plan)
-    return render(request, "planner/handout.html", selectors.plan_page(plan))
+    return render(request, "planner/handout.html", selectors.handout_page(plan))
 
 
 def _lifecycle(request: HttpRequest, pk: int, action: str) -> HttpResponse:

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from planner import selectors
+from planner.roles import Role, has_role
 from reminders import health
 
 
@@ -21,3 +22,12 @@ def _banner_for(request: HttpRequest) -> str:
 def dispatch_banner(request: HttpRequest) -> dict[str, object]:
     """`dispatch_banner`: the "reminders are not being sent" warning for staff, or ""."""
     return {"dispatch_banner": SimpleLazyObject(lambda: _banner_for(request))}
+
+
+def staff_abilities(request: HttpRequest) -> dict[str, object]:
+    """`can_change_records`: whether the user is a clinician, who alone may change
+    patients and plans. Pages show those links and buttons only to them, so a reviewer
+    never follows one to a refusal."""
+    return {"can_change_records": SimpleLazyObject(
+        lambda: request.user.is_authenticated and has_role(request.user, Role.CLINICIAN)
+    )}

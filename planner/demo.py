@@ -37,7 +37,9 @@ DEMO_LOGINS = (
 @transaction.atomic
 def demo_data_load() -> tuple[DemoLogin, ...]:
     """Create (or reset the passwords of) the demo clinic, its staff and a patient."""
-    clinic, _ = Clinic.objects.get_or_create(name=DEMO_CLINIC)
+    clinic, _ = Clinic.objects.get_or_create(
+        name=DEMO_CLINIC, defaults={"time_zone": "Europe/London"}
+    )
 
     def account(login: DemoLogin, role: Role, **extra: object) -> User:
         user, _ = User.objects.get_or_create(username=login.username, defaults=extra)

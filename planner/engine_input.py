@@ -90,7 +90,9 @@ def from_plan_form(
         for row in range(1, dose_rows + 1):
             time = cleaned.get(f"dose_time_{row}")
             amount = cleaned.get(f"dose_amount_{row}")
-            if time is None and amount is None:
+            # A row the clinician emptied or ticked "remove" is gone, whatever else it
+            # still holds (a role, a stale amount copied from an earlier plan).
+            if (time is None and amount is None) or cleaned.get(f"dose_remove_{row}"):
                 continue
             rows.append(row)
             dose: dict[str, Any] = {

@@ -12,11 +12,42 @@ from django import forms
 from django.utils import timezone
 
 import taper
-from planner import continuity, engine_input, zones
+from planner import continuity, engine_input, selectors, zones
 from planner.models import CnsDepressant, Patient, Sex
 from taper import limits
 
 DOSE_ROWS = 4
+
+
+class PlainDecimalField(forms.DecimalField):
+    """A number typed as text, read one way only. A browser's number input dropped what
+    it could not read (letters in a weight vanished) and a decimal comma could turn
+    "2,5" into 25: the server now sees what was typed and refuses what it cannot read
+    unambiguously, naming the field."""
+
+    widget = forms.TextInput
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.widget.attrs.setdefault("inputmode", "decimal")
+        self.widget.attrs.setdefault("autocomplete", "off")
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        name = self.label or "This number"
+        if isinstance(value, str) and "," in value:
+            raise forms.ValidationError(
+                f"{name}: write decimals with a point, as in 2.5. A comma cannot be read "
+                "safely (2,5 or 2,500?), so nothing was saved.",
+                code="comma",
+            )
+        try:
+            return super().to_python(value)
+        except forms.ValidationError as error:
+            if error.code == "invalid":
+                raise forms.ValidationError(
+                    f"{name}: enter a number in figures, such as 2.5.", code="invalid"
+                ) from error
+            raise
 
 
 class PatientForm(forms.ModelForm[Patient]):
@@ -58,6 +89,12 @@ class PatientForm(forms.ModelForm[Patient]):
                     (3, "Third trimester"),
                 ]
             ),
+        }
+        field_classes = {
+            "weight_kg": PlainDecimalField,
+            "creatinine_clearance_ml_min": PlainDecimalField,
+            "serum_creatinine_mg_dl": PlainDecimalField,
+            "height_cm": PlainDecimalField,
         }
         labels = {
             "weight_kg": "Weight (kg)",
@@ -156,7 +193,7 @@ class PlanForm(forms.Form):
         choices=[("discontinue", "Stop completely"), ("reduce", "Reduce to a target daily dose")],
         initial="discontinue",
     )
-    target_daily_mg = forms.DecimalField(
+    target_daily_mg = PlainDecimalField(
         label="Target daily dose (mg)", required=False, max_digits=7, decimal_places=2
     )
     pace = forms.ChoiceField(
@@ -174,7 +211,7 @@ class PlanForm(forms.Form):
         initial="linear",
         required=False,
     )
-    percent_per_step = forms.DecimalField(
+    percent_per_step = PlainDecimalField(
         label="Percent of the current dose cut per step",
         required=False,
         max_digits=4,
@@ -189,20 +226,34 @@ class PlanForm(forms.Form):
         help_text="Only for a serious adverse reaction; the plan then needs a reviewer.",
     )
     # Intrathecal pump record.
-    pump_concentration_mcg_per_ml = forms.DecimalField(
+    pump_concentration_mcg_per_ml = PlainDecimalField(
         label="Pump concentration (mcg/mL)", required=False
     )
-    pump_daily_dose_mcg = forms.DecimalField(label="Pump daily dose (mcg/day)", required=False)
-    pump_reservoir_ml = forms.DecimalField(label="Reservoir volume (mL)", required=False)
-    pump_alarm_volume_ml = forms.DecimalField(label="Low-reservoir alarm (mL)", required=False)
+    pump_daily_dose_mcg = PlainDecimalField(label="Pump daily dose (mcg/day)", required=False)
+    pump_reservoir_ml = PlainDecimalField(label="Reservoir volume (mL)", required=False)
+    pump_alarm_volume_ml = PlainDecimalField(label="Low-reservoir alarm (mL)", required=False)
     pump_last_refill_date = forms.DateField(
         label="Last refill", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     submission_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    # The plan the clinician chose to start from ("start from plan N"), to say so again
+    # when the form comes back with errors.
+    source_plan = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
-    def __init__(self, *args: Any, patient: Patient, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        patient: Patient,
+        refuse_duplicates: bool = False,
+        editing: Any = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.patient = patient
+        # Saving (not previewing) a plan identical to an open one is refused; a draft
+        # being changed is not a duplicate of itself.
+        self.refuse_duplicates = refuse_duplicates
+        self.editing = editing
         self.fields["product"] = forms.ChoiceField(
             label="Product", choices=[(p.id, p.name) for p in taper.list_products()]
         )
@@ -212,7 +263,7 @@ class PlanForm(forms.Form):
                 required=False,
                 widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             )
-            self.fields[f"dose_amount_{row}"] = forms.DecimalField(
+            self.fields[f"dose_amount_{row}"] = PlainDecimalField(
                 label=f"Dose {row} amount (mg)",
                 required=False,
                 max_digits=7,
@@ -224,12 +275,22 @@ class PlanForm(forms.Form):
                 choices=DOSE_ROLE_CHOICES,
                 help_text="Decides which dose is cut first; the bedtime dose is cut last.",
             )
+            self.fields[f"dose_remove_{row}"] = forms.BooleanField(
+                label=f"Remove dose {row}", required=False
+            )
         self.engine_input: dict[str, Any] | None = None
         self.plan: taper.TaperPlan | None = None
 
-    def dose_rows(self) -> list[tuple[forms.BoundField, forms.BoundField, forms.BoundField]]:
+    def dose_rows(
+        self,
+    ) -> list[tuple[forms.BoundField, forms.BoundField, forms.BoundField, forms.BoundField]]:
         return [
-            (self[f"dose_time_{r}"], self[f"dose_amount_{r}"], self[f"dose_role_{r}"])
+            (
+                self[f"dose_time_{r}"],
+                self[f"dose_amount_{r}"],
+                self[f"dose_role_{r}"],
+                self[f"dose_remove_{r}"],
+            )
             for r in range(1, DOSE_ROWS + 1)
         ]
 
@@ -261,8 +322,22 @@ class PlanForm(forms.Form):
         )
         if late is not None:
             self.add_error("start_date", late)
-            return cleaned
+        # The schedule is drawn even when saving it is refused.
         self.engine_input = data
+        if self.refuse_duplicates:
+            same = selectors.plan_same_as(
+                self.patient,
+                data,
+                exclude_plan_id=self.editing.pk if self.editing is not None else None,
+                submission_key=cleaned.get("submission_key") or None,
+            )
+            if same is not None:
+                self.add_error(
+                    None,
+                    f"Nothing differs from plan {same.pk} ({same.get_status_display().lower()}):"
+                    f" saving would only make a copy of it. Change the regimen, goal or pace,"
+                    f" or open plan {same.pk}.",
+                )
         return cleaned
 
 
@@ -294,6 +369,20 @@ class RevisionForm(forms.Form):
         if cleaned.get("kind") == "hold" and cleaned.get("days") is None:
             self.add_error("days", "Say for how many days to hold the current step.")
         return cleaned
+
+
+class AlertActionForm(forms.Form):
+    """Acknowledge, annotate or close an abrupt-stop alert (planner.alerts)."""
+
+    action = forms.ChoiceField(
+        choices=[("acknowledge", "Acknowledge"), ("note", "Add the note"), ("close", "Close")]
+    )
+    text = forms.CharField(
+        label="Note (what was done or found; shown with your name and the time)",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class CancelForm(forms.Form):

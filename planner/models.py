@@ -5,11 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
 import taper
+from planner import zones
+
+
+def validate_clinic_time_zone(value: str) -> None:
+    if value != "UTC" and not zones.is_home_zone(value):
+        raise ValidationError("Enter a place's time zone, such as Europe/London.")
 
 
 class Clinic(models.Model):
@@ -17,6 +24,30 @@ class Clinic(models.Model):
     require_review_for_all_plans = models.BooleanField(
         default=False,
         help_text="Send every plan to a reviewer, not only flagged ones.",
+    )
+    # Staff pages show every time in this zone, with its abbreviation (issue #18): a
+    # clinic reads "09:00 EST", not a UTC time it has to convert.
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_clinic_time_zone],
+        help_text="The zone the clinic's pages show times in, such as Europe/London.",
+    )
+    phone_numbers = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Printed on every patient handout, e.g. \"Clinic 020 7946 0000; out of "
+        "hours 020 7946 0999\".",
+    )
+    # A clinic default, not a label fact (CLINICAL.md: "escalation threshold"): an
+    # abrupt-stop alert nobody has closed after this long goes to the clinic's reviewers.
+    alert_escalation_hours = models.PositiveSmallIntegerField(
+        "escalate open abrupt-stop alerts to reviewers after (hours)",
+        default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(72)],
+        help_text="Clinic default, not a label fact: an abrupt-stop alert still open this "
+        "many hours after it was raised is sent to the clinic's reviewers (1–72; "
+        "untreated withdrawal can progress within 24–72 h).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -404,3 +435,45 @@ class AccessLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} ({self.at:%Y-%m-%d %H:%M})"
+
+
+class AlertEventKind(models.TextChoices):
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    NOTE = "note", "Note"
+    CLOSED = "closed", "Closed"
+    ESCALATED = "escalated", "Escalated to reviewers"
+
+
+class AlertEvent(models.Model):
+    """What the clinic did about an abrupt-stop alert, with who and when: acknowledged,
+    annotated ("called patient, restarted 10 mg"), closed, or escalated to reviewers
+    because it stayed open past the clinic's threshold (planner.alerts). Append-only."""
+
+    alert = models.ForeignKey(
+        "reminders.AbruptStopAlert", on_delete=models.CASCADE, related_name="events"
+    )
+    kind = models.CharField(max_length=16, choices=AlertEventKind.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty for what the system did (an escalation).",
+    )
+    text = models.TextField(blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            # An alert is acknowledged, closed and escalated once; notes are many.
+            models.UniqueConstraint(
+                fields=["alert", "kind"],
+                condition=models.Q(kind__in=["acknowledged", "closed", "escalated"]),
+                name="alert_event_once_per_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} (alert {self.alert_id})"

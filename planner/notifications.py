@@ -12,7 +12,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from planner.models import PlanReview, ReviewDecision, TaperPlan
+from planner.models import PlanReview, PlanRevision, ReviewDecision, TaperPlan
+from planner.roles import Role
 from reminders import dispatch
 from reminders.models import Notice, Recipient, ReminderKind
 
@@ -59,6 +60,30 @@ def _notice_with_email(
             key=f"review-{review.pk}", due_at=timezone.now(),
         )  # fmt: skip
     return Notice.objects.create(user=author, subject=subject, body=body, reminder=row)
+
+
+def review_queue_notify(*, plan: TaperPlan, revision: PlanRevision, by: User) -> list[Notice]:
+    """A plan (or a revision of a running one) entered the review queue: every active
+    reviewer of the clinic but its author gets a notice on their dashboard. Like the
+    decision e-mail, it names no patient: it links to the review page."""
+    reviewers = (
+        User.objects.filter(
+            is_active=True,
+            staff__clinic_id=plan.patient.clinic_id,
+            groups__name=Role.REVIEWER.value,
+        )
+        .exclude(pk=by.pk)
+        .distinct()
+    )
+    what = f"Plan {plan.pk}" if revision.number == 1 or plan.status == "pending_review" else (
+        f"Revision {revision.number} of plan {plan.pk}"
+    )
+    url = settings.SITE_URL + reverse("plan_review", args=[plan.pk])
+    return Notice.objects.bulk_create(
+        Notice(user=reviewer, subject=f"{what} waits for your review",
+               body=f"{what} was sent for review by {by.get_username()}: {url}")
+        for reviewer in reviewers
+    )
 
 
 def notice_mark_read(*, user: User, notice_id: int) -> int:

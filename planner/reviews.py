@@ -23,7 +23,7 @@ from planner.models import (
     RevisionReview,
     TaperPlan,
 )
-from planner.selectors import SEVERITY_ORDER, schedule_context
+from planner.selectors import SEVERITY_ORDER, plan_facts, review_wording, schedule_context
 from reminders.models import FeedToken
 
 KIDNEY_BANDS = {
@@ -212,6 +212,8 @@ def review_page(plan: TaperPlan, revision: PlanRevision) -> dict[str, Any]:
         .select_related("reviewer", "revision")
         .order_by("created_at"),
         **schedule_context(revision.engine_input, revision.engine_output),
+        **review_wording(plan, revision),
+        **plan_facts(plan, revision),
     }
 
 

@@ -300,6 +300,8 @@ def plan_submit(*, plan: TaperPlan, by: User) -> TaperPlan:
     plan.status = PlanStatus.PENDING_REVIEW
     plan.submitted_at = timezone.now()
     plan.save(update_fields=["status", "submitted_at", "requires_review", "updated_at"])
+    assert plan.current_revision is not None
+    notifications.review_queue_notify(plan=plan, revision=plan.current_revision, by=by)
     return plan
 
 
@@ -633,6 +635,7 @@ def plan_revise(
     if _needs_review(plan, engine_plan):
         revision.review_state = RevisionReview.PENDING
         revision.save(update_fields=["review_state"])
+        notifications.review_queue_notify(plan=plan, revision=revision, by=by)
     else:
         _revision_put_in_force(plan, revision)
     return revision

@@ -105,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "planner.context_processors.dispatch_banner",
+                "planner.context_processors.staff_abilities",
             ],
         },
     },
@@ -200,6 +201,12 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-reminders": {
         "task": "reminders.tasks.dispatch_reminders",
         "schedule": float(env_int("DISPATCH_INTERVAL_SECONDS", 60)),
+    },
+    # Abrupt-stop alerts left open past their clinic's threshold go to its reviewers
+    # (planner.alerts.alerts_escalate; safe to run twice at once).
+    "escalate-open-alerts": {
+        "task": "planner.tasks.escalate_open_alerts",
+        "schedule": 300.0,
     },
 }
 

@@ -57,6 +57,7 @@ urlpatterns = [
     path("clinic/plans/<int:pk>/audit/", clinic_views.plan_audit, name="plan_audit"),
     path("clinic/reviews/", clinic_views.review_queue, name="review_queue"),
     path("clinic/notices/<int:pk>/read/", clinic_views.notice_read, name="notice_read"),
+    path("clinic/alerts/<int:pk>/", clinic_views.alert_detail, name="alert"),
     path("clinic/plans/<int:pk>/refill/", clinic_views.plan_refill, name="plan_refill"),
     path("clinic/plans/<int:pk>/calendar.ics", clinic_views.plan_calendar, name="plan_calendar"),
     path(

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 
 from planner.chart import dose_chart
 from planner.models import Patient, PlanStatus, TaperPlan
+from planner.selectors import missed_dose_by_step
 from reminders.models import CheckIn, Dose, DoseStatus, Notice
 from reminders.services import DOSE_EARLY_ANSWER
 
@@ -181,7 +182,20 @@ def plan_context(patient: Patient) -> dict[str, Any]:
         "current_daily_mg": current,
         "final_daily_mg": final,
         "missed_rules": output.get("missed_dose") or [],
+        # Each step's own windows (issue #18): a later step's 08:00 dose may be taken
+        # until 14:00, not the first step's 11:00.
+        "missed_groups": [_dated(group) for group in missed_dose_by_step(output)],
         "intrathecal": bool(output.get("refills")) or "intrathecal" in plan.drug,
+    }
+
+
+def _dated(group: dict[str, Any]) -> dict[str, Any]:
+    if not group["first_step"]:
+        return {**group, "start": None, "end": None}
+    return {
+        **group,
+        "start": dt.date.fromisoformat(group["start_date"]),
+        "end": dt.date.fromisoformat(group["end_date"]),
     }
 
 

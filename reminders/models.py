@@ -267,6 +267,18 @@ class AbruptStopAlert(models.Model):
     def __str__(self) -> str:
         return f"Alert {self.pk} ({self.reason})"
 
+    @property
+    def what_happened(self) -> str:
+        """The reason, with the detail only where it adds something: for missed doses the
+        detail only restated the reason ("Two doses in a row missed. Two doses in a row
+        were not taken.")."""
+        label = str(self.get_reason_display())
+        if not self.detail or self.reason in (
+            AlertReason.CONSECUTIVE_MISSED, AlertReason.NO_CONFIRMED_DOSE
+        ):
+            return f"{label}."
+        return f"{label}: {self.detail}"
+
 
 class Notice(models.Model):
     """An in-app message: to a patient's account, or to everyone at a clinic."""

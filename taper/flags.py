@@ -183,8 +183,8 @@ def oral_flags(
             Flag(
                 "HIGH_DOSE",
                 "info",
-                f"High daily dose ({format_amount(daily)} mg, {format_amount(high.value)} mg "
-                f"or more): {longer}",
+                f"High daily dose: {format_amount(daily)} mg a day (the protocol's threshold "
+                f"is {format_amount(high.value)} mg): {longer}",
                 high.source,
             )
         )
@@ -195,8 +195,8 @@ def oral_flags(
             Flag(
                 "LONG_TERM_USE",
                 "info",
-                f"{format_amount(months)} months on therapy ({format_amount(long_term.value)} "
-                f"or more): {longer}",
+                f"{format_amount(months)} months on therapy (the protocol's threshold is "
+                f"{format_amount(long_term.value)} months): {longer}",
                 long_term.source,
             )
         )

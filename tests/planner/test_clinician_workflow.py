@@ -319,7 +319,9 @@ def test_the_handout_has_the_schedule_and_warnings_and_nothing_clinic_internal(
     plan = create_plan(patient, alice)
     body = logged_in.get(reverse("plan_handout", args=[plan.pk])).content.decode()
     assert "Do not stop this medicine suddenly" in body
-    assert "☐ 08:00" in body
+    # The tick grid: one column per dose time (issue #18), a box in each dose's cell.
+    assert '<th scope="col">08:00' in body
+    assert "☐ " in body
     assert "If you miss a dose" in body
     assert "Call emergency services now" in body
     assert "CNS_DEPRESSANT" not in body
@@ -369,9 +371,11 @@ def test_the_dashboard_puts_open_abrupt_stop_alerts_first(
     alert_raise(plan=plan, reason=AlertReason.CONSECUTIVE_MISSED, since=now, now=now,
                 detail="Two doses in a row were not taken.")
     body = logged_in.get(reverse("dashboard")).content.decode()
-    assert body.index("Open abrupt-stop alerts") < body.index("Active plans")
+    # Issue #18's triage list: alerts, then plans needing action, then running plans.
+    assert body.index("Open abrupt-stop alerts") < body.index("Needs action")
+    assert body.index("Needs action") < body.index("Running plans")
     assert "Two doses in a row missed" in body
-    assert "Sam Sample" in body.split("Active plans")[0]
+    assert "Sam Sample" in body.split("Needs action")[0]
 
 
 def test_a_refused_patient_fact_is_named_as_part_of_the_patient_record(

@@ -220,6 +220,20 @@ def test_the_plan_page_shows_the_schedule_chart_rules_and_emergency_signs(
     assert "Warning signs" in body
 
 
+def test_the_plan_page_gives_each_step_its_own_missed_dose_window(
+    sam_client: Client, plan: TaperPlan
+) -> None:
+    # Step 2 (4–6 March) has no 14:00 dose: its 08:00 dose may be taken until 14:00.
+    body = sam_client.get(reverse("patient_plan")).content.decode()
+    assert "From 4 March to 6 March" in body
+    assert "If you miss the 08:00 dose, take it as soon as you remember, up to 14:00." in body
+    from portal.models import PatientPreferences
+
+    PatientPreferences.objects.update_or_create(patient=plan.patient, defaults={"language": "es"})
+    spanish = sam_client.get(reverse("patient_plan")).content.decode()
+    assert "Del 4 de marzo al 6 de marzo" in spanish
+
+
 def test_notices_are_shown_newest_first_and_can_be_marked_read(
     sam_client: Client, plan: TaperPlan, sam: Any
 ) -> None:

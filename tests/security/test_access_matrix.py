@@ -25,7 +25,7 @@ for review (by c1, so the reviewer may decide) · ``dose`` a dose of the active 
 ``note`` an unread notice to c1 · ``feed`` patient A's live calendar-feed token · ``act``
 the signed "taken" e-mail link of that dose · ``reset`` a valid password-reset link of pA ·
 ``invite`` a valid portal-invitation link of pA · ``hist`` a history record of the active
-plan.
+plan · ``alert`` an open abrupt-stop alert on the active plan.
 
 Rules that are not rows:
 - ADMIN: of the Django admin only the representative rows below are in the table; every
@@ -64,7 +64,7 @@ from planner.models import Clinic, Patient, TaperPlan
 from planner.roles import Role
 from portal.services import invite_token_generator
 from reminders import actions, feeds
-from reminders.models import Dose, Notice
+from reminders.models import AbruptStopAlert, AlertReason, Dose, Notice
 from tests.support.factories import make_staff
 from tests.support.plans import engine_input
 
@@ -131,6 +131,8 @@ plan_audit                             plan   GET    login 403   403   403   404
 plan_audit                             plan   POST   login 403   403   405   405   405   403
 review_queue                           -      GET    login 403   403   403   403   200   403
 review_queue                           -      POST   login 403   403   403   403   405   403
+alert                                  alert  GET    login 403   403   200   404   200   403
+alert                                  alert  POST   login 403   403   ok    404   ok    403
 notice_read                            note   GET    login 403   403   405   405   405   403
 notice_read                            note   POST   login 403   403   ok    404   404   403
 plan_refill                            plan   GET    login 403   403   405   405   403   403
@@ -221,7 +223,7 @@ admin:planner_taperplan_simple_history hist   POST   alog  alog  alog  alog  alo
 ACTORS = ("anon", "pA", "pB", "c1", "c2", "rev", "admin")
 METHODS = ("GET", "POST")
 OBJECTS = ("-", "pat", "plan", "draft", "pend", "dose", "note", "feed", "act", "reset",
-           "invite", "hist")
+           "invite", "hist", "alert")
 CATEGORIES = ("login", "alog", "ok")
 OK = frozenset({200, 201, 302, 400, 409})
 # Routes without a name, keyed by their route, and the address a request goes to.
@@ -357,6 +359,9 @@ def build_world() -> World:
     dose = Dose.objects.filter(plan=active).order_by("due_at").first()
     assert dose is not None
     notice = Notice.objects.create(user=c1, subject="Reviewed", body="Your plan was approved.")
+    alert = AbruptStopAlert.objects.create(
+        plan=active, reason=AlertReason.CONSECUTIVE_MISSED, since=NOW, raised_at=NOW
+    )
     history = active.history.first()
     assert history is not None
 
@@ -389,6 +394,7 @@ def build_world() -> World:
             "reset": [uid, default_token_generator.make_token(pa)],
             "invite": [uid, invite_token_generator.make_token(pa)],
             "hist": [active.pk, history.history_id],
+            "alert": [alert.pk],
         },
     )
 

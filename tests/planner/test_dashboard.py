@@ -1,0 +1,140 @@
+"""The clinic dashboard as a triage list that stays fast at scale (issue #18): open
+alerts first, then plans needing action, then running plans a page at a time and
+searchable; the same number of queries whatever the clinic's size."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from planner import selectors, services
+from planner.models import Patient, TaperPlan
+from reminders.models import AbruptStopAlert, AlertReason, Dose, DoseStatus
+from tests.support.plans import engine_input
+
+
+@pytest.fixture
+def logged_in(client: Client, alice: Any) -> Client:
+    client.force_login(alice)
+    return client
+
+
+def add_clinic_load(clinic: Any, author: Any, running: int, *, first: int = 0) -> None:
+    """``running`` running plans, plus in every batch one draft, one alert and one plan
+    with a missed dose in the last 24 hours."""
+    plans = []
+    for i in range(first, first + running):
+        patient = Patient.objects.create(
+            clinic=clinic, given_name=f"P{i}", family_name=f"Load {i:04d}", sex="female",
+            date_of_birth=dt.date(1970, 1, 1), home_timezone="Europe/London",
+        )
+        plan = services.plan_create(patient=patient, by=author, engine_input=engine_input(patient))
+        services.plan_activate(plan=plan, by=author)
+        plans.append(plan)
+    services.plan_create(patient=plans[0].patient, by=author,
+                         engine_input=engine_input(plans[0].patient))
+    now = timezone.now()
+    AbruptStopAlert.objects.create(plan=plans[1], reason=AlertReason.CONSECUTIVE_MISSED,
+                                   since=now, raised_at=now)
+    dose = Dose.objects.filter(plan=plans[2]).order_by("due_at").first()
+    Dose.objects.filter(pk=dose.pk).update(status=DoseStatus.MISSED, due_at=now)
+
+
+def dashboard_queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries.captured_queries)
+
+
+def test_the_dashboard_makes_the_same_queries_at_two_sizes(
+    logged_in: Client, alice: Any, clinic: Any
+) -> None:
+    add_clinic_load(clinic, alice, 4)
+    small = {url: dashboard_queries(logged_in, url) for url in (
+        reverse("dashboard"), reverse("dashboard") + "?q=load", reverse("dashboard") + "?page=2",
+    )}  # fmt: skip
+    add_clinic_load(clinic, alice, 56, first=4)
+    assert TaperPlan.objects.filter(status="active").count() == 60
+    for url, count in small.items():
+        assert dashboard_queries(logged_in, url) == count, url
+
+
+def test_the_dashboard_stays_within_its_query_budget(
+    logged_in: Client, alice: Any, clinic: Any, django_assert_max_num_queries: Any
+) -> None:
+    add_clinic_load(clinic, alice, 30)
+    # tests/planner/test_access.py's 19, and the open alerts' events (prefetched).
+    with django_assert_max_num_queries(20):
+        logged_in.get(reverse("dashboard"))
+
+
+def test_alerts_then_plans_needing_action_then_running_plans_a_page_at_a_time(
+    logged_in: Client, alice: Any, clinic: Any
+) -> None:
+    add_clinic_load(clinic, alice, 30)
+    response = logged_in.get(reverse("dashboard"))
+    body = response.content.decode()
+    assert body.index("Open abrupt-stop alerts") < body.index("Needs action")
+    assert body.index("Needs action") < body.index("Running plans")
+    whys = [row["why"] for row in response.context["action_rows"]]
+    assert whys[0] == "Missed doses in the last 24 h"
+    assert "Draft: activate or change it" in whys
+    rest = response.context["rest"]
+    assert len(response.context["rest_rows"]) == selectors.DASHBOARD_PAGE_SIZE
+    assert rest.paginator.count == 29  # 30 running, the one with a missed dose above
+    assert "Page 1 of 2 (29 plans)" in body
+    second = logged_in.get(reverse("dashboard") + "?page=2").context["rest_rows"]
+    assert len(second) == 4
+    # A page that does not exist shows the last, never an error.
+    assert logged_in.get(reverse("dashboard") + "?page=99").status_code == 200
+    assert logged_in.get(reverse("dashboard") + "?page=x").status_code == 200
+
+
+def test_the_running_plans_are_searchable_by_the_patients_name(
+    logged_in: Client, alice: Any, clinic: Any
+) -> None:
+    add_clinic_load(clinic, alice, 12)
+    rows = logged_in.get(reverse("dashboard") + "?q=load+0007").context["rest_rows"]
+    assert [row["plan"].patient.family_name for row in rows] == ["Load 0007"]
+    body = logged_in.get(reverse("dashboard") + "?q=nobody").content.decode()
+    assert "No running plan of a patient named “nobody”." in body
+
+
+def test_a_running_plans_adherence_counts_the_last_24_hours(
+    logged_in: Client, alice: Any, patient: Patient
+) -> None:
+    from tests.support.plans import active_plan
+
+    plan = active_plan(patient, alice)
+    doses = list(Dose.objects.filter(plan=plan).order_by("due_at")[:3])
+    now = timezone.now()
+    for dose, status in zip(doses, (DoseStatus.TAKEN, DoseStatus.TAKEN, DoseStatus.SCHEDULED),
+                            strict=True):
+        Dose.objects.filter(pk=dose.pk).update(status=status, due_at=now - dt.timedelta(hours=2))
+    rows = logged_in.get(reverse("dashboard")).context["rest_rows"]
+    assert [(r["taken"], r["due"], r["missed"]) for r in rows] == [(2, 3, 0)]
+
+
+def test_the_load_test_sweeps_patient_counts_and_prints_the_ratio() -> None:
+    import argparse
+
+    from ops import load_test
+
+    assert load_test.patient_sizes("1000,100,10000") == [100, 1000, 10000]
+    with pytest.raises(argparse.ArgumentTypeError):
+        load_test.patient_sizes("100,lots")
+    runs = {
+        100: [load_test.Result("clinic", p50_ms=20.0), load_test.Result("me", p50_ms=10.0)],
+        10000: [load_test.Result("clinic", p50_ms=25.0), load_test.Result("me", p50_ms=10.0)],
+    }
+    lines = load_test.sweep_ratios(runs)
+    assert lines[0] == "clinic     100: 20.0 ms (1.00 ×), 10000: 25.0 ms (1.25 ×)"
+    assert lines[1].endswith("10000: 10.0 ms (1.00 ×)")
