@@ -94,6 +94,8 @@ def test_the_patient_form_records_an_mrn_once_per_clinic(
     assert response.status_code == 302
     patient.refresh_from_db()
     assert patient.mrn == "H-100"
+    assert "<dt>MRN</dt><dd>H-100</dd>" in logged_in.get(
+        reverse("patient", args=[patient.pk])).content.decode()
 
 
 def test_a_clinician_saves_a_draft_plan_with_the_engines_output(
