@@ -11,6 +11,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from fhir.resources import construct_fhir_element
@@ -181,7 +182,7 @@ class Search(FhirView):
     def get(self, request: Request) -> HttpResponse:
         def work(chosen: str) -> HttpResponse:
             found = fhir_server.search(
-                request_staff(request), self.resource_type, request._request.GET
+                request_staff(request), self.resource_type, request.query_params
             )
             _log(request, found, AccessAction.API_READ)
             route = {"Patient": "fhir:patient", "CarePlan": "fhir:careplan",
@@ -217,7 +218,9 @@ def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         chosen = _format(request)
     except NotAcceptable:
         chosen = "json"
-    return outcome(404, "not-found", "No such resource type or interaction.", chosen)
+    answer = outcome(404, "not-found", "No such resource type or interaction.", chosen)
+    patch_cache_control(answer, no_store=True, private=True)
+    return answer
 
 
 def read_view(resource_type: str) -> Any:

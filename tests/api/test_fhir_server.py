@@ -196,6 +196,7 @@ def test_other_clinics_and_unknown_ids_are_404(
         response = get(api, path)
         assert response.status_code == 404, path
         assert issue(response)[0] == "not-found"
+        assert response["Cache-Control"] == "no-store, private"
 
 
 def test_every_interaction_needs_a_token_of_clinic_staff(
