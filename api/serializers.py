@@ -18,7 +18,7 @@ from api.fields import (
     StrictIntegerField,
 )
 from planner.forms import PatientForm
-from planner.models import CnsDepressant, Patient, PlanFlag, Sex, TaperPlan
+from planner.models import MRN_MAX_LENGTH, CnsDepressant, Patient, PlanFlag, Sex, TaperPlan
 from reminders.models import AbruptStopAlert, Dose
 
 # --- refusals ------------------------------------------------------------------
@@ -74,6 +74,8 @@ class PatientCreateSerializer(RefuseUnknownFields):
 
     given_name = StrictCharField(max_length=100)
     family_name = StrictCharField(max_length=100)
+    # Letters, digits and - . / (PatientForm); unique within the clinic.
+    mrn = StrictCharField(required=False, allow_blank=True, max_length=MRN_MAX_LENGTH)
     date_of_birth = serializers.DateField()
     sex = serializers.ChoiceField(choices=Sex.choices)
     # Checked as an address by PatientForm; blank means none.
@@ -113,7 +115,7 @@ class PatientCreateSerializer(RefuseUnknownFields):
             if value is None:
                 continue
             form_data[key] = value.isoformat() if isinstance(value, dt.date) else value
-        form = PatientForm(data=form_data)
+        form = PatientForm(data=form_data, clinic=self.context.get("clinic"))
         if not form.is_valid():
             raise serializers.ValidationError(
                 {field: [str(error) for error in errors] for field, errors in form.errors.items()}

@@ -90,7 +90,9 @@ class PatientList(NoStore, generics.GenericAPIView[Patient]):
         summary="Add a patient to the caller's clinic",
     )
     def post(self, request: Request) -> Response:
-        incoming = PatientCreateSerializer(data=request.data)
+        incoming = PatientCreateSerializer(
+            data=request.data, context={"clinic": request_staff(request).clinic}
+        )
         incoming.is_valid(raise_exception=True)
         patient = services.patient_create(
             clinic=request_staff(request).clinic, data=incoming.validated_data

@@ -83,7 +83,7 @@ class PatientAdmin(HistoryAdmin):
     list_filter = [
         ("clinic", admin.RelatedOnlyFieldListFilter), "seizure_history", "pregnancy_trimester"
     ]
-    search_fields = ["family_name", "given_name", "email"]
+    search_fields = ["family_name", "given_name", "email", "mrn"]
 
 
 class RegimenDoseInline(admin.TabularInline[RegimenDose, Regimen]):

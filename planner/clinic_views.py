@@ -104,7 +104,7 @@ def notice_read(request: HttpRequest, pk: int) -> HttpResponse:
 @clinician_required
 @require_http_methods(["GET", "POST"])
 def patient_new(request: HttpRequest) -> HttpResponse:
-    form = PatientForm(request.POST or None)
+    form = PatientForm(request.POST or None, clinic=_staff(request).staff.clinic)
     if request.method == "POST" and form.is_valid():
         patient = services.patient_create(
             clinic=_staff(request).staff.clinic, data=form.cleaned_data, by=_staff(request).user

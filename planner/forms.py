@@ -13,7 +13,7 @@ from django.utils import timezone
 
 import taper
 from planner import continuity, engine_input, selectors, zones
-from planner.models import CnsDepressant, Patient, Sex
+from planner.models import Clinic, CnsDepressant, Patient, Sex
 from taper import limits
 
 DOSE_ROWS = 4
@@ -63,6 +63,7 @@ class PatientForm(forms.ModelForm[Patient]):
         fields = [
             "given_name",
             "family_name",
+            "mrn",
             "date_of_birth",
             "sex",
             "email",
@@ -114,14 +115,26 @@ class PatientForm(forms.ModelForm[Patient]):
             "flagged.",
         }
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, clinic: Clinic | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The MRN is unique within this clinic (the record's own, when editing).
+        self.clinic = clinic if clinic is not None else getattr(self.instance, "clinic", None)
         # Real places only, by region, with friendly names (planner.zones).
         self.fields["home_timezone"] = forms.ChoiceField(
             label="Home time zone",
             choices=[("", "Choose the patient's home time zone"), *zones.zone_choices()],
         )
         self.fields["sex"] = forms.ChoiceField(label="Sex", choices=Sex.choices)
+
+    def clean_mrn(self) -> str:
+        mrn: str = self.cleaned_data.get("mrn", "").strip()
+        if mrn and self.clinic is not None:
+            others = Patient.objects.filter(clinic=self.clinic, mrn=mrn)
+            if self.instance.pk is not None:
+                others = others.exclude(pk=self.instance.pk)
+            if others.exists():
+                raise forms.ValidationError("MRN: another patient of this clinic has this MRN.")
+        return mrn
 
     def clean_date_of_birth(self) -> dt.date:
         born: dt.date = self.cleaned_data["date_of_birth"]

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -71,6 +71,11 @@ class StaffMember(models.Model):
         return f"{self.user} at {self.clinic}"
 
 
+# A medical record number as EHRs print them: letters, digits and a few separators.
+MRN_MAX_LENGTH = 32
+MRN_PATTERN = r"\A[A-Za-z0-9][A-Za-z0-9./-]*\Z"
+
+
 class Sex(models.TextChoices):
     FEMALE = "female", "Female"
     MALE = "male", "Male"
@@ -88,6 +93,22 @@ class Patient(models.Model):
     )
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
+    # The clinic's own record number (medical record number), when recorded: the EHR
+    # finds the patient by it (FHIR Patient.identifier). Unique within the clinic.
+    mrn = models.CharField(
+        "MRN",
+        max_length=MRN_MAX_LENGTH,
+        blank=True,
+        validators=[
+            RegexValidator(
+                MRN_PATTERN,
+                message="MRN: use letters, digits and - . / only, starting with a letter "
+                "or digit.",
+            )
+        ],
+        help_text="The clinic's medical record number, if it has one (up to "
+        f"{MRN_MAX_LENGTH} letters, digits, - . /).",
+    )
     date_of_birth = models.DateField()
     sex = models.CharField(max_length=10, choices=Sex.choices)
     email = models.EmailField(blank=True)
@@ -140,6 +161,12 @@ class Patient(models.Model):
             models.CheckConstraint(
                 condition=models.Q(weight_kg__isnull=True) | models.Q(weight_kg__gt=0),
                 name="patient_weight_positive",
+            ),
+            models.UniqueConstraint(
+                fields=["clinic", "mrn"],
+                condition=~models.Q(mrn=""),
+                name="patient_mrn_unique_per_clinic",
+                violation_error_message="MRN: another patient of this clinic has this MRN.",
             ),
         ]
 

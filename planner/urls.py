@@ -66,5 +66,6 @@ urlpatterns = [
     path("", include("reminders.urls")),
     path("", include("portal.urls")),
     path("api/v1/", include("api.urls")),
+    path("fhir/r4/", include("api.fhir_urls")),
     path("admin/", admin.site.urls),
 ]

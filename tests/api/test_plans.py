@@ -4,6 +4,7 @@ the pages, and refusals that name their field."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 from io import StringIO
 from pathlib import Path
@@ -86,6 +87,27 @@ def test_a_patient_keeps_height_dialysis_and_delivery_date(api: APIClient, clini
     )
 
 
+def test_a_patient_keeps_the_clinics_mrn_unique_within_the_clinic(
+    api: APIClient, clinic: Clinic, other_clinic: Clinic
+) -> None:
+    response = api.post(reverse("api:patients"), {**PATIENT, "mrn": "MRN-0042/7"}, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["mrn"] == "MRN-0042/7"
+    again = api.post(reverse("api:patients"), {**PATIENT, "mrn": "MRN-0042/7"}, format="json")
+    assert again.status_code == 400
+    assert again.json() == {
+        "errors": {"mrn": ["MRN: another patient of this clinic has this MRN."]}
+    }
+    # Another clinic may record the same number; no MRN at all is never a clash.
+    Patient.objects.create(
+        clinic=other_clinic, given_name="Kim", family_name="Lee", mrn="MRN-0042/7",
+        date_of_birth=dt.date(1970, 1, 1), sex="female", home_timezone="Europe/Paris",
+    )
+    for _ in range(2):
+        assert api.post(reverse("api:patients"), PATIENT, format="json").status_code == 201
+    assert Patient.objects.filter(clinic=clinic).count() == 3
+
+
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
@@ -103,6 +125,10 @@ def test_a_patient_keeps_height_dialysis_and_delivery_date(api: APIClient, clini
         ({"dialysis": "yes"}, "dialysis"),
         ({"expected_delivery_date": "soon"}, "expected_delivery_date"),
         ({"eye_colour": "brown"}, "eye_colour"),  # an unknown field
+        ({"mrn": "A" * 33}, "mrn"),  # longer than an MRN may be
+        ({"mrn": "12 34"}, "mrn"),  # a space is not an MRN character
+        ({"mrn": "-1234"}, "mrn"),
+        ({"mrn": 1234}, "mrn"),  # a JSON number is not an MRN
     ],
 )
 def test_patient_refusals_name_the_field(

@@ -75,6 +75,32 @@ def test_a_clinician_adds_a_patient_with_messages_next_to_wrong_fields(
     assert patient.cns_depressants == ["opioid"]
 
 
+def test_the_patient_form_records_an_mrn_once_per_clinic(
+    logged_in: Client, patient: Patient
+) -> None:
+    fields = {
+        "given_name": "Jo", "family_name": "Doe", "date_of_birth": "1950-01-01",
+        "sex": "female", "home_timezone": "Europe/Paris", "pregnancy_trimester": "0",
+    }
+    Patient.objects.filter(pk=patient.pk).update(mrn="H-100")
+    response = logged_in.post(reverse("patient_new"), {**fields, "mrn": "H-100"})
+    assert response.context["form"].errors["mrn"] == [
+        "MRN: another patient of this clinic has this MRN."
+    ]
+    response = logged_in.post(reverse("patient_new"), {**fields, "mrn": "H 100"})
+    assert "MRN" in response.context["form"].errors["mrn"][0]
+    # Saving a patient again keeps their own MRN.
+    response = logged_in.post(
+        reverse("patient_edit", args=[patient.pk]),
+        {**fields, "home_timezone": patient.home_timezone, "mrn": "H-100"},
+    )
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    assert patient.mrn == "H-100"
+    assert "<dt>MRN</dt><dd>H-100</dd>" in logged_in.get(
+        reverse("patient", args=[patient.pk])).content.decode()
+
+
 def test_a_clinician_saves_a_draft_plan_with_the_engines_output(
     logged_in: Client, patient: Patient
 ) -> None:

@@ -25,7 +25,9 @@ for review (by c1, so the reviewer may decide) · ``dose`` a dose of the active 
 ``note`` an unread notice to c1 · ``feed`` patient A's live calendar-feed token · ``act``
 the signed "taken" e-mail link of that dose · ``reset`` a valid password-reset link of pA ·
 ``invite`` a valid portal-invitation link of pA · ``hist`` a history record of the active
-plan · ``alert`` an open abrupt-stop alert on the active plan.
+plan · ``alert`` an open abrupt-stop alert on the active plan · ``fpat``, ``fplan``,
+``fstep``, ``fbund`` the FHIR ids of patient A, the active plan (CarePlan), its first step
+(MedicationRequest) and its Bundle.
 
 Rules that are not rows:
 - ADMIN: of the Django admin only the representative rows below are in the table; every
@@ -59,6 +61,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from api.fhir import resource_id
 from planner import services
 from planner.models import Clinic, Patient, TaperPlan
 from planner.roles import Role
@@ -202,6 +205,25 @@ api:alerts                             -      GET    401   403   403   200   200
 api:alerts                             -      POST   401   403   403   405   405   403   403
 api/v1/                                -      GET    404   404   404   404   404   404   404
 api/v1/                                -      POST   404   404   404   404   404   404   404
+# --- FHIR R4 server (/fhir/r4/), session log-in; tests/api/test_fhir_server.py does tokens -
+fhir:metadata                          -      GET    200   200   200   200   200   200   200
+fhir:metadata                          -      POST   405   405   405   405   405   405   405
+fhir:patients                          -      GET    401   403   403   200   200   200   403
+fhir:patients                          -      POST   401   403   403   405   405   403   403
+fhir:patient                           fpat   GET    401   403   403   200   404   200   403
+fhir:patient                           fpat   POST   401   403   403   405   405   403   403
+fhir:careplans                         -      GET    401   403   403   200   200   200   403
+fhir:careplans                         -      POST   401   403   403   405   405   403   403
+fhir:careplan                          fplan  GET    401   403   403   200   404   200   403
+fhir:careplan                          fplan  POST   401   403   403   405   405   403   403
+fhir:medicationrequests                -      GET    401   403   403   200   200   200   403
+fhir:medicationrequests                -      POST   401   403   403   405   405   403   403
+fhir:medicationrequest                 fstep  GET    401   403   403   200   404   200   403
+fhir:medicationrequest                 fstep  POST   401   403   403   405   405   403   403
+fhir:bundle                            fbund  GET    401   403   403   200   404   200   403
+fhir:bundle                            fbund  POST   401   403   403   405   405   403   403
+fhir/r4/                               -      GET    404   404   404   404   404   404   404
+fhir/r4/                               -      POST   404   404   404   404   404   404   404
 # --- admin: representative rows (the rest: the ADMIN rule above) -------------------------
 admin:index                            -      GET    alog  alog  alog  alog  alog  alog  200
 admin:index                            -      POST   alog  alog  alog  alog  alog  alog  200
@@ -223,11 +245,11 @@ admin:planner_taperplan_simple_history hist   POST   alog  alog  alog  alog  alo
 ACTORS = ("anon", "pA", "pB", "c1", "c2", "rev", "admin")
 METHODS = ("GET", "POST")
 OBJECTS = ("-", "pat", "plan", "draft", "pend", "dose", "note", "feed", "act", "reset",
-           "invite", "hist", "alert")
+           "invite", "hist", "alert", "fpat", "fplan", "fstep", "fbund")
 CATEGORIES = ("login", "alog", "ok")
 OK = frozenset({200, 201, 302, 400, 409})
 # Routes without a name, keyed by their route, and the address a request goes to.
-UNNAMED_URLS = {"api/v1/": "/api/v1/no-such-endpoint/"}
+UNNAMED_URLS = {"api/v1/": "/api/v1/no-such-endpoint/", "fhir/r4/": "/fhir/r4/Observation"}
 # "Now" for the whole module: a few days before the plans start on 2027-03-01, so doses
 # are not yet due and every signed link is alive, whenever the suite runs.
 NOW = dt.datetime(2027, 2, 25, 17, 0, tzinfo=dt.UTC)
@@ -300,6 +322,10 @@ def is_admin(key: str) -> bool:
 
 
 # --- the world: two clinics, two patients, seven actors ------------------------------------
+
+
+def fhir_id(name: str) -> str:
+    return resource_id(settings.FHIR_IDENTIFIER_SYSTEM, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,6 +421,11 @@ def build_world() -> World:
             "invite": [uid, invite_token_generator.make_token(pa)],
             "hist": [active.pk, history.history_id],
             "alert": [alert.pk],
+            # FHIR ids of patient A, the active plan, its first step and its Bundle.
+            "fpat": [fhir_id(f"patients/{patient_a.pk}")],
+            "fplan": [fhir_id(f"plans/{active.pk}")],
+            "fstep": [fhir_id(f"plans/{active.pk}/steps/1")],
+            "fbund": [fhir_id(f"plans/{active.pk}/bundle")],
         },
     )
 
