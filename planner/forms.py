@@ -286,7 +286,6 @@ class PlanForm(forms.Form):
                 label=f"Dose {row} is the",
                 required=False,
                 choices=DOSE_ROLE_CHOICES,
-                help_text="Decides which dose is cut first; the bedtime dose is cut last.",
             )
             self.fields[f"dose_remove_{row}"] = forms.BooleanField(
                 label=f"Remove dose {row}", required=False
