@@ -114,6 +114,10 @@ def taper_pace(
     explicitly_shorter = (
         request.pace.length_days is not None and request.pace.length_days < required
     )
+    if abrupt and request.pace.shape is None:
+        # An abrupt stop keeps the length asked for; a proportional protocol (the classes
+        # of #22) would otherwise stretch it back to its own length. Baclofen is linear.
+        shape = "linear"
     lengthened_from: int | None = None
     levels: tuple[Decimal, ...]
     if request.pace.stop_now:
