@@ -240,3 +240,16 @@ def test_label_facts_and_guidelines_are_cited_not_clinic_defaults():
     # The pregabalin kidney table was not verified: no bands rather than guessed ones.
     assert protocol("pregabalin-oral-capsule").renal_bands == ()
     assert protocol("pregabalin-oral-capsule").high_dose_daily_mg.value == 300
+
+
+def test_docs_drugs_lists_every_encoded_value_of_the_class_protocols():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "drugs.md").read_text()
+    encoded = doc[doc.index("## What the engine encodes") :]
+    for product_id in PROTOCOL_OF:
+        assert f"`{product_id}`" in encoded
+        found = protocol(product_id)
+        assert f"### `{found.id}` version {found.version}" in encoded
+        for name in (*found.__dataclass_fields__, *found.risks.__dataclass_fields__):
+            setting = getattr(found, name, None) or getattr(found.risks, name, None)
+            if isinstance(setting, taper.Setting):
+                assert f"| `{name}`" in encoded, name
