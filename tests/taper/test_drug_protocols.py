@@ -175,3 +175,35 @@ def test_a_gabapentinoid_with_an_opioid_is_critical_citing_the_2019_communicatio
     cns = flag(plan, "CNS_DEPRESSANT")
     assert cns.severity == "critical"
     assert "Drug Safety Communication, 19 December 2019" in cns.source
+
+
+@pytest.mark.parametrize(
+    "revision",
+    [
+        {"kind": "hold", "from_date": "2027-01-18", "days": 14},
+        {"kind": "slow_down", "from_date": "2027-01-18"},
+        {"kind": "step_back", "from_date": "2027-01-18"},
+    ],
+)
+def test_holds_and_slow_downs_work_on_a_benzodiazepine_plan_as_for_baclofen(revision):
+    data: dict[str, Any] = {
+        "product": "diazepam-oral-tablet",
+        "doses": twice(10),
+        "start_date": "2027-01-04",
+        "timezone": "Europe/Berlin",
+        "goal": {"type": "discontinue"},
+        "patient": {"age_years": 45, "months_on_therapy": 3},
+    }
+    plain = taper.plan(taper.parse_request(data))
+    plan = taper.plan(taper.parse_request({**data, "revisions": [revision]}))
+    assert "REVISED" in codes(plan)
+    assert plan.duration_days > plain.duration_days
+    if revision["kind"] == "hold":
+        # The 16 mg step that starts on the hold's day lasts two weeks longer.
+        assert [(s.daily_total_mg, s.days) for s in plan.steps[:3]] == [
+            (18, 14),
+            (16, 28),
+            (14, 14),
+        ]
+    if revision["kind"] == "slow_down":
+        assert plan.steps[1].days == 28  # each later step lasts 14 × 2 days
