@@ -7,4 +7,5 @@ api only); run from a checkout:
     .venv/bin/python -m ops bench_calendar
     .venv/bin/python ops/load_test.py          # or `make load`
     .venv/bin/python ops/bench_taper.py
+    .venv/bin/python ops/bench_taper_drugs.py  # a year of 2-week benzodiazepine steps
 """

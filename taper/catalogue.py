@@ -13,13 +13,15 @@ from functools import lru_cache
 from pathlib import Path
 
 from taper.datafile import DataFileError, DataTable, read_toml
-from taper.protocol import Protocol, load_protocol
+from taper.protocol import Protocol, load_protocols
 
 DATA_DIR = Path(__file__).resolve().parent
 
 # form → (route, unit of a strength, unit of the smallest measurable amount)
 _FORMS = {
     "tablet": ("oral", "mg", "mg"),
+    # Capsules are never opened or split: the smallest capsule is the dose step.
+    "capsule": ("oral", "mg", "mg"),
     "liquid": ("oral", "mg/mL", "mL"),
     "intrathecal": ("intrathecal", "mcg/mL", None),
 }
@@ -35,10 +37,35 @@ _PRODUCT_KEYS = {
     "smallest_measurable_source",
     "source",
     "strengths",
+    "protocol",
+    "label_set_id",
+    "packs",
+    "packs_source",
+    "storage",
+    "storage_source",
+    "half_tablet_use_within_days",
+    "half_tablet_source",
 }
-_STRENGTH_KEYS = {"amount", "unit", "splittable", "splittable_source", "ndc", "brand"}
+_STRENGTH_KEYS = {
+    "amount",
+    "unit",
+    "splittable",
+    "splittable_source",
+    "ndc",
+    "brand",
+    "rxnorm",
+    "rxnorm_source",
+}
+# A value and the key that must give its source, whenever the value is present.
+_SOURCED_PRODUCT_KEYS = {
+    "packs": "packs_source",
+    "storage": "storage_source",
+    "half_tablet_use_within_days": "half_tablet_source",
+}
 _ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 _NDC = re.compile(r"\d{4,5}-\d{3,4}(-\d{1,2})?")
+_RXNORM = re.compile(r"\d{3,8}")
+_SET_ID = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}")
 
 
 class CatalogueError(DataFileError):
@@ -63,6 +90,9 @@ class Strength:
     splittable_source: str | None
     ndc: str | None
     brand: str | None
+    # Only where one NDC listing of a single product maps to exactly one code (docs/drugs.md).
+    rxnorm: str | None = None
+    rxnorm_source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +109,28 @@ class Product:
     smallest_measurable_unit: str | None
     smallest_measurable_source: str | None
     source: str
+    # The protocol id this product is tapered with; None: the protocol of its drug and route.
+    protocol_id: str | None = None
+    label_set_id: str | None = None
+    packs: tuple[str, ...] = ()
+    packs_source: str | None = None
+    storage: str | None = None
+    storage_source: str | None = None
+    half_tablet_use_within_days: int | None = None
+    half_tablet_source: str | None = None
 
     @property
     def is_tablet(self) -> bool:
         return self.form == "tablet"
+
+    @property
+    def is_capsule(self) -> bool:
+        return self.form == "capsule"
+
+    @property
+    def is_solid(self) -> bool:
+        """Tablets and capsules: doses are built from whole units (and tablet halves)."""
+        return self.form in ("tablet", "capsule")
 
     @property
     def is_liquid(self) -> bool:
@@ -123,7 +171,12 @@ class Catalogue:
         return None
 
     def protocol_versions(self, product: Product) -> tuple[Protocol, ...]:
-        """Every version on disk of the product's protocol, oldest first."""
+        """Every version on disk of the product's protocol, oldest first: the one its
+        `protocol` key names, else the one of its drug and route (baclofen)."""
+        if product.protocol_id is not None:
+            return tuple(
+                p for p in self.protocols if p.id == product.protocol_id and p.drug == product.drug
+            )
         return tuple(
             protocol
             for protocol in self.protocols
@@ -135,7 +188,8 @@ class Catalogue:
         approved under a version is always re-planned under that version."""
         versions = self.protocol_versions(product)
         if not versions:
-            raise CatalogueError(f"no protocol for {product.drug} ({product.route})")
+            named = f" (its protocol key: {product.protocol_id})" if product.protocol_id else ""
+            raise CatalogueError(f"no protocol for {product.drug} ({product.route}){named}")
         if version is None:
             return versions[-1]
         for protocol in versions:
@@ -159,7 +213,7 @@ def load_catalogue(data_dir: Path = DATA_DIR) -> Catalogue:
     products = tuple(product for path in product_files for product in _load_products_file(path))
     protocols = tuple(
         sorted(
-            (_load_protocol_file(path) for path in protocol_files),
+            (protocol for path in protocol_files for protocol in _load_protocol_file(path)),
             key=lambda protocol: (protocol.id, _version_key(protocol.version)),
         )
     )
@@ -170,6 +224,7 @@ def load_catalogue(data_dir: Path = DATA_DIR) -> Catalogue:
             raise CatalogueError(f"product id {product.id!r} is defined twice")
         seen_ids.add(product.id)
     ids_of: dict[tuple[str, str], str] = {}
+    # (One per drug and route: a class protocol's per-drug variants each count once.)
     for protocol in protocols:
         key = (protocol.drug, protocol.route)
         if ids_of.setdefault(key, protocol.id) != protocol.id:
@@ -178,13 +233,24 @@ def load_catalogue(data_dir: Path = DATA_DIR) -> Catalogue:
             )
     catalogue = Catalogue(products=products, protocols=protocols)
     for product in products:
-        catalogue.protocol_for(product)  # fail at load time, not on the first plan
+        # Fail at load time, not on the first plan: every version of the product's protocol
+        # must be for its route and list its drug.
+        catalogue.protocol_for(product)
+        for protocol in catalogue.protocol_versions(product):
+            if protocol.route != product.route or product.drug not in protocol.drugs:
+                raise CatalogueError(
+                    f"{product.id}: protocol {protocol.id} version {protocol.version} is for "
+                    f"{', '.join(protocol.drugs)} ({protocol.route}), not {product.drug} "
+                    f"({product.route})"
+                )
     return catalogue
 
 
-def _load_protocol_file(path: Path) -> Protocol:
-    """protocols/<id>/<version>.toml: the folder and file name must say what the file does."""
-    protocol = load_protocol(path)
+def _load_protocol_file(path: Path) -> tuple[Protocol, ...]:
+    """protocols/<id>/<version>.toml: the folder and file name must say what the file does.
+    A class protocol gives one Protocol per drug it lists."""
+    protocols = load_protocols(path)
+    protocol = protocols[0]
     if not re.fullmatch(r"\d+(\.\d+)*", protocol.version):
         raise CatalogueError(f"{path}: version {protocol.version!r} is not a number like 2 or 2.1")
     if (path.parent.name, path.stem) != (protocol.id, protocol.version):
@@ -192,7 +258,7 @@ def _load_protocol_file(path: Path) -> Protocol:
             f"{path}: holds {protocol.id} version {protocol.version}; "
             f"it belongs in protocols/{protocol.id}/{protocol.version}.toml"
         )
-    return protocol
+    return protocols
 
 
 def list_products(data_dir: Path = DATA_DIR) -> list[Product]:
@@ -237,8 +303,24 @@ def _product(table: DataTable) -> Product:
             table.fail("smallest_measurable_unit", f'expected "{measurable_unit}" for a {form}')
         if form == "tablet":
             _check_tablet_step(table, strengths, smallest)
+        elif form == "capsule":
+            _check_capsule_step(table, strengths, smallest)
     elif table.has("smallest_measurable"):
         table.fail("smallest_measurable", f"not used for a {form}")
+
+    for key, source_key in _SOURCED_PRODUCT_KEYS.items():
+        if table.has(key) and not table.has(source_key):
+            table.fail(source_key, f"missing: every {key} needs its source")
+        if table.has(source_key) and not table.has(key):
+            table.fail(source_key, f"not used without {key}")
+    label_set_id = table.optional_text("label_set_id")
+    if label_set_id is not None and not _SET_ID.fullmatch(label_set_id):
+        table.fail("label_set_id", "expected an SPL set_id such as ee9ad9ed-6d9f-4ee1-9d7f-...")
+    half_days: int | None = None
+    if table.has("half_tablet_use_within_days"):
+        if form != "tablet" or not any(strength.splittable for strength in strengths):
+            table.fail("half_tablet_use_within_days", "only for tablets that can be split")
+        half_days = table.positive_int("half_tablet_use_within_days")
 
     return Product(
         id=product_id,
@@ -252,6 +334,14 @@ def _product(table: DataTable) -> Product:
         smallest_measurable_unit=measurable_unit,
         smallest_measurable_source=source,
         source=table.text("source"),
+        protocol_id=table.optional_text("protocol"),
+        label_set_id=label_set_id,
+        packs=table.text_list("packs") if table.has("packs") else (),
+        packs_source=table.optional_text("packs_source"),
+        storage=table.optional_text("storage"),
+        storage_source=table.optional_text("storage_source"),
+        half_tablet_use_within_days=half_days,
+        half_tablet_source=table.optional_text("half_tablet_source"),
     )
 
 
@@ -266,6 +356,11 @@ def _strength(table: DataTable, unit: str, form: str) -> Strength:
     ndc = table.optional_text("ndc")
     if ndc is not None and not _NDC.fullmatch(ndc):
         table.fail("ndc", "expected an NDC such as 66794-155")
+    rxnorm = table.optional_text("rxnorm")
+    if rxnorm is not None and not _RXNORM.fullmatch(rxnorm):
+        table.fail("rxnorm", "expected an RxNorm code (digits) such as 309843")
+    if (rxnorm is None) != (table.optional_text("rxnorm_source") is None):
+        table.fail("rxnorm_source", "an RxNorm code and its source go together")
     return Strength(
         amount=table.positive_number("amount"),
         unit=unit,
@@ -273,13 +368,17 @@ def _strength(table: DataTable, unit: str, form: str) -> Strength:
         splittable_source=splittable_source,
         ndc=ndc,
         brand=table.optional_text("brand"),
+        rxnorm=rxnorm,
+        rxnorm_source=table.optional_text("rxnorm_source"),
     )
 
 
 def _check_tablet_step(table: DataTable, strengths: tuple[Strength, ...], step: Decimal) -> None:
-    # Every multiple of the step must be buildable from whole tablets plus at most one
-    # half: true when the smallest tablet is the step, or is splittable and twice the step,
-    # and every strength is a multiple of the smallest tablet.
+    # The step is the smallest tablet, or half of it when that tablet is splittable. Every
+    # multiple of the step must be buildable from whole tablets plus at most one half: it
+    # is enough that the multiples up to the smallest tablet are, since adding one smallest
+    # tablet to a buildable dose builds the dose one tablet larger (diazepam 2, 5, 10 mg
+    # with a 1 mg step: 1 = half of 2, 2 = 2; then every larger whole mg follows).
     smallest = min(strengths, key=lambda strength: strength.amount)
     fits = smallest.amount == step or (smallest.splittable and smallest.amount == 2 * step)
     if not fits:
@@ -287,6 +386,29 @@ def _check_tablet_step(table: DataTable, strengths: tuple[Strength, ...], step: 
             "smallest_measurable",
             "expected the smallest tablet, or half of it when that tablet is splittable",
         )
-    for strength in strengths:
-        if strength.amount % smallest.amount != 0:
-            table.fail("strengths", "every strength must be a multiple of the smallest tablet")
+    _check_buildable(table, strengths, step, smallest.amount, "tablet")
+
+
+def _check_capsule_step(table: DataTable, strengths: tuple[Strength, ...], step: Decimal) -> None:
+    smallest = min(strength.amount for strength in strengths)
+    if smallest != step:
+        table.fail("smallest_measurable", "expected the smallest capsule (capsules are not split)")
+    _check_buildable(table, strengths, step, smallest, "capsule")
+
+
+def _check_buildable(
+    table: DataTable, strengths: tuple[Strength, ...], step: Decimal, smallest: Decimal, form: str
+) -> None:
+    from taper.rounding import can_build  # rounding imports this module
+
+    shelf = tuple((strength.amount, strength.splittable) for strength in strengths)
+    multiple = step
+    while multiple <= smallest:
+        if not can_build(shelf, multiple):
+            table.fail(
+                "strengths",
+                f"{multiple} mg cannot be built from whole {form}s"
+                + (" and at most one half" if form == "tablet" else "")
+                + "; every multiple of the dose step must be",
+            )
+        multiple += step

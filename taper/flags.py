@@ -9,17 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
 from taper.kidney import CreatinineClearance
-from taper.pace import TaperPace
-from taper.protocol import CLINIC_DEFAULT, IntrathecalProtocol, OralProtocol, PatientRisks, Setting
+from taper.pace import TaperPace, renal_slowed
+from taper.protocol import (
+    CLINIC_DEFAULT,
+    IntrathecalProtocol,
+    OralProtocol,
+    PatientRisks,
+    RenalBand,
+    Setting,
+)
 from taper.request import PlanRequest
 from taper.rounding import format_amount
 
 Severity = Literal["info", "warning", "critical"]
+HUNDRED = Decimal(100)
 
 # Table order of CLINICAL.md: flags are listed by severity, then in this order.
 CODES = (
@@ -48,6 +56,14 @@ CODES = (
     "LENGTHENED_TO_FIT",
     "REVISED",
 )
+# Codes only the drug classes of issue #22 raise (a baclofen plan never does); shared
+# facts (CNS_DEPRESSANT, ELDERLY, ABOVE_RENAL_DOSE, STEP_TOO_LARGE, ...) keep the codes above.
+CLASS_CODES = (
+    "RENAL_DOSE_TIMES",  # more dose times a day than the label's kidney band gives
+    "BENZODIAZEPINE_BOXED_WARNING",
+    "COMPLEX_SLEEP_BEHAVIOR",  # the zolpidem boxed warning
+)
+_ORDER = {code: index for index, code in enumerate((*CODES, *CLASS_CODES))}
 # Warnings that still need a reviewer: the plan is faster or steeper than the protocol.
 REVIEW_CODES = frozenset({"FASTER_THAN_PROTOCOL", "STEP_TOO_LARGE"})
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
@@ -104,6 +120,10 @@ def oral_flags(
         if abrupt
         else "The protocol lengthens the taper and each step for this."
     )
+    if protocol.slower_factor.value == 1:
+        slowed = ""  # a protocol with one pace for everyone (z-drugs)
+        if protocol.longest_length_days.value == protocol.standard_length_days.value:
+            longer = "the protocol keeps one pace for everyone."
     longer = (
         "the protocol's taper would be longer; this plan is an abrupt stop."
         if abrupt
@@ -200,11 +220,14 @@ def oral_flags(
                 long_term.source,
             )
         )
-    renal_slowed = crcl is not None and crcl.value_ml_min < protocol.slower_below_crcl_ml_min.value
-    flags += _renal_flags(protocol.risks, crcl, slowed if renal_slowed else "")
-    above_renal = _above_renal_dose_flag(daily, protocol, crcl)
-    if above_renal:
-        flags.append(above_renal)
+    slowed_by_kidneys = renal_slowed(protocol, crcl)
+    flags += _renal_flags(protocol.risks, crcl, slowed if slowed_by_kidneys else "")
+    if protocol.renal_bands:
+        flags += _renal_band_flags(request, protocol, crcl)
+    else:
+        above_renal = _above_renal_dose_flag(daily, protocol, crcl)
+        if above_renal:
+            flags.append(above_renal)
     flags += _kidney_facts_flags(request, protocol.risks, crcl)
     elderly = _elderly_flag(request, protocol.risks, slowed)
     if elderly:
@@ -228,7 +251,123 @@ def oral_flags(
             )
         )
     flags += _patient_flags(request, protocol.risks)
+    critical = protocol.cns_depressant_critical_with
+    with_critical = [n for n in patient.cns_depressants if critical and n in critical.value]
+    if critical is not None and with_critical:
+        flags = [flag for flag in flags if flag.code != "CNS_DEPRESSANT"]
+        names = ", ".join(name.replace("_", " ") for name in patient.cns_depressants)
+        flags.append(
+            Flag(
+                "CNS_DEPRESSANT",
+                "critical",
+                _sentences(f"Also taking: {names}.", critical.note),
+                critical.source,
+            )
+        )
+    if protocol.class_warning_code is not None and protocol.class_warning is not None:
+        warning = protocol.class_warning
+        flags.append(Flag(protocol.class_warning_code, "warning", warning.value, warning.source))
     return _ordered(flags)
+
+
+def _renal_band_flags(
+    request: PlanRequest, protocol: OralProtocol, crcl: CreatinineClearance | None
+) -> list[Flag]:
+    """The label's kidney table: ABOVE_RENAL_DOSE when the current daily dose is above the
+    band's maximum (critical in the severe band, else warning), RENAL_DOSE_TIMES when the
+    regimen has more dose times a day than the band's regimen."""
+    if crcl is None:
+        return []
+    value = crcl.value_ml_min
+    band: RenalBand | None = next((b for b in protocol.renal_bands if b.holds(value)), None)
+    if band is None:
+        return []
+    flags = []
+    daily = request.daily_total_mg
+    ceiling = band.max_daily_for(value)
+    method = _CRCL_METHOD[crcl.method]
+    severe = value < protocol.risks.renal_severe_below_ml_min.value
+    if daily > ceiling:
+        shown = ceiling.quantize(Decimal("0.1"))
+        scaled = (
+            f" (in proportion below {format_amount(band.proportional_below_ml_min)} mL/min)"
+            if band.proportional_below_ml_min is not None and value < band.proportional_below_ml_min
+            else ""
+        )
+        flags.append(
+            Flag(
+                "ABOVE_RENAL_DOSE",
+                "critical" if severe else "warning",
+                f"The daily dose ({format_amount(daily)} mg) is above the label's maximum of "
+                f"{format_amount(shown)} mg a day{scaled} for a creatinine clearance of "
+                f"{format_amount(value)} mL/min ({method}); the label's regimen there is "
+                f"{band.regimen}. Assess the patient for {request.product.drug} toxicity "
+                "(drowsiness, dizziness, unsteadiness, confusion) and plan the taper from a "
+                "kidney-adjusted dose.",
+                band.source,
+            )
+        )
+    times = len(request.doses)
+    if times > band.doses_per_day:
+        flags.append(
+            Flag(
+                "RENAL_DOSE_TIMES",
+                "warning",
+                f"{times} dose times a day; at a creatinine clearance of {format_amount(value)} "
+                f"mL/min the label gives {band.doses_per_day} ({band.regimen}). The plan keeps "
+                "the patient's dose times and cuts them in the usual order; consider fewer "
+                "dose times.",
+                band.source,
+            )
+        )
+    return flags
+
+
+def window_flag(
+    request: PlanRequest,
+    protocol: OralProtocol,
+    steps: Sequence[tuple[date, Decimal]],
+) -> Flag | None:
+    """No window of window_days days cuts the daily dose by more than window_max_cut_percent
+    of its value on the window's first day (benzodiazepines: 25 % in 14 days). The final
+    step to zero, from the product's smallest practical dose, is not counted (it is 100 %
+    by nature). Levels are compared day by day: a year of steps is 365 comparisons."""
+    days, limit = protocol.window_days, protocol.window_max_cut_percent
+    if days is None or limit is None or not steps:
+        return None
+    # The daily dose on each day from the day before the plan to its last dosing day.
+    start = steps[0][0]
+    levels = [request.daily_total_mg]
+    for (day, level), following in zip(steps, [*steps[1:], None], strict=True):
+        end = following[0] if following is not None else day + timedelta(days=1)
+        levels += [level] * (end - day).days
+    span = days.value - 1  # a window's first and last day, both counted
+    problems: list[str] = []
+    seen: set[tuple[Decimal, Decimal]] = set()
+    for first in range(len(levels) - 1):
+        last = min(first + span, len(levels) - 1)
+        before, after = levels[first], levels[last]
+        too_much = before > 0 and (before - after) * HUNDRED > limit.value * before
+        if too_much and (before, after) not in seen:
+            # Each fall once, with the first window that shows it (index 0 is the day
+            # before the plan, on the starting regimen).
+            seen.add((before, after))
+            shown = start + timedelta(days=first - 1)
+            problems.append(
+                f"{format_amount(before)} → {format_amount(after)} mg a day in the "
+                f"{days.value} days from {shown}"
+            )
+    if not problems:
+        return None
+    return Flag(
+        "STEP_TOO_LARGE",
+        "warning",
+        f"More than {format_amount(limit.value)} % of the daily dose cut within "
+        f"{days.value} days: {'; '.join(problems)}. A reviewer must approve it before it "
+        f"starts, or choose a product with a smaller dose step. Watch for withdrawal: "
+        f"{withdrawal_text(protocol)}.",
+        f"{limit.source}; {withdrawal_source(protocol)}",
+    )
 
 
 def intrathecal_flags(
@@ -260,28 +399,15 @@ def _renal_flags(risks: PatientRisks, crcl: CreatinineClearance | None, slowed: 
     if crcl is None:
         return []
     value = crcl.value_ml_min
-    bands: tuple[tuple[str, Severity, Decimal, str, str | None], ...] = (
-        (
-            "RENAL_SEVERE",
-            "critical",
-            risks.renal_severe_below_ml_min.value,
-            risks.renal_severe_below_ml_min.source,
-            risks.renal_severe_below_ml_min.note,
-        ),
-        (
-            "RENAL_MODERATE",
-            "warning",
-            risks.renal_moderate_below_ml_min.value,
-            risks.renal_moderate_below_ml_min.source,
-            risks.renal_moderate_below_ml_min.note,
-        ),
-        (
-            "RENAL_MILD",
-            "info",
-            risks.renal_mild_below_ml_min.value,
-            risks.renal_mild_below_ml_min.source,
-            risks.renal_mild_below_ml_min.note,
-        ),
+    named: tuple[tuple[str, Severity, Setting[Decimal] | None], ...] = (
+        ("RENAL_SEVERE", "critical", risks.renal_severe_below_ml_min),
+        ("RENAL_MODERATE", "warning", risks.renal_moderate_below_ml_min),
+        ("RENAL_MILD", "info", risks.renal_mild_below_ml_min),
+    )
+    bands = tuple(
+        (code, severity, band.value, band.source, band.note)
+        for code, severity, band in named
+        if band is not None
     )
     # Bands are half-open: 30.0 is moderate, 50.0 mild, 80.0 no flag.
     for code, severity, below, source, note in bands:
@@ -303,13 +429,15 @@ def _above_renal_dose_flag(
         return None
     risks = protocol.risks
     value = crcl.value_ml_min
-    bands: tuple[tuple[Decimal, Setting[tuple[int, ...]], Severity], ...] = (
-        (risks.renal_severe_below_ml_min.value, protocol.renal_severe_dose_kept, "critical"),
-        (risks.renal_moderate_below_ml_min.value, protocol.renal_moderate_dose_kept, "warning"),
-        (risks.renal_mild_below_ml_min.value, protocol.renal_mild_dose_kept, "warning"),
+    named: tuple[tuple[Setting[Decimal] | None, Setting[tuple[int, ...]] | None, Severity], ...] = (
+        (risks.renal_severe_below_ml_min, protocol.renal_severe_dose_kept, "critical"),
+        (risks.renal_moderate_below_ml_min, protocol.renal_moderate_dose_kept, "warning"),
+        (risks.renal_mild_below_ml_min, protocol.renal_mild_dose_kept, "warning"),
     )
-    for below, kept, severity in bands:
-        if value < below:
+    for threshold, kept, severity in named:
+        if threshold is None or kept is None:
+            continue
+        if value < threshold.value:
             numerator, denominator = kept.value
             ceiling = protocol.max_daily_dose_mg.value * numerator / denominator
             if daily <= ceiling:
@@ -322,7 +450,7 @@ def _above_renal_dose_flag(
                 f"maximum for a creatinine clearance of {format_amount(value)} mL/min: "
                 f"{format_amount(protocol.max_daily_dose_mg.value)} mg × {numerator}/"
                 f"{denominator} = {format_amount(shown)} mg a day. Assess the patient for "
-                "baclofen toxicity (confusion, drowsiness, coma) before tapering.",
+                f"{protocol.drug} toxicity (confusion, drowsiness, coma) before tapering.",
                 f"{kept.source}; {protocol.max_daily_dose_mg.source}",
             )
     return None
@@ -390,7 +518,8 @@ def delivery_flag(request: PlanRequest, protocol: OralProtocol, end_date: date) 
         "DELIVERY_BEFORE_END",
         "critical",
         f"The plan's last dosing day ({end_date}) is on or after the expected delivery date "
-        f"({delivery}): the baby would be born while the mother still takes baclofen. "
+        f"({delivery}): the baby would be born while the mother still takes "
+        f"{request.product.drug}. "
         f'Label: "{label.value}" Plan the birth and the taper with the obstetric team.',
         label.source,
     )
@@ -485,5 +614,5 @@ def _sentences(*parts: str | None) -> str:
 
 def _ordered(flags: list[Flag]) -> tuple[Flag, ...]:
     return tuple(
-        sorted(flags, key=lambda flag: (_SEVERITY_ORDER[flag.severity], CODES.index(flag.code)))
+        sorted(flags, key=lambda flag: (_SEVERITY_ORDER[flag.severity], _ORDER[flag.code]))
     )

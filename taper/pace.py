@@ -65,11 +65,18 @@ def taper_pace(
         patient.age_years is not None
         and patient.age_years >= protocol.risks.elderly_age_years.value
     )
-    weak_kidneys = crcl is not None and crcl.value_ml_min < protocol.slower_below_crcl_ml_min.value
+    weak_kidneys = renal_slowed(protocol, crcl)
+    slower_after = protocol.slower_after_months
+    # A class protocol may also slow down for long use (benzodiazepines: a year or more).
+    long_use_slower = (
+        slower_after is not None
+        and patient.months_on_therapy is not None
+        and patient.months_on_therapy >= slower_after.value
+    )
     factor = protocol.slower_factor.value
     length = base_length
     step = protocol.step_interval_days.value
-    if elderly or weak_kidneys or patient.seizure_history:
+    if elderly or weak_kidneys or patient.seizure_history or long_use_slower:
         # Once, however many of these apply (CLINICAL.md).
         length, step = stretch_days(length, factor), stretch_days(step, factor)
     preferred_length, preferred_step = length, step
@@ -107,6 +114,10 @@ def taper_pace(
     explicitly_shorter = (
         request.pace.length_days is not None and request.pace.length_days < required
     )
+    if abrupt and request.pace.shape is None:
+        # An abrupt stop keeps the length asked for; a proportional protocol (the classes
+        # of #22) would otherwise stretch it back to its own length. Baclofen is linear.
+        shape = "linear"
     lengthened_from: int | None = None
     levels: tuple[Decimal, ...]
     if request.pace.stop_now:
@@ -139,6 +150,11 @@ def taper_pace(
         percent_per_step=percent if shape == "proportional" else None,
         lengthened_from_days=lengthened_from,
     )
+
+
+def renal_slowed(protocol: OralProtocol, crcl: CreatinineClearance | None) -> bool:
+    below = protocol.slower_below_crcl_ml_min
+    return crcl is not None and below is not None and crcl.value_ml_min < below.value
 
 
 def steps_to_target(

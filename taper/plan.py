@@ -14,6 +14,7 @@ from taper.flags import (
     oral_flags,
     requires_review,
     step_too_large_flag,
+    window_flag,
     with_flags,
 )
 from taper.kidney import CreatinineClearance, patient_creatinine_clearance
@@ -120,6 +121,13 @@ def _oral_plan(
         ),
         delivery_flag(request, protocol, end_date),
     ]
+    window = window_flag(
+        request, protocol, [(step.start_date, step.daily_total_mg) for step in steps]
+    )
+    if window is not None:
+        # One STEP_TOO_LARGE per plan: the window guardrail joins the largest-cut one.
+        cut = more[0]
+        more[0] = window if cut is None else _joined(cut, window)
     flags = with_flags(flags, [flag for flag in more if flag is not None])
     events = dose_events(steps, request.timezone, fraction)
     supply = dispense(
@@ -144,6 +152,15 @@ def _oral_plan(
         largest_cut_mg=pace.largest_cut_mg,
         percent_per_step=pace.percent_per_step,
         last_day_missed_dose=_last_day_guidance(request, steps, fraction),
+    )
+
+
+def _joined(first: Flag, second: Flag) -> Flag:
+    return Flag(
+        first.code,
+        first.severity,
+        f"{first.message} {second.message}",
+        f"{first.source}; {second.source}",
     )
 
 

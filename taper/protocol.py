@@ -44,8 +44,9 @@ class PatientRisks:
     elderly_age_years: Setting[int]
     pediatric_age_years: Setting[int]
     renal_severe_below_ml_min: Setting[Decimal]
-    renal_moderate_below_ml_min: Setting[Decimal]
-    renal_mild_below_ml_min: Setting[Decimal]
+    # Optional: a class protocol flags only the kidney bands its source gives.
+    renal_moderate_below_ml_min: Setting[Decimal] | None
+    renal_mild_below_ml_min: Setting[Decimal] | None
     pregnancy: Setting[str]
     pregnancy_third_trimester: Setting[str]
     breastfeeding: Setting[str]
@@ -56,6 +57,32 @@ class PatientRisks:
     kidney_function_unknown: Setting[str]
     adult_age_years: Setting[int]
     review_every_plan_below_age_years: Setting[int]
+
+
+@dataclass(frozen=True, slots=True)
+class RenalBand:
+    """One row of a label's kidney dosing table: the highest daily dose and how many dose
+    times a day the label gives for a creatinine clearance in this band."""
+
+    lower_ml_min: Decimal
+    lower_included: bool  # ">= 60" is included, "> 30 to 59" is not
+    max_daily_mg: Decimal
+    doses_per_day: int
+    regimen: str
+    source: str
+    # Below this clearance the maximum falls in proportion (gabapentin: 300 mg × CrCl/15).
+    proportional_below_ml_min: Decimal | None = None
+
+    def holds(self, crcl_ml_min: Decimal) -> bool:
+        return crcl_ml_min > self.lower_ml_min or (
+            self.lower_included and crcl_ml_min == self.lower_ml_min
+        )
+
+    def max_daily_for(self, crcl_ml_min: Decimal) -> Decimal:
+        below = self.proportional_below_ml_min
+        if below is not None and crcl_ml_min < below:
+            return self.max_daily_mg * crcl_ml_min / below
+        return self.max_daily_mg
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +99,7 @@ class OralProtocol:
     high_dose_daily_mg: Setting[Decimal]
     long_term_months: Setting[Decimal]
     slower_factor: Setting[Decimal]
-    slower_below_crcl_ml_min: Setting[Decimal]
+    slower_below_crcl_ml_min: Setting[Decimal] | None
     step_interval_days: Setting[int]
     min_step_interval_days: Setting[int]
     step_shape: Setting[str]
@@ -91,12 +118,30 @@ class OralProtocol:
     min_percent_per_step: Setting[Decimal]
     max_percent_per_step: Setting[Decimal]
     after_end_days: Setting[int]
-    renal_mild_dose_kept: Setting[tuple[int, ...]]
-    renal_moderate_dose_kept: Setting[tuple[int, ...]]
-    renal_severe_dose_kept: Setting[tuple[int, ...]]
+    # Baclofen's published kidney fractions (Vlavonou); a class protocol gives renal_bands.
+    renal_mild_dose_kept: Setting[tuple[int, ...]] | None
+    renal_moderate_dose_kept: Setting[tuple[int, ...]] | None
+    renal_severe_dose_kept: Setting[tuple[int, ...]] | None
     withdrawal_progression: Setting[str]
     delivery_before_end: Setting[str]
     risks: PatientRisks
+    # The drugs a class protocol covers (benzodiazepine-oral: diazepam, clonazepam, ...);
+    # the loader makes one OralProtocol per drug, with that drug's by_drug values.
+    drugs: tuple[str, ...] = ()
+    # Guardrail: no window of this many days cuts the daily dose by more than this % of
+    # its value at the window's start (the final step to zero excepted).
+    window_days: Setting[int] | None = None
+    window_max_cut_percent: Setting[Decimal] | None = None
+    # Slower (× slower_factor) also after this many months of use.
+    slower_after_months: Setting[Decimal] | None = None
+    # CNS_DEPRESSANT is critical with these (the benzodiazepine boxed warning: opioids).
+    cns_depressant_critical_with: Setting[tuple[str, ...]] | None = None
+    # A warning on every plan of the class, under its own code.
+    class_warning_code: str | None = None
+    class_warning: Setting[str] | None = None
+    # Every dose must carry one of these roles (zolpidem: bedtime only).
+    dose_roles: Setting[tuple[str, ...]] | None = None
+    renal_bands: tuple[RenalBand, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +159,7 @@ class IntrathecalProtocol:
     max_plan_length_days: Setting[int]
     max_wean_steps: Setting[int]
     risks: PatientRisks
+    drugs: tuple[str, ...] = ()
 
 
 Protocol = OralProtocol | IntrathecalProtocol
@@ -121,18 +167,74 @@ Protocol = OralProtocol | IntrathecalProtocol
 _HEADER_KEYS = {"id", "version", "drug", "route", "title"}
 _RISK_KEYS = set(PatientRisks.__dataclass_fields__)
 _ORAL_KEYS = set(OralProtocol.__dataclass_fields__) - _HEADER_KEYS - {"risks"}
-_INTRATHECAL_KEYS = set(IntrathecalProtocol.__dataclass_fields__) - _HEADER_KEYS - {"risks"}
+_INTRATHECAL_KEYS = (
+    set(IntrathecalProtocol.__dataclass_fields__) - _HEADER_KEYS - {"risks", "drugs"}
+)
+# What a class protocol may set per drug: [by_drug.<drug>.<key>].
+_BY_DRUG_KEYS = {
+    "max_daily_dose_mg",
+    "high_dose_daily_mg",
+    "implausible_daily_dose_mg",
+    "implausible_single_dose_mg",
+    "pediatric_max_mg_per_kg_day",
+    "renal_bands",
+    "renal_severe_below_ml_min",
+    "renal_moderate_below_ml_min",
+    "dialysis",
+    "kidney_function_unknown",
+    "withdrawal_signs",
+    "withdrawal_progression",
+    "class_warning",
+    "cns_depressant_critical_with",
+}
+_BAND_KEYS = {
+    "lower_ml_min",
+    "lower_included",
+    "max_daily_mg",
+    "doses_per_day",
+    "regimen",
+    "source",
+    "proportional_below_ml_min",
+}
 
 
 def load_protocol(path: Path) -> Protocol:
+    """A single-drug protocol file (baclofen). A class file loads with load_protocols."""
+    protocols = load_protocols(path)
+    if len(protocols) != 1:
+        raise ProtocolError(f"{path.name}: a class protocol; load it with load_protocols")
+    return protocols[0]
+
+
+def load_protocols(path: Path) -> tuple[Protocol, ...]:
+    """One protocol per drug: a class file (`drugs = [...]`) gives one for each of its
+    drugs, each with that drug's [by_drug.<drug>] values over the class values."""
     top = read_toml(path, ProtocolError)
     route = top.text("route")
     if route == "oral":
-        top.only_keys(_HEADER_KEYS | _RISK_KEYS | _ORAL_KEYS)
-        return _oral_protocol(top)
+        if top.has("drugs"):
+            top.only_keys((_HEADER_KEYS - {"drug"}) | _RISK_KEYS | _ORAL_KEYS | {"by_drug"})
+            drugs = top.text_list("drugs")
+            by_drug = top.table("by_drug") if top.has("by_drug") else None
+            if by_drug is not None:
+                for name in by_drug.data:
+                    if name not in drugs:
+                        by_drug.fail(name, f"not one of this protocol's drugs: {', '.join(drugs)}")
+                    by_drug.table(name).only_keys(_BY_DRUG_KEYS)
+            variants = []
+            for drug in drugs:
+                data = {k: v for k, v in top.data.items() if k not in ("drugs", "by_drug")}
+                if by_drug is not None and by_drug.has(drug):
+                    data.update(by_drug.table(drug).data)
+                data["drug"] = drug
+                merged = DataTable(top.file, top.path, data, top.error)
+                variants.append(_oral_protocol(merged, drugs))
+            return tuple(variants)
+        top.only_keys(_HEADER_KEYS | _RISK_KEYS | (_ORAL_KEYS - {"drugs"}))
+        return (_oral_protocol(top, (top.text("drug"),)),)
     if route == "intrathecal":
         top.only_keys(_HEADER_KEYS | _RISK_KEYS | _INTRATHECAL_KEYS)
-        return _intrathecal_protocol(top)
+        return (_intrathecal_protocol(top),)
     top.fail("route", 'expected "oral" or "intrathecal"')
 
 
@@ -153,6 +255,53 @@ def _int(top: DataTable, key: str) -> Setting[int]:
 def _number(top: DataTable, key: str) -> Setting[Decimal]:
     table, source, note = _setting_table(top, key)
     return Setting(table.positive_number("value"), source, note)
+
+
+def _optional_number(top: DataTable, key: str) -> Setting[Decimal] | None:
+    return _number(top, key) if top.has(key) else None
+
+
+def _optional_int(top: DataTable, key: str) -> Setting[int] | None:
+    return _int(top, key) if top.has(key) else None
+
+
+def _optional_texts(top: DataTable, key: str) -> Setting[tuple[str, ...]] | None:
+    return _texts(top, key) if top.has(key) else None
+
+
+def _optional_fraction(top: DataTable, key: str) -> Setting[tuple[int, ...]] | None:
+    return _fraction(top, key) if top.has(key) else None
+
+
+def _renal_bands(top: DataTable) -> tuple[RenalBand, ...]:
+    if not top.has("renal_bands"):
+        return ()
+    bands = []
+    for table in top.tables("renal_bands"):
+        table.only_keys(_BAND_KEYS)
+        below = (
+            table.positive_number("proportional_below_ml_min")
+            if table.has("proportional_below_ml_min")
+            else None
+        )
+        lower = table.raw("lower_ml_min")
+        if isinstance(lower, bool) or not isinstance(lower, (int, Decimal)) or lower < 0:
+            table.fail("lower_ml_min", "expected a number of at least 0")
+        bands.append(
+            RenalBand(
+                lower_ml_min=Decimal(lower),
+                lower_included=table.boolean("lower_included"),
+                max_daily_mg=table.positive_number("max_daily_mg"),
+                doses_per_day=table.positive_int("doses_per_day"),
+                regimen=table.text("regimen"),
+                source=table.text("source"),
+                proportional_below_ml_min=below,
+            )
+        )
+    ordered = sorted(bands, key=lambda band: band.lower_ml_min, reverse=True)
+    if ordered != bands or ordered[-1].lower_ml_min != 0:
+        top.fail("renal_bands", "expected bands from the highest clearance down to 0 mL/min")
+    return tuple(ordered)
 
 
 def _text(top: DataTable, key: str) -> Setting[str]:
@@ -183,8 +332,8 @@ def _risks(top: DataTable) -> PatientRisks:
         elderly_age_years=_int(top, "elderly_age_years"),
         pediatric_age_years=_int(top, "pediatric_age_years"),
         renal_severe_below_ml_min=_number(top, "renal_severe_below_ml_min"),
-        renal_moderate_below_ml_min=_number(top, "renal_moderate_below_ml_min"),
-        renal_mild_below_ml_min=_number(top, "renal_mild_below_ml_min"),
+        renal_moderate_below_ml_min=_optional_number(top, "renal_moderate_below_ml_min"),
+        renal_mild_below_ml_min=_optional_number(top, "renal_mild_below_ml_min"),
         pregnancy=_text(top, "pregnancy"),
         pregnancy_third_trimester=_text(top, "pregnancy_third_trimester"),
         breastfeeding=_text(top, "breastfeeding"),
@@ -196,11 +345,16 @@ def _risks(top: DataTable) -> PatientRisks:
         adult_age_years=_int(top, "adult_age_years"),
         review_every_plan_below_age_years=_int(top, "review_every_plan_below_age_years"),
     )
-    if not (
-        risks.renal_severe_below_ml_min.value
-        < risks.renal_moderate_below_ml_min.value
-        < risks.renal_mild_below_ml_min.value
-    ):
+    thresholds = [
+        setting.value
+        for setting in (
+            risks.renal_severe_below_ml_min,
+            risks.renal_moderate_below_ml_min,
+            risks.renal_mild_below_ml_min,
+        )
+        if setting is not None
+    ]
+    if thresholds != sorted(set(thresholds)):
         top.fail(
             "renal_moderate_below_ml_min.value",
             "renal bands must rise: severe < moderate < mild",
@@ -208,7 +362,10 @@ def _risks(top: DataTable) -> PatientRisks:
     return risks
 
 
-def _oral_protocol(top: DataTable) -> OralProtocol:
+def _oral_protocol(top: DataTable, drugs: tuple[str, ...]) -> OralProtocol:
+    has_code = top.has("class_warning_code")
+    if has_code != top.has("class_warning"):
+        top.fail("class_warning", "class_warning and class_warning_code go together")
     protocol = OralProtocol(
         id=top.text("id"),
         version=top.text("version"),
@@ -222,7 +379,7 @@ def _oral_protocol(top: DataTable) -> OralProtocol:
         high_dose_daily_mg=_number(top, "high_dose_daily_mg"),
         long_term_months=_number(top, "long_term_months"),
         slower_factor=_number(top, "slower_factor"),
-        slower_below_crcl_ml_min=_number(top, "slower_below_crcl_ml_min"),
+        slower_below_crcl_ml_min=_optional_number(top, "slower_below_crcl_ml_min"),
         step_interval_days=_int(top, "step_interval_days"),
         min_step_interval_days=_int(top, "min_step_interval_days"),
         step_shape=_text(top, "step_shape"),
@@ -241,12 +398,21 @@ def _oral_protocol(top: DataTable) -> OralProtocol:
         min_percent_per_step=_number(top, "min_percent_per_step"),
         max_percent_per_step=_number(top, "max_percent_per_step"),
         after_end_days=_int(top, "after_end_days"),
-        renal_mild_dose_kept=_fraction(top, "renal_mild_dose_kept"),
-        renal_moderate_dose_kept=_fraction(top, "renal_moderate_dose_kept"),
-        renal_severe_dose_kept=_fraction(top, "renal_severe_dose_kept"),
+        renal_mild_dose_kept=_optional_fraction(top, "renal_mild_dose_kept"),
+        renal_moderate_dose_kept=_optional_fraction(top, "renal_moderate_dose_kept"),
+        renal_severe_dose_kept=_optional_fraction(top, "renal_severe_dose_kept"),
         withdrawal_progression=_text(top, "withdrawal_progression"),
         delivery_before_end=_text(top, "delivery_before_end"),
         risks=_risks(top),
+        drugs=drugs,
+        window_days=_optional_int(top, "window_days"),
+        window_max_cut_percent=_optional_number(top, "window_max_cut_percent"),
+        slower_after_months=_optional_number(top, "slower_after_months"),
+        cns_depressant_critical_with=_optional_texts(top, "cns_depressant_critical_with"),
+        class_warning_code=top.text("class_warning_code") if has_code else None,
+        class_warning=_text(top, "class_warning") if has_code else None,
+        dose_roles=_optional_texts(top, "dose_roles"),
+        renal_bands=_renal_bands(top),
     )
     p = protocol
     if not (
@@ -284,6 +450,10 @@ def _oral_protocol(top: DataTable) -> OralProtocol:
         top.fail("step_shape.value", 'expected "linear" or "proportional"')
     if p.implausible_single_dose_mg.value > p.implausible_daily_dose_mg.value:
         top.fail("implausible_single_dose_mg.value", "expected at most implausible_daily_dose_mg")
+    if (p.window_days is None) != (p.window_max_cut_percent is None):
+        top.fail("window_days", "window_days and window_max_cut_percent go together")
+    if p.window_max_cut_percent is not None and p.window_max_cut_percent.value >= 100:
+        top.fail("window_max_cut_percent.value", "expected a percentage under 100")
     return protocol
 
 
@@ -302,4 +472,5 @@ def _intrathecal_protocol(top: DataTable) -> IntrathecalProtocol:
         max_plan_length_days=_int(top, "max_plan_length_days"),
         max_wean_steps=_int(top, "max_wean_steps"),
         risks=_risks(top),
+        drugs=(top.text("drug"),),
     )

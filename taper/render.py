@@ -134,12 +134,22 @@ def plan_to_text(plan: TaperPlan) -> str:
 
 def catalogue_to_text(catalogue: Catalogue | None = None) -> str:
     """The products a plan can use, one line each, for `--list-products`."""
-    products = (catalogue or load_catalogue()).products
+    catalogue = catalogue or load_catalogue()
+    products = catalogue.products
     width = max(len(product.id) for product in products)
     return (
-        "\n".join(f"{product.id:<{width}}  {_product_summary(product)}" for product in products)
+        "\n".join(
+            f"{product.id:<{width}}  {_product_summary(product)}; protocol "
+            f"{_protocol_name(catalogue, product)}"
+            for product in products
+        )
         + "\n"
     )
+
+
+def _protocol_name(catalogue: Catalogue, product: Product) -> str:
+    protocol = catalogue.protocol_for(product)
+    return f"{protocol.id} version {protocol.version}"
 
 
 # --- JSON pieces -------------------------------------------------------------------
@@ -374,7 +384,7 @@ def _pump_text(plan: TaperPlan) -> list[str]:
 
 
 def _product_summary(product: Product) -> str:
-    if product.is_tablet:
+    if product.is_solid:
         strengths = ", ".join(
             format_amount(s.amount) + (" (can be halved)" if s.splittable else "")
             for s in product.strengths

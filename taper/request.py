@@ -152,6 +152,17 @@ def rule_errors(request: PlanRequest) -> Errors:
                     complete=True,
                 ),
             )
+        roles = protocol.dose_roles
+        if roles is not None:
+            # Zolpidem: once a night, immediately before bedtime (label 2.1).
+            for index, dose in enumerate(request.doses):
+                if dose.role not in roles.value:
+                    add_error(
+                        errors,
+                        f"doses.{index}.role",
+                        f"{request.product.name} is taken only at "
+                        f"{' or '.join(roles.value)}: give this dose that role.",
+                    )
         if request.goal is None:
             add_error(errors, "goal", "Choose a goal: discontinue or reduce.")
         else:
@@ -292,9 +303,9 @@ def _single_dose_problem(amount: Decimal, product: Product, protocol: OralProtoc
 
 def _cannot_measure(product: Product) -> str:
     step = format_amount(product.dose_quantum_mg)
-    if product.is_tablet:
+    if product.is_solid:
         strengths = "/".join(format_amount(amount) for amount in product.strength_amounts)
-        return f"cannot be given with {strengths} mg tablets; use a multiple of {step} mg"
+        return f"cannot be given with {strengths} mg {product.form}s; use a multiple of {step} mg"
     volume = format_amount(product.smallest_measurable or Decimal(0))
     return f"cannot be measured with {product.name}; use a multiple of {step} mg ({volume} mL)"
 

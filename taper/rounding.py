@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
+from functools import lru_cache, reduce
+from math import gcd
 
 from taper.catalogue import Product
 
@@ -112,11 +113,27 @@ def _count_text(count: Decimal) -> str:
     return f"{whole}½" if whole else "½"
 
 
+def can_build(shelf: tuple[tuple[Decimal, bool], ...], amount_mg: Decimal) -> bool:
+    """Whether one dose of amount_mg can be made from whole units and at most one half."""
+    try:
+        _fewest_tablets(shelf, amount_mg)
+    except ValueError:
+        return False
+    return True
+
+
+def _common_unit(strengths: tuple[Decimal, ...]) -> Decimal:
+    """The largest amount every strength is a whole number of (the smallest strength when
+    they are all its multiples, as for baclofen 5, 10, 20 mg; 200 mg for 600 and 800 mg)."""
+    scale = 1000
+    return Decimal(reduce(gcd, (int(s * scale) for s in strengths))) / scale
+
+
 @lru_cache(maxsize=4096)
 def _fewest_tablets(
     shelf: tuple[tuple[Decimal, bool], ...], amount_mg: Decimal
 ) -> tuple[TabletUnits, ...]:
-    smallest = min(strength for strength, _ in shelf)
+    smallest = _common_unit(tuple(strength for strength, _ in shelf))
     halves_allowed: list[Decimal | None] = [None]
     halves_allowed += [strength for strength, splittable in shelf if splittable]
     best: tuple[tuple[int, int, tuple[int, ...]], dict[Decimal, Decimal]] | None = None
@@ -150,8 +167,8 @@ def _fewest_tablets(
 def _fewest_whole_tablets(
     strengths: tuple[Decimal, ...], amount_mg: Decimal
 ) -> dict[Decimal, int] | None:
-    """Coin change in units of the smallest tablet; small numbers, so a plain table."""
-    smallest = min(strengths)
+    """Coin change in units of the strengths' common unit; small numbers, so a plain table."""
+    smallest = _common_unit(strengths)
     target = int(amount_mg / smallest)
     coins = sorted((int(strength / smallest), strength) for strength in strengths)
     unreachable = target + 1  # more pieces than any real answer needs

@@ -150,7 +150,8 @@ def test_a_plan_is_created_from_the_patient_record_and_read_back(
     plan = TaperPlan.objects.get()
     revision = plan.current_revision
     assert (plan.patient, plan.created_by, plan.status) == (patient, alice, PlanStatus.DRAFT)
-    # The zone and the patient facts come from the record, as on the plan page.
+    # The zone and the patient facts come from the record, as on the plan page; the
+    # stored input pins the protocol version it was planned with (planner/services.py).
     assert revision.engine_input == {**engine_input(patient), "protocol_version": "2"}
     body = response.json()
     assert body["plan"] == revision.engine_output

@@ -135,7 +135,13 @@ def daily_totals(plan: taper.TaperPlan) -> dict[date, Decimal]:
 
 
 def assert_invariants(
-    data: dict[str, Any], request: taper.PlanRequest, plan: taper.TaperPlan
+    data: dict[str, Any],
+    request: taper.PlanRequest,
+    plan: taper.TaperPlan,
+    *,
+    hard_floor_days: int = 7,
+    review_below_age: int = 12,
+    window: tuple[int, Decimal] | None = None,
 ) -> None:
     """CLINICAL.md's invariants; test_revise.py runs them on revised plans too.
 
@@ -156,18 +162,23 @@ def assert_invariants(
     assert plan.requires_review == (
         any(flag.severity == "critical" for flag in plan.flags)
         or bool(codes & {"FASTER_THAN_PROTOCOL", "STEP_TOO_LARGE"})
-        or age < 12
+        or age < review_below_age
     )
 
     # 9. No cut larger than the protocol's largest cut, unless flagged and reviewed.
     assert plan.largest_cut_mg is not None
     cuts = plan_cuts(plan)
+    window_too_large = window is not None and _window_too_large(request, plan, *window)
     if any(cut > plan.largest_cut_mg for cut in cuts):
+        assert "STEP_TOO_LARGE" in codes
+        assert plan.requires_review
+    elif window_too_large:
+        # The class guardrail (benzodiazepines: 25 % in any 14 days) raises it alone.
         assert "STEP_TOO_LARGE" in codes
         assert plan.requires_review
     else:
         assert "STEP_TOO_LARGE" not in codes
-    if "pace" not in data or isinstance(data["pace"], str):
+    if ("pace" not in data or isinstance(data["pace"], str)) and not window_too_large:
         assert "STEP_TOO_LARGE" not in codes  # the protocol's own pace keeps its limit
     # 10. Cuts never grow (a revision re-uses cuts the plan already had).
     if not request.revisions:
@@ -210,7 +221,7 @@ def assert_invariants(
         for dose in step.doses:
             assert dose.amount_mg > 0
             assert dose.amount_mg % quantum == 0
-            if product.is_tablet:
+            if product.is_solid:
                 halves = [u for u in dose.units if isinstance(u, TabletUnits) and u.count % 1]
                 assert len(halves) <= 1
                 assert all(u.count % Decimal("0.5") == 0 and u.count > 0 for u in dose.units)
@@ -239,7 +250,7 @@ def assert_invariants(
         assert plan.requires_review
     if "pace" not in data or isinstance(data["pace"], str):
         assert plan.duration_days >= plan.required_length_days
-    if goal.type == "discontinue" and plan.duration_days < 7:
+    if goal.type == "discontinue" and plan.duration_days < hard_floor_days:
         assert "ABRUPT_STOP" in codes
         assert request.abrupt_stop_reason
     elif not request.revisions:  # a revision keeps the flags the plan was approved with
@@ -255,7 +266,7 @@ def assert_invariants(
             assert later_times <= earlier_times
 
     # 6. Dispensing covers every dose, per strength.
-    if product.is_tablet:
+    if product.is_solid:
         needed: dict[Decimal, Decimal] = defaultdict(Decimal)
         for step in plan.steps:
             for dose in step.doses:
@@ -306,3 +317,134 @@ def assert_invariants(
         exists = wall.date() == naive[0] and wall.time() == naive[1]
         # Only a time inside a spring-forward gap may move, and only forwards.
         assert exists or (wall > wall.combine(*naive) and event.at.utcoffset() is not None)
+
+
+def _window_too_large(
+    request: taper.PlanRequest, plan: taper.TaperPlan, days: int, percent: Decimal
+) -> bool:
+    """Whether any window of `days` days, from the day before the plan to its last dosing
+    day (the final step to zero excepted), cuts more than `percent` % of its first day."""
+    totals = daily_totals(plan)
+    levels = [request.daily_total_mg] + [totals[day] for day in sorted(totals)]
+    return any(
+        (levels[i] - levels[min(i + days - 1, len(levels) - 1)]) * 100 > percent * levels[i]
+        for i in range(len(levels) - 1)
+    )
+
+
+DRUG_PRODUCTS = (
+    "diazepam-oral-tablet",
+    "diazepam-oral-solution",
+    "clonazepam-oral-tablet",
+    "clonazepam-oral-odt",
+    "lorazepam-oral-tablet",
+    "alprazolam-oral-tablet",
+    "zolpidem-oral-tablet",
+    "gabapentin-oral-capsule",
+    "gabapentin-oral-tablet",
+    "gabapentin-oral-solution",
+    "pregabalin-oral-capsule",
+    "pregabalin-oral-solution",
+)
+
+
+@st.composite
+def drug_requests(draw: st.DrawFn, product: str) -> dict[str, Any]:
+    """Random valid regimens of one #22 product, within its protocol's own limits."""
+    catalogue = taper.load_catalogue()
+    found = catalogue.product(product)
+    assert found is not None
+    protocol = catalogue.protocol_for(found)
+    assert isinstance(protocol, taper.OralProtocol)
+    quantum = found.dose_quantum_mg
+    most_times = min(4, protocol.max_doses_per_day.value)
+    minutes = draw(
+        st.lists(st.integers(0, 24 * 60 - 1), min_size=1, max_size=most_times, unique=True).map(
+            sorted
+        )
+    )
+    per_dose = min(
+        protocol.implausible_single_dose_mg.value,
+        protocol.implausible_daily_dose_mg.value / len(minutes),
+    )
+    # Up to 40 units a dose: long tapers without a few thousand-step plans.
+    per_dose_max = max(1, min(40, int(per_dose / quantum)))
+    quanta = draw(
+        st.lists(st.integers(1, per_dose_max), min_size=len(minutes), max_size=len(minutes))
+    )
+    fixed_roles = protocol.dose_roles.value if protocol.dose_roles is not None else None
+    doses = [
+        {"time": f"{m // 60:02d}:{m % 60:02d}", "amount_mg": float(q * quantum)}
+        | ({"role": draw(st.sampled_from(fixed_roles))} if fixed_roles else {})
+        for m, q in zip(minutes, quanta, strict=True)
+    ]
+    daily_quanta = sum(quanta)
+    goal: dict[str, Any] = {"type": "discontinue"}
+    if daily_quanta > 1 and draw(st.booleans()):
+        target = draw(st.integers(1, daily_quanta - 1))
+        goal = {"type": "reduce", "target_daily_mg": float(target * quantum)}
+    patient: dict[str, Any] = {
+        "age_years": draw(st.integers(18, 100)),
+        "months_on_therapy": draw(st.integers(0, 120)),
+        "seizure_history": draw(st.booleans()),
+        "breastfeeding": draw(st.booleans()),
+        "cns_depressants": draw(
+            st.lists(
+                st.sampled_from(["opioid", "benzodiazepine", "sleep_medication", "alcohol"]),
+                unique=True,
+            )
+        ),
+    }
+    if draw(st.booleans()):
+        patient["creatinine_clearance_ml_min"] = draw(st.integers(5, 150))
+    if draw(st.booleans()):
+        patient["dialysis"] = draw(st.booleans())
+    if patient["age_years"] <= PREGNANCY_MAX_AGE_YEARS.value:
+        patient["pregnancy_trimester"] = draw(st.integers(0, 3))
+    data: dict[str, Any] = {
+        "product": product,
+        "doses": doses,
+        "start_date": (date(2026, 1, 1) + timedelta(days=draw(st.integers(0, 365)))).isoformat(),
+        "timezone": draw(st.sampled_from(ZONES)),
+        "goal": goal,
+        "patient": patient,
+    }
+    floor = protocol.hard_floor_days.value
+    pace = draw(st.sampled_from(["default", "standard", "slower", "custom", "abrupt"]))
+    if pace in ("standard", "slower"):
+        data["pace"] = pace
+    elif pace == "custom":
+        custom: dict[str, Any] = {}
+        if draw(st.booleans()):
+            custom["length_days"] = draw(st.integers(floor, 180))
+        if draw(st.booleans()):
+            custom["step_days"] = draw(st.integers(protocol.min_step_interval_days.value, 30))
+        if draw(st.booleans()):
+            custom["shape"] = draw(st.sampled_from(["linear", "proportional"]))
+            if custom["shape"] == "proportional" and draw(st.booleans()):
+                low = int(protocol.min_percent_per_step.value + 1)
+                custom["percent_per_step"] = draw(
+                    st.integers(low, int(protocol.max_percent_per_step.value))
+                )
+        data["pace"] = custom
+    elif pace == "abrupt" and goal["type"] == "discontinue":
+        data["pace"] = {"length_days": draw(st.integers(0, floor - 1))}  # 0: stop now
+        data["abrupt_stop_reason"] = "serious adverse reaction"
+    return data
+
+
+def drug_invariant_options(product: str) -> dict[str, Any]:
+    """The protocol numbers assert_invariants needs for a #22 product."""
+    catalogue = taper.load_catalogue()
+    found = catalogue.product(product)
+    assert found is not None
+    protocol = catalogue.protocol_for(found)
+    assert isinstance(protocol, taper.OralProtocol)
+    window = None
+    if protocol.window_days is not None and protocol.window_max_cut_percent is not None:
+        window = (protocol.window_days.value, protocol.window_max_cut_percent.value)
+    return {
+        "hard_floor_days": protocol.hard_floor_days.value,
+        "review_below_age": protocol.risks.review_every_plan_below_age_years.value,
+        "window": window,
+    }

@@ -33,7 +33,8 @@ def edit(path: Path, old: str, new: str) -> None:
 
 def test_it_lists_the_four_baclofen_products():
     products = {p.id: p for p in taper.list_products()}
-    assert list(products) == [
+    # The drug classes of #22 follow (tests/taper/test_drug_catalogue.py).
+    assert list(products)[:4] == [
         "baclofen-oral-tablet",
         "baclofen-oral-solution",
         "baclofen-oral-suspension",
