@@ -25,6 +25,7 @@ from planner.models import (
 )
 from planner.roles import Role, has_role
 from reminders.models import AbruptStopAlert, DoseStatus, Notice
+from taper.missed_dose import GuidancePeriod, guidance_periods
 
 
 def staff_clinic_id(user: User | AnonymousUser) -> int | None:
@@ -146,7 +147,23 @@ def schedule_context(engine_input: dict[str, Any], output: dict[str, Any]) -> di
         "chart": dose_chart(chart_input),
         "days": schedule_days(output),
         "current_daily_mg": chart_input["current_daily_mg"],
+        "missed_periods": missed_dose_periods(output),
     }
+
+
+def missed_dose_periods(output: dict[str, Any]) -> list[GuidancePeriod]:
+    """The missed-dose advice of each step in force on its days (a plan's JSON; steps
+    with the same advice merged): pages and handouts show these, never only the first
+    step's."""
+    periods = guidance_periods(
+        (
+            dt.date.fromisoformat(step["start_date"]),
+            dt.date.fromisoformat(step["end_date"]),
+            step.get("missed_dose") or [],
+        )
+        for step in output.get("steps") or []
+    )
+    return [period for period in periods if period.rules]
 
 
 def preview(form: Any) -> dict[str, Any]:

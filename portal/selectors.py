@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 
 from planner.chart import dose_chart
 from planner.models import Patient, PlanStatus, TaperPlan
+from planner.selectors import missed_dose_periods
 from reminders.models import CheckIn, Dose, DoseState, DoseStatus, Notice
 
 HISTORY_STATUSES = (DoseStatus.TAKEN, DoseStatus.SKIPPED, DoseStatus.MISSED)
@@ -173,7 +174,7 @@ def plan_context(patient: Patient) -> dict[str, Any]:
         "chart": chart,
         "current_daily_mg": current,
         "final_daily_mg": final,
-        "missed_rules": output.get("missed_dose") or [],
+        "missed_periods": missed_dose_periods(output),
         "intrathecal": bool(output.get("refills")) or "intrathecal" in plan.drug,
     }
 
