@@ -125,7 +125,10 @@ def test_a_plan_is_created_from_the_patient_record_and_read_back(
     revision = plan.current_revision
     assert (plan.patient, plan.created_by, plan.status) == (patient, alice, PlanStatus.DRAFT)
     # The zone and the patient facts come from the record, as on the plan page.
-    assert revision.engine_input == engine_input(patient)
+    # The stored input also records the protocol version the plan was made with.
+    stored = dict(revision.engine_input)
+    assert stored.pop("protocol_version") == revision.protocol_version
+    assert stored == engine_input(patient)
     body = response.json()
     assert body["plan"] == revision.engine_output
     assert body["start_date"] == START.isoformat()
