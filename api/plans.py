@@ -19,7 +19,7 @@ from django.utils import timezone
 
 import taper
 from planner import continuity, zones
-from planner.engine_input import patient_facts
+from planner.engine_input import patient_facts, product_refusal
 from planner.models import Patient, TaperPlan
 
 # Keys of the engine input that the API's plan request may carry.
@@ -83,6 +83,9 @@ def engine_input_for(patient: Patient, data: Any) -> dict[str, Any]:
     key = data.get("submission_key")
     if key is not None and not (isinstance(key, str) and 0 < len(key) <= 64):
         errors["submission_key"] = ["Give a string of 1 to 64 characters."]
+    not_yet = product_refusal(data.get("product"))
+    if not_yet is not None:
+        errors["product"] = [not_yet]
     if errors:
         raise PlanRefused(errors)
     engine_input = {key: data[key] for key in REGIMEN_KEYS if key in data}

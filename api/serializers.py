@@ -56,6 +56,13 @@ class RefuseUnknownFields(serializers.Serializer[Any]):
         return super().to_internal_value(data)
 
 
+class PlanCancelRequestSerializer(RefuseUnknownFields):
+    """Why the plan is stopped: required through the API, whatever the plan's state
+    (the service itself requires it for an active plan only)."""
+
+    reason = serializers.CharField(max_length=1000, trim_whitespace=True)
+
+
 class PatientSerializer(serializers.ModelSerializer[Patient]):
     class Meta:
         model = Patient

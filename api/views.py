@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, JsonResponse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
@@ -25,6 +26,7 @@ from api.serializers import (
     DoseSerializer,
     PatientCreateSerializer,
     PatientSerializer,
+    PlanCancelRequestSerializer,
     PlanCreateRequestSerializer,
     PlanDetailSerializer,
     PlanJsonSerializer,
@@ -176,6 +178,82 @@ class PlanDetail(NoStore):
             user=request.user, action=AccessAction.API_READ, patient=plan.patient, plan=plan
         )
         return Response(PlanDetailSerializer(plan).data)
+
+
+LIFECYCLE_RESPONSES: dict[int, Any] = {
+    200: PlanDetailSerializer,
+    403: DetailSerializer,
+    409: DetailSerializer,
+}
+
+
+class PlanLifecycle(NoStore):
+    """A step of the plan's life through the same planner.services function as the plan
+    page's button: the service decides, this only maps its refusal to an answer
+    (ValidationError → 400 naming the field, PlanStateError → 409, PermissionDenied →
+    403; another clinic's plan is not found, 404)."""
+
+    def _act(self, request: Request, pk: int, act: Any) -> Response:
+        staff = request_staff(request)
+        plan = selectors.clinic_plan(staff, pk)
+        try:
+            act(plan, staff.user)
+        except services.PlanStateError as refusal:
+            return Response({"detail": " ".join(refusal.messages)}, status=409)
+        except PermissionDenied as refusal:
+            return Response(
+                {"detail": str(refusal) or "You may not do this to this plan."}, status=403
+            )
+        except ValidationError as refusal:
+            if hasattr(refusal, "error_dict"):
+                return errors.refused(refusal.message_dict)
+            return errors.refused({errors.ALL: refusal.messages})
+        return Response(PlanDetailSerializer(selectors.clinic_plan(staff, pk)).data)
+
+
+class PlanSubmit(PlanLifecycle):
+    @extend_schema(
+        request=None,
+        responses=LIFECYCLE_RESPONSES,
+        summary="Send a draft plan to the review queue",
+        description="`planner.services.plan_submit`, as the plan page's button: 409 when "
+        "the plan is not a draft or needs no review.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        return self._act(request, pk, lambda plan, by: services.plan_submit(plan=plan, by=by))
+
+
+class PlanActivate(PlanLifecycle):
+    @extend_schema(
+        request=None,
+        responses=LIFECYCLE_RESPONSES,
+        summary="Start a plan: its doses and reminders are scheduled",
+        description="`planner.services.plan_activate`, as the plan page's button: 409 when "
+        "the plan needs a reviewer's approval first or is not in a state to start.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        return self._act(request, pk, lambda plan, by: services.plan_activate(plan=plan, by=by))
+
+
+class PlanCancel(PlanLifecycle):
+    @extend_schema(
+        request=PlanCancelRequestSerializer,
+        responses=LIFECYCLE_RESPONSES,
+        summary="Stop a plan, with the reason",
+        description="`planner.services.plan_cancel`, as the cancel page: `reason` is "
+        "required (400 naming it when missing); stopping an active plan is recorded as an "
+        "abrupt stop. 409 when the plan has already ended.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        plan = selectors.clinic_plan(request_staff(request), pk)  # 404 before the body
+        incoming = PlanCancelRequestSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        reason = incoming.validated_data["reason"]
+        return self._act(
+            request,
+            plan.pk,
+            lambda plan, by: services.plan_cancel(plan=plan, by=by, reason=reason),
+        )
 
 
 class PlanDoses(NoStore, generics.GenericAPIView[Dose]):

@@ -24,6 +24,31 @@ PATIENT_FACT_LABELS = {
 }
 
 
+# The drugs the site's pages, reminders, handout and calendar are written for. The engine
+# plans more (docs/drugs.md, issue #22): those can be previewed through the API and the
+# command line, but not saved as a patient's plan until every page names the drug it
+# shows rather than baclofen.
+SITE_DRUGS = ("baclofen",)
+
+
+def site_products() -> list[taper.Product]:
+    """The products a clinician may save a plan of (the form's choices)."""
+    return [product for product in taper.list_products() if product.drug in SITE_DRUGS]
+
+
+def product_refusal(product_id: object) -> str | None:
+    """Why a plan of this product cannot be saved yet (None when it can)."""
+    if not isinstance(product_id, str):
+        return None  # the engine names what is wrong with it
+    product = taper.load_catalogue().product(product_id)
+    if product is None or product.drug in SITE_DRUGS:
+        return None
+    return (
+        f"{product.name} can be previewed, but not yet saved as a plan: the site's pages, "
+        "reminders and calendar are written for baclofen only for now."
+    )
+
+
 def age_on(born: dt.date, day: dt.date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 

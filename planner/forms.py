@@ -268,7 +268,7 @@ class PlanForm(forms.Form):
         self.refuse_duplicates = refuse_duplicates
         self.editing = editing
         self.fields["product"] = forms.ChoiceField(
-            label="Product", choices=[(p.id, p.name) for p in taper.list_products()]
+            label="Product", choices=[(p.id, p.name) for p in engine_input.site_products()]
         )
         for row in range(1, DOSE_ROWS + 1):
             self.fields[f"dose_time_{row}"] = forms.TimeField(

@@ -31,6 +31,7 @@ from planner.models import (
 )
 from planner.roles import Role, has_role
 from reminders.models import AbruptStopAlert, Dose, DoseStatus, Notice
+from taper.missed_dose import guidance_periods
 from taper.rounding import format_amount
 
 
@@ -307,30 +308,36 @@ def _final_daily_mg(engine_input: dict[str, Any]) -> Decimal:
 
 
 def missed_dose_by_step(output: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each step's own missed-dose guidance (the engine's ``steps[i].missed_dose``), with
-    neighbouring steps whose advice is the same run together: a step that no longer has
-    a 14:00 dose never says "take the 14:00 dose as usual". Plans saved before steps
-    carried their own advice fall back to the plan-wide list."""
-    groups: list[dict[str, Any]] = []
-    for number, step in enumerate(output.get("steps") or [], start=1):
-        rules = step.get("missed_dose")
-        if rules is None:
-            break
-        texts = [rule["text"] for rule in rules]
-        if groups and groups[-1]["texts"] == texts:
-            groups[-1].update(last_step=number, end_date=step["end_date"])
-            continue
-        groups.append({
-            "first_step": number, "last_step": number, "start_date": step["start_date"],
-            "end_date": step["end_date"], "rules": rules, "texts": texts,
-        })  # fmt: skip
-    else:
-        if groups:
-            return groups
+    """Each step's own missed-dose guidance for its days (taper.missed_dose
+    .guidance_periods: neighbouring steps with the same advice run together), with the
+    step numbers: a step that no longer has a 14:00 dose never says "take the 14:00
+    dose as usual". Plans saved before steps carried their own advice fall back to the
+    plan-wide list."""
+    steps = output.get("steps") or []
+    if steps and all(step.get("missed_dose") is not None for step in steps):
+        number_from = {step["start_date"]: n for n, step in enumerate(steps, start=1)}
+        number_to = {step["end_date"]: n for n, step in enumerate(steps, start=1)}
+        periods = guidance_periods(
+            (
+                dt.date.fromisoformat(step["start_date"]),
+                dt.date.fromisoformat(step["end_date"]),
+                step["missed_dose"],
+            )
+            for step in steps
+        )
+        return [
+            {
+                "first_step": number_from[period.start_date.isoformat()],
+                "last_step": number_to[period.end_date.isoformat()],
+                "start_date": period.start_date.isoformat(),
+                "end_date": period.end_date.isoformat(),
+                "rules": list(period.rules),
+            }
+            for period in periods
+            if period.rules
+        ]
     rules = output.get("missed_dose") or []
-    return [{"first_step": None, "rules": rules, "texts": [r["text"] for r in rules]}] if (
-        rules
-    ) else []
+    return [{"first_step": None, "rules": rules}] if rules else []
 
 
 def schedule_context(

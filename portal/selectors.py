@@ -14,12 +14,8 @@ from django.db.models import QuerySet
 from planner.chart import dose_chart
 from planner.models import Patient, PlanStatus, TaperPlan
 from planner.selectors import missed_dose_by_step
-from reminders.models import CheckIn, Dose, DoseStatus, Notice
-from reminders.services import DOSE_EARLY_ANSWER
+from reminders.models import CheckIn, Dose, DoseState, DoseStatus, Notice
 
-# What the patient sees a dose as. "missed" also covers a dose whose catch-up window
-# has closed before the minute sweep marked it.
-DUE, LATER, TAKEN, SKIPPED, MISSED = "due", "later", "taken", "skipped", "missed"
 HISTORY_STATUSES = (DoseStatus.TAKEN, DoseStatus.SKIPPED, DoseStatus.MISSED)
 
 
@@ -34,33 +30,30 @@ def patient_doses(patient: Patient) -> QuerySet[Dose]:
     return Dose.objects.filter(plan__patient=patient).exclude(status=DoseStatus.CANCELLED)
 
 
-def dose_state(dose: Dose, now: dt.datetime) -> str:
-    if dose.status != DoseStatus.SCHEDULED:
-        return str(dose.status)
-    if now > dose.catch_up_until:
-        return MISSED
-    if now < dose.due_at - DOSE_EARLY_ANSWER:
-        return LATER
-    return DUE
-
-
 @dataclass(frozen=True, slots=True)
 class DoseLine:
     dose: Dose
+    # Dose.state_at: "missed" also covers a dose whose catch-up window has closed
+    # before the minute sweep marked it.
     state: str
     can_take: bool
     can_skip: bool
     until: str  # end of the catch-up window, "HH:MM" in the dose's own zone
+    offer_missed_help: bool  # the "I missed it — what now?" link
 
 
 def dose_line(dose: Dose, now: dt.datetime) -> DoseLine:
-    state = dose_state(dose, now)
+    """A dose as the Today page shows it: its buttons are exactly the answers
+    reminders.services.dose_record accepts now (Dose.answers_at)."""
+    state = dose.state_at(now)
+    answers = dose.answers_at(now)
     return DoseLine(
         dose=dose,
-        state=state,
-        can_take=state == DUE,
-        can_skip=state in {DUE, MISSED},
+        state=str(state),
+        can_take=DoseStatus.TAKEN in answers,
+        can_skip=DoseStatus.SKIPPED in answers,
         until=f"{dose.catch_up_until.astimezone(ZoneInfo(dose.timezone)):%H:%M}",
+        offer_missed_help=state in {DoseState.DUE, DoseState.CATCH_UP, DoseState.MISSED},
     )
 
 
@@ -181,9 +174,8 @@ def plan_context(patient: Patient) -> dict[str, Any]:
         "chart": chart,
         "current_daily_mg": current,
         "final_daily_mg": final,
-        "missed_rules": output.get("missed_dose") or [],
-        # Each step's own windows (issue #18): a later step's 08:00 dose may be taken
-        # until 14:00, not the first step's 11:00.
+        # Each step's own windows (issues #15, #18): a later step's 08:00 dose may be
+        # taken until 14:00, not the first step's 11:00.
         "missed_groups": [_dated(group) for group in missed_dose_by_step(output)],
         "intrathecal": bool(output.get("refills")) or "intrathecal" in plan.drug,
     }

@@ -26,7 +26,9 @@ DOSE_REFUSALS = (
     gettext_noop("This dose is already recorded as skipped."),
     gettext_noop("This dose is already recorded as missed."),
     gettext_noop("This dose is already recorded as cancelled."),
-    gettext_noop("It is too late to take this dose: skip it and take the next one as usual."),
+    gettext_noop(
+        "It is too late for this dose: do not take it now. Take your next dose as usual."
+    ),
     gettext_noop("This dose is not due yet."),
 )
 
@@ -60,7 +62,19 @@ def _dose(request: HttpRequest, dose: Dose, link: actions.ActionLink) -> HttpRes
         "action": link.action,
         "advice": missed_dose_advice(dose=dose, now=now),
     }
-    if link.action == "missed" or request.method == "GET":
+    if link.action == "missed":
+        return render(request, "reminders/action_dose.html", context)
+    # The same rule as the Today page's buttons (Dose.state_at): an answer the dose no
+    # longer allows is said plainly, with no button that could only be refused.
+    not_allowed = services.dose_answer_refusal(dose=dose, answer=link.action, now=now)
+    if not_allowed is not None:
+        context["error"] = _(not_allowed)
+        return render(
+            request, "reminders/action_dose.html", context,
+            status=409 if request.method == "POST" else 200,
+        )
+    if request.method == "GET":
+        context["done"] = dose.status == link.action  # the link opened again
         return render(request, "reminders/action_dose.html", context)
     try:
         services.dose_record(dose_id=dose.pk, answer=link.action, now=now)

@@ -19,6 +19,7 @@ from planner.roles import Role
 from portal.preferences import email_wanted, patient_language
 from reminders import actions
 from reminders.channels import Message, PermanentError
+from reminders.missed import missed_dose_advice
 from reminders.models import AbruptStopAlert, Notice, Recipient, Reminder, ReminderKind
 
 # Patient subjects are translated into the patient's language; clinic ones stay English.
@@ -71,6 +72,10 @@ def _context(row: Reminder) -> dict[str, Any]:
             time=f"{dose.local_time:%H:%M}",
             until=f"{_local(dose.catch_up_until, patient):%H:%M}",
         )
+        if row.kind == ReminderKind.MISSED_DOSE:
+            # The same advice as the "I missed a dose" page, at the moment it is sent:
+            # it names the next dose not yet taken (reminders.missed).
+            context["advice"] = missed_dose_advice(dose=dose, now=timezone.now()).text
         if row.kind == ReminderKind.DOSE:
             context["links"] = [
                 (

@@ -8,9 +8,11 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from reminders.models import Dose, DoseStatus
+from taper.missed_dose import DoseSlot, NextDose, next_dose
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,24 +20,45 @@ class MissedDoseAdvice:
     can_still_take: bool
     text: str
     until: dt.datetime | None = None  # end of the catch-up window, in the dose's zone
-    next_time: dt.time | None = None  # the next dose to take as usual
+    next_time: dt.time | None = None  # the next dose to take as usual (not yet taken)
+
+
+def next_dose_for(*, dose: Dose, now: dt.datetime) -> NextDose:
+    """The dose to take "as usual" after skipping `dose`, from the patient's dose log
+    (any of their plans: a new plan's first dose follows the old plan's last)."""
+    zone = ZoneInfo(dose.timezone)
+    later = (
+        Dose.objects.filter(
+            plan__patient_id=dose.plan.patient_id,
+            due_at__gt=dose.due_at,
+            status=DoseStatus.SCHEDULED,
+            catch_up_until__gte=now,
+        )
+        .order_by("due_at")
+        .values_list("due_at", "catch_up_until", "local_date", "local_time")[:1]
+    )
+    slots = [DoseSlot(at, until, day, time, True) for at, until, day, time in later]
+    return next_dose(dose.due_at, slots, now, now.astimezone(zone).date())
+
+
+def next_dose_text(upcoming: NextDose) -> str:
+    """How the advice names the next dose, in the active language."""
+    if upcoming.time is None:
+        return _("do not take any more doses unless your clinic tells you to")
+    if upcoming.day is None:
+        return _("take your %(time)s dose as usual") % {"time": f"{upcoming.time:%H:%M}"}
+    return _("take your next dose at %(time)s on %(day)s as usual") % {
+        "time": f"{upcoming.time:%H:%M}",
+        "day": date_format(upcoming.day, "l j F"),
+    }
 
 
 def missed_dose_advice(*, dose: Dose, now: dt.datetime) -> MissedDoseAdvice:
     zone = ZoneInfo(dose.timezone)
     until = dose.catch_up_until.astimezone(zone)
-    next_dose = (
-        Dose.objects.filter(plan_id=dose.plan_id, due_at__gt=dose.due_at)
-        .exclude(status=DoseStatus.CANCELLED)
-        .order_by("due_at")
-        .first()
-    )
-    next_time = next_dose.local_time if next_dose is not None else None
-    next_text = (
-        _("take your %(time)s dose as usual") % {"time": f"{next_dose.local_time:%H:%M}"}
-        if next_dose is not None
-        else _("do not take any more doses unless your clinic tells you to")
-    )
+    upcoming = next_dose_for(dose=dose, now=now)
+    next_time = upcoming.time
+    next_text = next_dose_text(upcoming)
     if dose.status == DoseStatus.TAKEN:
         return MissedDoseAdvice(
             False, _("This dose is recorded as taken. Do not take it again."), None, next_time

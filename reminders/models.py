@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
@@ -54,6 +56,30 @@ class DoseStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# A dose may be confirmed a little before its time (taken with breakfast at 07:45).
+DOSE_EARLY_ANSWER = dt.timedelta(hours=2)
+
+
+class DoseState(models.TextChoices):
+    """What the patient may do with a dose at a given moment (Dose.state_at)."""
+
+    LATER = "later", "Not yet due"
+    DUE = "due", "Due: take or skip"
+    CATCH_UP = "catch_up", "Late: take it now or skip it"
+    MISSED = "missed", "Too late: missed"
+    TAKEN = "taken", "Taken"
+    SKIPPED = "skipped", "Skipped"
+    CANCELLED = "cancelled", "Withdrawn"
+
+
+# The answers each state allows: one table for the Today page's buttons, the e-mail
+# action pages and reminders.services.dose_record.
+DOSE_ANSWERS: dict[str, frozenset[str]] = {
+    DoseState.DUE: frozenset({DoseStatus.TAKEN, DoseStatus.SKIPPED}),
+    DoseState.CATCH_UP: frozenset({DoseStatus.TAKEN, DoseStatus.SKIPPED}),
+}
+
+
 class Dose(models.Model):
     """One dose of an active plan: the dose log. Created when a plan is activated."""
 
@@ -104,6 +130,24 @@ class Dose(models.Model):
 
     def __str__(self) -> str:
         return f"Dose {self.pk}"
+
+    def state_at(self, now: dt.datetime) -> DoseState:
+        """What the patient may do with this dose at `now`: not yet (more than
+        DOSE_EARLY_ANSWER before it), due (until its time), catch-up (late, until its
+        catch-up window closes), too late (missed), or already answered / withdrawn."""
+        if self.status != DoseStatus.SCHEDULED:
+            return DoseState(str(self.status))
+        if now > self.catch_up_until:
+            return DoseState.MISSED
+        if now < self.due_at - DOSE_EARLY_ANSWER:
+            return DoseState.LATER
+        if now <= self.due_at:
+            return DoseState.DUE
+        return DoseState.CATCH_UP
+
+    def answers_at(self, now: dt.datetime) -> frozenset[str]:
+        """The answers ("taken", "skipped") the patient may give at `now`."""
+        return DOSE_ANSWERS.get(self.state_at(now), frozenset())
 
 
 class FeedToken(models.Model):

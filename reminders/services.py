@@ -15,14 +15,12 @@ from planner.continuity import same_wall_clock
 from planner.models import Patient, PlanStatus, TaperPlan
 from planner.schedule import MAINTENANCE_DAYS_AHEAD, ApprovedPlan
 from reminders import dispatch
-from reminders.models import Dose, DoseStatus, ReminderKind, WorkerHeartbeat
+from reminders.models import Dose, DoseState, DoseStatus, ReminderKind, WorkerHeartbeat
 
 if TYPE_CHECKING:
     from planner.models import PlanRevision
 
 HEARTBEATS_KEPT = timedelta(days=1)
-# A dose may be confirmed a little before its time (taken with breakfast at 07:45).
-DOSE_EARLY_ANSWER = timedelta(hours=2)
 
 
 @transaction.atomic
@@ -125,25 +123,39 @@ class DoseAnswerError(ValueError):
     """The answer cannot be recorded (too late, already answered)."""
 
 
+# Why an answer is refused, by the dose's state (English; reminders.action_views lists
+# them for translation).
+TOO_LATE = "It is too late for this dose: do not take it now. Take your next dose as usual."
+NOT_DUE = "This dose is not due yet."
+
+
+def dose_answer_refusal(*, dose: Dose, answer: str, now: datetime) -> str | None:
+    """Why `answer` cannot be recorded for `dose` at `now`, or None if it can (the
+    same answer given again, as when a link is opened twice, can). The rule is
+    Dose.state_at: the Today page offers exactly the answers this accepts."""
+    if answer not in {DoseStatus.TAKEN, DoseStatus.SKIPPED}:
+        return "Choose taken or skipped."
+    if dose.status == answer or answer in dose.answers_at(now):
+        return None
+    state = dose.state_at(now)
+    if state == DoseState.LATER:
+        return NOT_DUE
+    if state == DoseState.MISSED and dose.status == DoseStatus.SCHEDULED:
+        return TOO_LATE
+    return f"This dose is already recorded as {dose.get_status_display().lower()}."
+
+
 @transaction.atomic
 def dose_record(*, dose_id: int, answer: str, now: datetime) -> Dose:
-    """The patient's answer for one dose: taken or skipped. Taking it is possible until
-    its catch-up window closes; a confirmed dose ends an abrupt-stop episode."""
+    """The patient's answer for one dose: taken or skipped, while Dose.state_at allows
+    it (from shortly before its time until its catch-up window closes); a confirmed
+    dose ends an abrupt-stop episode."""
     dose = Dose.objects.select_for_update().select_related("plan").get(pk=dose_id)
-    if answer not in {DoseStatus.TAKEN, DoseStatus.SKIPPED}:
-        raise DoseAnswerError("Choose taken or skipped.")
+    refusal = dose_answer_refusal(dose=dose, answer=answer, now=now)
+    if refusal is not None:
+        raise DoseAnswerError(refusal)
     if dose.status == answer:
         return dose  # the same link opened twice
-    if dose.status != DoseStatus.SCHEDULED:
-        raise DoseAnswerError(
-            f"This dose is already recorded as {dose.get_status_display().lower()}."
-        )
-    if answer == DoseStatus.TAKEN and now > dose.catch_up_until:
-        raise DoseAnswerError(
-            "It is too late to take this dose: skip it and take the next one as usual."
-        )
-    if now < dose.due_at - DOSE_EARLY_ANSWER:
-        raise DoseAnswerError("This dose is not due yet.")
     dose.status = answer
     dose.answered_at = now
     dose.save(update_fields=["status", "answered_at"])

@@ -216,7 +216,7 @@ def oral_flags(
                 "LONG_TERM_USE",
                 "info",
                 f"{format_amount(months)} months on therapy (the protocol's threshold is "
-                f"{format_amount(long_term.value)} months): {longer}",
+                f"{_months(long_term.value)}): {longer}",
                 long_term.source,
             )
         )
@@ -616,3 +616,7 @@ def _ordered(flags: list[Flag]) -> tuple[Flag, ...]:
     return tuple(
         sorted(flags, key=lambda flag: (_SEVERITY_ORDER[flag.severity], _ORDER[flag.code]))
     )
+
+
+def _months(count: Decimal) -> str:
+    return f"{format_amount(count)} month{'' if count == 1 else 's'}"

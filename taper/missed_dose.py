@@ -7,6 +7,7 @@ catch-up window closes after a fraction (0.5) of the interval to the next dose.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -105,3 +106,60 @@ def last_day_guidance(
         "the plan has no more doses. Never take two doses at once."
     )
     return (*usual[:-1], replace(last, text=text))
+
+
+@dataclass(frozen=True, slots=True)
+class NextDose:
+    """The dose a patient who skips a missed one takes "as usual", as the advice names
+    it: `day` is None when it is on the day the advice is read (the clock time says
+    enough), the date otherwise; both None when the plan has no further dose."""
+
+    time: ClockTime | None
+    day: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class DoseSlot:
+    """One dose of the log as the advice sees it (UTC instants, local date and time)."""
+
+    at: datetime
+    take_until: datetime
+    local_date: date
+    local_time: ClockTime
+    open: bool  # not answered (taken, skipped) nor marked missed
+
+
+def next_dose(after: datetime, slots: Iterable[DoseSlot], now: datetime, today: date) -> NextDose:
+    """The next dose to take after skipping the one due at `after`, at `now` (`today` in
+    the patient's zone): the first later dose still open whose window has not closed. A
+    dose already taken or skipped, or already past, is never "your next dose" (issue
+    #15: "take your 13:36 dose as usual" at 13:38, after taking it)."""
+    candidates = [s for s in slots if s.at > after and s.open and s.take_until >= now]
+    first = min(candidates, key=lambda s: s.at, default=None)
+    if first is None:
+        return NextDose(None, None)
+    return NextDose(first.local_time, None if first.local_date == today else first.local_date)
+
+
+@dataclass(frozen=True, slots=True)
+class GuidancePeriod:
+    """Consecutive steps that share their missed-dose advice."""
+
+    start_date: date
+    end_date: date
+    rules: tuple[object, ...]
+
+
+def guidance_periods(steps: Iterable[tuple[date, date, Sequence[object]]]) -> list[GuidancePeriod]:
+    """The advice of each step in force on its days, steps with the same advice merged:
+    when a dose time is dropped the interval to the next dose, and so the catch-up
+    window, changes, and the first step's advice no longer holds. Give each step as
+    (start_date, end_date, its missed-dose rules), in order."""
+    periods: list[GuidancePeriod] = []
+    for start, end, rules in steps:
+        kept = tuple(rules)
+        if periods and periods[-1].rules == kept:
+            periods[-1] = replace(periods[-1], end_date=end)
+        else:
+            periods.append(GuidancePeriod(start, end, kept))
+    return periods

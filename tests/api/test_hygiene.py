@@ -38,6 +38,9 @@ def test_every_api_answer_with_data_says_no_store(
     api: APIClient, alice: Any, patient: Patient
 ) -> None:
     plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input(patient))
+    needs_review = services.plan_create(
+        patient=patient, by=alice, engine_input=engine_input(patient, pace={"length_days": 10})
+    )
     urls = {
         "plan-preview": ("post", reverse("api:plan-preview"), preview_body(patient)),
         "patients": ("get", reverse("api:patients"), None),
@@ -48,6 +51,11 @@ def test_every_api_answer_with_data_says_no_store(
         "plan-doses": ("get", reverse("api:plan-doses", args=[plan.pk]), None),
         "plan-fhir": ("get", reverse("api:plan-fhir", args=[plan.pk]), None),
         "alerts": ("get", reverse("api:alerts"), None),
+        "plan-submit": ("post", reverse("api:plan-submit", args=[needs_review.pk]), None),
+        "plan-activate": ("post", reverse("api:plan-activate", args=[plan.pk]), None),
+        "plan-cancel": (
+            "post", reverse("api:plan-cancel", args=[needs_review.pk]), {"reason": "Test"}
+        ),
     }
     documentation = {"schema", "docs", "redoc"}
     assert set(api_routes()) - documentation == set(urls), "a new API route needs a row here"

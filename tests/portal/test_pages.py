@@ -67,7 +67,7 @@ def test_today_shows_each_dose_with_its_state_progress_and_next_change(
     assert "14:00" in body
     assert "20:00" in body
     assert "Missed" in body  # 08:00: its window closed at 11:00
-    assert "Due now" in body  # 14:00
+    assert "Late: you can still take it" in body  # 14:00, in its catch-up window
     assert "Later today" in body  # 20:00
     assert "Day 2 of" in body
     assert "<progress" in body
@@ -125,7 +125,7 @@ def test_taking_a_dose_after_its_window_is_refused_plainly(
         body = sam_client.get(reverse("patient_today")).content.decode()
     dose.refresh_from_db()
     assert dose.status == DoseStatus.SCHEDULED
-    assert "too late to take this dose" in body
+    assert "too late for this dose" in body
 
 
 def test_a_patient_cannot_record_or_read_another_patients_dose(

@@ -354,7 +354,7 @@ def test_a_late_or_tampered_link_is_refused_plainly(client: Client, plan: TaperP
     with time_machine.travel(dose.catch_up_until + dt.timedelta(minutes=1), tick=False):
         response = client.post(reverse("action", args=[token]))
     assert response.status_code == 409
-    assert "too late to take this dose" in response.content.decode()
+    assert "too late for this dose" in response.content.decode()
 
 
 def test_the_check_in_page_shows_emergency_advice_for_severe_answers(

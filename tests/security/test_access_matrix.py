@@ -197,6 +197,12 @@ api:plans                              -      GET    401   403   403   200   200
 api:plans                              -      POST   401   403   403   405   405   403   403
 api:plan                               plan   GET    401   403   403   200   404   200   403
 api:plan                               plan   POST   401   403   403   405   405   403   403
+api:plan-submit                        draft  GET    401   403   403   405   405   405   403
+api:plan-submit                        draft  POST   401   403   403   ok    404   403   403
+api:plan-activate                      draft  GET    401   403   403   405   405   405   403
+api:plan-activate                      draft  POST   401   403   403   ok    404   403   403
+api:plan-cancel                        draft  GET    401   403   403   405   405   405   403
+api:plan-cancel                        draft  POST   401   403   403   ok    404   403   403
 api:plan-doses                         plan   GET    401   403   403   200   404   200   403
 api:plan-doses                         plan   POST   401   403   403   405   405   403   403
 api:plan-fhir                          plan   GET    401   403   403   200   404   200   403
