@@ -6,6 +6,7 @@ import datetime as dt
 import secrets
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -38,6 +39,15 @@ from reminders import feeds, refills
 from reminders.subscription import subscription_context
 from reminders.views import calendar_response
 
+
+def _refusal_onto(form: forms.Form, refusal: ValidationError) -> None:
+    """A service's refusal shown on the form: next to the field it names, else above."""
+    if hasattr(refusal, "error_dict"):
+        for field, errors in refusal.error_dict.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
+    else:
+        form.add_error(None, refusal)
 
 def _staff(request: HttpRequest) -> StaffRequest:
     return request  # type: ignore[return-value]  # set by staff_required
@@ -80,12 +90,7 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 alerts.alert_close(alert=alert, by=staff.user, text=text)
                 messages.success(request, "Alert closed.")
         except ValidationError as refusal:
-            if hasattr(refusal, "error_dict"):
-                for field, errors in refusal.error_dict.items():
-                    for error in errors:
-                        form.add_error(field if field in form.fields else None, error)
-            else:
-                form.add_error(None, refusal)
+            _refusal_onto(form, refusal)
         else:
             return redirect("alert", pk=alert.pk)
     alert.refresh_from_db()
@@ -379,12 +384,7 @@ def plan_revise(request: HttpRequest, pk: int) -> HttpResponse:
                 note=form.cleaned_data.get("note") or "",
             )
         except ValidationError as refusal:
-            if hasattr(refusal, "error_dict"):
-                for field, errors in refusal.error_dict.items():
-                    for error in errors:
-                        form.add_error(field if field in form.fields else None, error)
-            else:
-                form.add_error(None, refusal)
+            _refusal_onto(form, refusal)
         else:
             if revision.review_state == RevisionReview.PENDING:
                 messages.warning(request, "Revision saved: it waits for a reviewer; the plan "
