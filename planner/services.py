@@ -355,8 +355,8 @@ def _running_plans_end_before(
     today: dt.date,
 ) -> None:
     """The plans ``plan`` replaces keep every dose before its first day (and any dose
-    already due today, when it starts today), then end: at once when it starts today,
-    otherwise the dispatcher supersedes them after their last day. The patient is told
+    already due, when it starts today); the dispatcher supersedes them after their last
+    day, and one that had not started yet is superseded at once. The patient is told
     when the new plan starts and what to take until then."""
     zone = plan.patient.home_timezone
     first_day = replacement.first_day
