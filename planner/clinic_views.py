@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from planner import alerts, engine_input, reviews, selectors, services
+from planner import alerts, continuity, engine_input, reviews, selectors, services
 from planner.access import (
     StaffRequest,
     clinic_patient,
@@ -189,6 +189,7 @@ def plan_new(request: HttpRequest, pk: int) -> HttpResponse:
         "patient": patient,
         "source": _form_source(form, patient),
         "sources": selectors.plan_form_sources(patient),
+        "open_plans": continuity.open_plans_notice(patient.pk),
         **selectors.preview(form),
     }
     return render(request, "planner/plan_new.html", context)

@@ -345,3 +345,42 @@ def facts_changed(plan: TaperPlan, today: dt.date) -> list[str]:
         if before != after:
             changes.append(f"age band: {before} → {after}")
     return changes
+
+
+def open_plans_notice(patient_id: int) -> list[str]:
+    """What a new plan for this patient meets (issue #18: one active plan per patient,
+    explicitly): the plans running or waiting, and what activating a new one does to
+    them. For the new-plan page."""
+    lines = []
+    plans = (
+        TaperPlan.objects.filter(
+            patient_id=patient_id,
+            status__in=[
+                PlanStatus.ACTIVE, PlanStatus.APPROVED, PlanStatus.PENDING_REVIEW, PlanStatus.DRAFT
+            ],
+        )
+        .select_related("current_revision")
+        .order_by("pk")
+    )
+    for plan in plans:
+        revision = plan.current_revision
+        if revision is None:
+            continue
+        if plan.status == PlanStatus.ACTIVE and plan.replaced_by_id is not None:
+            lines.append(
+                f"Plan {plan.pk} is running until {plan.runs_until:%d %B %Y}, when plan "
+                f"{plan.replaced_by_id} replaces it."
+            )
+        elif plan.status == PlanStatus.ACTIVE:
+            lines.append(
+                f"Plan {plan.pk} is running (since {revision.start_date:%d %B %Y}): activating "
+                "a new plan replaces it from the new plan's first day, and it runs until the "
+                "day before."
+            )
+        else:
+            lines.append(
+                f"Plan {plan.pk} is {plan.get_status_display().lower()} (first day "
+                f"{revision.start_date:%d %B %Y}): whichever is activated later replaces the "
+                "one activated first."
+            )
+    return lines

@@ -498,3 +498,20 @@ def test_a_plan_of_a_drug_the_pages_are_not_written_for_is_refused_naming_the_pr
     assert choices
     assert all(value.startswith("baclofen-") for value in choices)
     assert not TaperPlan.objects.exists()
+
+
+def test_the_new_plan_page_says_which_plans_run_or_wait_and_what_a_new_one_does(
+    alice: Any, patient: Patient, client: Client
+) -> None:
+    running = make(patient, alice)
+    services.plan_activate(plan=running, by=alice)
+    waiting = make(patient, alice, start_date=(START + dt.timedelta(days=5)).isoformat())
+    client.force_login(alice)
+    page = client.get(reverse("plan_new", args=[patient.pk])).content.decode()
+    assert "This patient already has a plan" in page
+    assert f"Plan {running.pk} is running (since" in page
+    assert "activating a new plan replaces it from the new plan&#x27;s first day" in page
+    assert f"Plan {waiting.pk} is draft" in page
+    services.plan_activate(plan=waiting, by=alice)
+    page = client.get(reverse("plan_new", args=[patient.pk])).content.decode()
+    assert f"when plan {waiting.pk} replaces it" in page
