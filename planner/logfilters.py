@@ -3,7 +3,8 @@
 Feed addresses are secrets: a calendar client that asks for a revoked address gets a
 404, and Django logs "Not Found: <path>". This filter rewrites such paths before any
 handler sees them. Invitation and password-reset links carry a one-time token in
-their path the same way.
+their path the same way, and searches carry a patient's name or record number in their
+query.
 """
 
 from __future__ import annotations
@@ -21,7 +22,17 @@ _ACTION_TOKEN = re.compile(r"/(?P<kind>a)/[A-Za-z0-9_:.\-]{16,}")
 _ACCOUNT_LINK = re.compile(r"/(?P<kind>welcome|reset)/[A-Za-z0-9_\-]+/[A-Za-z0-9_\-]+")
 
 
+# Query parameters that carry a patient's name or record number: the dashboard's search
+# (`q`) and the FHIR searches (`identifier`, the MRN; `name`, `family`, `given`).
+# Also URL-encoded, as in the `next` of a redirect to the log-in page.
+_PATIENT_QUERY = re.compile(
+    r"(?P<key>(?:[?&]|%3[Ff]|%26)(?:q|identifier|name|family|given)(?:=|%3[Dd]))"
+    r"[^&\s\"']*?(?=%26|&|[\s\"']|$)"
+)
+
+
 def redact(text: str) -> str:
+    text = _PATIENT_QUERY.sub(lambda m: f"{m.group('key')}[redacted]", text)
     text = _FEED_PATH.sub("/calendar/[redacted].ics", text)
     text = _ACCOUNT_LINK.sub(lambda m: f"/{m.group('kind')}/[redacted]", text)
     return _ACTION_TOKEN.sub(lambda m: f"/{m.group('kind')}/[redacted]", text)

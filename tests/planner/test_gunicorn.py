@@ -90,6 +90,8 @@ def test_the_access_log_of_the_shipped_gunicorn_config_redacts_tokens(tmp_path: 
             "referer": get(
                 f"{base}/accounts/login/", {"Referer": f"{base}/calendar/{feed}.ics"}
             ),
+            "search": get(f"{base}/clinic/?q=Zelda+Searchname&page=2"),
+            "fhir": get(f"{base}/fhir/r4/Patient?identifier=MRN-47110815&_format=json"),
         }
         assert all(status < 500 for status in answers.values()), answers
     finally:
@@ -98,10 +100,12 @@ def test_the_access_log_of_the_shipped_gunicorn_config_redacts_tokens(tmp_path: 
     written = log.read_text()
     access = [line for line in written.splitlines() if '"GET ' in line]
     assert len(access) >= len(answers), written
-    for secret in (feed, action, reset):
+    for secret in (feed, action, reset, "Zelda", "Searchname", "MRN-47110815"):
         assert secret not in written
     assert f'"GET /calendar/[redacted].ics HTTP/1.1" {answers[f"/calendar/{feed}.ics"]}' in written
     assert '"GET /a/[redacted]/ HTTP/1.1"' in written
     assert '"GET /me/welcome/[redacted]/ HTTP/1.1"' in written
     assert '"GET /accounts/reset/[redacted]/ HTTP/1.1"' in written
     assert "/calendar/[redacted].ics\" " in written  # the referrer field
+    assert '"GET /clinic/?q=[redacted]&page=2 HTTP/1.1"' in written
+    assert '"GET /fhir/r4/Patient?identifier=[redacted]&_format=json HTTP/1.1"' in written
