@@ -8,7 +8,7 @@ from __future__ import annotations
 import statistics
 import sys
 import timeit
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -39,22 +39,24 @@ def measure(label: str, work: Callable[[], object]) -> None:
     print(f"{label:<38} median {statistics.median(times_ms):6.3f} ms   p95 {p95:6.3f} ms")
 
 
-def main() -> None:
-    request = taper.parse_request(TWELVE_WEEKS_FOUR_DOSES)
+def measure_plan(data: Mapping[str, object]) -> None:
+    """The engine alone, with parsing, and with parsing and JSON, for one plan input."""
+    request = taper.parse_request(data)
     plan = taper.plan(request)
     print(
-        f"84-day plan, {len(plan.steps)} steps, {len(plan.dose_events)} dose events, "
-        f"{RUNS} runs each"
+        f"{plan.duration_days}-day plan, {len(plan.steps)} steps of {plan.step_interval_days} "
+        f"days, {len(plan.dose_events)} dose events, {RUNS} runs each"
     )
     measure("plan(request)", lambda: taper.plan(request))
-    measure(
-        "parse_request + plan",
-        lambda: taper.plan(taper.parse_request(TWELVE_WEEKS_FOUR_DOSES)),
-    )
+    measure("parse_request + plan", lambda: taper.plan(taper.parse_request(data)))
     measure(
         "parse_request + plan + plan_to_json",
-        lambda: taper.plan_to_json(taper.plan(taper.parse_request(TWELVE_WEEKS_FOUR_DOSES))),
+        lambda: taper.plan_to_json(taper.plan(taper.parse_request(data))),
     )
+
+
+def main() -> None:
+    measure_plan(TWELVE_WEEKS_FOUR_DOSES)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import taper
-from ops.bench_taper import RUNS, measure
+from ops.bench_taper import measure_plan
 
 A_YEAR_OF_TWO_WEEK_STEPS = {
     "product": "diazepam-oral-tablet",
@@ -33,21 +32,7 @@ A_YEAR_OF_TWO_WEEK_STEPS = {
 
 
 def main() -> None:
-    request = taper.parse_request(A_YEAR_OF_TWO_WEEK_STEPS)
-    plan = taper.plan(request)
-    print(
-        f"{plan.duration_days}-day plan, {len(plan.steps)} steps of "
-        f"{plan.step_interval_days} days, {len(plan.dose_events)} dose events, {RUNS} runs each"
-    )
-    measure("plan(request)", lambda: taper.plan(request))
-    measure(
-        "parse_request + plan",
-        lambda: taper.plan(taper.parse_request(A_YEAR_OF_TWO_WEEK_STEPS)),
-    )
-    measure(
-        "parse_request + plan + plan_to_json",
-        lambda: taper.plan_to_json(taper.plan(taper.parse_request(A_YEAR_OF_TWO_WEEK_STEPS))),
-    )
+    measure_plan(A_YEAR_OF_TWO_WEEK_STEPS)
 
 
 if __name__ == "__main__":
