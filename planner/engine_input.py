@@ -210,11 +210,3 @@ def plan_form_initial(engine_input: dict[str, Any]) -> dict[str, Any]:
             elif key != "wean_steps" and value is not None:
                 initial[f"pump_{key}"] = Decimal(str(value))
     return initial
-
-
-def plan_in_zone(engine_input: dict[str, Any], zone: str) -> taper.TaperPlan:
-    """A saved revision's plan with its clock times in `zone`: the patient's home time
-    zone today, which the patient may have changed since the revision was made. The
-    calendar reads plans through here, with the protocol version the revision recorded;
-    doses, reminders and refill checks read the stored output (planner.schedule)."""
-    return taper.plan(taper.parse_request({**engine_input, "timezone": zone}))

@@ -49,7 +49,6 @@ T = TypeVar("T")
 EVENING_NOTICE = dt.time(19, 0)
 MORNING_NOTICE = dt.time(9, 0)
 CHECK_IN_TIME = dt.time(10, 0)
-REFILL_REMINDER_DAYS_BEFORE = (14, 7, 2)
 # The oral protocol's escalation settings (escalation_missed_doses 2,
 # escalation_hours_without_dose 24); a test fails if the protocol and these diverge.
 CONSECUTIVE_MISSED_ALERT = 2

@@ -7,15 +7,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.browser import log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def log_in(page: Any, live_server: Any) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill("pw-for-tests-1")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Clinic dashboard")).to_be_visible()
 
 
 def test_swagger_ui_lists_the_operations(page: Any, live_server: Any, alice: Any) -> None:

@@ -10,16 +10,11 @@ import pytest
 from playwright.sync_api import expect
 
 from planner.models import Patient
+from tests.support.browser import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def log_in(page: Any, live_server: Any, username: str = "alice") -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("pw-for-tests-1")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Clinic dashboard")).to_be_visible()
 
 
 def fill_regimen(page: Any) -> None:

@@ -13,18 +13,13 @@ from playwright.sync_api import expect
 from planner import services
 from planner.models import Patient, PlanStatus, TaperPlan
 from reminders.models import Dose, DoseStatus
+from tests.support.browser import log_in
 from tests.support.clock import START, TODAY
 from tests.support.plans import engine_input
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def log_in(page: Any, live_server: Any) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill("pw-for-tests-1")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Clinic dashboard")).to_be_visible()
 
 
 def test_a_first_day_in_the_past_is_refused_next_to_the_field(

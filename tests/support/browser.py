@@ -1,0 +1,16 @@
+"""Steps the browser tests share (tests/browser)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+
+def log_in(page: Any, live_server: Any, username: str = "alice") -> None:
+    """A staff member of the suite (password pw-for-tests-1) logs in and sees the dashboard."""
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("pw-for-tests-1")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Clinic dashboard")).to_be_visible()
