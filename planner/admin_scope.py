@@ -45,12 +45,13 @@ CLINIC_SCOPES: dict[str, Scope] = {
     "planner.PlanReview": lambda clinic: Q(revision__plan__patient__clinic=clinic),
     "planner.PlanFlag": lambda clinic: Q(revision__plan__patient__clinic=clinic),
     "planner.AccessLogEntry": _patient_rows,
-    "reminders.Dose": _plan_rows,
+    "planner.Dose": _plan_rows,
     "reminders.Reminder": _plan_rows,
     "reminders.AbruptStopAlert": _plan_rows,
     "reminders.CheckIn": _plan_rows,
     "reminders.PumpRefill": _plan_rows,
     "reminders.FeedToken": _patient_rows,
+    "reminders.EmailAddressStatus": _patient_rows,
     "reminders.Notice": lambda clinic: (
         Q(clinic=clinic) | Q(user__patient__clinic=clinic) | Q(user__staff__clinic=clinic)
     ),

@@ -21,7 +21,7 @@ class PatientPreferences(models.Model):
         Patient, on_delete=models.CASCADE, related_name="portal_preferences"
     )
     # Turning dose e-mails off is allowed only while the calendar is subscribed;
-    # portal.preferences.email_wanted also ignores this switch once the feed is revoked.
+    # reminders.preferences.email_wanted also ignores this switch once the feed is revoked.
     email_dose = models.BooleanField(_("Dose reminders"), default=True)
     email_dose_change = models.BooleanField(_("Dose changes and the last day"), default=True)
     email_missed_dose = models.BooleanField(_("Missed-dose follow-ups"), default=True)

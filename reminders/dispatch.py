@@ -27,7 +27,7 @@ from django.db.models import F, Max, Min, Q
 from django.db.models.functions import Coalesce
 
 from planner.audit import update_with_history
-from planner.models import Patient, PlanRevision, PlanStatus, TaperPlan
+from planner.models import PlanRevision, PlanStatus, TaperPlan
 from planner.schedule import ApprovedPlan
 from reminders import messages
 from reminders.channels import Channel, PermanentError, TransientError
@@ -36,11 +36,13 @@ from reminders.models import (
     AlertReason,
     Dose,
     DoseStatus,
+    EmailAddressStatus,
     Recipient,
     Reminder,
     ReminderKind,
     ReminderStatus,
 )
+from reminders.preferences import email_failing_since
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -353,11 +355,11 @@ def _where(error: BaseException) -> str:
 def _channel_failing(row: Reminder, now: dt.datetime, error: PermanentError) -> None:
     if row.recipient != Recipient.PATIENT:
         return
-    update_with_history(
-        Patient.objects.filter(pk=row.plan.patient_id, email_failing_since__isnull=True),
-        reason="e-mail address refused",
-        email_failing_since=now,
-    )
+    patient = row.plan.patient
+    if email_failing_since(patient) is None:
+        EmailAddressStatus.objects.update_or_create(
+            patient=patient, defaults={"address": patient.email, "failing_since": now}
+        )
     reminder_add(
         plan=row.plan, kind=ReminderKind.CHANNEL_FAILING, recipient=Recipient.CLINIC,
         key=f"channel-{now:%Y-%m-%d}", due_at=now, context={"error": str(error)},
@@ -586,35 +588,6 @@ def alerts_check_unconfirmed(*, now: dt.datetime) -> int:
     return raised
 
 
-def plans_complete(*, now: dt.datetime) -> int:
-    """Oral plans whose last dosing day has passed everywhere (a full day ago in UTC)
-    become completed, and plans a newer plan replaced become superseded once their last
-    day (``runs_until``) has passed. Pump plans stay active: the pump goes on after a
-    wean. A plan that a newer one replaced is superseded, never completed."""
-    passed = now.date() - dt.timedelta(days=1)
-    superseded = update_with_history(
-        TaperPlan.objects.filter(
-            status=PlanStatus.ACTIVE, replaced_by__isnull=False, runs_until__lt=passed
-        ),
-        reason="replaced by a newer plan, which has started",
-        status=PlanStatus.SUPERSEDED,
-        updated_at=now,
-    )
-    finished = TaperPlan.objects.filter(
-        status=PlanStatus.ACTIVE,
-        replaced_by__isnull=True,
-        current_revision__end_date__lt=passed,
-        current_revision__regimen__pump__isnull=True,
-    ).exclude(
-        # A reduce-to-target plan goes on at its maintenance dose until it is ended or
-        # replaced (planner.schedule.maintenance doses).
-        current_revision__engine_output__maintenance__daily_total_mg__isnull=False
-    )
-    return superseded + update_with_history(
-        finished, reason="last dosing day passed", status=PlanStatus.COMPLETED, updated_at=now
-    )
-
-
 def dispatch_tick(
     *,
     now: dt.datetime,
@@ -625,14 +598,14 @@ def dispatch_tick(
     """One minute's work for beat. Each stage runs in its own transaction with its own
     error handling (reminders.health records each stage's last success and failure), so
     a stage that fails stops nothing else: claim due rows first, then reclaim rows of
-    dead workers, mark missed doses, complete finished plans, raise alerts and check
+    dead workers, mark missed doses, top up maintenance doses, raise alerts and check
     refills, then claim again what those stages made due this minute.
 
     Safe to run twice at once (two beats): claims, reclaims and missed doses take rows
     with a compare-and-set under SKIP LOCKED, and an alert is unique per open episode."""
+    from planner.doses import maintenance_doses_extend  # so does services
     from reminders import health
     from reminders.refills import alerts_check_refills  # refills builds on this module
-    from reminders.services import maintenance_doses_extend  # so does services
 
     batch = limit or settings.REMINDER_BATCH_SIZE
     started = time.monotonic()
@@ -657,7 +630,6 @@ def dispatch_tick(
         ("claim", claim),  # each batch is a transaction of its own, enqueued on commit
         ("reclaim", atomic(lambda: reminders_reclaim_stale(now=now))),
         ("missed_doses", atomic(lambda: doses_mark_missed(now=now))),
-        ("completion", atomic(lambda: plans_complete(now=now))),
         ("maintenance", atomic(lambda: maintenance_doses_extend(now=now))),
         ("alerts", atomic(lambda: alerts_check_unconfirmed(now=now))),
         ("refills", atomic(lambda: alerts_check_refills(now=now))),

@@ -5,6 +5,8 @@ import it."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpRequest
 from django.utils import translation
@@ -58,3 +60,13 @@ def patient_language_activate(request: HttpRequest, patient: Patient) -> None:
     if preferences is not None:
         translation.activate(preferences.language)
         request.LANGUAGE_CODE = preferences.language
+
+
+def email_failing_since(patient: Patient) -> dt.datetime | None:
+    """Since when the mail server has refused the patient's current address, or None
+    (reminders.models.EmailAddressStatus: a corrected address is not failing)."""
+    try:
+        status = patient.email_status
+    except ObjectDoesNotExist:
+        return None
+    return status.failing_since if status.address == patient.email else None

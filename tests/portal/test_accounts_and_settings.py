@@ -208,7 +208,7 @@ def test_dose_e_mails_can_be_turned_off_while_subscribed_and_come_back_on_revoca
     response = sam_client.post(reverse("patient_settings"), email_choices(email_dose=False))
     assert response.status_code == 302
     assert services.preferences_for(patient).email_dose is False
-    from portal.preferences import email_wanted
+    from reminders.preferences import email_wanted
 
     assert email_wanted(patient, ReminderKind.DOSE) is False
     feeds.feed_token_revoke(patient=patient, by=sam)
