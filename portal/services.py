@@ -23,8 +23,7 @@ from planner import doses as reminder_services
 from planner.models import Patient
 from planner.roles import Role
 from planner.zones import is_home_zone
-from portal.models import Language, PatientPreferences
-from reminders.models import Notice
+from reminders.models import Language, Notice, PatientPreferences
 from reminders.preferences import calendar_subscribed, patient_language
 
 

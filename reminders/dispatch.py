@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce
 
 from planner.audit import update_with_history
 from planner.models import PlanRevision, PlanStatus, TaperPlan
-from planner.schedule import ApprovedPlan
+from planner.schedule import ApprovedPlan, Escalation, escalation_of, longest_wait_without_dose
 from reminders import messages
 from reminders.channels import Channel, PermanentError, TransientError
 from reminders.models import (
@@ -51,10 +51,9 @@ T = TypeVar("T")
 EVENING_NOTICE = dt.time(19, 0)
 MORNING_NOTICE = dt.time(9, 0)
 CHECK_IN_TIME = dt.time(10, 0)
-# The oral protocol's escalation settings (escalation_missed_doses 2,
-# escalation_hours_without_dose 24); a test fails if the protocol and these diverge.
-CONSECUTIVE_MISSED_ALERT = 2
-NO_CONFIRMED_DOSE_AFTER = dt.timedelta(hours=24)
+# When missed doses raise an alert is the plan's own protocol's escalation settings
+# (planner.schedule.escalation_of), read for each plan, not copied here.
+_IN_WORDS = {2: "Two", 3: "Three", 4: "Four"}
 # Sent whatever the plan's status, and never withdrawn with its future reminders: an
 # alert outlives its plan, and a review decision is made on a plan not active yet.
 SENT_WHATEVER_THE_PLAN = (ReminderKind.ABRUPT_STOP_ALERT, ReminderKind.REVIEW_DECISION)
@@ -480,21 +479,30 @@ def alerts_close_on_confirmed_dose(*, plan_id: int, now: dt.datetime) -> int:
     )
 
 
+def _escalation(plan: TaperPlan) -> Escalation | None:
+    revision = plan.current_revision
+    return escalation_of(revision.engine_output) if revision is not None else None
+
+
 def _check_consecutive_missed(plan: TaperPlan, now: dt.datetime) -> None:
-    last_two = list(
+    escalation = _escalation(plan)
+    if escalation is None:
+        return
+    count = escalation.missed_doses_in_a_row
+    last_ones = list(
         Dose.objects.filter(plan=plan, catch_up_until__lt=now)
         .exclude(status=DoseStatus.CANCELLED)
         .order_by("-due_at")
-        .values_list("status", "due_at")[:CONSECUTIVE_MISSED_ALERT]
+        .values_list("status", "due_at")[:count]
     )
-    missed = [status == DoseStatus.MISSED for status, _ in last_two]
-    if len(missed) == CONSECUTIVE_MISSED_ALERT and all(missed):
+    missed = [status == DoseStatus.MISSED for status, _ in last_ones]
+    if len(missed) == count and all(missed):
         alert_raise(
             plan=plan,
             reason=AlertReason.CONSECUTIVE_MISSED,
-            since=last_two[-1][1],
+            since=last_ones[-1][1],
             now=now,
-            detail="Two doses in a row were not taken.",
+            detail=f"{_IN_WORDS.get(count, str(count))} doses in a row were not taken.",
         )
 
 
@@ -527,7 +535,9 @@ def doses_mark_missed(*, now: dt.datetime, limit: int = 5000) -> int:
             status=DoseStatus.MISSED
         )
         missed = list(
-            Dose.objects.filter(id__in=ids, status=DoseStatus.MISSED).select_related("plan")
+            Dose.objects.filter(id__in=ids, status=DoseStatus.MISSED).select_related(
+                "plan__current_revision"
+            )
         )
         Reminder.objects.bulk_create(
             [
@@ -551,16 +561,19 @@ def doses_mark_missed(*, now: dt.datetime, limit: int = 5000) -> int:
 
 
 def alerts_check_unconfirmed(*, now: dt.datetime) -> int:
-    """Active plans with no dose confirmed for 24 hours — counted from the last taken
-    dose, or from the plan's first dose — while doses went missed. Only plans with a
-    dose missed in the last two days are looked at (index dose_missed_due)."""
-    cutoff = now - NO_CONFIRMED_DOSE_AFTER
+    """Active plans with no dose confirmed for their protocol's
+    escalation_hours_without_dose (24 hours for the oral protocols) — counted from the
+    last taken dose, or from the plan's first dose — while doses went missed. Only plans
+    with a dose missed within twice the longest such threshold are looked at (index
+    dose_missed_due)."""
+    longest = longest_wait_without_dose()
     recent = Dose.objects.filter(
-        status=DoseStatus.MISSED, due_at__gte=cutoff - NO_CONFIRMED_DOSE_AFTER
+        status=DoseStatus.MISSED, due_at__gte=now - 2 * longest
     ).values("plan_id")
     live = ~Q(doses__status=DoseStatus.CANCELLED)
     plans = (
         TaperPlan.objects.filter(status=PlanStatus.ACTIVE, id__in=recent)
+        .select_related("current_revision")
         .annotate(
             confirmed_since=Coalesce(
                 Max("doses__due_at", filter=Q(doses__status=DoseStatus.TAKEN)),
@@ -568,12 +581,16 @@ def alerts_check_unconfirmed(*, now: dt.datetime) -> int:
             ),
             last_missed=Max("doses__due_at", filter=Q(doses__status=DoseStatus.MISSED)),
         )
-        .filter(confirmed_since__lt=cutoff, last_missed__gt=F("confirmed_since"))
+        .filter(last_missed__gt=F("confirmed_since"))
     )
     raised = 0
     for plan in plans:
+        escalation = _escalation(plan)
+        if escalation is None or plan.confirmed_since >= now - escalation.without_confirmed_dose:
+            continue
+        hours = int(escalation.without_confirmed_dose.total_seconds() // 3600)
         alert = _contained(
-            "the 24-hours-unconfirmed check",
+            "the hours-unconfirmed check",
             plan.pk,
             functools.partial(
                 alert_raise,
@@ -581,7 +598,7 @@ def alerts_check_unconfirmed(*, now: dt.datetime) -> int:
                 reason=AlertReason.NO_CONFIRMED_DOSE,
                 since=plan.confirmed_since,
                 now=now,
-                detail="No dose confirmed for 24 hours.",
+                detail=f"No dose confirmed for {hours} hours.",
             ),
         )
         raised += alert is not None

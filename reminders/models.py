@@ -13,6 +13,8 @@ from planner.models import DOSE_EARLY_ANSWER as DOSE_EARLY_ANSWER
 from planner.models import Dose as Dose
 from planner.models import DoseState as DoseState
 from planner.models import DoseStatus as DoseStatus
+from reminders.patient_preferences import Language as Language
+from reminders.patient_preferences import PatientPreferences as PatientPreferences
 
 
 class WorkerHeartbeat(models.Model):

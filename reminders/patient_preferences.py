@@ -1,4 +1,5 @@
-"""What a patient chose in the portal: which reminder e-mails they get and their language."""
+"""What a patient chose in the portal: which reminder e-mails they get and their language.
+Owned by reminders, which reads them to deliver; the portal's settings page writes them."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ class PatientPreferences(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # The table keeps the name it had when the model lived in portal.
+        db_table = "portal_patientpreferences"
         verbose_name_plural = "patient preferences"
 
     def __str__(self) -> str:

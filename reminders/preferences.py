@@ -12,8 +12,7 @@ from django.http import HttpRequest
 from django.utils import translation
 
 from planner.models import Patient
-from portal.models import Language, PatientPreferences
-from reminders.models import FeedToken, ReminderKind
+from reminders.models import FeedToken, Language, PatientPreferences, ReminderKind
 
 # Which switch stops which kind of e-mail. Kinds not listed (plan revised, pump
 # refill) always go out: missing them can mean a sudden stop.

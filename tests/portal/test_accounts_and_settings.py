@@ -17,10 +17,16 @@ from django.urls import reverse
 
 from planner.models import AccessAction, AccessLogEntry, Patient, TaperPlan
 from portal import selectors, services
-from portal.models import PatientPreferences
 from reminders import dispatch, feeds
 from reminders.channels import Channel, EmailChannel, InAppChannel
-from reminders.models import DoseStatus, Notice, Reminder, ReminderKind, ReminderStatus
+from reminders.models import (
+    DoseStatus,
+    Notice,
+    PatientPreferences,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+)
 from tests.support.plans import at_new_york, dose_at
 
 CHANNELS: list[Channel] = [EmailChannel(), InAppChannel()]

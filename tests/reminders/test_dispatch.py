@@ -14,9 +14,9 @@ from django.db import IntegrityError, transaction
 from django.test import Client, TestCase, override_settings
 from django.urls import reverse
 
-import taper
 from planner import services
 from planner.models import Patient, TaperPlan
+from planner.schedule import Escalation, escalation_of, recorded_protocol
 from reminders import actions, checkin, dispatch
 from reminders.channels import (
     Channel,
@@ -402,16 +402,26 @@ def test_a_delivery_whose_claim_was_replaced_delivers_nothing(plan: TaperPlan) -
     assert len(mail.outbox) == 1
 
 
-def test_the_alert_thresholds_are_the_oral_protocols_escalation_settings() -> None:
-    protocol = taper.parse_request(
-        {"product": "baclofen-oral-tablet", "doses": [{"time": "08:00", "amount_mg": 10}],
-         "start_date": "2027-03-01", "timezone": "UTC", "goal": {"type": "discontinue"},
-         "patient": {"age_years": 40, "sex": "male", "months_on_therapy": 1}}
-    ).protocol
-    assert protocol.escalation_missed_doses.value == dispatch.CONSECUTIVE_MISSED_ALERT
-    assert dt.timedelta(hours=protocol.escalation_hours_without_dose.value) == (
-        dispatch.NO_CONFIRMED_DOSE_AFTER
+def test_the_alert_thresholds_are_read_from_the_plans_protocol(
+    plan: TaperPlan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = plan.current_revision.engine_output
+    protocol = recorded_protocol(output)
+    assert escalation_of(output) == Escalation(
+        missed_doses_in_a_row=protocol.escalation_missed_doses.value,
+        without_confirmed_dose=dt.timedelta(hours=protocol.escalation_hours_without_dose.value),
     )
+    # A protocol that escalated only after three doses in a row: two raise nothing.
+    monkeypatch.setattr(
+        dispatch, "escalation_of",
+        lambda output: Escalation(missed_doses_in_a_row=3,
+                                  without_confirmed_dose=dt.timedelta(hours=72)),
+    )  # fmt: skip
+    for when in ("08:00", "14:00"):
+        deliver_due(dose_at(plan, "2027-03-01", when).catch_up_until + dt.timedelta(minutes=1))
+    assert not AbruptStopAlert.objects.exists()
+    deliver_due(dose_at(plan, "2027-03-01", "20:00").catch_up_until + dt.timedelta(minutes=1))
+    assert AbruptStopAlert.objects.get().detail == "Three doses in a row were not taken."
 
 
 def test_check_ins_follow_the_protocols_interval(plan: TaperPlan) -> None:
