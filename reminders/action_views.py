@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 from planner.models import TaperPlan
 from portal.preferences import patient_language
 from reminders import actions, checkin, services
+from reminders.amounts import dose_amount
 from reminders.missed import missed_dose_advice
 from reminders.models import Dose
 
@@ -57,10 +58,13 @@ def action(request: HttpRequest, token: str) -> HttpResponse:
 
 def _dose(request: HttpRequest, dose: Dose, link: actions.ActionLink) -> HttpResponse:
     now = timezone.now()
+    amount = dose_amount(dose)
     context = {
         "dose": dose,
         "action": link.action,
         "advice": missed_dose_advice(dose=dose, now=now),
+        "amount": amount.text(detailed=dose.plan.patient.calendar_detailed_titles),
+        "amount_changed": amount.changed_today,
     }
     if link.action == "missed":
         return render(request, "reminders/action_dose.html", context)

@@ -317,7 +317,7 @@ def _start_delivery(
             "plan__patient__clinic",
             "plan__patient__user",
             "plan__patient__portal_preferences",
-            "dose",
+            "dose__revision",  # the amount to take is read from its approved output
         )
         .order_by("due_at")
     )

@@ -18,6 +18,7 @@ from planner.models import Patient, StaffMember
 from planner.roles import Role
 from portal.preferences import email_wanted, patient_language
 from reminders import actions
+from reminders.amounts import dose_amount
 from reminders.channels import Message, PermanentError
 from reminders.missed import missed_dose_advice
 from reminders.models import AbruptStopAlert, Notice, Recipient, Reminder, ReminderKind
@@ -67,10 +68,14 @@ def _context(row: Reminder) -> dict[str, Any]:
     }
     dose = row.dose
     if dose is not None:
+        amount = dose_amount(dose)
         context.update(
             dose=dose,
             time=f"{dose.local_time:%H:%M}",
             until=f"{_local(dose.catch_up_until, patient):%H:%M}",
+            # What to take, the same words on every channel, Today and the action page.
+            amount=amount.text(detailed=patient.calendar_detailed_titles),
+            amount_changed=amount.changed_today,
         )
         if row.kind == ReminderKind.MISSED_DOSE:
             # The same advice as the "I missed a dose" page, at the moment it is sent:

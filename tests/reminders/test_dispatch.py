@@ -154,7 +154,7 @@ def test_a_patient_who_chose_detail_gets_the_dose_in_plain_words(plan: TaperPlan
     plan.patient.calendar_detailed_titles = True
     plan.patient.save()
     deliver_due(dose_at(plan, "2027-03-01", "08:00").due_at)
-    assert "baclofen 10 mg (1 × 10 mg)" in mail.outbox[0].body
+    assert "1 tablet of 10 mg (baclofen 10 mg)" in mail.outbox[0].body
 
 
 def test_a_patient_with_an_account_also_gets_an_in_app_notice(
