@@ -45,6 +45,7 @@ class DoseLine:
     # dose changed today; empty where the page does not show it.
     amount: str = ""
     amount_changed: bool = False
+    snooze_options: tuple[int, ...] = ()  # "Remind me in 30 / 60 minutes" (Dose.snooze_options)
 
 
 def dose_line(dose: Dose, now: dt.datetime, amount: DoseAmount | None = None,
@@ -62,6 +63,7 @@ def dose_line(dose: Dose, now: dt.datetime, amount: DoseAmount | None = None,
         offer_missed_help=state in {DoseState.DUE, DoseState.CATCH_UP, DoseState.MISSED},
         amount=amount.text(detailed=detailed) if amount else "",
         amount_changed=amount.changed_today if amount else False,
+        snooze_options=dose.snooze_options(now),
     )
 
 

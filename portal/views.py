@@ -7,6 +7,7 @@ import csv
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
@@ -34,11 +35,12 @@ from portal.preferences import (
     stored_preferences,
 )
 from reminders import checkin
-from reminders.action_views import dose_refusal_text
+from reminders.action_views import dose_refusal_text, snooze_minutes
 from reminders.missed import missed_dose_advice
 from reminders.models import Dose, DoseStatus, ReminderKind
 from reminders.patient_views import own_patient_record
-from reminders.services import DoseAnswerError, dose_record
+from reminders.services import DoseAnswerError, SnoozeError, dose_record
+from reminders.services import dose_snooze as dose_snooze_service
 
 PatientView = Callable[..., HttpResponse]
 
@@ -92,6 +94,24 @@ def dose_answer(request: HttpRequest, patient: Patient, dose_id: int) -> HttpRes
                              % {"time": f"{dose.local_time:%H:%M}"})
     if request.POST.get("next") == "missed":
         return redirect("patient_dose_missed", dose_id=dose.pk)
+    return redirect("patient_today")
+
+
+@patient_required
+@require_POST
+def dose_snooze(request: HttpRequest, patient: Patient, dose_id: int) -> HttpResponse:
+    """ "Remind me in 30 / 60 minutes" on Today: the same service as the e-mail's page."""
+    dose = get_object_or_404(selectors.patient_doses(patient), pk=dose_id)
+    try:
+        row = dose_snooze_service(
+            dose_id=dose.pk, minutes=snooze_minutes(request), now=timezone.now()
+        )
+    except SnoozeError as refusal:
+        messages.error(request, _(str(refusal)))
+    else:
+        at = row.due_at.astimezone(ZoneInfo(dose.timezone))
+        messages.success(request, _("We will remind you of your %(time)s dose again at %(at)s.")
+                         % {"time": f"{dose.local_time:%H:%M}", "at": f"{at:%H:%M}"})
     return redirect("patient_today")
 
 

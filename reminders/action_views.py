@@ -31,6 +31,11 @@ DOSE_REFUSALS = (
         "It is too late for this dose: do not take it now. Take your next dose as usual."
     ),
     gettext_noop("This dose is not due yet."),
+    gettext_noop("Choose 30 or 60 minutes."),
+    gettext_noop(
+        "It is too close to the end of the time you can take this dose to remind you again."
+    ),
+    gettext_noop("This dose cannot be snoozed now."),
 )
 
 
@@ -68,6 +73,8 @@ def _dose(request: HttpRequest, dose: Dose, link: actions.ActionLink) -> HttpRes
     }
     if link.action == "missed":
         return render(request, "reminders/action_dose.html", context)
+    if link.action == "snooze":
+        return _snooze(request, dose, context, now)
     # The same rule as the Today page's buttons (Dose.state_at): an answer the dose no
     # longer allows is said plainly, with no button that could only be refused.
     not_allowed = services.dose_answer_refusal(dose=dose, answer=link.action, now=now)
@@ -87,6 +94,36 @@ def _dose(request: HttpRequest, dose: Dose, link: actions.ActionLink) -> HttpRes
         return render(request, "reminders/action_dose.html", context, status=409)
     context["done"] = True
     return render(request, "reminders/action_dose.html", context)
+
+
+def _snooze(
+    request: HttpRequest, dose: Dose, context: dict[str, object], now: dt.datetime
+) -> HttpResponse:
+    """ "Remind me later": the snoozes the dose still allows (Dose.snooze_options), as
+    buttons; the same service as the Today page's."""
+    status = 200
+    if request.method == "POST":
+        try:
+            row = services.dose_snooze(
+                dose_id=dose.pk, minutes=snooze_minutes(request), now=now
+            )
+        except services.SnoozeError as refusal:
+            context["error"] = _(str(refusal))
+            status = 409
+        else:
+            context["snoozed_until"] = row.due_at
+    context["snooze_options"] = dose.snooze_options(now)
+    if not context["snooze_options"] and "error" not in context and "snoozed_until" not in context:
+        context["error"] = _(services.snooze_refusal(dose=dose, now=now))
+    return render(request, "reminders/action_dose.html", context, status=status)
+
+
+def snooze_minutes(request: HttpRequest) -> int:
+    """The minutes a snooze form sent; 0 (refused by the service) if not a number."""
+    try:
+        return int(request.POST.get("minutes", ""))
+    except ValueError:
+        return 0
 
 
 def _check_in(request: HttpRequest, plan: TaperPlan, issued_at: dt.datetime) -> HttpResponse:

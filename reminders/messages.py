@@ -21,11 +21,14 @@ from reminders import actions
 from reminders.amounts import dose_amount
 from reminders.channels import Message, PermanentError
 from reminders.missed import missed_dose_advice
-from reminders.models import AbruptStopAlert, Notice, Recipient, Reminder, ReminderKind
+from reminders.models import AbruptStopAlert, Dose, Notice, Recipient, Reminder, ReminderKind
 
 # Patient subjects are translated into the patient's language; clinic ones stay English.
 SUBJECTS = {
     ReminderKind.DOSE: gettext_lazy("Time for your {time} medication dose"),
+    ReminderKind.DOSE_FOLLOW_UP: gettext_lazy(
+        "Still time to take your {time} dose, until {until}"
+    ),
     ReminderKind.DOSE_CHANGE: gettext_lazy("Your medication dose changes tomorrow"),
     ReminderKind.LAST_DOSE: gettext_lazy("Tomorrow is the last day of your medication plan"),
     ReminderKind.PLAN_REVISED: gettext_lazy("Your medication plan has changed"),
@@ -81,36 +84,8 @@ def _context(row: Reminder) -> dict[str, Any]:
             # The same advice as the "I missed a dose" page, at the moment it is sent:
             # it names the next dose not yet taken (reminders.missed).
             context["advice"] = missed_dose_advice(dose=dose, now=timezone.now()).text
-        if row.kind == ReminderKind.DOSE:
-            context["links"] = [
-                (
-                    _("I have taken it"),
-                    _url(
-                        reverse(
-                            "action",
-                            args=[actions.dose_link(dose.pk, "taken", dose.catch_up_until)],
-                        )
-                    ),
-                ),
-                (
-                    _("I am skipping it"),
-                    _url(
-                        reverse(
-                            "action",
-                            args=[actions.dose_link(dose.pk, "skipped", dose.catch_up_until)],
-                        )
-                    ),
-                ),
-                (
-                    _("I missed it — what now?"),
-                    _url(
-                        reverse(
-                            "action",
-                            args=[actions.dose_link(dose.pk, "missed", dose.catch_up_until)],
-                        )
-                    ),
-                ),
-            ]
+        if row.kind in (ReminderKind.DOSE, ReminderKind.DOSE_FOLLOW_UP):
+            context["links"] = dose_links(dose)
     if row.kind == ReminderKind.CHECK_IN:
         context["links"] = [
             (
@@ -123,6 +98,23 @@ def _context(row: Reminder) -> dict[str, Any]:
     if row.kind == ReminderKind.ABRUPT_STOP_ALERT:
         context["alert"] = AbruptStopAlert.objects.filter(pk=row.context.get("alert_id")).first()
     return context
+
+
+def dose_links(dose: Dose) -> list[tuple[str, str]]:
+    """The signed links of a dose's reminders (the first and the follow-up): answer it,
+    get help, or be reminded again later (the action page offers the snoozes the
+    dose still allows)."""
+    labels = [
+        ("taken", _("I have taken it")),
+        ("skipped", _("I am skipping it")),
+        ("missed", _("I missed it — what now?")),
+        ("snooze", _("Remind me later")),
+    ]
+    return [
+        (label, _url(reverse("action", args=[actions.dose_link(dose.pk, action,
+                                                                 dose.catch_up_until)])))
+        for action, label in labels
+    ]
 
 
 def messages_for(row: Reminder) -> list[Message]:

@@ -72,6 +72,10 @@ class DoseState(models.TextChoices):
     CANCELLED = "cancelled", "Withdrawn"
 
 
+# "Remind me again in …" (issue #17): the patient's choices, not a clinical number; a
+# snooze never reminds after the dose's catch-up window (Dose.snooze_options).
+SNOOZE_MINUTES = (30, 60)
+
 # The answers each state allows: one table for the Today page's buttons, the e-mail
 # action pages and reminders.services.dose_record.
 DOSE_ANSWERS: dict[str, frozenset[str]] = {
@@ -149,6 +153,22 @@ class Dose(models.Model):
         """The answers ("taken", "skipped") the patient may give at `now`."""
         return DOSE_ANSWERS.get(self.state_at(now), frozenset())
 
+    @property
+    def follow_up_at(self) -> dt.datetime:
+        """When the second nudge goes out if the dose is still unanswered: halfway
+        through its catch-up window (the window the approved plan stored for it)."""
+        return self.due_at + (self.catch_up_until - self.due_at) / 2
+
+    def snooze_options(self, now: dt.datetime) -> tuple[int, ...]:
+        """The snoozes (minutes) the patient may ask for at `now`: once the dose is due
+        and still unanswered, only those that remind before its window closes."""
+        if not self.answers_at(now) or now < self.due_at:
+            return ()
+        return tuple(
+            minutes for minutes in SNOOZE_MINUTES
+            if now + dt.timedelta(minutes=minutes) <= self.catch_up_until
+        )
+
 
 class FeedToken(models.Model):
     """A patient's calendar subscription address. Only the SHA-256 of the token is
@@ -180,6 +200,8 @@ class FeedToken(models.Model):
 
 class ReminderKind(models.TextChoices):
     DOSE = "dose", "Dose reminder"
+    # One per dose, halfway through its catch-up window; a snooze moves it.
+    DOSE_FOLLOW_UP = "dose_follow_up", "Dose still unanswered (second nudge or snooze)"
     DOSE_CHANGE = "dose_change", "Dose changes tomorrow"
     LAST_DOSE = "last_dose", "Last dose"
     PLAN_REVISED = "plan_revised", "Plan revised"

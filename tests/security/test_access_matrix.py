@@ -164,6 +164,8 @@ patient_notices_read                   -      GET    login 405   405   403   403
 patient_notices_read                   -      POST   login ok    ok    403   403   403   403
 patient_dose_answer                    dose   GET    login 405   405   403   403   403   403
 patient_dose_answer                    dose   POST   login ok    404   403   403   403   403
+patient_dose_snooze                    dose   GET    login 405   405   403   403   403   403
+patient_dose_snooze                    dose   POST   login ok    404   403   403   403   403
 patient_dose_missed                    dose   GET    login 200   404   403   403   403   403
 patient_dose_missed                    dose   POST   login 405   405   403   403   403   403
 patient_missed                         -      GET    login 200   200   403   403   403   403
