@@ -149,6 +149,7 @@ def check_in(request: HttpRequest, patient: Patient) -> HttpResponse:
     plan = selectors.active_plan(patient)
     context: dict[str, Any] = {
         "plan": plan,
+        "clinic": patient.clinic,
         "symptoms": checkin.SYMPTOMS,
         "levels": list(checkin.LEVEL_LABELS.items()),
     }

@@ -49,12 +49,14 @@ def action(request: HttpRequest, token: str) -> HttpResponse:
     if link is None:
         return render(request, "reminders/action_expired.html", status=404)
     if link.kind == "check_in":
-        plan = TaperPlan.objects.select_related("patient").filter(pk=link.object_id).first()
+        plan = (
+            TaperPlan.objects.select_related("patient__clinic").filter(pk=link.object_id).first()
+        )
         if plan is None:
             return render(request, "reminders/action_expired.html", status=404)
         with translation.override(patient_language(plan.patient)):
             return _check_in(request, plan, actions.check_in_link_issued_at(link))
-    dose = Dose.objects.select_related("plan__patient").filter(pk=link.object_id).first()
+    dose = Dose.objects.select_related("plan__patient__clinic").filter(pk=link.object_id).first()
     if dose is None:
         return render(request, "reminders/action_expired.html", status=404)
     with translation.override(patient_language(dose.plan.patient)):
@@ -129,6 +131,7 @@ def snooze_minutes(request: HttpRequest) -> int:
 def _check_in(request: HttpRequest, plan: TaperPlan, issued_at: dt.datetime) -> HttpResponse:
     """Each e-mailed link records one check-in; then it says it was used (410)."""
     context: dict[str, object] = {
+        "clinic": plan.patient.clinic,
         "symptoms": checkin.SYMPTOMS,
         "levels": list(checkin.LEVEL_LABELS.items()),
     }

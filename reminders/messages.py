@@ -14,6 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from planner.clinic_phones import clinic_phones_text
 from planner.models import Patient, StaffMember
 from planner.roles import Role
 from portal.preferences import email_wanted, patient_language
@@ -67,6 +68,8 @@ def _context(row: Reminder) -> dict[str, Any]:
         "site_url": settings.SITE_URL,
         "patient_ref": f"#{patient.pk}",
         "plan_url": _url(reverse("plan", args=[row.plan_id])),
+        # "Call your clinic: +1 555 0100 (tel:+15550100)…" for every patient message.
+        "clinic_call": clinic_phones_text(patient.clinic),
         **row.context,
     }
     dose = row.dose
