@@ -149,6 +149,7 @@ def check_in(request: HttpRequest, patient: Patient) -> HttpResponse:
     plan = selectors.active_plan(patient)
     context: dict[str, Any] = {
         "plan": plan,
+        "patient": patient,
         "clinic": patient.clinic,
         "symptoms": checkin.SYMPTOMS,
         "levels": list(checkin.LEVEL_LABELS.items()),
@@ -162,6 +163,8 @@ def check_in(request: HttpRequest, patient: Patient) -> HttpResponse:
             return render(request, "portal/check_in.html", context, status=400)
         context["done"] = True
         context["severe"] = result.severe
+        context["level"] = result.level
+        context["advice"] = checkin.ADVICE
     return render(request, "portal/check_in.html", context)
 
 

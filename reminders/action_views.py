@@ -132,6 +132,7 @@ def _check_in(request: HttpRequest, plan: TaperPlan, issued_at: dt.datetime) -> 
     """Each e-mailed link records one check-in; then it says it was used (410)."""
     context: dict[str, object] = {
         "clinic": plan.patient.clinic,
+        "patient": plan.patient,
         "symptoms": checkin.SYMPTOMS,
         "levels": list(checkin.LEVEL_LABELS.items()),
     }
@@ -150,4 +151,6 @@ def _check_in(request: HttpRequest, plan: TaperPlan, issued_at: dt.datetime) -> 
             return render(request, "reminders/action_check_in.html", context, status=400)
         context["done"] = True
         context["severe"] = result.severe
+        context["level"] = result.level
+        context["advice"] = checkin.ADVICE
     return render(request, "reminders/action_check_in.html", context)

@@ -384,6 +384,16 @@ class Notice(models.Model):
         return f"Notice {self.pk}"
 
 
+class CheckInLevel(models.TextChoices):
+    """A check-in as a whole (reminders.checkin.check_in_level): what the patient is told,
+    and whether the clinic's dashboard shows "symptoms rising" (moderate)."""
+
+    NONE = "none", "No symptoms"
+    MILD = "mild", "Mild"
+    MODERATE = "moderate", "Moderate: symptoms rising"
+    SEVERE = "severe", "Severe"
+
+
 class CheckIn(models.Model):
     """A symptom check-in during a taper."""
 
@@ -391,6 +401,7 @@ class CheckIn(models.Model):
     answered_at = models.DateTimeField()
     answers = models.JSONField()
     severe = models.BooleanField()
+    level = models.CharField(max_length=10, choices=CheckInLevel.choices, default=CheckInLevel.NONE)
 
     class Meta:
         ordering = ["-answered_at"]

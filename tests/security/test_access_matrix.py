@@ -126,6 +126,8 @@ plan_cancel                            plan   GET    login 403   403   200   404
 plan_cancel                            plan   POST   login 403   403   ok    404   403   403
 plan_revise                            plan   GET    login 403   403   200   404   403   403
 plan_revise                            plan   POST   login 403   403   ok    404   403   403
+plan_hold_symptoms                     plan   GET    login 403   403   405   405   403   403
+plan_hold_symptoms                     plan   POST   login 403   403   ok    404   403   403
 plan_edit                              draft  GET    login 403   403   200   404   403   403
 plan_edit                              draft  POST   login 403   403   ok    404   403   403
 plan_review                            pend   GET    login 403   403   403   404   200   403
