@@ -198,6 +198,7 @@ def hold_days(plan: TaperPlan) -> int | None:
     return int(days) if days and output.get("steps") else None
 
 
+@transaction.atomic
 def plan_hold_for_symptoms(*, plan: TaperPlan, by: User, now: dt.datetime) -> PlanRevision:
     """The dashboard's one-click hold for a patient whose symptoms are rising: a hold
     revision from today, for one step interval, through planner.services.plan_revise (so
@@ -205,7 +206,12 @@ def plan_hold_for_symptoms(*, plan: TaperPlan, by: User, now: dt.datetime) -> Pl
     recorded in the plan's history with who did it and why)."""
     from planner import services  # planner's services build on this app's dispatcher
 
-    plan = TaperPlan.objects.select_related("patient", "current_revision").get(pk=plan.pk)
+    # The plan's row is locked first: a second click (or a colleague's) waits, then finds
+    # the plan revised since the check-in and holds nothing more.
+    plan = (
+        TaperPlan.objects.select_for_update(of=("self",))
+        .select_related("patient", "current_revision").get(pk=plan.pk)
+    )
     days = hold_days(plan)
     if days is None:
         raise ValidationError(

@@ -147,3 +147,45 @@ def test_a_hold_is_refused_when_no_symptoms_are_rising(plan: TaperPlan, alice: A
     with pytest.raises(ValidationError, match="not waiting for a hold"):
         checkin.plan_hold_for_symptoms(plan=plan, by=alice, now=AT)
     assert PlanRevision.objects.filter(plan=plan).count() == 1
+
+
+def test_a_second_click_holds_nothing_more(client: Client, plan: TaperPlan, alice: Any) -> None:
+    check_in(client, plan, spasticity="moderate")
+    with time_machine.travel(AT, tick=False):
+        checkin.plan_hold_for_symptoms(plan=plan, by=alice, now=AT)
+        with pytest.raises(ValidationError, match="not waiting for a hold"):
+            checkin.plan_hold_for_symptoms(plan=plan, by=alice, now=AT)
+    assert PlanRevision.objects.filter(plan=plan, kind=RevisionKind.HOLD).count() == 1
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_two_clicks_at_once_make_one_hold(plan: TaperPlan, alice: Any) -> None:
+    import threading
+
+    from django.db import connection
+
+    assert connection.vendor == "postgresql"
+    with time_machine.travel(AT, tick=False):
+        checkin.checkin_record(plan=plan, answers=NONE | {"spasticity": "moderate"}, now=AT)
+    together = threading.Barrier(2, timeout=30)
+    outcomes: list[str] = []
+
+    def click() -> None:
+        try:
+            together.wait()
+            with time_machine.travel(AT, tick=False):
+                checkin.plan_hold_for_symptoms(plan=plan, by=alice, now=AT)
+            outcomes.append("held")
+        except ValidationError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["held", "refused"]
+    assert PlanRevision.objects.filter(plan=plan, kind=RevisionKind.HOLD).count() == 1
