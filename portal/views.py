@@ -25,22 +25,23 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from planner.access import StaffRequest, clinic_patient, clinician_required, staff_required
 from planner.audit import access_record
+from planner.doses import DoseAnswerError, dose_record
 from planner.models import AccessAction, Patient
 from portal import selectors, services
+from portal.action_views import dose_refusal_text, snooze_minutes
 from portal.forms import LanguageForm, ReminderEmailForm, TimezoneForm
-from portal.preferences import (
+from portal.patient_views import own_patient_record
+from reminders import checkin
+from reminders.missed import missed_dose_advice
+from reminders.models import Dose, DoseStatus, ReminderKind
+from reminders.preferences import (
     calendar_subscribed,
     email_wanted,
     patient_language_activate,
     stored_preferences,
 )
-from reminders import checkin
-from reminders.action_views import dose_refusal_text, snooze_minutes
-from reminders.missed import missed_dose_advice
-from reminders.models import Dose, DoseStatus, ReminderKind
-from reminders.patient_views import own_patient_record
-from reminders.services import DoseAnswerError, SnoozeError, dose_record
-from reminders.services import dose_snooze as dose_snooze_service
+from reminders.snooze import SnoozeError
+from reminders.snooze import dose_snooze as dose_snooze_service
 
 PatientView = Callable[..., HttpResponse]
 

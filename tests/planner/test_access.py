@@ -122,7 +122,7 @@ def test_list_pages_keep_a_constant_number_of_queries(
     # needing action, the running plans' count and page, the page's adherence: issue
     # #18's triage list; the plans with symptoms rising: #17), the staff banner's two (is
     # this staff, when were reminders last dispatched) and whether to show clinicians'
-    # links (planner.context_processors).
+    # links (clinic.context_processors).
     with django_assert_max_num_queries(20) as few:
         client.get(reverse(name))
     add_patients_with_plans(clinic, alice, 6)

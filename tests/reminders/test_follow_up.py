@@ -13,7 +13,8 @@ from django.test import Client, TestCase
 from django.urls import reverse
 
 from planner.models import Patient, TaperPlan
-from reminders import actions, dispatch, services
+from planner import doses
+from reminders import actions, dispatch, snooze
 from reminders.channels import Channel, EmailChannel, InAppChannel
 from reminders.models import Dose, Reminder, ReminderKind, ReminderStatus
 from tests.support.plans import active_plan, at_new_york, dose_at
@@ -85,7 +86,7 @@ def test_an_unanswered_dose_gets_the_second_nudge_once_under_retries(plan: Taper
 def test_an_answered_dose_gets_no_second_nudge(plan: TaperPlan) -> None:
     dose = dose_at(plan, "2027-03-02", "08:00")
     only_this_doses_rows_due(dose)
-    services.dose_record(dose_id=dose.pk, answer="taken", now=at_new_york("2027-03-02", "08:05"))
+    doses.dose_record(dose_id=dose.pk, answer="taken", now=at_new_york("2027-03-02", "08:05"))
     now = at_new_york("2027-03-02", "09:30")
     deliver(claim(now), now)
     assert mail.outbox == []
@@ -97,7 +98,7 @@ def test_a_snooze_moves_the_follow_up_and_it_is_sent_then(plan: TaperPlan) -> No
     only_this_doses_rows_due(dose)
     at = at_new_york("2027-03-02", "08:10")
     assert dose.snooze_options(at) == (30, 60)
-    row = services.dose_snooze(dose_id=dose.pk, minutes=30, now=at)
+    row = snooze.dose_snooze(dose_id=dose.pk, minutes=30, now=at)
     assert row.due_at == at_new_york("2027-03-02", "08:40")
     deliver(claim(at_new_york("2027-03-02", "08:39")), at_new_york("2027-03-02", "08:39"))
     assert mail.outbox == []
@@ -113,7 +114,7 @@ def test_a_snooze_after_the_nudge_reminds_once_more(plan: TaperPlan) -> None:
     now = at_new_york("2027-03-02", "09:30")
     deliver(claim(now), now)
     later = at_new_york("2027-03-02", "09:35")
-    services.dose_snooze(dose_id=dose.pk, minutes=60, now=later)
+    snooze.dose_snooze(dose_id=dose.pk, minutes=60, now=later)
     deliver(claim(later + dt.timedelta(minutes=60)), later + dt.timedelta(minutes=60))
     assert len(mail.outbox) == 2
     assert Reminder.objects.filter(dose=dose, kind=ReminderKind.DOSE_FOLLOW_UP).count() == 1
@@ -123,8 +124,8 @@ def test_a_snooze_never_reminds_after_the_window(plan: TaperPlan) -> None:
     dose = dose_at(plan, "2027-03-02", "08:00")  # until 11:00
     late = at_new_york("2027-03-02", "10:15")
     assert dose.snooze_options(late) == (30,)
-    with pytest.raises(services.SnoozeError, match="too close to the end"):
-        services.dose_snooze(dose_id=dose.pk, minutes=60, now=late)
+    with pytest.raises(snooze.SnoozeError, match="too close to the end"):
+        snooze.dose_snooze(dose_id=dose.pk, minutes=60, now=late)
     assert dose.snooze_options(at_new_york("2027-03-02", "10:45")) == ()
     assert follow_up(dose).due_at == at_new_york("2027-03-02", "09:30")  # unchanged
 
@@ -132,14 +133,14 @@ def test_a_snooze_never_reminds_after_the_window(plan: TaperPlan) -> None:
 def test_an_answered_or_not_yet_due_dose_cannot_be_snoozed(plan: TaperPlan) -> None:
     dose = dose_at(plan, "2027-03-02", "08:00")
     assert dose.snooze_options(at_new_york("2027-03-02", "07:30")) == ()
-    with pytest.raises(services.SnoozeError, match="cannot be snoozed now"):
-        services.dose_snooze(dose_id=dose.pk, minutes=30, now=at_new_york("2027-03-02", "07:30"))
-    services.dose_record(dose_id=dose.pk, answer="skipped", now=at_new_york("2027-03-02", "08:05"))
+    with pytest.raises(snooze.SnoozeError, match="cannot be snoozed now"):
+        snooze.dose_snooze(dose_id=dose.pk, minutes=30, now=at_new_york("2027-03-02", "07:30"))
+    doses.dose_record(dose_id=dose.pk, answer="skipped", now=at_new_york("2027-03-02", "08:05"))
     dose.refresh_from_db()
-    with pytest.raises(services.SnoozeError, match="cannot be snoozed now"):
-        services.dose_snooze(dose_id=dose.pk, minutes=30, now=at_new_york("2027-03-02", "08:10"))
-    with pytest.raises(services.SnoozeError, match="Choose 30 or 60 minutes"):
-        services.dose_snooze(dose_id=dose.pk, minutes=45, now=at_new_york("2027-03-02", "08:10"))
+    with pytest.raises(snooze.SnoozeError, match="cannot be snoozed now"):
+        snooze.dose_snooze(dose_id=dose.pk, minutes=30, now=at_new_york("2027-03-02", "08:10"))
+    with pytest.raises(snooze.SnoozeError, match="Choose 30 or 60 minutes"):
+        snooze.dose_snooze(dose_id=dose.pk, minutes=45, now=at_new_york("2027-03-02", "08:10"))
 
 
 def test_the_e_mails_remind_me_later_page_snoozes(client: Client, plan: TaperPlan) -> None:

@@ -27,7 +27,7 @@ def phones_from_free_text(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('planner', '0010_merge_patient_mrn'),
+        ('planner', '0012_email_failing_moved_to_reminders'),
     ]
 
     operations = [

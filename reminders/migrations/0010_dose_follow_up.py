@@ -7,7 +7,7 @@ from django.utils import timezone
 def follow_ups_for_running_plans(apps, schema_editor):
     """Doses of running plans written before the second nudge get theirs, as
     reminders.dispatch._plan_rows makes them (halfway through the catch-up window)."""
-    Dose = apps.get_model("reminders", "Dose")
+    Dose = apps.get_model("planner", "Dose")
     Reminder = apps.get_model("reminders", "Reminder")
     doses = Dose.objects.filter(
         status="scheduled", catch_up_until__gt=timezone.now(), plan__status="active"
@@ -28,7 +28,8 @@ def follow_ups_for_running_plans(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reminders', '0006_change_notices'),
+        ('reminders', '0009_patient_preferences_moved_from_portal'),
+        ('planner', '0011_dose_in_the_plan_record'),
     ]
 
     operations = [

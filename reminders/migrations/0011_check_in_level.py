@@ -15,7 +15,7 @@ def levels_of_earlier_check_ins(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reminders', '0007_dose_follow_up'),
+        ('reminders', '0010_dose_follow_up'),
     ]
 
     operations = [

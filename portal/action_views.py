@@ -12,14 +12,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods
 
+from planner import doses as services
 from planner.models import TaperPlan
-from portal.preferences import patient_language
-from reminders import actions, checkin, services
+from reminders import actions, checkin, snooze
 from reminders.amounts import dose_amount
 from reminders.missed import missed_dose_advice
 from reminders.models import Dose
+from reminders.preferences import patient_language
 
-# The refusals reminders.services.dose_record can give, so that they are translated
+# The refusals planner.doses.dose_record can give, so that they are translated
 # when shown (listed here for makemessages; the service itself speaks English).
 DOSE_REFUSALS = (
     gettext_noop("Choose taken or skipped."),
@@ -106,17 +107,17 @@ def _snooze(
     status = 200
     if request.method == "POST":
         try:
-            row = services.dose_snooze(
+            row = snooze.dose_snooze(
                 dose_id=dose.pk, minutes=snooze_minutes(request), now=now
             )
-        except services.SnoozeError as refusal:
+        except snooze.SnoozeError as refusal:
             context["error"] = _(str(refusal))
             status = 409
         else:
             context["snoozed_until"] = row.due_at
     context["snooze_options"] = dose.snooze_options(now)
     if not context["snooze_options"] and "error" not in context and "snoozed_until" not in context:
-        context["error"] = _(services.snooze_refusal(dose=dose, now=now))
+        context["error"] = _(snooze.snooze_refusal(dose=dose, now=now))
     return render(request, "reminders/action_dose.html", context, status=status)
 
 
