@@ -35,7 +35,7 @@ from planner.forms import (
 )
 from planner.models import AccessAction, PlanStatus, RevisionKind, RevisionReview
 from planner.roles import Role, has_role
-from reminders import alerts, feeds, refills
+from reminders import alerts, checkin, feeds, refills
 from reminders.notifications import notice_mark_read
 from reminders.subscription import subscription_context
 from reminders.views import calendar_response
@@ -65,6 +65,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             page=request.GET.get("page", 1),
         ),
         "notices": selectors.staff_notices(staff.user),
+        "rising": [
+            {"plan": plan, "hold_days": checkin.hold_days(plan)}
+            for plan in checkin.symptoms_rising(clinic_id=staff.staff.clinic_id)[:20]
+        ],
         "queue_size": reviews.review_queue_size(clinic_id=staff.staff.clinic_id)
         if has_role(staff.user, Role.REVIEWER) else None,
     }
@@ -395,6 +399,27 @@ def plan_revise(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, "Plan revised; the patient is told what changed.")
             return redirect("plan", pk=plan.pk)
     return render(request, "planner/plan_revise.html", {"plan": plan, "form": form})
+
+
+@clinician_required
+@require_POST
+def plan_hold_symptoms(request: HttpRequest, pk: int) -> HttpResponse:
+    """The dashboard's one-click hold for rising symptoms (reminders.checkin)."""
+    plan = clinic_plan(_staff(request), pk)
+    try:
+        revision = checkin.plan_hold_for_symptoms(
+            plan=plan, by=_staff(request).user, now=timezone.now()
+        )
+    except ValidationError as refusal:
+        messages.error(request, " ".join(refusal.messages))
+        return redirect("dashboard")
+    if revision.review_state == RevisionReview.PENDING:
+        messages.warning(request, f"Hold for plan {plan.pk} saved: it waits for a reviewer; "
+                         "the plan runs as before until then.")
+    else:
+        messages.success(request, f"Plan {plan.pk} held at the current dose; the patient is "
+                         "told what changed.")
+    return redirect("dashboard")
 
 
 @reviewer_required

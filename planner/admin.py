@@ -65,7 +65,7 @@ class HistoryAdmin(ClinicScopedAdmin, SimpleHistoryAdmin):
 
 @admin.register(Clinic)
 class ClinicAdmin(HistoryAdmin):
-    list_display = ["name", "time_zone", "require_review_for_all_plans", "created_at"]
+    list_display = ["name", "time_zone", "phone", "require_review_for_all_plans", "created_at"]
     search_fields = ["name"]
 
 

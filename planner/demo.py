@@ -18,6 +18,9 @@ from planner.models import Clinic, Patient, Sex, StaffMember, TaperPlan
 from planner.roles import Role
 
 DEMO_CLINIC = "Riverside Demo Clinic"
+DEMO_PHONE = "+1 555 0100"
+DEMO_OUT_OF_HOURS_PHONE = "+1 555 0199"
+DEMO_OPENING_HOURS = "Mon–Fri 08:00–18:00"
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,12 @@ def demo_data_load() -> tuple[DemoLogin, ...]:
     clinic, _ = Clinic.objects.get_or_create(
         name=DEMO_CLINIC, defaults={"time_zone": "Europe/London"}
     )
+    # Fictional numbers (555 01xx is reserved for fiction); shown as tel: links wherever
+    # a patient is told to call the clinic.
+    clinic.phone, clinic.out_of_hours_phone = DEMO_PHONE, DEMO_OUT_OF_HOURS_PHONE
+    clinic.opening_hours = DEMO_OPENING_HOURS
+    clinic.full_clean()
+    clinic.save()
 
     def account(login: DemoLogin, role: Role, **extra: object) -> User:
         user, _ = User.objects.get_or_create(username=login.username, defaults=extra)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -19,6 +20,30 @@ def validate_clinic_time_zone(value: str) -> None:
         raise ValidationError("Enter a place's time zone, such as Europe/London.")
 
 
+# A telephone number as people write it, checked to be dialable as E.164: an optional
+# "+" and country code, digits grouped with spaces, dots, hyphens or brackets; 7 to 15
+# digits in all (E.164's maximum).
+PHONE_PATTERN = r"\A\+?[0-9][0-9 ().-]*[0-9]\Z"
+PHONE_DIGITS = (7, 15)
+
+
+def validate_phone(value: str) -> None:
+    digits = "".join(ch for ch in value if ch.isdigit())
+    if not re.match(PHONE_PATTERN, value) or not (
+        PHONE_DIGITS[0] <= len(digits) <= PHONE_DIGITS[1]
+    ):
+        raise ValidationError(
+            "Enter a phone number of 7 to 15 digits, with the country code after a + if "
+            "patients may call from abroad, such as +1 555 0100."
+        )
+
+
+def tel_uri(number: str) -> str:
+    """ "+1 555 0100" → "tel:+15550100" (RFC 3966: the digits, and the + if given)."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return f"tel:{'+' if number.strip().startswith('+') else ''}{digits}"
+
+
 class Clinic(models.Model):
     name = models.CharField(max_length=200, unique=True)
     require_review_for_all_plans = models.BooleanField(
@@ -33,11 +58,20 @@ class Clinic(models.Model):
         validators=[validate_clinic_time_zone],
         help_text="The zone the clinic's pages show times in, such as Europe/London.",
     )
-    phone_numbers = models.CharField(
-        max_length=200,
-        blank=True,
-        help_text="Printed on every patient handout, e.g. \"Clinic 020 7946 0000; out of "
-        "hours 020 7946 0999\".",
+    # Shown as tel: links wherever a patient is told to call the clinic (pages, e-mails,
+    # the handout, the severe check-in result): planner.clinic_phones.
+    phone = models.CharField(
+        "phone number", max_length=32, blank=True, validators=[validate_phone],
+        help_text="The clinic's number for patients, such as +1 555 0100.",
+    )
+    out_of_hours_phone = models.CharField(
+        "out-of-hours number", max_length=32, blank=True, validators=[validate_phone],
+        help_text="The number patients call when the clinic is closed, such as +1 555 0199.",
+    )
+    opening_hours = models.CharField(
+        max_length=100, blank=True,
+        help_text="When the clinic answers its phone, as patients should read it, such as "
+        "\"Mon–Fri 08:00–18:00\".",
     )
     # A clinic default, not a label fact (CLINICAL.md: "escalation threshold"): an
     # abrupt-stop alert nobody has closed after this long goes to the clinic's reviewers.
@@ -55,6 +89,14 @@ class Clinic(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def phone_tel(self) -> str:
+        return tel_uri(self.phone) if self.phone else ""
+
+    @property
+    def out_of_hours_tel(self) -> str:
+        return tel_uri(self.out_of_hours_phone) if self.out_of_hours_phone else ""
 
 
 class StaffMember(models.Model):
@@ -527,6 +569,10 @@ class DoseState(models.TextChoices):
     CANCELLED = "cancelled", "Withdrawn"
 
 
+# "Remind me again in …" (issue #17): the patient's choices, not a clinical number; a
+# snooze never reminds after the dose's catch-up window (Dose.snooze_options).
+SNOOZE_MINUTES = (30, 60)
+
 # The answers each state allows: one table for the Today page's buttons, the e-mail
 # action pages and planner.doses.dose_record.
 DOSE_ANSWERS: dict[str, frozenset[str]] = {
@@ -606,3 +652,19 @@ class Dose(models.Model):
     def answers_at(self, now: dt.datetime) -> frozenset[str]:
         """The answers ("taken", "skipped") the patient may give at `now`."""
         return DOSE_ANSWERS.get(self.state_at(now), frozenset())
+
+    @property
+    def follow_up_at(self) -> dt.datetime:
+        """When the second nudge goes out if the dose is still unanswered: halfway
+        through its catch-up window (the window the approved plan stored for it)."""
+        return self.due_at + (self.catch_up_until - self.due_at) / 2
+
+    def snooze_options(self, now: dt.datetime) -> tuple[int, ...]:
+        """The snoozes (minutes) the patient may ask for at `now`: once the dose is due
+        and still unanswered, only those that remind before its window closes."""
+        if not self.answers_at(now) or now < self.due_at:
+            return ()
+        return tuple(
+            minutes for minutes in SNOOZE_MINUTES
+            if now + dt.timedelta(minutes=minutes) <= self.catch_up_until
+        )

@@ -132,6 +132,34 @@ class ApprovedPlan:
             "",
         )
 
+    def dose_units(self, day: dt.date, time: dt.time) -> tuple[dict[str, Any], ...]:
+        """What the patient takes at ``time`` on ``day`` as approved: the stored units of
+        the step in force that day (the maintenance dose after the last step), each
+        ``{"strength_mg", "count"}`` for tablets or ``{"volume_ml"}`` for a liquid."""
+        wanted = f"{time:%H:%M}"
+        doses: list[dict[str, Any]] = []
+        for step in self.output.get("steps") or []:
+            if _date(step["start_date"]) <= day <= _date(step["end_date"]):
+                doses = step["doses"]
+                break
+        else:
+            if day > self.end_date:
+                doses = (self.output.get("maintenance") or {}).get("doses", [])
+        return next(
+            (tuple(dose.get("units") or ()) for dose in doses if dose["time"] == wanted), ()
+        )
+
+    def step_starts_on(self, day: dt.date) -> bool:
+        """Whether the dose changes on ``day``: a step of the approved plan starts then
+        (the first step changes from the regimen the patient was on)."""
+        return any(step.start_date == day for step in self.steps)
+
+    @property
+    def drug(self) -> str:
+        """The drug's name as the catalogue gives it ("baclofen")."""
+        product = taper.load_catalogue().product(self.output["product"])
+        return product.drug if product is not None else ""
+
     @property
     def maintenance_doses(self) -> list[tuple[dt.time, Decimal, str]]:
         """A reduce-to-target plan's daily doses after its last step: time, amount, units."""

@@ -52,6 +52,7 @@ urlpatterns = [
     path("clinic/plans/<int:pk>/replan/", clinic_views.plan_replan, name="plan_replan"),
     path("clinic/plans/<int:pk>/cancel/", clinic_views.plan_cancel, name="plan_cancel"),
     path("clinic/plans/<int:pk>/revise/", clinic_views.plan_revise, name="plan_revise"),
+    path("clinic/plans/<int:pk>/hold/", clinic_views.plan_hold_symptoms, name="plan_hold_symptoms"),
     path("clinic/plans/<int:pk>/edit/", clinic_views.plan_edit, name="plan_edit"),
     path("clinic/plans/<int:pk>/review/", clinic_views.plan_review, name="plan_review"),
     path("clinic/plans/<int:pk>/audit/", clinic_views.plan_audit, name="plan_audit"),

@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from planner.chart import dose_chart
 from planner.models import Patient, PlanStatus, TaperPlan
 from planner.plan_reads import missed_dose_by_step
+from reminders.amounts import DoseAmount, doses_amounts
 from reminders.models import CheckIn, Dose, DoseState, DoseStatus, Notice
 
 HISTORY_STATUSES = (DoseStatus.TAKEN, DoseStatus.SKIPPED, DoseStatus.MISSED)
@@ -40,9 +41,15 @@ class DoseLine:
     can_skip: bool
     until: str  # end of the catch-up window, "HH:MM" in the dose's own zone
     offer_missed_help: bool  # the "I missed it — what now?" link
+    # What to take ("1½ tablets of 5 mg (7.5 mg)", reminders.amounts) and whether the
+    # dose changed today; empty where the page does not show it.
+    amount: str = ""
+    amount_changed: bool = False
+    snooze_options: tuple[int, ...] = ()  # "Remind me in 30 / 60 minutes" (Dose.snooze_options)
 
 
-def dose_line(dose: Dose, now: dt.datetime) -> DoseLine:
+def dose_line(dose: Dose, now: dt.datetime, amount: DoseAmount | None = None,
+              detailed: bool = False) -> DoseLine:
     """A dose as the Today page shows it: its buttons are exactly the answers
     planner.doses.dose_record accepts now (Dose.answers_at)."""
     state = dose.state_at(now)
@@ -54,6 +61,9 @@ def dose_line(dose: Dose, now: dt.datetime) -> DoseLine:
         can_skip=DoseStatus.SKIPPED in answers,
         until=f"{dose.catch_up_until.astimezone(ZoneInfo(dose.timezone)):%H:%M}",
         offer_missed_help=state in {DoseState.DUE, DoseState.CATCH_UP, DoseState.MISSED},
+        amount=amount.text(detailed=detailed) if amount else "",
+        amount_changed=amount.changed_today if amount else False,
+        snooze_options=dose.snooze_options(now),
     )
 
 
@@ -112,8 +122,13 @@ def next_dose_change(plan: TaperPlan, today: dt.date) -> DoseChange | None:
 def today_context(patient: Patient, now: dt.datetime) -> dict[str, Any]:
     zone = ZoneInfo(patient.home_timezone)
     today = now.astimezone(zone).date()
-    doses = patient_doses(patient).filter(local_date=today).order_by("due_at")
-    lines = [dose_line(dose, now) for dose in doses]
+    doses = list(
+        patient_doses(patient).filter(local_date=today).select_related("revision")
+        .order_by("due_at")
+    )
+    amounts = doses_amounts(doses)
+    detailed = patient.calendar_detailed_titles
+    lines = [dose_line(dose, now, amounts[dose.pk], detailed) for dose in doses]
     upcoming = (
         patient_doses(patient)
         .filter(status=DoseStatus.SCHEDULED, catch_up_until__gte=now)

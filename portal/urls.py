@@ -9,6 +9,7 @@ urlpatterns = [
     path("me/", views.today, name="patient_today"),
     path("me/notices/read/", views.notices_read, name="patient_notices_read"),
     path("me/doses/<int:dose_id>/answer/", views.dose_answer, name="patient_dose_answer"),
+    path("me/doses/<int:dose_id>/snooze/", views.dose_snooze, name="patient_dose_snooze"),
     path("me/doses/<int:dose_id>/missed/", views.dose_missed, name="patient_dose_missed"),
     path("me/missed/", views.missed, name="patient_missed"),
     path("me/check-in/", views.check_in, name="patient_check_in"),

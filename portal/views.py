@@ -7,6 +7,7 @@ import csv
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
@@ -27,7 +28,7 @@ from planner.audit import access_record
 from planner.doses import DoseAnswerError, dose_record
 from planner.models import AccessAction, Patient
 from portal import selectors, services
-from portal.action_views import dose_refusal_text
+from portal.action_views import dose_refusal_text, snooze_minutes
 from portal.forms import LanguageForm, ReminderEmailForm, TimezoneForm
 from portal.patient_views import own_patient_record
 from reminders import checkin
@@ -39,6 +40,8 @@ from reminders.preferences import (
     patient_language_activate,
     stored_preferences,
 )
+from reminders.snooze import SnoozeError
+from reminders.snooze import dose_snooze as dose_snooze_service
 
 PatientView = Callable[..., HttpResponse]
 
@@ -95,6 +98,24 @@ def dose_answer(request: HttpRequest, patient: Patient, dose_id: int) -> HttpRes
     return redirect("patient_today")
 
 
+@patient_required
+@require_POST
+def dose_snooze(request: HttpRequest, patient: Patient, dose_id: int) -> HttpResponse:
+    """ "Remind me in 30 / 60 minutes" on Today: the same service as the e-mail's page."""
+    dose = get_object_or_404(selectors.patient_doses(patient), pk=dose_id)
+    try:
+        row = dose_snooze_service(
+            dose_id=dose.pk, minutes=snooze_minutes(request), now=timezone.now()
+        )
+    except SnoozeError as refusal:
+        messages.error(request, _(str(refusal)))
+    else:
+        at = row.due_at.astimezone(ZoneInfo(dose.timezone))
+        messages.success(request, _("We will remind you of your %(time)s dose again at %(at)s.")
+                         % {"time": f"{dose.local_time:%H:%M}", "at": f"{at:%H:%M}"})
+    return redirect("patient_today")
+
+
 def _missed_page(request: HttpRequest, patient: Patient, dose_id: int | None) -> HttpResponse:
     now = timezone.now()
     candidates = selectors.missed_candidates(patient, now)
@@ -129,6 +150,8 @@ def check_in(request: HttpRequest, patient: Patient) -> HttpResponse:
     plan = selectors.active_plan(patient)
     context: dict[str, Any] = {
         "plan": plan,
+        "patient": patient,
+        "clinic": patient.clinic,
         "symptoms": checkin.SYMPTOMS,
         "levels": list(checkin.LEVEL_LABELS.items()),
     }
@@ -141,6 +164,8 @@ def check_in(request: HttpRequest, patient: Patient) -> HttpResponse:
             return render(request, "portal/check_in.html", context, status=400)
         context["done"] = True
         context["severe"] = result.severe
+        context["level"] = result.level
+        context["advice"] = checkin.ADVICE
     return render(request, "portal/check_in.html", context)
 
 

@@ -15,7 +15,7 @@ from django.core import signing
 from django.utils import timezone
 
 SALT = "reminders.actions"
-DOSE_ACTIONS = ("taken", "skipped", "missed")
+DOSE_ACTIONS = ("taken", "skipped", "missed", "snooze")
 # A link works until a day after the dose's catch-up window closes (the check-in link:
 # a week), so an old e-mail cannot be used to rewrite the record much later.
 LINK_GRACE = dt.timedelta(days=1)

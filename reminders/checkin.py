@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from planner.models import PlanStatus, TaperPlan
+from planner.models import PlanRevision, PlanStatus, RevisionKind, RevisionReview, TaperPlan
 from reminders import dispatch
-from reminders.models import AlertReason, CheckIn
+from reminders.models import AlertReason, CheckIn, CheckInLevel
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +39,68 @@ SYMPTOMS = (
     Symptom("fever", _("High temperature (fever)"), True),
     Symptom("seizure", _("A seizure (fit)"), True),
 )
-LEVELS = ("none", "mild", "severe")
-LEVEL_LABELS = {"none": _("None"), "mild": _("Mild"), "severe": _("Severe")}
+LEVELS = ("none", "mild", "moderate", "severe")
+LEVEL_LABELS = {
+    "none": _("None"), "mild": _("Mild"), "moderate": _("Moderate"), "severe": _("Severe"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInAdvice:
+    """What a patient is told after a mild or moderate check-in, with where it comes from
+    (CLINICAL.md: every clinical statement carries its source)."""
+
+    expected: str | Promise
+    expected_source: str
+    rising: str | Promise  # moderate only: contact the clinic
+    rising_source: str
+    # The warning signs to watch for are templates/portal/_emergency.html's, from the
+    # monograph's withdrawal signs (CLINICAL.md "Withdrawal signs").
+    watch_for_source: str
+
+
+ADVICE = CheckInAdvice(
+    expected=_(
+        "Your plan lowers your dose slowly so that your body can adjust. How a dose change "
+        "affects you usually shows in the first 1 to 3 days after it. Keep taking your doses "
+        "as planned: do not stop them, and never take two doses at once."
+    ),
+    expected_source=(
+        "baclofen monograph: the taper \"allows your nervous system to safely readjust\"; "
+        "\"Do not take two doses at once\". CLINICAL.md step interval (clinic default): "
+        "\"a step's effect and any withdrawal sign show within 1–3 days\""
+    ),
+    rising=_(
+        "Your symptoms are rising: contact your clinic today. They may keep you on your "
+        "current dose for a few days before the next step."
+    ),
+    rising_source=(
+        "baclofen monograph: stopping or lowering must be \"under medical supervision\"; a hold "
+        "keeps the current dose (CLINICAL.md guardrails: hold)"
+    ),
+    watch_for_source=(
+        "baclofen monograph: withdrawal \"hallucinations, seizures, high fever, and a severe "
+        "return of muscle spasticity\"; CLINICAL.md withdrawal signs"
+    ),
+)
 
 
 class CheckInError(ValueError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+
+
+def check_in_level(answers: dict[str, str]) -> str:
+    """The check-in as a whole: severe (any sign severe, or any red-flag sign at all),
+    else the strongest answer given ("moderate", "mild" or "none")."""
+    if is_severe(answers):
+        return CheckInLevel.SEVERE
+    given = {answers.get(symptom.key, "none") for symptom in SYMPTOMS}
+    return next(
+        (level for level in (CheckInLevel.MODERATE, CheckInLevel.MILD) if level in given),
+        CheckInLevel.NONE,
+    )
 
 
 def is_severe(answers: dict[str, str]) -> bool:
@@ -73,7 +132,7 @@ def checkin_record(
     """Record a check-in. Through an e-mailed link (`link_issued_at`), only one: the plan
     row is locked so that two answers through one link cannot both get in."""
     errors = {
-        symptom.key: str(_("Choose none, mild or severe."))
+        symptom.key: str(_("Choose none, mild, moderate or severe."))
         for symptom in SYMPTOMS
         if answers.get(symptom.key) not in LEVELS
     }
@@ -87,7 +146,9 @@ def checkin_record(
             raise CheckInError({"link": str(_(LINK_USED))})
     clean = {symptom.key: answers[symptom.key] for symptom in SYMPTOMS}
     severe = is_severe(clean)
-    checkin = CheckIn.objects.create(plan=plan, answered_at=now, answers=clean, severe=severe)
+    checkin = CheckIn.objects.create(
+        plan=plan, answered_at=now, answers=clean, severe=severe, level=check_in_level(clean)
+    )
     if severe:
         # The alert is for the clinic: in English, whatever the patient's language.
         with translation.override("en"):
@@ -100,3 +161,72 @@ def checkin_record(
             detail=f"Check-in reports: {named}. Consider holding the current step."[:300],
         )
     return checkin
+
+
+# --- the clinic's side: symptoms rising -----------------------------------------------
+
+
+def symptoms_rising(*, clinic_id: int) -> QuerySet[TaperPlan]:
+    """Running plans of the clinic whose latest check-in was moderate and that nobody has
+    revised since (a hold, or any revision, answers it); a revision already waiting for
+    review is shown on the dashboard as such instead. Each plan carries
+    ``rising_since`` (when that check-in was answered)."""
+    latest = CheckIn.objects.filter(plan=OuterRef("pk")).order_by("-answered_at", "-id")
+    return (
+        TaperPlan.objects.filter(patient__clinic_id=clinic_id, status=PlanStatus.ACTIVE)
+        .annotate(
+            rising_level=Subquery(latest.values("level")[:1]),
+            rising_since=Subquery(latest.values("answered_at")[:1]),
+        )
+        .filter(rising_level=CheckInLevel.MODERATE,
+                rising_since__gt=F("current_revision__created_at"))
+        .exclude(revisions__review_state=RevisionReview.PENDING)
+        # The stored output is read for the hold's length (hold_days): the dashboard
+        # shows at most 20 of these.
+        .select_related("patient", "current_revision")
+        .order_by("rising_since")
+    )
+
+
+def hold_days(plan: TaperPlan) -> int | None:
+    """How long the one-click hold keeps the current dose: one step interval of the
+    approved plan (CLINICAL.md: a step's effect shows within 1–3 days, the protocol's
+    interval), read from its stored output; None for a plan without oral steps (a pump)."""
+    revision = plan.current_revision
+    output: dict[str, Any] = revision.engine_output if revision is not None else {}
+    days = output.get("step_interval_days")
+    return int(days) if days and output.get("steps") else None
+
+
+@transaction.atomic
+def plan_hold_for_symptoms(*, plan: TaperPlan, by: User, now: dt.datetime) -> PlanRevision:
+    """The dashboard's one-click hold for a patient whose symptoms are rising: a hold
+    revision from today, for one step interval, through planner.services.plan_revise (so
+    it keeps the current dose and never cuts, needs review where the rules say so, and is
+    recorded in the plan's history with who did it and why)."""
+    from planner import services  # planner's services build on this app's dispatcher
+
+    # The plan's row is locked first: a second click (or a colleague's) waits, then finds
+    # the plan revised since the check-in and holds nothing more.
+    plan = (
+        TaperPlan.objects.select_for_update(of=("self",))
+        .select_related("patient", "current_revision").get(pk=plan.pk)
+    )
+    days = hold_days(plan)
+    if days is None:
+        raise ValidationError(
+            {"kind": "This plan has no oral steps to hold: call the patient and revise it."}
+        )
+    rising = symptoms_rising(clinic_id=plan.patient.clinic_id).filter(pk=plan.pk).first()
+    if rising is None:
+        raise ValidationError(
+            {"kind": "This plan is not waiting for a hold: its symptoms were answered already."}
+        )
+    today = now.astimezone(ZoneInfo(plan.patient.home_timezone)).date()
+    since: dt.datetime = rising.rising_since  # type: ignore[attr-defined]
+    answered = since.astimezone(ZoneInfo(plan.patient.home_timezone))
+    return services.plan_revise(
+        plan=plan, by=by, kind=RevisionKind.HOLD, from_date=today, days=days,
+        note=f"Held from the dashboard: symptoms rising (moderate check-in of "
+             f"{answered:%Y-%m-%d %H:%M}).",
+    )

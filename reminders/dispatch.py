@@ -57,6 +57,8 @@ _IN_WORDS = {2: "Two", 3: "Three", 4: "Four"}
 # Sent whatever the plan's status, and never withdrawn with its future reminders: an
 # alert outlives its plan, and a review decision is made on a plan not active yet.
 SENT_WHATEVER_THE_PLAN = (ReminderKind.ABRUPT_STOP_ALERT, ReminderKind.REVIEW_DECISION)
+# Reminders of one dose: never sent once it is answered or its window has closed.
+DOSE_REMINDERS = (ReminderKind.DOSE, ReminderKind.DOSE_FOLLOW_UP)
 # Notices of a change: the change they announce has happened, so they are never withdrawn.
 CHANGE_NOTICES = (
     ReminderKind.PLAN_REVISED, ReminderKind.PLAN_REPLACED, ReminderKind.ZONE_CHANGED
@@ -72,16 +74,19 @@ def _plan_rows(plan: TaperPlan, approved: ApprovedPlan, doses: Sequence[Dose]) -
     dose, the evening before each change and the last day, check-ins at the protocol's
     interval, and refill reminders before each pump alarm."""
     zone = approved.zone
-    rows = [
-        Reminder(
-            plan=plan,
-            dose=dose,
-            kind=ReminderKind.DOSE,
-            key=f"dose-{dose.local_date}-{dose.local_time:%H%M}",
-            due_at=dose.due_at,
+    rows = []
+    for dose in doses:
+        slot = f"{dose.local_date}-{dose.local_time:%H%M}"
+        rows.append(
+            Reminder(plan=plan, dose=dose, kind=ReminderKind.DOSE, key=f"dose-{slot}",
+                     due_at=dose.due_at)
         )
-        for dose in doses
-    ]
+        # The second nudge: one row per dose (unique per dose and kind), so retries and
+        # two ticks at once still send it once; skipped if the dose was answered.
+        rows.append(
+            Reminder(plan=plan, dose=dose, kind=ReminderKind.DOSE_FOLLOW_UP,
+                     key=f"follow-up-{slot}", due_at=dose.follow_up_at)
+        )
     for before, step in zip(approved.steps, approved.steps[1:], strict=False):
         rows.append(
             Reminder(
@@ -280,7 +285,7 @@ def _enqueue_or_release(ids: list[int], token: uuid.UUID, enqueue: Enqueue) -> N
 def _why_not_send(row: Reminder, now: dt.datetime) -> str:
     if row.plan.status != PlanStatus.ACTIVE and row.kind not in SENT_WHATEVER_THE_PLAN:
         return "the plan is no longer active"
-    if row.kind == ReminderKind.DOSE and row.dose is not None:
+    if row.kind in DOSE_REMINDERS and row.dose is not None:
         if row.dose.status != DoseStatus.SCHEDULED:
             return "the dose was already answered"
         if now > row.dose.catch_up_until:
@@ -318,7 +323,7 @@ def _start_delivery(
             "plan__patient__clinic",
             "plan__patient__user",
             "plan__patient__portal_preferences",
-            "dose",
+            "dose__revision",  # the amount to take is read from its approved output
         )
         .order_by("due_at")
     )

@@ -21,6 +21,7 @@ from icalendar import Alarm, Calendar, Event, Timezone, vDuration
 
 import taper
 from planner.schedule import ApprovedDose, ApprovedPlan
+from reminders.amounts import approved_dose_amount
 from taper.rounding import format_amount
 
 PRODID = "-//Taper Planner//taper-planner//EN"
@@ -141,7 +142,9 @@ def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) ->
                 count=len(series),
                 content=("dose", first.amount_mg, units, f"{until:%H:%M}", len(series)),
                 summary_minimal="Medication dose",
-                summary_detailed=f"Baclofen {_mg(first.amount_mg)} mg ({units})",
+                summary_detailed=approved_dose_amount(
+                    plan, first.local_date, first.local_time, first.amount_mg
+                ).text(detailed=True),
                 description=_miss_text(until, next_day, open_app),
                 alarm_before=dt.timedelta(0),
             )
@@ -161,7 +164,9 @@ def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) ->
                 count=0,
                 content=("maintenance", dose.amount_mg, dose.units_text, f"{until:%H:%M}"),
                 summary_minimal="Medication dose",
-                summary_detailed=f"Baclofen {_mg(dose.amount_mg)} mg ({dose.units_text})",
+                summary_detailed=approved_dose_amount(
+                    plan, dose.local_date, dose.local_time, dose.amount_mg
+                ).text(detailed=True),
                 description=_miss_text(until, until.date() != after, open_app),
                 alarm_before=dt.timedelta(0),
             )

@@ -14,17 +14,22 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from planner.clinic_phones import clinic_phones_text
 from planner.models import Patient, StaffMember
 from planner.roles import Role
 from reminders import actions
+from reminders.amounts import dose_amount
 from reminders.channels import Message, PermanentError
 from reminders.missed import missed_dose_advice
-from reminders.models import AbruptStopAlert, Notice, Recipient, Reminder, ReminderKind
+from reminders.models import AbruptStopAlert, Dose, Notice, Recipient, Reminder, ReminderKind
 from reminders.preferences import email_failing_since, email_wanted, patient_language
 
 # Patient subjects are translated into the patient's language; clinic ones stay English.
 SUBJECTS = {
     ReminderKind.DOSE: gettext_lazy("Time for your {time} medication dose"),
+    ReminderKind.DOSE_FOLLOW_UP: gettext_lazy(
+        "Still time to take your {time} dose, until {until}"
+    ),
     ReminderKind.DOSE_CHANGE: gettext_lazy("Your medication dose changes tomorrow"),
     ReminderKind.LAST_DOSE: gettext_lazy("Tomorrow is the last day of your medication plan"),
     ReminderKind.PLAN_REVISED: gettext_lazy("Your medication plan has changed"),
@@ -63,49 +68,27 @@ def _context(row: Reminder) -> dict[str, Any]:
         "site_url": settings.SITE_URL,
         "patient_ref": f"#{patient.pk}",
         "plan_url": _url(reverse("plan", args=[row.plan_id])),
+        # "Call your clinic: +1 555 0100 (tel:+15550100)…" for every patient message.
+        "clinic_call": clinic_phones_text(patient.clinic),
         **row.context,
     }
     dose = row.dose
     if dose is not None:
+        amount = dose_amount(dose)
         context.update(
             dose=dose,
             time=f"{dose.local_time:%H:%M}",
             until=f"{_local(dose.catch_up_until, patient):%H:%M}",
+            # What to take, the same words on every channel, Today and the action page.
+            amount=amount.text(detailed=patient.calendar_detailed_titles),
+            amount_changed=amount.changed_today,
         )
         if row.kind == ReminderKind.MISSED_DOSE:
             # The same advice as the "I missed a dose" page, at the moment it is sent:
             # it names the next dose not yet taken (reminders.missed).
             context["advice"] = missed_dose_advice(dose=dose, now=timezone.now()).text
-        if row.kind == ReminderKind.DOSE:
-            context["links"] = [
-                (
-                    _("I have taken it"),
-                    _url(
-                        reverse(
-                            "action",
-                            args=[actions.dose_link(dose.pk, "taken", dose.catch_up_until)],
-                        )
-                    ),
-                ),
-                (
-                    _("I am skipping it"),
-                    _url(
-                        reverse(
-                            "action",
-                            args=[actions.dose_link(dose.pk, "skipped", dose.catch_up_until)],
-                        )
-                    ),
-                ),
-                (
-                    _("I missed it — what now?"),
-                    _url(
-                        reverse(
-                            "action",
-                            args=[actions.dose_link(dose.pk, "missed", dose.catch_up_until)],
-                        )
-                    ),
-                ),
-            ]
+        if row.kind in (ReminderKind.DOSE, ReminderKind.DOSE_FOLLOW_UP):
+            context["links"] = dose_links(dose)
     if row.kind == ReminderKind.CHECK_IN:
         context["links"] = [
             (
@@ -118,6 +101,23 @@ def _context(row: Reminder) -> dict[str, Any]:
     if row.kind == ReminderKind.ABRUPT_STOP_ALERT:
         context["alert"] = AbruptStopAlert.objects.filter(pk=row.context.get("alert_id")).first()
     return context
+
+
+def dose_links(dose: Dose) -> list[tuple[str, str]]:
+    """The signed links of a dose's reminders (the first and the follow-up): answer it,
+    get help, or be reminded again later (the action page offers the snoozes the
+    dose still allows)."""
+    labels = [
+        ("taken", _("I have taken it")),
+        ("skipped", _("I am skipping it")),
+        ("missed", _("I missed it — what now?")),
+        ("snooze", _("Remind me later")),
+    ]
+    return [
+        (label, _url(reverse("action", args=[actions.dose_link(dose.pk, action,
+                                                                 dose.catch_up_until)])))
+        for action, label in labels
+    ]
 
 
 def messages_for(row: Reminder) -> list[Message]:

@@ -86,6 +86,8 @@ class FeedToken(models.Model):
 
 class ReminderKind(models.TextChoices):
     DOSE = "dose", "Dose reminder"
+    # One per dose, halfway through its catch-up window; a snooze moves it.
+    DOSE_FOLLOW_UP = "dose_follow_up", "Dose still unanswered (second nudge or snooze)"
     DOSE_CHANGE = "dose_change", "Dose changes tomorrow"
     LAST_DOSE = "last_dose", "Last dose"
     PLAN_REVISED = "plan_revised", "Plan revised"
@@ -268,6 +270,16 @@ class Notice(models.Model):
         return f"Notice {self.pk}"
 
 
+class CheckInLevel(models.TextChoices):
+    """A check-in as a whole (reminders.checkin.check_in_level): what the patient is told,
+    and whether the clinic's dashboard shows "symptoms rising" (moderate)."""
+
+    NONE = "none", "No symptoms"
+    MILD = "mild", "Mild"
+    MODERATE = "moderate", "Moderate: symptoms rising"
+    SEVERE = "severe", "Severe"
+
+
 class CheckIn(models.Model):
     """A symptom check-in during a taper."""
 
@@ -275,6 +287,7 @@ class CheckIn(models.Model):
     answered_at = models.DateTimeField()
     answers = models.JSONField()
     severe = models.BooleanField()
+    level = models.CharField(max_length=10, choices=CheckInLevel.choices, default=CheckInLevel.NONE)
 
     class Meta:
         ordering = ["-answered_at"]

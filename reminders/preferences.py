@@ -18,6 +18,7 @@ from reminders.models import FeedToken, Language, PatientPreferences, ReminderKi
 # refill) always go out: missing them can mean a sudden stop.
 EMAIL_SWITCHES: dict[str, str] = {
     ReminderKind.DOSE: "email_dose",
+    ReminderKind.DOSE_FOLLOW_UP: "email_dose",
     ReminderKind.DOSE_CHANGE: "email_dose_change",
     ReminderKind.LAST_DOSE: "email_dose_change",
     ReminderKind.MISSED_DOSE: "email_missed_dose",
@@ -43,7 +44,7 @@ def email_wanted(patient: Patient, kind: str) -> bool:
     switch = EMAIL_SWITCHES.get(kind)
     if preferences is None or switch is None or getattr(preferences, switch):
         return True
-    if kind == ReminderKind.DOSE:
+    if switch == "email_dose":
         return not calendar_subscribed(patient)
     return False
 

@@ -77,7 +77,7 @@ def units_text(units: tuple[DoseUnit, ...]) -> str:
         if isinstance(unit, LiquidVolume):
             parts.append(f"{format_amount(unit.volume_ml)} mL")
         else:
-            parts.append(f"{_count_text(unit.count)} × {format_amount(unit.strength_mg)} mg")
+            parts.append(f"{count_text(unit.count)} × {format_amount(unit.strength_mg)} mg")
     return " + ".join(parts)
 
 
@@ -106,7 +106,8 @@ def dispense(
     )
 
 
-def _count_text(count: Decimal) -> str:
+def count_text(count: Decimal) -> str:
+    """Tablets as a patient counts them: "2", "1½", "½"."""
     whole = int(count)
     if count == whole:
         return str(whole)

@@ -117,12 +117,13 @@ def test_list_pages_keep_a_constant_number_of_queries(
 ) -> None:
     client.force_login(alice)
     add_patients_with_plans(clinic, alice, 2)
-    # 19: the dashboard's own 16 (session, user, staff, roles, notices, queue size, open
+    # 20: the dashboard's own 17 (session, user, staff, roles, notices, queue size, open
     # alerts and their events, plans with missed doses or a revision waiting, plans
     # needing action, the running plans' count and page, the page's adherence: issue
-    # #18's triage list), the staff banner's two (is this staff, when were reminders last
-    # dispatched) and whether to show clinicians' links (clinic.context_processors).
-    with django_assert_max_num_queries(19) as few:
+    # #18's triage list; the plans with symptoms rising: #17), the staff banner's two (is
+    # this staff, when were reminders last dispatched) and whether to show clinicians'
+    # links (clinic.context_processors).
+    with django_assert_max_num_queries(20) as few:
         client.get(reverse(name))
     add_patients_with_plans(clinic, alice, 6)
     with django_assert_max_num_queries(len(few.captured_queries)):

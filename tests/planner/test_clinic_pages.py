@@ -530,7 +530,7 @@ def test_the_handout_names_patient_medicine_prescriber_phone_and_ticks_from_toda
 
     alice.first_name, alice.last_name = "Alice", "Ng"
     alice.save()
-    patient.clinic.phone_numbers = "Clinic 020 7946 0000"
+    patient.clinic.phone = "020 7946 0000"
     patient.clinic.save()
     plan = active_plan(patient, alice)
     with time_machine.travel(at_new_york("2027-03-05", "12:00"), tick=False):
@@ -540,7 +540,7 @@ def test_the_handout_names_patient_medicine_prescriber_phone_and_ticks_from_toda
     assert "Sam Sample" in body
     assert "baclofen 10 mg tablets" in body
     assert "Alice Ng, North Demo Clinic" in body
-    assert "Clinic 020 7946 0000" in body
+    assert '<a href="tel:02079460000">020 7946 0000</a>' in body
     assert "Printed</dt><dd>5 March 2027" in body
     context = response.context
     assert [c["time"] for c in context["grid_times"]] == ["08:00", "14:00", "20:00"]

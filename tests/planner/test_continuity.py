@@ -348,7 +348,9 @@ def test_a_reduce_to_target_plan_keeps_scheduling_its_maintenance_dose(
     assert [(f"{d.local_time:%H:%M}", d.amount_mg) for d in doses] == [
         (dose["time"], Decimal(str(dose["amount_mg"]))) for dose in maintenance["doses"]
     ]
-    assert Reminder.objects.filter(plan=plan, dose__local_date=days_after).count() == len(doses)
+    for kind in (ReminderKind.DOSE, ReminderKind.DOSE_FOLLOW_UP):  # and its second nudge
+        rows = Reminder.objects.filter(plan=plan, dose__local_date=days_after, kind=kind)
+        assert rows.count() == len(doses)
     # Every day from the first to the last written has its doses: no gap at the end.
     dates = sorted({d.local_date for d in live(plan)})
     assert dates == [dates[0] + dt.timedelta(days=n) for n in range(len(dates))]

@@ -37,6 +37,9 @@ def test_it_loads_a_clinic_with_a_clinician_a_reviewer_and_a_patient() -> None:
         "reviewer",
     }
     assert Patient.objects.get(user=patient_user).clinic == clinic
+    # Fictional numbers for every "call your clinic" (issue #17).
+    assert (clinic.phone, clinic.out_of_hours_phone) == ("+1 555 0100", "+1 555 0199")
+    assert clinic.opening_hours
     assert "demo-clinician-pass" in out.getvalue()
     plan = TaperPlan.objects.get(patient__user=patient_user, status=PlanStatus.ACTIVE)
     first = Dose.objects.filter(plan=plan).order_by("due_at").first()

@@ -143,6 +143,10 @@ def test_two_ticks_at_once_never_duplicate_anything(plans: list[TaperPlan]) -> N
         Reminder.objects.filter(status=ReminderStatus.SENT).values_list("id", flat=True)
     )
     assert sent == set(channel.sent)
+    # The second nudges (halfway through a window) were among them, each sent once.
+    assert Reminder.objects.filter(
+        kind=ReminderKind.DOSE_FOLLOW_UP, status=ReminderStatus.SENT
+    ).exists()
     assert not Reminder.objects.filter(status=ReminderStatus.SENDING).exists()
     assert not Reminder.objects.filter(status=ReminderStatus.FAILED).exists()
     # Every dose past its window was marked missed once, with one follow-up.

@@ -126,6 +126,8 @@ plan_cancel                            plan   GET    login 403   403   200   404
 plan_cancel                            plan   POST   login 403   403   ok    404   403   403
 plan_revise                            plan   GET    login 403   403   200   404   403   403
 plan_revise                            plan   POST   login 403   403   ok    404   403   403
+plan_hold_symptoms                     plan   GET    login 403   403   405   405   403   403
+plan_hold_symptoms                     plan   POST   login 403   403   ok    404   403   403
 plan_edit                              draft  GET    login 403   403   200   404   403   403
 plan_edit                              draft  POST   login 403   403   ok    404   403   403
 plan_review                            pend   GET    login 403   403   403   404   200   403
@@ -164,6 +166,8 @@ patient_notices_read                   -      GET    login 405   405   403   403
 patient_notices_read                   -      POST   login ok    ok    403   403   403   403
 patient_dose_answer                    dose   GET    login 405   405   403   403   403   403
 patient_dose_answer                    dose   POST   login ok    404   403   403   403   403
+patient_dose_snooze                    dose   GET    login 405   405   403   403   403   403
+patient_dose_snooze                    dose   POST   login ok    404   403   403   403   403
 patient_dose_missed                    dose   GET    login 200   404   403   403   403   403
 patient_dose_missed                    dose   POST   login 405   405   403   403   403   403
 patient_missed                         -      GET    login 200   200   403   403   403   403

@@ -311,7 +311,7 @@ def test_typed_text_is_escaped_or_absent_in_every_e_mail(story: Story) -> None:
 
 def test_the_calendar_holds_no_typed_text_even_with_detailed_titles(story: Story) -> None:
     text = story.feed.decode()
-    assert "Baclofen" in text  # the patient chose detailed titles
+    assert "(baclofen 10 mg)" in text  # the patient chose detailed titles
     for typed in TYPED:
         for piece in re.split(r"\s+", typed):
             if len(piece) > 3:

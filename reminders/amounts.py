@@ -1,0 +1,104 @@
+"""What to take, in words: "1½ tablets of 5 mg" or "7.5 mL", from the approved plan.
+
+One composition for every place that tells the patient a dose (reminder messages on
+every channel, the confirmation page behind a reminder's link, Today, the calendar's
+detailed titles), so they never disagree. The tablets or volume come from the approved
+revision's stored engine output (planner.schedule.ApprovedPlan), never re-planned. The
+drug's name is added only where the patient chose detailed text (DESIGN.md: PHI-minimal
+by default).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from planner.schedule import ApprovedPlan
+from reminders.models import Dose
+from taper.rounding import count_text, format_amount
+
+
+@dataclass(frozen=True, slots=True)
+class DoseAmount:
+    units: tuple[dict[str, Any], ...]
+    amount_mg: Decimal
+    drug: str
+    changed_today: bool
+
+    def what(self) -> str:
+        """ "1½ tablets of 5 mg", "1 tablet of 10 mg + ½ tablet of 5 mg", "7.5 mL"; the
+        mg amount when the approved plan stored no units (a plan made before units)."""
+        return units_words(self.units) or f"{number(self.amount_mg)} mg"
+
+    def text(self, *, detailed: bool) -> str:
+        """The amount for the patient: "1½ tablets of 5 mg (7.5 mg)"; with detailed text
+        "1½ tablets of 5 mg (baclofen 7.5 mg)"."""
+        what = self.what()
+        mg = f"{number(self.amount_mg)} mg"
+        if what == mg:
+            return f"{self.drug} {mg}" if detailed and self.drug else mg
+        if detailed and self.drug:
+            return f"{what} ({self.drug} {mg})"
+        return f"{what} ({mg})"
+
+
+def number(amount: Decimal) -> str:
+    """2.50 → "2.5" ("2,5" in Spanish): no trailing zeros, the language's decimal mark."""
+    return format_amount(amount).replace(".", str(formats.get_format("DECIMAL_SEPARATOR")))
+
+
+def units_words(units: Iterable[dict[str, Any]]) -> str:
+    parts = []
+    for unit in units:
+        if "volume_ml" in unit:
+            parts.append(_("%(volume)s mL") % {"volume": number(Decimal(str(unit["volume_ml"])))})
+            continue
+        count = Decimal(str(unit["count"]))
+        parts.append(
+            ngettext(
+                "%(count)s tablet of %(strength)s mg",
+                "%(count)s tablets of %(strength)s mg",
+                1 if count <= 1 else 2,  # ½ and 1 tablet, 1½ tablets
+            )
+            % {"count": count_text(count), "strength": number(Decimal(str(unit["strength_mg"])))}
+        )
+    return " + ".join(parts)
+
+
+def dose_amount(dose: Dose, approved: ApprovedPlan | None = None) -> DoseAmount:
+    """The amount of one dose of the dose log, read from the revision that wrote it.
+    Pass ``approved`` when several doses of one revision are shown (Today)."""
+    if approved is None:
+        approved = ApprovedPlan.of(dose.revision, dose.timezone)
+    return approved_dose_amount(approved, dose.local_date, dose.local_time, dose.amount_mg)
+
+
+def doses_amounts(doses: Iterable[Dose]) -> dict[int, DoseAmount]:
+    """The amounts of several doses, reading each revision's stored output once."""
+    plans: dict[tuple[int, str], ApprovedPlan] = {}
+    amounts = {}
+    for dose in doses:
+        key = (dose.revision_id, dose.timezone)
+        if key not in plans:
+            plans[key] = ApprovedPlan.of(dose.revision, dose.timezone)
+        amounts[dose.pk] = dose_amount(dose, plans[key])
+    return amounts
+
+
+def approved_dose_amount(approved: ApprovedPlan, day: dt.date, time: dt.time,
+                         amount_mg: Decimal) -> DoseAmount:
+    """The same for a dose of an approved schedule that is not in the dose log (the
+    calendar, which renders every day of the plan)."""
+    return DoseAmount(
+        units=approved.dose_units(day, time),
+        amount_mg=amount_mg,
+        drug=approved.drug,
+        changed_today=approved.step_starts_on(day),
+    )
