@@ -243,7 +243,26 @@ def load_catalogue(data_dir: Path = DATA_DIR) -> Catalogue:
                     f"{', '.join(protocol.drugs)} ({protocol.route}), not {product.drug} "
                     f"({product.route})"
                 )
+    _check_switch_tables(catalogue)
     return catalogue
+
+
+def _check_switch_tables(catalogue: Catalogue) -> None:
+    """A protocol that switches names a table on disk whose target product exists."""
+    from taper.equivalence import EquivalenceError, load_equivalence
+
+    for protocol in catalogue.protocols:
+        switch = getattr(protocol, "switch_equivalence", None)
+        if switch is None:
+            continue
+        try:
+            table = load_equivalence(switch.value)
+        except EquivalenceError as error:
+            raise CatalogueError(f"{protocol.id} version {protocol.version}: {error}") from error
+        if catalogue.product(table.to_product) is None:
+            raise CatalogueError(
+                f"equivalence table {table.reference}: no product {table.to_product!r}"
+            )
 
 
 def _load_protocol_file(path: Path) -> tuple[Protocol, ...]:
