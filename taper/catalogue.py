@@ -155,6 +155,15 @@ class Product:
         return self.smallest_measurable
 
     @property
+    def rxnorm(self) -> str | None:
+        """The RxNorm code of the whole product: only a product of a single strength whose
+        code the catalogue verified (an oral solution). A code per tablet strength names
+        that strength alone, so a product of several strengths has none (never guessed)."""
+        if len(self.strengths) == 1:
+            return self.strengths[0].rxnorm
+        return None
+
+    @property
     def strength_amounts(self) -> tuple[Decimal, ...]:
         return tuple(strength.amount for strength in self.strengths)
 
