@@ -147,6 +147,8 @@ class OralProtocol:
     # dose time is given before the next one is substituted.
     switch_equivalence: Setting[str] | None = None
     switch_days_per_dose_time: Setting[int] | None = None
+    # Days on the target drug alone, after the last substitution, before its taper.
+    switch_hold_days: Setting[int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,6 +424,7 @@ def _oral_protocol(top: DataTable, drugs: tuple[str, ...]) -> OralProtocol:
         if top.has("switch_equivalence")
         else None,
         switch_days_per_dose_time=_optional_int(top, "switch_days_per_dose_time"),
+        switch_hold_days=_optional_int(top, "switch_hold_days"),
     )
     p = protocol
     if not (
@@ -459,9 +462,14 @@ def _oral_protocol(top: DataTable, drugs: tuple[str, ...]) -> OralProtocol:
         top.fail("step_shape.value", 'expected "linear" or "proportional"')
     if p.implausible_single_dose_mg.value > p.implausible_daily_dose_mg.value:
         top.fail("implausible_single_dose_mg.value", "expected at most implausible_daily_dose_mg")
-    if (p.switch_equivalence is None) != (p.switch_days_per_dose_time is None):
+    if (
+        not (p.switch_equivalence is None)
+        == (p.switch_days_per_dose_time is None)
+        == (p.switch_hold_days is None)
+    ):
         top.fail(
-            "switch_equivalence", "switch_equivalence and switch_days_per_dose_time go together"
+            "switch_equivalence",
+            "switch_equivalence, switch_days_per_dose_time and switch_hold_days go together",
         )
     if (p.window_days is None) != (p.window_max_cut_percent is None):
         top.fail("window_days", "window_days and window_max_cut_percent go together")

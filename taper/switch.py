@@ -4,9 +4,10 @@ The clinician asks for `"switch_to": "diazepam-oral-tablet"`. Each dose of the c
 drug becomes amount × factor mg of diazepam (the factor from the protocol's recorded
 equivalence table, taper/equivalence/), rounded UP to a diazepam dose step so the switch
 never cuts the equivalent dose. The dose times are substituted one at a time, the latest
-of the day first, each for the protocol's `switch_days_per_dose_time` days; the last
-substitution leaves the patient on diazepam alone at the converted dose, and the taper of
-diazepam (its own protocol, same version) starts the day after. In a switch plan every
+of the day first, each for the protocol's `switch_days_per_dose_time` days; after the last
+substitution the patient stays on diazepam alone at the converted dose for
+`switch_hold_days` more days, and the taper of diazepam (its own protocol, same version)
+starts the day after. In a switch plan every
 step's `daily_total_mg` is the diazepam-equivalent daily total, and every dose names its
 product.
 """
@@ -48,6 +49,7 @@ class Switch:
     table: EquivalenceTable
     entry: EquivalenceEntry
     days_per_dose_time: int
+    hold_days: int  # added to the last substitution step: diazepam alone before the taper
 
     def equivalence(self, from_product: Product) -> Equivalence:
         return Equivalence(
@@ -71,10 +73,11 @@ def switch_of(request: PlanRequest) -> Switch:
     assert table is not None
     assert isinstance(to_protocol, OralProtocol)
     entry = table.entry(request.product.drug)
-    days = protocol.switch_days_per_dose_time
+    days, hold = protocol.switch_days_per_dose_time, protocol.switch_hold_days
     assert entry is not None
     assert days is not None
-    return Switch(to, to_protocol, table, entry, days.value)
+    assert hold is not None
+    return Switch(to, to_protocol, table, entry, days.value, hold.value)
 
 
 def equivalent_mg(request: PlanRequest, switch: Switch) -> Decimal:
@@ -97,8 +100,9 @@ def target_doses(request: PlanRequest, switch: Switch) -> tuple[CurrentDose, ...
 def substitution_steps(
     request: PlanRequest, switch: Switch, catch_up_fraction: Decimal
 ) -> tuple[Step, ...]:
-    """One step per dose time: step k has the k latest dose times on the target drug.
-    The equivalent total never falls: each converted dose is rounded up."""
+    """One step per dose time: step k has the k latest dose times on the target drug; the
+    last one also holds the target drug alone for hold_days. The equivalent total never
+    falls: each converted dose is rounded up."""
     converted = target_doses(request, switch)
     order = sorted(range(len(request.doses)), key=lambda i: request.doses[i].time, reverse=True)
     steps = []
@@ -120,11 +124,12 @@ def substitution_steps(
             ),
             Decimal(0),
         )
+        days = switch.days_per_dose_time + (switch.hold_days if count == len(order) else 0)
         steps.append(
             Step(
                 index=count - 1,
                 start_date=start,
-                end_date=start + timedelta(days=switch.days_per_dose_time - 1),
+                end_date=start + timedelta(days=days - 1),
                 daily_total_mg=total,
                 doses=doses,
                 missed_dose=missed_dose_guidance(
@@ -132,7 +137,7 @@ def substitution_steps(
                 ),
             )
         )
-        start += timedelta(days=switch.days_per_dose_time)
+        start += timedelta(days=days)
     return tuple(steps)
 
 
@@ -146,7 +151,8 @@ def equivalence_flag(request: PlanRequest, switch: Switch) -> Flag:
         f"Switch from {request.product.name} to {switch.to.name} at "
         f"{format_amount(entry.factor)} mg {table.to_drug} per mg {request.product.drug}: "
         f"{format_amount(before)} mg a day becomes {format_amount(before * entry.factor)} mg "
-        f"{table.to_drug} a day, one dose time every {switch.days_per_dose_time} days. "
+        f"{table.to_drug} a day, one dose time every {switch.days_per_dose_time} days, then "
+        f"{switch.hold_days} days on {table.to_drug} alone before its taper. "
         f"Equivalence tables disagree: the recorded range is {format_amount(low)} to "
         f"{format_amount(high)} mg per mg ({format_amount(before * low)} to "
         f"{format_amount(before * high)} mg a day). A reviewer must confirm the dose; watch "

@@ -59,14 +59,15 @@ def test_alprazolam_1_mg_three_times_daily_switched_to_diazepam():
       column (alprazolam 0.5 mg ~ diazepam 10 mg); the VA/DoD column (1 mg ~ 10 mg) gives
       10, so the range is [10, 20]. 1 mg → 20 mg = 2 × 10 mg; 60 mg diazepam a day.
     - Substitution, 4 days per dose time (protocol 2), the latest dose first:
-      01–04 Mar 22:00 diazepam; 05–08 Mar 14:00 too; 09–12 Mar all three. The equivalent
-      total is 60 mg every day (3 × 1 × 20).
-    - Taper of diazepam from 13 Mar: 10 % of the current total, half up to 1 mg, at least
+      01–04 Mar 22:00 diazepam; 05–08 Mar 14:00 too; from 09 Mar all three, for 4 + 14
+      (`switch_hold_days`) = 18 days, to 26 Mar. The equivalent total is 60 mg every day
+      (3 × 1 × 20).
+    - Taper of diazepam from 27 Mar: 10 % of the current total, half up to 1 mg, at least
       1 mg, every 14 days (45 years, 6 months: no slowing): 60 → 54 (6) → 49 (5.4 → 5)
       → 44 (4.9 → 5) → 40 (4.4 → 4) → 36 → 32 (3.6 → 4) → 29 (3.2 → 3) → 26 → 23 → 21
       (2.3 → 2) → 19 → 17 → 15 → 13 (1.5 → 2) → 12 (1.3 → 1) → 11 → … → 1: 26 steps.
-    - 3 + 26 = 29 steps; 12 + 26 × 14 = 376 days, 2027-03-01 to 2028-03-10 (2028 is a leap
-      year). First cut 6 mg off the midday dose (midday first): 20 / 14 / 20.
+    - 3 + 26 = 29 steps; 4 + 4 + 18 + 26 × 14 = 390 days, 2027-03-01 to 2028-03-24 (2028
+      is a leap year). First cut 6 mg off the midday dose (midday first): 20 / 14 / 20.
     - Alprazolam to dispense: 1 mg × (2 doses × 4 days + 1 × 4) = 12 tablets.
     - Flags: STEP_TOO_LARGE (3 → 2 and 2 → 1 mg are over 25 % in 14 days), the boxed
       warning, EQUIVALENCE_SWITCH; review required.
@@ -78,8 +79,8 @@ def test_alprazolam_1_mg_three_times_daily_switched_to_diazepam():
     assert plan.equivalence.factor == 20
     assert plan.equivalence.range == (10, 20)
     assert len(plan.steps) == 29
-    assert plan.duration_days == 376
-    assert (plan.start_date, plan.end_date) == (date(2027, 3, 1), date(2028, 3, 10))
+    assert plan.duration_days == 390
+    assert (plan.start_date, plan.end_date) == (date(2027, 3, 1), date(2028, 3, 24))
 
     alp, dzp = "alprazolam-oral-tablet", DIAZEPAM
     expected_substitution = [
@@ -89,7 +90,7 @@ def test_alprazolam_1_mg_three_times_daily_switched_to_diazepam():
     ]
     for step, (start, doses) in zip(plan.steps, expected_substitution, strict=False):
         assert step.start_date == start
-        assert step.days == 4
+        assert step.days == (18 if step.index == 2 else 4)
         assert step.daily_total_mg == 60
         assert [(dose.product_id, dose.amount_mg) for dose in step.doses] == doses
     assert [dose.units_text for dose in plan.steps[0].doses] == [
@@ -103,7 +104,7 @@ def test_alprazolam_1_mg_three_times_daily_switched_to_diazepam():
         D(n) for n in range(13, 0, -1)
     ]
     assert all(step.days == 14 for step in plan.steps[3:])
-    assert plan.steps[3].start_date == date(2027, 3, 13)
+    assert plan.steps[3].start_date == date(2027, 3, 27)
     assert [dose.amount_mg for dose in plan.steps[3].doses] == [20, 14, 20]
     assert {dose.product_id for step in plan.steps[3:] for dose in step.doses} == {dzp}
     assert plan.largest_cut_mg == 6
@@ -175,16 +176,17 @@ def test_a_switch_keeps_the_first_law_for_every_benzodiazepine(
     assert "EQUIVALENCE_SWITCH" in codes
     assert plan.requires_review
 
-    # One dose time at a time, the latest first, each for the protocol's 4 days.
+    # One dose time at a time, the latest first, each for the protocol's 4 days; then 14
+    # days on diazepam alone (in the last substitution step) before its taper.
     times = sorted(dose.time for dose in request.doses)
     count = len(times)
     substitution = plan.steps[:count]
     for k, step in enumerate(substitution, start=1):
-        assert step.days == 4
+        assert step.days == (4 + 14 if k == count else 4)
         switched = {dose.time for dose in step.doses if dose.product_id == DIAZEPAM}
         assert switched == set(times[-k:])
         assert {dose.time for dose in step.doses} == set(times)
-    assert plan.steps[count].start_date == plan.start_date + timedelta(days=4 * count)
+    assert plan.steps[count].start_date == plan.start_date + timedelta(days=4 * count + 14)
 
     # No day without doses, from the first day to the last.
     by_day = _equivalent_by_day(plan, entry.factor)
