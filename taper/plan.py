@@ -128,6 +128,7 @@ def _switch_plan(
         ),
         switch.protocol,
         crcl,
+        with_events=False,
     )
     count = len(substitution)
     steps = substitution + tuple(
@@ -173,8 +174,13 @@ def _switch_plan(
 
 
 def _oral_plan(
-    request: PlanRequest, protocol: OralProtocol, crcl: CreatinineClearance | None
+    request: PlanRequest,
+    protocol: OralProtocol,
+    crcl: CreatinineClearance | None,
+    *,
+    with_events: bool = True,
 ) -> TaperPlan:
+    """with_events False: no dose events (a switch plan makes them once, for all its steps)."""
     pace = taper_pace(request, protocol, crcl)
     fraction = protocol.catch_up_fraction.value
     steps = build_steps(request, pace, fraction)
@@ -212,7 +218,7 @@ def _oral_plan(
         cut = more[0]
         more[0] = window if cut is None else _joined(cut, window)
     flags = with_flags(flags, [flag for flag in more if flag is not None])
-    events = dose_events(steps, request.timezone, fraction)
+    events = dose_events(steps, request.timezone, fraction) if with_events else ()
     supply = dispense(
         request.product, ((dose.units, step.days) for step in steps for dose in step.doses)
     )
