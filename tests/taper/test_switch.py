@@ -304,3 +304,15 @@ def test_the_equivalence_table_covers_every_switchable_benzodiazepine_with_its_s
         ("clonazepam", 20, (10, 20)),
         ("lorazepam", 10, (5, 10)),
     ]
+
+
+def test_the_text_plan_names_each_doses_drug_and_the_switch():
+    text = taper.plan_to_text(make(ALPRAZOLAM_TID))
+    assert (
+        "Switch to diazepam-oral-tablet at 20 mg per mg (recorded range 10–20; table "
+        "benzodiazepine-to-diazepam/1)" in text
+    )
+    first_step = next(line for line in text.splitlines() if line.startswith("1 "))
+    assert first_step.count("alprazolam 1 mg (1 × 1 mg)") == 2
+    assert "diazepam 20 mg (2 × 10 mg)" in first_step
+    assert "12 × alprazolam 1 mg tablets" in text
