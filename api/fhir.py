@@ -29,9 +29,7 @@ from zoneinfo import ZoneInfo
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"
 UCUM = "http://unitsofmeasure.org"
-# RxNorm's ingredient concept for baclofen. The product catalogue (taper/products)
-# has no RxNorm codes for the products themselves, so only the ingredient is coded.
-RXNORM_INGREDIENTS = {"baclofen": ("1292", "baclofen")}
+# Route codes by the catalogue's route (taper/products: "oral" or "intrathecal").
 ROUTES = {
     "oral": ("26643006", "Oral route"),
     "intrathecal": ("72607000", "Intrathecal route"),
@@ -90,11 +88,16 @@ class DoseRecord:
 
 @dataclass(frozen=True)
 class ProductRecord:
+    """What the export needs of a catalogue product (api.selectors builds it)."""
+
     id: str
     drug: str
     name: str
     route: str
     form: str
+    # The product's RxNorm code, only where the catalogue verified one code for the whole
+    # product (a product of a single strength with its code); never guessed.
+    rxnorm: str | None = None
 
 
 @dataclass(frozen=True)
@@ -199,9 +202,8 @@ def _route(product: ProductRecord) -> dict[str, Any]:
 def _medication(export: PlanExport) -> dict[str, Any]:
     product = export.product
     code: dict[str, Any] = {"text": product.name}
-    ingredient = RXNORM_INGREDIENTS.get(product.drug)
-    if ingredient is not None:
-        code["coding"] = [{"system": RXNORM, "code": ingredient[0], "display": ingredient[1]}]
+    if product.rxnorm is not None:
+        code["coding"] = [{"system": RXNORM, "code": product.rxnorm}]
     return {
         "resourceType": "Medication",
         "id": _uuid(export, f"products/{product.id}").removeprefix("urn:uuid:"),

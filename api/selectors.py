@@ -85,6 +85,7 @@ def _product(product_id: str) -> fhir.ProductRecord:
                 name=product.name,
                 route=product.route,
                 form=product.form,
+                rxnorm=product.rxnorm,
             )
     # A product no longer in the catalogue: export what is known of it.
     return fhir.ProductRecord(

@@ -155,6 +155,15 @@ class Product:
         return self.smallest_measurable
 
     @property
+    def rxnorm(self) -> str | None:
+        """The RxNorm code of the whole product: only a product of a single strength whose
+        code the catalogue verified (an oral solution). A code per tablet strength names
+        that strength alone, so a product of several strengths has none (never guessed)."""
+        if len(self.strengths) == 1:
+            return self.strengths[0].rxnorm
+        return None
+
+    @property
     def strength_amounts(self) -> tuple[Decimal, ...]:
         return tuple(strength.amount for strength in self.strengths)
 
@@ -243,7 +252,26 @@ def load_catalogue(data_dir: Path = DATA_DIR) -> Catalogue:
                     f"{', '.join(protocol.drugs)} ({protocol.route}), not {product.drug} "
                     f"({product.route})"
                 )
+    _check_switch_tables(catalogue)
     return catalogue
+
+
+def _check_switch_tables(catalogue: Catalogue) -> None:
+    """A protocol that switches names a table on disk whose target product exists."""
+    from taper.equivalence import EquivalenceError, load_equivalence
+
+    for protocol in catalogue.protocols:
+        switch = getattr(protocol, "switch_equivalence", None)
+        if switch is None:
+            continue
+        try:
+            table = load_equivalence(switch.value)
+        except EquivalenceError as error:
+            raise CatalogueError(f"{protocol.id} version {protocol.version}: {error}") from error
+        if catalogue.product(table.to_product) is None:
+            raise CatalogueError(
+                f"equivalence table {table.reference}: no product {table.to_product!r}"
+            )
 
 
 def _load_protocol_file(path: Path) -> tuple[Protocol, ...]:

@@ -62,10 +62,12 @@ CLASS_CODES = (
     "RENAL_DOSE_TIMES",  # more dose times a day than the label's kidney band gives
     "BENZODIAZEPINE_BOXED_WARNING",
     "COMPLEX_SLEEP_BEHAVIOR",  # the zolpidem boxed warning
+    "EQUIVALENCE_SWITCH",  # a switch to diazepam by a recorded equivalence (taper/switch.py)
 )
 _ORDER = {code: index for index, code in enumerate((*CODES, *CLASS_CODES))}
 # Warnings that still need a reviewer: the plan is faster or steeper than the protocol.
-REVIEW_CODES = frozenset({"FASTER_THAN_PROTOCOL", "STEP_TOO_LARGE"})
+# A switch's equivalence is a table's estimate: the clinician confirms it.
+REVIEW_CODES = frozenset({"FASTER_THAN_PROTOCOL", "STEP_TOO_LARGE", "EQUIVALENCE_SWITCH"})
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 _CRCL_METHOD = {
     "entered": "entered",
@@ -327,6 +329,8 @@ def window_flag(
     request: PlanRequest,
     protocol: OralProtocol,
     steps: Sequence[tuple[date, Decimal]],
+    *,
+    before_mg: Decimal | None = None,
 ) -> Flag | None:
     """No window of window_days days cuts the daily dose by more than window_max_cut_percent
     of its value on the window's first day (benzodiazepines: 25 % in 14 days). The final
@@ -337,7 +341,8 @@ def window_flag(
         return None
     # The daily dose on each day from the day before the plan to its last dosing day.
     start = steps[0][0]
-    levels = [request.daily_total_mg]
+    # before_mg: the day before in the steps' unit (a switch plan: the diazepam equivalent).
+    levels = [request.daily_total_mg if before_mg is None else before_mg]
     for (day, level), following in zip(steps, [*steps[1:], None], strict=True):
         end = following[0] if following is not None else day + timedelta(days=1)
         levels += [level] * (end - day).days

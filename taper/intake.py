@@ -47,6 +47,7 @@ from taper.request import (
     pump_refusals,
     revision_refusals,
     schwartz_message,
+    switch_refusals,
 )
 from taper.revise import from_date_refusals
 from taper.rounding import format_amount
@@ -76,6 +77,7 @@ TOP_LEVEL_FIELDS = (
     "abrupt_stop_reason",
     "revisions",
     "protocol_version",
+    "switch_to",
 )
 REVISION_FIELDS = ("kind", "from_date", "days")
 PATIENT_FIELDS = (
@@ -162,6 +164,7 @@ def parse_request(data: Mapping[str, object], *, catalogue: Catalogue | None = N
                 merge_errors(errors, goal_refusals(goal, doses, product))
             if goal is not None and not _has_errors_under(errors, "pace"):
                 merge_errors(errors, length_refusals(goal, pace, reason, oral_protocol))
+    switch_to, switch_protocol = _read_switch_to(errors, data, protocol, catalogue)
     if not oral and (intrathecal or "pump" in data):
         it_protocol = protocol if isinstance(protocol, IntrathecalProtocol) else None
         pump = _read_pump(errors, data.get("pump"), product, it_protocol)
@@ -188,7 +191,13 @@ def parse_request(data: Mapping[str, object], *, catalogue: Catalogue | None = N
         pump=pump,
         abrupt_stop_reason=reason,
         revisions=revisions,
+        switch_to=switch_to,
+        switch_protocol=switch_protocol,
     )
+    if switch_to is not None:
+        refused = switch_refusals(request)
+        if refused:
+            raise InvalidPlanInput(refused)
     if revisions:
         # Whether each from_date lies within the plan as it stands needs the plan itself.
         refused = from_date_refusals(request)
@@ -230,6 +239,30 @@ def _read_protocol(
     except UnknownProtocolVersion as unknown:
         add_error(errors, "protocol_version", f"{unknown}.")
         return None
+
+
+def _read_switch_to(
+    errors: Errors, data: Mapping[str, object], protocol: Protocol | None, catalogue: Catalogue
+) -> tuple[Product | None, Protocol | None]:
+    """The product to switch to, and its protocol at the version of the plan's protocol."""
+    if "switch_to" not in data:
+        return None, None
+    value = data["switch_to"]
+    if not isinstance(value, str) or len(value) > MAX_TEXT_CHARS:
+        add_error(
+            errors, "switch_to", 'switch_to must be a product id such as "diazepam-oral-tablet".'
+        )
+        return None, None
+    product = catalogue.product(value)
+    if product is None:
+        add_error(errors, "switch_to", f'Unknown product "{value}" to switch to.')
+        return None, None
+    if protocol is None or product.is_intrathecal:
+        return product, None
+    try:
+        return product, catalogue.protocol_for(product, protocol.version)
+    except UnknownProtocolVersion:
+        return product, None
 
 
 def _read_timezone(errors: Errors, value: object) -> str | None:
@@ -437,8 +470,13 @@ def _read_patient(
 
     def number(field: str, fact: limits.FactRange) -> Decimal | None:
         return _read_number(
-            errors, f"patient.{field}", value.get(field), fact.what, fact.unit,
-            low=fact.low, high=fact.high,
+            errors,
+            f"patient.{field}",
+            value.get(field),
+            fact.what,
+            fact.unit,
+            low=fact.low,
+            high=fact.high,
         )
 
     age = number("age_years", limits.AGE_YEARS)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -24,8 +25,16 @@ from taper.protocol import IntrathecalProtocol, OralProtocol
 from taper.pump import PumpSettings, RefillDue, WeanStep, refill_schedule
 from taper.request import InvalidPlanInput, PlanRequest, Revision, rule_errors
 from taper.revise import revise_steps
-from taper.rounding import Supply, dispense
+from taper.rounding import DoseUnit, Supply, dispense
 from taper.schedule import DoseEvent, Step, build_steps, dose_events
+from taper.switch import (
+    Equivalence,
+    equivalence_flag,
+    equivalent_mg,
+    substitution_steps,
+    switch_of,
+    target_doses,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +64,14 @@ class TaperPlan:
     percent_per_step: Decimal | None = None  # oral, proportional shape
     # Oral discontinue: guidance for the last dosing day, whose last dose has no next one.
     last_day_missed_dose: tuple[MissedDoseGuidance, ...] = ()
+    # A switch plan (taper/switch.py): steps' daily totals are in mg of the target drug.
+    equivalence: Equivalence | None = None
+
+    @property
+    def starting_daily_mg(self) -> Decimal:
+        """The day before the plan in the steps' unit (a switch: the target-drug equivalent)."""
+        factor = self.equivalence.factor if self.equivalence is not None else Decimal(1)
+        return self.request.daily_total_mg * factor
 
     @property
     def maintenance(self) -> Step | None:
@@ -86,12 +103,84 @@ def plan(request: PlanRequest) -> TaperPlan:
     protocol = request.protocol
     if isinstance(protocol, IntrathecalProtocol):
         return _intrathecal_plan(request, protocol, crcl)
+    if request.switch_to is not None:
+        return _switch_plan(request, protocol, crcl)
     return _oral_plan(request, protocol, crcl)
 
 
-def _oral_plan(
+def _switch_plan(
     request: PlanRequest, protocol: OralProtocol, crcl: CreatinineClearance | None
 ) -> TaperPlan:
+    """Substitute the target drug one dose time at a time, then taper it (taper/switch.py)."""
+    switch = switch_of(request)
+    fraction = protocol.catch_up_fraction.value
+    substitution = substitution_steps(request, switch, fraction)
+    taper_start = substitution[-1].end_date + timedelta(days=1)
+    target = _oral_plan(
+        replace(
+            request,
+            product=switch.to,
+            protocol=switch.protocol,
+            start_date=taper_start,
+            doses=target_doses(request, switch),
+            switch_to=None,
+            switch_protocol=None,
+        ),
+        switch.protocol,
+        crcl,
+        with_events=False,
+    )
+    count = len(substitution)
+    steps = substitution + tuple(
+        replace(
+            step,
+            index=step.index + count,
+            doses=tuple(replace(dose, product_id=switch.to.id) for dose in step.doses),
+        )
+        for step in target.steps
+    )
+    flags = with_flags(target.flags, [equivalence_flag(request, switch)])
+    # The substitution never cuts (doses are rounded up); checked all the same, from the
+    # day before the plan into the taper's first step.
+    window = window_flag(
+        request,
+        switch.protocol,
+        [(step.start_date, step.daily_total_mg) for step in steps[: count + 1]],
+        before_mg=equivalent_mg(request, switch),
+    )
+    if window is not None:
+        flags = _with_step_too_large(flags, window)
+    supply = tuple(
+        replace(supply, product_id=product.id)
+        for product, segment in ((request.product, substitution), (switch.to, steps))
+        for supply in dispense(product, _doses_of(segment, product.id))
+    )
+    return replace(
+        target,
+        protocol_id=protocol.id,
+        protocol_version=protocol.version,
+        request=request,
+        start_date=request.start_date,
+        duration_days=(target.end_date - request.start_date).days + 1,
+        required_length_days=(taper_start - request.start_date).days + target.required_length_days,
+        steps=steps,
+        dose_events=dose_events(steps, request.timezone, fraction),
+        dispense=supply,
+        missed_dose=steps[0].missed_dose,
+        flags=flags,
+        requires_review=requires_review(flags, child=is_child(request, protocol.risks)),
+        equivalence=switch.equivalence(request.product),
+    )
+
+
+def _oral_plan(
+    request: PlanRequest,
+    protocol: OralProtocol,
+    crcl: CreatinineClearance | None,
+    *,
+    with_events: bool = True,
+) -> TaperPlan:
+    """with_events False: no dose events (a switch plan makes them once, for all its steps)."""
     pace = taper_pace(request, protocol, crcl)
     fraction = protocol.catch_up_fraction.value
     steps = build_steps(request, pace, fraction)
@@ -129,7 +218,7 @@ def _oral_plan(
         cut = more[0]
         more[0] = window if cut is None else _joined(cut, window)
     flags = with_flags(flags, [flag for flag in more if flag is not None])
-    events = dose_events(steps, request.timezone, fraction)
+    events = dose_events(steps, request.timezone, fraction) if with_events else ()
     supply = dispense(
         request.product, ((dose.units, step.days) for step in steps for dose in step.doses)
     )
@@ -153,6 +242,26 @@ def _oral_plan(
         percent_per_step=pace.percent_per_step,
         last_day_missed_dose=_last_day_guidance(request, steps, fraction),
     )
+
+
+def _doses_of(
+    steps: tuple[Step, ...], product_id: str
+) -> Iterator[tuple[tuple[DoseUnit, ...], int]]:
+    """(units, days taken) of one product's doses in a switch plan's steps."""
+    return (
+        (dose.units, step.days)
+        for step in steps
+        for dose in step.doses
+        if dose.product_id == product_id
+    )
+
+
+def _with_step_too_large(flags: tuple[Flag, ...], flag: Flag) -> tuple[Flag, ...]:
+    """One STEP_TOO_LARGE per plan: a second finding joins the first."""
+    for index, existing in enumerate(flags):
+        if existing.code == flag.code:
+            return (*flags[:index], _joined(existing, flag), *flags[index + 1 :])
+    return with_flags(flags, [flag])
 
 
 def _joined(first: Flag, second: Flag) -> Flag:

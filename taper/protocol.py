@@ -142,6 +142,13 @@ class OralProtocol:
     # Every dose must carry one of these roles (zolpidem: bedtime only).
     dose_roles: Setting[tuple[str, ...]] | None = None
     renal_bands: tuple[RenalBand, ...] = ()
+    # Switching to another drug before the taper (benzodiazepines → diazepam, version 2):
+    # the equivalence table "<id>/<version>" (taper/equivalence/) and how many days each
+    # dose time is given before the next one is substituted.
+    switch_equivalence: Setting[str] | None = None
+    switch_days_per_dose_time: Setting[int] | None = None
+    # Days on the target drug alone, after the last substitution, before its taper.
+    switch_hold_days: Setting[int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,6 +420,11 @@ def _oral_protocol(top: DataTable, drugs: tuple[str, ...]) -> OralProtocol:
         class_warning=_text(top, "class_warning") if has_code else None,
         dose_roles=_optional_texts(top, "dose_roles"),
         renal_bands=_renal_bands(top),
+        switch_equivalence=_text(top, "switch_equivalence")
+        if top.has("switch_equivalence")
+        else None,
+        switch_days_per_dose_time=_optional_int(top, "switch_days_per_dose_time"),
+        switch_hold_days=_optional_int(top, "switch_hold_days"),
     )
     p = protocol
     if not (
@@ -450,6 +462,15 @@ def _oral_protocol(top: DataTable, drugs: tuple[str, ...]) -> OralProtocol:
         top.fail("step_shape.value", 'expected "linear" or "proportional"')
     if p.implausible_single_dose_mg.value > p.implausible_daily_dose_mg.value:
         top.fail("implausible_single_dose_mg.value", "expected at most implausible_daily_dose_mg")
+    if (
+        not (p.switch_equivalence is None)
+        == (p.switch_days_per_dose_time is None)
+        == (p.switch_hold_days is None)
+    ):
+        top.fail(
+            "switch_equivalence",
+            "switch_equivalence, switch_days_per_dose_time and switch_hold_days go together",
+        )
     if (p.window_days is None) != (p.window_max_cut_percent is None):
         top.fail("window_days", "window_days and window_max_cut_percent go together")
     if p.window_max_cut_percent is not None and p.window_max_cut_percent.value >= 100:

@@ -50,9 +50,12 @@ def plan_to_json(plan: TaperPlan) -> JsonObject:
         "steps": [_step_json(step) for step in plan.steps],
         "dose_events": [_event_json(event) for event in plan.dose_events],
         "dispense": [
-            {"volume_ml": _number(supply.volume_ml)}
-            if isinstance(supply, LiquidSupply)
-            else {"strength_mg": _number(supply.strength_mg), "count": supply.count}
+            _named(
+                {"volume_ml": _number(supply.volume_ml)}
+                if isinstance(supply, LiquidSupply)
+                else {"strength_mg": _number(supply.strength_mg), "count": supply.count},
+                supply.product_id,
+            )
             for supply in plan.dispense
         ],
         "missed_dose": [_missed_json(guidance) for guidance in plan.missed_dose],
@@ -69,6 +72,19 @@ def plan_to_json(plan: TaperPlan) -> JsonObject:
         "abrupt_stop_reason": request.abrupt_stop_reason,
         "disclaimer": DISCLAIMER,
     }
+    if plan.equivalence is not None:
+        equivalence = plan.equivalence
+        data["switch_to"] = equivalence.to_product
+        data["equivalence"] = {
+            "from_product": equivalence.from_product,
+            "to_product": equivalence.to_product,
+            "factor": _number(equivalence.factor),
+            "source": equivalence.source,
+            "range": [_number(value) for value in equivalence.range],
+            "range_source": equivalence.range_source,
+            "factor_choice": equivalence.factor_choice,
+            "table": equivalence.table,
+        }
     if plan.pump is None:
         maintenance = plan.maintenance
         data["largest_cut_mg"] = _number(plan.largest_cut_mg)
@@ -116,6 +132,14 @@ def plan_to_json(plan: TaperPlan) -> JsonObject:
 
 def plan_to_text(plan: TaperPlan) -> str:
     lines = _header(plan)
+    equivalence = plan.equivalence
+    if equivalence is not None:
+        low, high = equivalence.range
+        lines.append(
+            f"Switch to {equivalence.to_product} at {format_amount(equivalence.factor)} mg per "
+            f"mg (recorded range {format_amount(low)}–{format_amount(high)}; table "
+            f"{equivalence.table}); daily totals are in mg of the drug switched to."
+        )
     if plan.pump is not None:
         lines += _pump_text(plan)
     else:
@@ -170,13 +194,22 @@ def plan_cuts(plan: TaperPlan) -> tuple[Decimal, ...]:
     """Every cut of an oral plan in mg a day, the stop to zero included (discontinue)."""
     goal = plan.request.goal
     return cuts_mg(
-        plan.request.daily_total_mg,
+        plan.starting_daily_mg,
         [step.daily_total_mg for step in plan.steps],
         to_zero=goal is None or goal.type == "discontinue",
     )
 
 
+def _named(data: JsonObject, product_id: str | None) -> JsonObject:
+    """A switch plan names the product of each dose, event and supply."""
+    return data if product_id is None else {"product": product_id, **data}
+
+
 def _dose_json(dose: ScheduledDose) -> JsonObject:
+    return _named(dose_fields(dose), dose.product_id)
+
+
+def dose_fields(dose: ScheduledDose) -> JsonObject:
     return {
         "time": _clock(dose.time),
         "role": dose.role,
@@ -202,15 +235,18 @@ def _step_json(step: Step) -> JsonObject:
 
 
 def _event_json(event: DoseEvent) -> JsonObject:
-    return {
-        "date": event.local_date.isoformat(),
-        "time": _clock(event.local_time),
-        "role": event.role,
-        "amount_mg": _number(event.amount_mg),
-        "step": event.step_index,
-        "at": _instant(event.at),
-        "catch_up_until": _instant(event.catch_up_until),
-    }
+    return _named(
+        {
+            "date": event.local_date.isoformat(),
+            "time": _clock(event.local_time),
+            "role": event.role,
+            "amount_mg": _number(event.amount_mg),
+            "step": event.step_index,
+            "at": _instant(event.at),
+            "catch_up_until": _instant(event.catch_up_until),
+        },
+        event.product_id,
+    )
 
 
 def _instant(value: datetime) -> str:
@@ -296,11 +332,14 @@ def _steps_text(plan: TaperPlan) -> list[str]:
         return ["", f"Stop now: no further doses from {_day(plan.start_date)}."]
     first = plan.steps[0].doses
     times = [dose.time for dose in first]
+    request = plan.request
+    drug = {p.id: f"{p.drug} " for p in (request.product, request.switch_to) if p is not None}
     header = ["Step", "Dates", "Daily", *(f"{_clock(d.time)} {d.role}" for d in first)]
     rows = [header]
     for step in plan.steps:
         by_time = {dose.time: dose for dose in step.doses}
         cells = [
+            f"{drug.get(by_time[t].product_id or '', '')}"
             f"{format_amount(by_time[t].amount_mg)} mg ({by_time[t].units_text})"
             if t in by_time
             else "—"
@@ -349,7 +388,10 @@ def _steps_text(plan: TaperPlan) -> list[str]:
         if isinstance(supply, LiquidSupply):
             lines.append(f"  {format_amount(supply.volume_ml)} mL of {plan.request.product.name}")
         else:
-            lines.append(f"  {supply.count} × {format_amount(supply.strength_mg)} mg tablets")
+            lines.append(
+                f"  {supply.count} × {drug.get(supply.product_id or '', '')}"
+                f"{format_amount(supply.strength_mg)} mg tablets"
+            )
     return lines
 
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Literal
 
 from taper.catalogue import Product
+from taper.equivalence import EquivalenceTable, equivalent_dose_mg, load_equivalence
 from taper.protocol import IntrathecalProtocol, OralProtocol, Protocol
 from taper.pump import PumpSettings
 from taper.rounding import format_amount, is_whole_number_of
@@ -124,6 +125,10 @@ class PlanRequest:
     pump: PumpSettings | None = None  # intrathecal only
     abrupt_stop_reason: str | None = None
     revisions: tuple[Revision, ...] = ()  # oral only, applied in order
+    # Switch to this product before the taper (benzodiazepines → diazepam, taper/switch.py),
+    # tapered with switch_protocol: its protocol at the same version as `protocol`.
+    switch_to: Product | None = None
+    switch_protocol: Protocol | None = None
 
     @property
     def daily_total_mg(self) -> Decimal:
@@ -173,7 +178,11 @@ def rule_errors(request: PlanRequest) -> Errors:
                 length_refusals(request.goal, request.pace, request.abrupt_stop_reason, protocol),
             )
         merge_errors(errors, revision_refusals(list(enumerate(request.revisions))))
+        if request.switch_to is not None:
+            merge_errors(errors, switch_refusals(request))
     else:
+        if request.switch_to is not None:
+            add_error(errors, "switch_to", SWITCH_ORAL_ONLY)
         if request.revisions:
             add_error(errors, "revisions", INTRATHECAL_REVISIONS)
         if request.pump is None:
@@ -186,6 +195,83 @@ def rule_errors(request: PlanRequest) -> Errors:
 
 
 # --- Rule-level refusals -----------------------------------------------------------
+
+SWITCH_ORAL_ONLY = "Switching applies only to oral benzodiazepine plans."
+
+
+def switch_table(protocol: Protocol) -> EquivalenceTable | None:
+    """The equivalence table a protocol version switches with, if any."""
+    if not isinstance(protocol, OralProtocol) or protocol.switch_equivalence is None:
+        return None
+    return load_equivalence(protocol.switch_equivalence.value)
+
+
+def switch_refusals(request: PlanRequest) -> Errors:
+    """What makes a switch_to impossible: a drug or protocol version without a recorded
+    equivalence, a target the table does not switch to, or a part of the request this
+    version does not switch with (a reduce goal, revisions, an abrupt stop)."""
+    errors: Errors = {}
+    to, product, protocol = request.switch_to, request.product, request.protocol
+    if to is None:
+        return errors
+    table = switch_table(protocol)
+    if table is None:
+        add_error(
+            errors,
+            "switch_to",
+            f"Switching applies only to benzodiazepine plans: {product.name} is tapered with "
+            f"{protocol.id} version {protocol.version}, which has no equivalence table.",
+        )
+        return errors
+    if product.drug == table.to_drug:
+        add_error(
+            errors,
+            "switch_to",
+            f"{product.name} is already {table.to_drug}; plan it without switch_to.",
+        )
+        return errors
+    entry = table.entry(product.drug)
+    if entry is None:
+        add_error(
+            errors,
+            "switch_to",
+            f"No equivalence for {product.drug} is recorded in {table.reference}.",
+        )
+        return errors
+    if to.id != table.to_product:
+        add_error(errors, "switch_to", f'Only a switch to "{table.to_product}" is supported.')
+        return errors
+    switch_protocol = request.switch_protocol
+    if not isinstance(switch_protocol, OralProtocol):
+        add_error(errors, "switch_to", f"No oral protocol for {to.name}.")
+        return errors
+    if request.goal is not None and request.goal.type == "reduce":
+        add_error(
+            errors,
+            "goal.type",
+            "A switch to diazepam tapers to discontinue; a reduce goal with switch_to is not "
+            "supported.",
+        )
+    if request.revisions:
+        add_error(errors, "revisions", "A switch plan cannot be revised; plan it again.")
+    if request.abrupt_stop_reason is not None:
+        add_error(errors, "abrupt_stop_reason", "A switch plan is never an abrupt stop.")
+    quantum = to.dose_quantum_mg
+    converted = [
+        equivalent_dose_mg(dose.amount_mg, entry.factor, quantum) for dose in request.doses
+    ]
+    single = switch_protocol.implausible_single_dose_mg.value
+    daily = switch_protocol.implausible_daily_dose_mg.value
+    if any(amount > single for amount in converted) or sum(converted, Decimal(0)) > daily:
+        add_error(
+            errors,
+            "switch_to",
+            f"At {format_amount(entry.factor)} mg {table.to_drug} per mg {product.drug} these "
+            f"doses ({', '.join(format_amount(a) for a in converted)} mg) exceed what "
+            f"{to.name} can be planned with (at most {format_amount(single)} mg a dose, "
+            f"{format_amount(daily)} mg a day).",
+        )
+    return errors
 
 
 def schwartz_refusals(patient: Patient, protocol: Protocol) -> Errors:

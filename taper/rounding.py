@@ -36,11 +36,13 @@ DoseUnit = TabletUnits | LiquidVolume
 class TabletSupply:
     strength_mg: Decimal
     count: int  # whole tablets
+    product_id: str | None = None  # a switch plan names each supply's product
 
 
 @dataclass(frozen=True, slots=True)
 class LiquidSupply:
     volume_ml: Decimal
+    product_id: str | None = None
 
 
 Supply = TabletSupply | LiquidSupply

@@ -39,6 +39,8 @@ class ScheduledDose:
     units: tuple[DoseUnit, ...]
     units_text: str
     role: DoseRole = "morning"
+    # A switch plan (taper/switch.py) names each dose's product; None: the plan's product.
+    product_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ class DoseEvent:
     slot: str  # "08:00": stable across the plan, for reminder and calendar ids
     catch_up_until: datetime
     role: DoseRole = "morning"
+    product_id: str | None = None  # as ScheduledDose.product_id
 
 
 def dose_roles(doses: Sequence[tuple[time, DoseRole | None]]) -> tuple[DoseRole, ...]:
@@ -197,6 +200,7 @@ def dose_events(
                 slot=slots[dose.time],
                 catch_up_until=until.astimezone(zone),
                 role=dose.role,
+                product_id=dose.product_id,
             )
         )
     return tuple(events)
@@ -222,9 +226,20 @@ def _by_time(doses: tuple[CurrentDose, ...]) -> tuple[CurrentDose, ...]:
 
 
 def scheduled_dose(
-    product: Product, dose_time: time, amount: Decimal, role: DoseRole
+    product: Product,
+    dose_time: time,
+    amount: Decimal,
+    role: DoseRole,
+    *,
+    named: bool = False,
 ) -> ScheduledDose:
+    """One dose as tablets or volume; `named` records the product on it (switch plans)."""
     units = dose_units(product, amount)
     return ScheduledDose(
-        time=dose_time, amount_mg=amount, units=units, units_text=units_text(units), role=role
+        time=dose_time,
+        amount_mg=amount,
+        units=units,
+        units_text=units_text(units),
+        role=role,
+        product_id=product.id if named else None,
     )

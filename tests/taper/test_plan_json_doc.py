@@ -18,9 +18,9 @@ def examples() -> list[tuple[str, str]]:
     return EXAMPLE.findall(DOC.read_text())
 
 
-def test_it_documents_eleven_examples():
-    # 9 to 11: one per drug class of issue #22.
-    assert len(examples()) == 11
+def test_it_documents_twelve_examples():
+    # 9 to 11: one per drug class of issue #22; 12: a switch to diazepam.
+    assert len(examples()) == 12
 
 
 @pytest.mark.parametrize(("given", "shown"), examples())

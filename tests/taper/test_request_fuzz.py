@@ -15,7 +15,7 @@ from taper.intake import PATIENT_FIELDS, PUMP_FIELDS, TOP_LEVEL_FIELDS
 from tests.support.taper import oral_input, pump_input
 
 KNOWN_PATH = re.compile(
-    r"(__all__|product|start_date|timezone|abrupt_stop_reason"
+    r"(__all__|product|start_date|timezone|abrupt_stop_reason|switch_to"
     r"|doses(\.\d+(\.(time|amount_mg))?)?"
     r"|goal(\.(type|target_daily_mg))?"
     r"|pace(\.(length_days|step_days|shape))?"
