@@ -1,8 +1,9 @@
-"""Telling a plan's author what the reviewer decided: a notice in the app at once, and
-an e-mail through the reminder ledger (a `review_decision` row: claimed by the
-dispatcher, retried with backoff if the mail server is away, failed and visible if it
-cannot be sent, at most once per decision). The e-mail names no patient: it links to
-the plan."""
+"""Telling a plan's author what the reviewer decided, and the clinic's reviewers that a
+plan waits for them: a notice in the app at once, and an e-mail through the reminder
+ledger (a `review_decision` or `review_queued` row: claimed by the dispatcher, retried
+with backoff if the mail server is away, failed and visible if it cannot be sent, at most
+once per decision, and per revision and reviewer). The e-mail names no patient, drug or
+dose: it links to the plan."""
 
 from __future__ import annotations
 
@@ -64,8 +65,10 @@ def _notice_with_email(
 
 def review_queue_notify(*, plan: TaperPlan, revision: PlanRevision, by: User) -> list[Notice]:
     """A plan (or a revision of a running one) entered the review queue: every active
-    reviewer of the clinic but its author gets a notice on their dashboard. Like the
-    decision e-mail, it names no patient: it links to the review page."""
+    reviewer of the clinic but its author gets a notice on their dashboard and, with an
+    e-mail address, the same words by e-mail (a `review_queued` ledger row, delivered by
+    the dispatcher's Celery task like the decision e-mail). It names no patient, drug or
+    dose: it links to the review page."""
     reviewers = (
         User.objects.filter(
             is_active=True,
@@ -74,16 +77,29 @@ def review_queue_notify(*, plan: TaperPlan, revision: PlanRevision, by: User) ->
         )
         .exclude(pk=by.pk)
         .distinct()
+        .order_by("pk")
     )
     what = f"Plan {plan.pk}" if revision.number == 1 or plan.status == "pending_review" else (
         f"Revision {revision.number} of plan {plan.pk}"
     )
     url = settings.SITE_URL + reverse("plan_review", args=[plan.pk])
-    return Notice.objects.bulk_create(
-        Notice(user=reviewer, subject=f"{what} waits for your review",
-               body=f"{what} was sent for review by {by.get_username()}: {url}")
-        for reviewer in reviewers
-    )
+    subject = f"{what} waits for your review"
+    body = f"{what} was sent for review by {by.get_username()}: {url}"
+    notices = []
+    with transaction.atomic():  # each row is claimed only with its notice beside it
+        for reviewer in reviewers:
+            row = None
+            if reviewer.email:
+                # One row per revision and reviewer: a resubmission of the same revision
+                # is not mailed twice.
+                row = dispatch.reminder_add(
+                    plan=plan, kind=ReminderKind.REVIEW_QUEUED, recipient=Recipient.STAFF,
+                    key=f"queue-{revision.pk}-{reviewer.pk}", due_at=timezone.now(),
+                )  # fmt: skip
+            notices.append(
+                Notice.objects.create(user=reviewer, subject=subject, body=body, reminder=row)
+            )
+    return notices
 
 
 def notice_mark_read(*, user: User, notice_id: int) -> int:

@@ -54,8 +54,10 @@ CHECK_IN_TIME = dt.time(10, 0)
 CONSECUTIVE_MISSED_ALERT = 2
 NO_CONFIRMED_DOSE_AFTER = dt.timedelta(hours=24)
 # Sent whatever the plan's status, and never withdrawn with its future reminders: an
-# alert outlives its plan, and a review decision is made on a plan not active yet.
-SENT_WHATEVER_THE_PLAN = (ReminderKind.ABRUPT_STOP_ALERT, ReminderKind.REVIEW_DECISION)
+# alert outlives its plan, and a plan is queued for review, and decided, before it runs.
+SENT_WHATEVER_THE_PLAN = (
+    ReminderKind.ABRUPT_STOP_ALERT, ReminderKind.REVIEW_DECISION, ReminderKind.REVIEW_QUEUED
+)
 # Notices of a change: the change they announce has happened, so they are never withdrawn.
 CHANGE_NOTICES = (
     ReminderKind.PLAN_REVISED, ReminderKind.PLAN_REPLACED, ReminderKind.ZONE_CHANGED
