@@ -16,6 +16,7 @@ from taper.catalogue import Product
 from taper.protocol import IntrathecalProtocol, OralProtocol, Protocol
 from taper.pump import PumpSettings
 from taper.rounding import format_amount, is_whole_number_of
+from taper.shelf import ProductOptions
 
 NON_FIELD = "__all__"  # Django's key for errors that belong to no field
 
@@ -124,6 +125,16 @@ class PlanRequest:
     pump: PumpSettings | None = None  # intrathecal only
     abrupt_stop_reason: str | None = None
     revisions: tuple[Revision, ...] = ()  # oral only, applied in order
+    # Tablets and capsules only (taper/shelf.py): what was chosen, and the catalogue's
+    # product before it was narrowed to the chosen strengths (`product` is the shelf).
+    product_options: ProductOptions | None = None
+    catalogue_product: Product | None = None
+
+    @property
+    def protocol_quantum_mg(self) -> Decimal:
+        """The dose step of the catalogue's product: the protocol's own plan, and so its
+        largest cut, never depends on which strengths the patient happens to have."""
+        return (self.catalogue_product or self.product).dose_quantum_mg
 
     @property
     def daily_total_mg(self) -> Decimal:
