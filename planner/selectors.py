@@ -31,6 +31,7 @@ from planner.models import (
 )
 from planner.roles import Role, has_role
 from reminders.models import AbruptStopAlert, Dose, DoseStatus, Notice
+from taper.dispensing import PharmacyOrder, pharmacy_order_from_plan_json
 from taper.missed_dose import guidance_periods
 from taper.rounding import format_amount
 
@@ -483,7 +484,18 @@ def plan_facts(plan: TaperPlan, revision: PlanRevision) -> dict[str, Any]:
         "kidney": kidney_function(revision.engine_output),
         "other_plans": other_plans(plan),
         "product_name": product_name(str(revision.engine_input.get("product", ""))),
+        "pharmacy": pharmacy_order(plan, revision),
     }
+
+
+def pharmacy_order(plan: TaperPlan, revision: PlanRevision) -> PharmacyOrder | None:
+    """What the pharmacy fills for this version of the plan from the patient's today (or
+    its first day, if later), in the catalogue's packs (taper.dispensing)."""
+    product = taper.load_catalogue().product(str(revision.engine_input.get("product", "")))
+    if product is None:
+        return None
+    today = timezone.now().astimezone(ZoneInfo(plan.patient.home_timezone)).date()
+    return pharmacy_order_from_plan_json(product, revision.engine_output, today=today)
 
 
 def review_wording(plan: TaperPlan, revision: PlanRevision) -> dict[str, str]:
