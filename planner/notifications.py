@@ -46,21 +46,24 @@ def review_decision_notify(*, plan: TaperPlan, review: PlanReview) -> Notice | N
             f"change the plan and submit it again: {url}"
         )
     with transaction.atomic():  # the row is claimed only with its notice beside it
-        return _notice_with_email(plan, review, author, subject, body)
+        return _notice_with_email(
+            plan, author, subject, body, ReminderKind.REVIEW_DECISION, f"review-{review.pk}"
+        )
 
 
 def _notice_with_email(
-    plan: TaperPlan, review: PlanReview, author: User, subject: str, body: str
+    plan: TaperPlan, user: User, subject: str, body: str, kind: ReminderKind, key: str
 ) -> Notice:
+    """The in-app notice and, for a user with an e-mail address, its ledger row (at most
+    one per plan, kind and key)."""
     row = None
-    if author.email:
+    if user.email:
         # The in-app notice is the row's own: delivering the row sends the e-mail and
         # leaves this notice as it is (reminders.channels.InAppChannel).
         row = dispatch.reminder_add(
-            plan=plan, kind=ReminderKind.REVIEW_DECISION, recipient=Recipient.STAFF,
-            key=f"review-{review.pk}", due_at=timezone.now(),
-        )  # fmt: skip
-    return Notice.objects.create(user=author, subject=subject, body=body, reminder=row)
+            plan=plan, kind=kind, recipient=Recipient.STAFF, key=key, due_at=timezone.now()
+        )
+    return Notice.objects.create(user=user, subject=subject, body=body, reminder=row)
 
 
 def review_queue_notify(*, plan: TaperPlan, revision: PlanRevision, by: User) -> list[Notice]:
@@ -85,21 +88,20 @@ def review_queue_notify(*, plan: TaperPlan, revision: PlanRevision, by: User) ->
     url = settings.SITE_URL + reverse("plan_review", args=[plan.pk])
     subject = f"{what} waits for your review"
     body = f"{what} was sent for review by {by.get_username()}: {url}"
-    notices = []
     with transaction.atomic():  # each row is claimed only with its notice beside it
-        for reviewer in reviewers:
-            row = None
-            if reviewer.email:
-                # One row per revision and reviewer: a resubmission of the same revision
-                # is not mailed twice.
-                row = dispatch.reminder_add(
-                    plan=plan, kind=ReminderKind.REVIEW_QUEUED, recipient=Recipient.STAFF,
-                    key=f"queue-{revision.pk}-{reviewer.pk}", due_at=timezone.now(),
-                )  # fmt: skip
-            notices.append(
-                Notice.objects.create(user=reviewer, subject=subject, body=body, reminder=row)
+        # One row per revision and reviewer: a resubmission of the same revision is not
+        # mailed twice.
+        return [
+            _notice_with_email(
+                plan,
+                reviewer,
+                subject,
+                body,
+                ReminderKind.REVIEW_QUEUED,
+                f"queue-{revision.pk}-{reviewer.pk}",
             )
-    return notices
+            for reviewer in reviewers
+        ]
 
 
 def notice_mark_read(*, user: User, notice_id: int) -> int:
