@@ -23,7 +23,10 @@ from planner.engine_input import patient_facts, product_refusal
 from planner.models import Patient, TaperPlan
 
 # Keys of the engine input that the API's plan request may carry.
-REGIMEN_KEYS = ("product", "doses", "pump", "start_date", "goal", "pace", "abrupt_stop_reason")
+REGIMEN_KEYS = (
+    "product", "doses", "pump", "start_date", "goal", "pace", "abrupt_stop_reason",
+    "product_options",
+)
 API_ONLY_KEYS = ("months_on_therapy", "submission_key")
 FROM_PATIENT_RECORD = ("timezone", "patient")
 ZONE_REFUSAL = (

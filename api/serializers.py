@@ -182,6 +182,14 @@ class PaceField(serializers.JSONField):
     pass
 
 
+class ProductOptionsSerializer(serializers.Serializer[Any]):
+    """Tablets and capsules: the strengths at hand (docs/plan-json.md, product_options)."""
+
+    strengths_mg = serializers.ListField(child=serializers.FloatField(), required=False)
+    allow_halves = serializers.BooleanField(required=False)
+    fewest_strengths = serializers.BooleanField(required=False)
+
+
 class RegimenSerializer(serializers.Serializer[Any]):
     """Documents the regimen part of a plan request; the engine validates it."""
 
@@ -192,6 +200,7 @@ class RegimenSerializer(serializers.Serializer[Any]):
     goal = GoalSerializer(required=False)
     pace = PaceField(required=False)
     abrupt_stop_reason = serializers.CharField(required=False)
+    product_options = ProductOptionsSerializer(required=False)
 
 
 class EnginePatientSerializer(serializers.Serializer[Any]):

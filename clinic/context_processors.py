@@ -14,7 +14,9 @@ def _banner_for(request: HttpRequest) -> str:
     user = request.user
     if not user.is_authenticated:
         return ""
-    if not user.is_staff and selectors.staff_clinic_id(user) is None:
+    # A staff page has already found the clinic (planner.access.staff_required).
+    is_staff_member = getattr(request, "staff", None) is not None
+    if not user.is_staff and not is_staff_member and selectors.staff_clinic_id(user) is None:
         return ""  # patients are not told; their clinic phones them
     return health.dispatch_banner()
 

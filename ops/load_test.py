@@ -212,6 +212,7 @@ def seed(args: argparse.Namespace) -> dict[str, list[tuple[str, str]]]:
     """Fictional clinics, clinicians, reviewers and patients with active plans, some doses
     already taken or missed; returns the request list of each target."""
     import django
+    import time_machine
 
     django.setup()
     from django.contrib.auth.models import Group, User
@@ -274,11 +275,16 @@ def seed(args: argparse.Namespace) -> dict[str, list[tuple[str, str]]]:
                 "goal": {"type": "discontinue"},
                 "patient": patient_facts(patient, start, months_on_therapy=3 + n % 30),
             }
-            plan = services.plan_create(patient=patient, by=clinician, engine_input=engine_input)
-            if plan.requires_review:
-                services.plan_submit(plan=plan, by=clinician)
-                services.plan_approve(plan=plan, by=reviewer)
-            services.plan_activate(plan=plan, by=clinician)
+            # No plan starts in the past (docs/continuity.md): each is made and activated
+            # on its own first day, as the clinic would have done.
+            with time_machine.travel(dt.datetime.combine(start, dt.time(12), dt.UTC), tick=False):
+                plan = services.plan_create(
+                    patient=patient, by=clinician, engine_input=engine_input
+                )
+                if plan.requires_review:
+                    services.plan_submit(plan=plan, by=clinician)
+                    services.plan_approve(plan=plan, by=reviewer)
+                services.plan_activate(plan=plan, by=clinician)
             # Past doses: most taken, every seventh missed.
             past = list(
                 Dose.objects.filter(plan=plan, due_at__lt=timezone.now())

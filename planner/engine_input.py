@@ -9,6 +9,7 @@ from typing import Any
 
 import taper
 from planner.models import Patient
+from taper.rounding import format_amount
 
 PATIENT_FACT_LABELS = {
     "age_years": "age (from the date of birth)",
@@ -34,6 +35,33 @@ SITE_DRUGS = ("baclofen",)
 def site_products() -> list[taper.Product]:
     """The products a clinician may save a plan of (the form's choices)."""
     return [product for product in taper.list_products() if product.drug in SITE_DRUGS]
+
+
+def tablet_strength_choices() -> list[tuple[str, str]]:
+    """Every strength of the site's tablet and capsule products, smallest first."""
+    amounts = sorted(
+        {s.amount for p in site_products() if p.is_solid for s in p.strengths}
+    )
+    return [(format_amount(amount), f"{format_amount(amount)} mg") for amount in amounts]
+
+
+def product_options(cleaned: dict[str, Any]) -> dict[str, Any] | None:
+    """The engine's `product_options` for the form's strengths and splitting, or None when
+    the clinician left them as they are (every strength, halves allowed): such a plan's
+    input and output stay exactly what they were before the choice existed."""
+    chosen = cleaned.get("tablet_strengths") or []
+    whole = bool(cleaned.get("whole_tablets_only"))
+    fewest = bool(cleaned.get("fewest_strengths"))
+    if not chosen and not whole and not fewest:
+        return None
+    product = taper.load_catalogue().product(cleaned["product"])
+    every = [s.amount for s in product.strengths] if product is not None else []
+    amounts = [Decimal(value) for value in chosen] or every
+    return {
+        "strengths_mg": [_number(amount) for amount in sorted(amounts)],
+        "allow_halves": not whole,
+        "fewest_strengths": fewest,
+    }
 
 
 def product_refusal(product_id: object) -> str | None:
@@ -135,6 +163,9 @@ def from_plan_form(
             }
         else:
             data["goal"] = {"type": "discontinue"}
+        options = product_options(cleaned)
+        if options is not None:
+            data["product_options"] = options
         if cleaned["pace"] == "custom":
             pace: dict[str, Any] = {}
             if cleaned.get("length_days") is not None:
@@ -172,6 +203,8 @@ def form_field_for(key: str, rows: list[int]) -> str | None:
             "pace.shape": "shape",
             "pace.percent_per_step": "percent_per_step",
         }.get(key, "pace")
+    if head == "product_options":
+        return "whole_tablets_only" if key.endswith("allow_halves") else "tablet_strengths"
     if head == "pump" and len(parts) == 2:
         return f"pump_{parts[1]}"
     if head in {"product", "start_date", "abrupt_stop_reason"}:
@@ -202,6 +235,13 @@ def plan_form_initial(engine_input: dict[str, Any]) -> dict[str, Any]:
         initial.update(pace="custom", **{k: pace[k] for k in keys if k in pace})
     else:
         initial["pace"] = pace
+    options = engine_input.get("product_options")
+    if options:
+        initial["tablet_strengths"] = [
+            format_amount(Decimal(str(mg))) for mg in options.get("strengths_mg") or []
+        ]
+        initial["whole_tablets_only"] = not options.get("allow_halves", True)
+        initial["fewest_strengths"] = bool(options.get("fewest_strengths"))
     pump = engine_input.get("pump")
     if pump:
         for key, value in pump.items():

@@ -248,6 +248,16 @@ class PlanForm(forms.Form):
     pump_last_refill_date = forms.DateField(
         label="Last refill", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    # Strengths and splitting (issue #18; docs/plan-json.md "product_options"): nothing
+    # ticked is every strength, halves allowed, as before.
+    whole_tablets_only = forms.BooleanField(
+        label="Whole tablets only (no halves)", required=False
+    )
+    fewest_strengths = forms.BooleanField(
+        label="Fewest strengths",
+        required=False,
+        help_text="The same doses from as few kinds of tablet as possible.",
+    )
     submission_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
     # The plan the clinician chose to start from ("start from plan N"), to say so again
     # when the form comes back with errors.
@@ -269,6 +279,13 @@ class PlanForm(forms.Form):
         self.editing = editing
         self.fields["product"] = forms.ChoiceField(
             label="Product", choices=[(p.id, p.name) for p in engine_input.site_products()]
+        )
+        self.fields["tablet_strengths"] = forms.MultipleChoiceField(
+            label="Strengths the patient has or the pharmacy stocks",
+            required=False,
+            choices=engine_input.tablet_strength_choices(),
+            widget=forms.CheckboxSelectMultiple,
+            help_text="Tablets only; none ticked: every strength.",
         )
         for row in range(1, DOSE_ROWS + 1):
             self.fields[f"dose_time_{row}"] = forms.TimeField(
@@ -305,6 +322,10 @@ class PlanForm(forms.Form):
             )
             for r in range(1, DOSE_ROWS + 1)
         ]
+
+    def shelf_fields(self) -> list[forms.BoundField]:
+        names = ("tablet_strengths", "whole_tablets_only", "fewest_strengths")
+        return [self[name] for name in names]
 
     def pump_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.fields if name.startswith("pump_")]

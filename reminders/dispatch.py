@@ -55,8 +55,10 @@ CHECK_IN_TIME = dt.time(10, 0)
 # (planner.schedule.escalation_of), read for each plan, not copied here.
 _IN_WORDS = {2: "Two", 3: "Three", 4: "Four"}
 # Sent whatever the plan's status, and never withdrawn with its future reminders: an
-# alert outlives its plan, and a review decision is made on a plan not active yet.
-SENT_WHATEVER_THE_PLAN = (ReminderKind.ABRUPT_STOP_ALERT, ReminderKind.REVIEW_DECISION)
+# alert outlives its plan, and a plan is queued for review, and decided, before it runs.
+SENT_WHATEVER_THE_PLAN = (
+    ReminderKind.ABRUPT_STOP_ALERT, ReminderKind.REVIEW_DECISION, ReminderKind.REVIEW_QUEUED
+)
 # Reminders of one dose: never sent once it is answered or its window has closed.
 DOSE_REMINDERS = (ReminderKind.DOSE, ReminderKind.DOSE_FOLLOW_UP)
 # Notices of a change: the change they announce has happened, so they are never withdrawn.

@@ -99,6 +99,7 @@ class ReminderKind(models.TextChoices):
     ABRUPT_STOP_ALERT = "abrupt_stop_alert", "Abrupt-stop alert"
     CHANNEL_FAILING = "channel_failing", "Reminders cannot reach a patient"
     REVIEW_DECISION = "review_decision", "Review decision (to the plan's author)"
+    REVIEW_QUEUED = "review_queued", "A plan waits for review (to the clinic's reviewers)"
 
 
 class Recipient(models.TextChoices):

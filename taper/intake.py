@@ -51,6 +51,7 @@ from taper.request import (
 )
 from taper.revise import from_date_refusals
 from taper.rounding import format_amount
+from taper.shelf import ProductOptions, on_the_shelf
 
 # Parsing limits that keep hostile input cheap; clinical limits live in the protocols.
 MAX_TEXT_CHARS = 200
@@ -78,6 +79,7 @@ TOP_LEVEL_FIELDS = (
     "revisions",
     "protocol_version",
     "switch_to",
+    "product_options",
 )
 REVISION_FIELDS = ("kind", "from_date", "days")
 PATIENT_FIELDS = (
@@ -111,7 +113,8 @@ PUMP_FIELDS = (
     "last_refill_date",
     "wean_steps",
 )
-ORAL_ONLY_FIELDS = ("doses", "goal", "pace", "abrupt_stop_reason")
+ORAL_ONLY_FIELDS = ("doses", "goal", "pace", "abrupt_stop_reason", "product_options")
+PRODUCT_OPTION_FIELDS = ("strengths_mg", "allow_halves", "fewest_strengths")
 
 
 def parse_request(data: Mapping[str, object], *, catalogue: Catalogue | None = None) -> PlanRequest:
@@ -142,6 +145,15 @@ def parse_request(data: Mapping[str, object], *, catalogue: Catalogue | None = N
     # With an unknown product the route is unknown too: check whatever was sent.
     oral = product is not None and not product.is_intrathecal
     intrathecal = product is not None and product.is_intrathecal
+    catalogue_product = product
+    options: ProductOptions | None = None
+    if oral and "product_options" in data:
+        assert product is not None
+        options = _read_product_options(errors, data.get("product_options"), product)
+        if options is not None:
+            # From here on the product is the shelf: doses and target must be measurable
+            # with the chosen strengths (taper/shelf.py).
+            product = on_the_shelf(product, options)
     if intrathecal:
         for field in ORAL_ONLY_FIELDS:
             if field in data:
@@ -193,6 +205,8 @@ def parse_request(data: Mapping[str, object], *, catalogue: Catalogue | None = N
         revisions=revisions,
         switch_to=switch_to,
         switch_protocol=switch_protocol,
+        product_options=options,
+        catalogue_product=catalogue_product if options is not None else None,
     )
     if switch_to is not None:
         refused = switch_refusals(request)
@@ -336,6 +350,56 @@ def _read_doses(
 
 
 ROLE_MESSAGE = "The role must be one of: " + ", ".join(DOSE_ROLES) + "."
+
+
+def _read_product_options(
+    errors: Errors, value: object, product: Product
+) -> ProductOptions | None:
+    path = "product_options"
+    if not product.is_solid:
+        add_error(errors, path, f"Applies only to tablets and capsules, not {product.name}.")
+        return None
+    if not isinstance(value, Mapping):
+        add_error(
+            errors, path, 'Must be an object such as {"strengths_mg": [10], "allow_halves": true}.'
+        )
+        return None
+    _reject_unknown_fields(errors, path, value, PRODUCT_OPTION_FIELDS)
+    known = product.strength_amounts
+    listed = ", ".join(format_amount(amount) for amount in known)
+    raw = value.get("strengths_mg")
+    strengths: list[Decimal] = []
+    if raw is None:
+        strengths = list(known)  # every strength of the product
+    elif not isinstance(raw, list) or not raw:
+        add_error(errors, f"{path}.strengths_mg", f"Choose at least one strength: {listed} mg.")
+        return None
+    else:
+        for index, item in enumerate(raw[:MAX_LIST_ITEMS]):
+            where = f"{path}.strengths_mg.{index}"
+            amount = _read_number(errors, where, item, "strength", "mg", required=True)
+            if amount is None:
+                continue
+            if amount not in known:
+                add_error(
+                    errors,
+                    where,
+                    f"{format_amount(amount)} mg is not a strength of {product.name}; "
+                    f"choose from {listed} mg.",
+                )
+            elif amount in strengths:
+                add_error(errors, where, f"{format_amount(amount)} mg is listed twice.")
+            else:
+                strengths.append(amount)
+    halves = _read_boolean(errors, f"{path}.allow_halves", value.get("allow_halves"))
+    fewest = _read_boolean(errors, f"{path}.fewest_strengths", value.get("fewest_strengths"))
+    if _has_errors_under(errors, path):
+        return None
+    return ProductOptions(
+        strengths_mg=tuple(sorted(strengths)),
+        allow_halves=True if halves is None else halves,
+        fewest_strengths=bool(fewest),
+    )
 
 
 def _read_goal(errors: Errors, value: object) -> Goal | None:

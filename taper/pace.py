@@ -99,10 +99,12 @@ def taper_pace(
 
     # The protocol's own plan for this patient sets the largest cut (CLINICAL.md
     # invariant 9), whatever pace or shape the clinician chooses.
+    # At the catalogue product's dose step, whatever strengths the patient has.
+    own_quantum = request.protocol_quantum_mg
     if protocol_shape == "linear":
-        own = linear_levels(daily, quantum, steps, target)
+        own = linear_levels(daily, own_quantum, steps, target)
     else:
-        own = proportional_levels(daily, quantum, protocol.percent_per_step.value, target)
+        own = proportional_levels(daily, own_quantum, protocol.percent_per_step.value, target)
     largest = max(cuts_mg(daily, own, to_zero=target is None))
 
     chosen_length = request.pace.length_days

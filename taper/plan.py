@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -19,14 +20,16 @@ from taper.flags import (
     with_flags,
 )
 from taper.kidney import CreatinineClearance, patient_creatinine_clearance
+from taper.levels import cuts_mg
 from taper.missed_dose import MissedDoseGuidance, last_day_guidance
-from taper.pace import taper_pace
+from taper.pace import TaperPace, taper_pace
 from taper.protocol import IntrathecalProtocol, OralProtocol
 from taper.pump import PumpSettings, RefillDue, WeanStep, refill_schedule
 from taper.request import InvalidPlanInput, PlanRequest, Revision, rule_errors
 from taper.revise import revise_steps
-from taper.rounding import DoseUnit, Supply, dispense
+from taper.rounding import DoseUnit, Supply, dispense, format_amount
 from taper.schedule import DoseEvent, Step, build_steps, dose_events
+from taper.shelf import fewest_strengths, keep_strengths
 from taper.switch import (
     Equivalence,
     equivalence_flag,
@@ -105,7 +108,21 @@ def plan(request: PlanRequest) -> TaperPlan:
         return _intrathecal_plan(request, protocol, crcl)
     if request.switch_to is not None:
         return _switch_plan(request, protocol, crcl)
-    return _oral_plan(request, protocol, crcl)
+    built = _oral_plan(request, protocol, crcl)
+    options = request.product_options
+    if options is None or not options.fewest_strengths or not built.steps:
+        return built
+    # The same doses from fewer strengths: only which tablets make them changes.
+    taken: Counter[Decimal] = Counter()
+    for step in built.steps:
+        for dose in step.doses:
+            taken[dose.amount_mg] += step.days
+    kept = fewest_strengths(request.product, taken)
+    if len(kept) == len(request.product.strengths):
+        return built
+    return _oral_plan(
+        replace(request, product=keep_strengths(request.product, kept)), protocol, crcl
+    )
 
 
 def _switch_plan(
@@ -182,6 +199,8 @@ def _oral_plan(
 ) -> TaperPlan:
     """with_events False: no dose events (a switch plan makes them once, for all its steps)."""
     pace = taper_pace(request, protocol, crcl)
+    if request.product_options is not None:
+        _refuse_cuts_the_shelf_forces(request, pace)
     fraction = protocol.catch_up_fraction.value
     steps = build_steps(request, pace, fraction)
     flags = oral_flags(request, protocol, pace, crcl)
@@ -262,6 +281,36 @@ def _with_step_too_large(flags: tuple[Flag, ...], flag: Flag) -> tuple[Flag, ...
         if existing.code == flag.code:
             return (*flags[:index], _joined(existing, flag), *flags[index + 1 :])
     return with_flags(flags, [flag])
+
+
+def _refuse_cuts_the_shelf_forces(request: PlanRequest, pace: TaperPace) -> None:
+    """Chosen strengths that cannot make the protocol's steps are refused, not flagged:
+    no cut may be larger than the protocol's largest cut because of the tablets at hand.
+    A length the clinician chose shorter than the protocol's, or an abrupt stop, keeps
+    its own flag (STEP_TOO_LARGE), as without product_options."""
+    goal = request.goal
+    to_zero = goal is None or goal.type != "reduce"
+    if pace.stop_now or pace.abrupt_stop or pace.faster_than_protocol:
+        return
+    cuts = cuts_mg(request.daily_total_mg, pace.levels, to_zero=to_zero)
+    if not cuts or max(cuts) <= pace.largest_cut_mg:
+        return
+    product = request.product
+    shelf = ", ".join(
+        format_amount(s.amount) + (" (halves allowed)" if s.splittable else "")
+        for s in product.strengths
+    )
+    raise InvalidPlanInput(
+        {
+            "product_options.strengths_mg": [
+                f"With {shelf} mg {product.form}s the smallest dose step is "
+                f"{format_amount(product.dose_quantum_mg)} mg, and this plan would cut "
+                f"{format_amount(max(cuts))} mg at once: more than the protocol's largest "
+                f"cut for this patient ({format_amount(pace.largest_cut_mg)} mg). Choose a "
+                "smaller strength or allow halves."
+            ]
+        }
+    )
 
 
 def _joined(first: Flag, second: Flag) -> Flag:

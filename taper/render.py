@@ -85,6 +85,16 @@ def plan_to_json(plan: TaperPlan) -> JsonObject:
             "factor_choice": equivalence.factor_choice,
             "table": equivalence.table,
         }
+    options = request.product_options
+    if options is not None:
+        # Only with options, so a plan without them is byte for byte what it was.
+        data["product_options"] = {
+            "strengths_mg": [_number(amount) for amount in options.strengths_mg],
+            "allow_halves": options.allow_halves,
+            "fewest_strengths": options.fewest_strengths,
+            "strengths_used_mg": [_number(s.amount) for s in request.product.strengths],
+            "dose_step_mg": _number(request.product.dose_quantum_mg),
+        }
     if plan.pump is None:
         maintenance = plan.maintenance
         data["largest_cut_mg"] = _number(plan.largest_cut_mg)

@@ -17,6 +17,7 @@ from taper.equivalence import EquivalenceTable, equivalent_dose_mg, load_equival
 from taper.protocol import IntrathecalProtocol, OralProtocol, Protocol
 from taper.pump import PumpSettings
 from taper.rounding import format_amount, is_whole_number_of
+from taper.shelf import ProductOptions
 
 NON_FIELD = "__all__"  # Django's key for errors that belong to no field
 
@@ -129,6 +130,16 @@ class PlanRequest:
     # tapered with switch_protocol: its protocol at the same version as `protocol`.
     switch_to: Product | None = None
     switch_protocol: Protocol | None = None
+    # Tablets and capsules only (taper/shelf.py): what was chosen, and the catalogue's
+    # product before it was narrowed to the chosen strengths (`product` is the shelf).
+    product_options: ProductOptions | None = None
+    catalogue_product: Product | None = None
+
+    @property
+    def protocol_quantum_mg(self) -> Decimal:
+        """The dose step of the catalogue's product: the protocol's own plan, and so its
+        largest cut, never depends on which strengths the patient happens to have."""
+        return (self.catalogue_product or self.product).dose_quantum_mg
 
     @property
     def daily_total_mg(self) -> Decimal:
@@ -256,6 +267,12 @@ def switch_refusals(request: PlanRequest) -> Errors:
         add_error(errors, "revisions", "A switch plan cannot be revised; plan it again.")
     if request.abrupt_stop_reason is not None:
         add_error(errors, "abrupt_stop_reason", "A switch plan is never an abrupt stop.")
+    if request.product_options is not None:
+        add_error(
+            errors,
+            "product_options",
+            "A switch plan uses the catalogue's diazepam tablets; leave product_options out.",
+        )
     quantum = to.dose_quantum_mg
     converted = [
         equivalent_dose_mg(dose.amount_mg, entry.factor, quantum) for dose in request.doses

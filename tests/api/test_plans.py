@@ -45,8 +45,10 @@ def taper_plan_json(tmp_path: Path, data: Any) -> Any:
         {},
         {"pace": "slower", "revisions": [{"kind": "hold", "from_date": "2027-03-03", "days": 2}]},
         {"doses": [{"time": "08:00", "amount_mg": 7}], "colour": "blue"},
+        {"product_options": {"strengths_mg": [10], "fewest_strengths": True}},
+        {"product_options": {"strengths_mg": [20], "allow_halves": False}},
     ],
-    ids=["plain", "revised", "refused"],
+    ids=["plain", "revised", "refused", "tablets-at-hand", "tablets-refused"],
 )
 def test_preview_answers_exactly_what_taper_plan_prints(
     api: APIClient, patient: Patient, tmp_path: Path, overrides: dict[str, Any]

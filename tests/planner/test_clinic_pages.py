@@ -432,6 +432,8 @@ def test_the_review_page_shows_what_the_clinicians_page_shows(
     for body in (review, page):
         assert "Day-by-day schedule" in body
         assert "Pharmacy order" in body
+        assert "Baclofen 10 mg tablets. Dispense " in body
+        assert "(exact quantity: the catalogue lists no pack size)" in body
         assert "Regimen as entered" in body
         assert "08:00 10 mg, 14:00 10 mg, 20:00 10 mg" in body
         assert "70 kg" in body
@@ -550,6 +552,20 @@ def test_the_handout_names_patient_medicine_prescriber_phone_and_ticks_from_toda
     # Step 2 has no 14:00 dose: that cell says so.
     assert context["grid"][0]["cells"][1] is None
     assert body.count("<th scope=\"col\">") == 4  # the day and one column per dose time
+    # What the pharmacy fills from today (5 March) on, with prescription wording.
+    pharmacy = context["pharmacy"]
+    assert pharmacy.from_date.isoformat() == "2027-03-05"
+    assert "Your medicine from the pharmacy" in body
+    for line in pharmacy.lines:
+        assert line.wording in body
+        assert "Sig: take as the attached taper schedule directs, 2027-03-05 to" in line.wording
+    with time_machine.travel(at_new_york("2027-03-05", "12:00"), tick=False):
+        logged_in.force_login(alice)
+        page = logged_in.get(reverse("plan", args=[plan.pk]))
+    assert [line.wording for line in page.context["pharmacy"].lines] == [
+        line.wording for line in pharmacy.lines
+    ]
+    assert "Prescription wording" in page.content.decode()
 
 
 def test_the_refusal_page_is_translated_for_a_patient_who_reads_spanish(

@@ -412,3 +412,49 @@ def test_a_refused_patient_fact_is_named_as_part_of_the_patient_record(
     errors = response.context["form"].non_field_errors()
     assert any(error.startswith("Patient record: ") for error in errors)
     assert TaperPlan.objects.count() == 0
+
+
+def test_the_form_plans_with_the_tablets_at_hand_and_keeps_them_with_the_plan(
+    logged_in: Client, patient: Patient
+) -> None:
+    preview = logged_in.post(
+        reverse("plan_preview", args=[patient.pk]), plan_post(tablet_strengths=["10"])
+    )
+    output = preview.context["preview"]["output"]
+    assert output["product_options"]["strengths_used_mg"] == [10]
+    assert {u["strength_mg"] for s in output["steps"] for d in s["doses"] for u in d["units"]} == {
+        10
+    }
+    assert "Tablets at hand: made from 10 mg, halves allowed" in preview.content.decode()
+
+    response = logged_in.post(
+        reverse("plan_new", args=[patient.pk]),
+        plan_post(tablet_strengths=["10"], fewest_strengths="on"),
+    )
+    assert response.status_code == 302
+    plan = TaperPlan.objects.get()
+    assert plan.current_revision.engine_input["product_options"] == {
+        "strengths_mg": [10], "allow_halves": True, "fewest_strengths": True,
+    }  # fmt: skip
+    edit = logged_in.get(reverse("plan_edit", args=[plan.pk]))
+    assert edit.context["form"].initial["tablet_strengths"] == ["10"]
+
+
+def test_an_untouched_tablet_choice_adds_nothing_to_the_engine_input(
+    logged_in: Client, patient: Patient
+) -> None:
+    logged_in.post(reverse("plan_new", args=[patient.pk]), plan_post())
+    assert "product_options" not in TaperPlan.objects.get().current_revision.engine_input
+
+
+def test_tablets_that_would_cut_too_fast_are_refused_beside_the_strengths(
+    logged_in: Client, patient: Patient
+) -> None:
+    response = logged_in.post(
+        reverse("plan_new", args=[patient.pk]),
+        plan_post(tablet_strengths=["10", "20"], whole_tablets_only="on"),
+    )
+    assert response.status_code == 200
+    assert TaperPlan.objects.count() == 0
+    (error,) = response.context["form"].errors["tablet_strengths"]
+    assert "smallest dose step is 10 mg" in error

@@ -70,6 +70,34 @@ def flagged_plan(patient: Patient, by: Any) -> TaperPlan:
     return services.plan_create(patient=patient, by=by, engine_input=engine_input(patient))
 
 
+def test_reviewers_other_than_the_submitter_are_emailed_when_a_plan_enters_their_queue(
+    alice: Any, bob: Any, dana: Any, charlie: Any, patient: Patient, clinic: Any,
+    django_user_model: Any,
+) -> None:
+    # Erin reviews for the clinic but has no e-mail address: her notice stays in the app.
+    make_staff(django_user_model, "erin", clinic, Role.REVIEWER)
+    for user in (dana, charlie):
+        user.email = f"{user.username}@example.org"
+        user.save()
+    plan = flagged_plan(patient, dana)
+    services.plan_submit(plan=plan, by=dana)
+    assert mail.outbox == []  # a ledger row each, sent by the dispatcher's task
+    deliver_staff_emails()
+    deliver_staff_emails()  # once per revision and reviewer, however often it runs
+    # Bob only: not dana, who submitted it; not charlie, of another clinic; not alice.
+    assert [m.to for m in mail.outbox] == [["bob@example.org"]]
+    sent = mail.outbox[0]
+    assert sent.subject == f"Plan {plan.pk} waits for your review"
+    assert f"/clinic/plans/{plan.pk}/review/" in str(sent.body)
+    output = plan.current_revision.engine_output
+    dose = f"{output['steps'][0]['doses'][0]['amount_mg']} mg"
+    for private in ("Sample", "Patient", "baclofen", "Baclofen", dose):
+        assert private not in sent.subject
+        assert private not in str(sent.body)
+    assert Notice.objects.filter(user__username="erin").count() == 1
+    assert Notice.objects.filter(user=bob).count() == 1  # the e-mail keeps its notice
+
+
 def test_the_queue_lists_waiting_plans_oldest_first_with_what_a_reviewer_needs(
     client: Client, alice: Any, bob: Any, patient: Patient, clinic: Any, charlie: Any,
     other_clinic: Any,
@@ -170,10 +198,12 @@ def test_the_rejection_round_trip_with_notices_and_emails(
     assert mail.outbox == []  # the e-mail is a ledger row, sent by the dispatcher
     deliver_staff_emails()
     deliver_staff_emails()  # once per decision, however often the dispatcher runs
-    assert [m.to for m in mail.outbox] == [["alice@example.org"]]
+    # Bob was told the plan waits for him; alice, what he decided.
+    assert sorted(m.to[0] for m in mail.outbox) == ["alice@example.org", "bob@example.org"]
     assert Notice.objects.filter(user=alice).count() == 1  # the e-mail keeps its notice
-    assert "Sample" not in str(mail.outbox[0].body)  # no patient name
-    assert "Sample" not in str(mail.outbox[0].subject)
+    decision = next(m for m in mail.outbox if m.to == ["alice@example.org"])
+    assert "Sample" not in str(decision.body)  # no patient name
+    assert "Sample" not in str(decision.subject)
 
     # The author sees the comment on the dashboard notice, the plan page and the edit page.
     client.force_login(alice)
@@ -206,7 +236,8 @@ def test_the_rejection_round_trip_with_notices_and_emails(
     assert plan.status == PlanStatus.APPROVED
     assert Notice.objects.filter(user=alice, subject__endswith="approved").exists()
     deliver_staff_emails()
-    assert len(mail.outbox) == 2
+    # The resubmitted revision is mailed to bob again, then the approval to alice.
+    assert len(mail.outbox) == 4
 
     # Approval lets the clinician activate.
     client.force_login(alice)

@@ -12,8 +12,8 @@ from django.core import mail
 from django.test import Client, TestCase
 from django.urls import reverse
 
-from planner.models import Patient, TaperPlan
 from planner import doses
+from planner.models import Patient, TaperPlan
 from reminders import actions, dispatch, snooze
 from reminders.channels import Channel, EmailChannel, InAppChannel
 from reminders.models import Dose, Reminder, ReminderKind, ReminderStatus
