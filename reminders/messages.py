@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -18,7 +19,7 @@ from planner.models import Patient, StaffMember
 from planner.roles import Role
 from portal.preferences import email_wanted, patient_language
 from reminders import actions
-from reminders.channels import Message, PermanentError
+from reminders.channels import Message, PermanentError, PushTarget
 from reminders.missed import missed_dose_advice
 from reminders.models import AbruptStopAlert, Notice, Recipient, Reminder, ReminderKind
 
@@ -151,6 +152,46 @@ def _staff_message(row: Reminder) -> Message:
     )  # fmt: skip
 
 
+# Kinds whose opening paragraph can name an amount even in plain text (a revision's
+# "change"): push and SMS leave it out unless the patient chose detailed text.
+OPENING_MAY_NAME_DOSES = frozenset({ReminderKind.PLAN_REVISED})
+
+
+def short_text(row: Reminder, text: str, *, detailed: bool) -> str:
+    """The push and SMS wording: the e-mail's own opening and closing paragraphs (the
+    same template and context, so whatever the e-mail says first and its "call your
+    clinic" reach every channel), without the paragraphs that carry links (a text has
+    no buttons; a notification shows them as actions)."""
+    paragraphs = [
+        " ".join(paragraph.split())
+        for paragraph in text.split("\n\n")
+        if paragraph.strip() and "://" not in paragraph
+    ]
+    if not paragraphs:
+        return ""
+    opening, closing = paragraphs[0], paragraphs[-1]
+    if row.kind in OPENING_MAY_NAME_DOSES and not detailed:
+        return closing if len(paragraphs) > 1 else ""
+    return opening if closing == opening else f"{opening} {closing}"
+
+
+def _patient_channels(patient: Patient) -> dict[str, Any]:
+    """Where push and SMS go, from the rows the delivery loaded with the patient
+    (reminders.dispatch._start_delivery prefetches them)."""
+    targets = tuple(
+        PushTarget(subscription.pk, subscription.endpoint, subscription.p256dh, subscription.auth)
+        for subscription in patient.push_subscriptions.all()
+    )
+    try:
+        number = patient.sms_number
+    except ObjectDoesNotExist:
+        number = None
+    return {
+        "push_targets": targets,
+        "sms_to": number.phone if number is not None and number.textable else "",
+    }
+
+
 def _messages_for(row: Reminder) -> list[Message]:
     context = _context(row)
     subject = str(SUBJECTS[ReminderKind(row.kind)]).format(
@@ -186,5 +227,9 @@ def _messages_for(row: Reminder) -> list[Message]:
             emails=emails,
             user_id=patient.user_id,
             reminder_id=row.pk,
+            short_text=short_text(row, text, detailed=context["detailed"]),
+            links=tuple(context.get("links", ())),
+            open_url=_url(reverse("patient_today")),
+            **_patient_channels(patient),
         )
     ]
