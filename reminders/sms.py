@@ -218,22 +218,25 @@ def sms_number_start(*, patient: Patient, phone: str, now: dt.datetime) -> SmsNu
     return number
 
 
-@transaction.atomic
 def sms_number_verify(*, patient: Patient, code: str, now: dt.datetime) -> SmsNumber:
-    """The code the patient typed: right, in time and within the tries → texts are on."""
-    number = SmsNumber.objects.select_for_update().filter(patient=patient).first()
-    if number is None or not number.code_hash or number.code_expires_at is None:
-        raise SmsError(_("Ask for a code first."))
-    if now > number.code_expires_at or number.code_tries >= CODE_TRIES:
-        raise SmsError(_("That code has expired. Ask for a new one."))
-    number.code_tries += 1
-    if not hmac.compare_digest(number.code_hash, _code_hash(number, code.strip())):
-        number.save(update_fields=["code_tries"])
-        raise SmsError(_("Code: that is not the code we sent."))
-    number.verified_at, number.enabled = now, True
-    number.code_hash, number.code_expires_at = "", None
-    number.save()
-    return number
+    """The code the patient typed: right, in time and within the tries → texts are on.
+    A wrong guess is counted (and kept: the refusal is raised after the commit)."""
+    with transaction.atomic():
+        number = SmsNumber.objects.select_for_update().filter(patient=patient).first()
+        if number is None or not number.code_hash or number.code_expires_at is None:
+            refusal = _("Ask for a code first.")
+        elif now > number.code_expires_at or number.code_tries >= CODE_TRIES:
+            refusal = _("That code has expired. Ask for a new one.")
+        else:
+            number.code_tries += 1
+            if hmac.compare_digest(number.code_hash, _code_hash(number, code.strip())):
+                number.verified_at, number.enabled = now, True
+                number.code_hash, number.code_expires_at = "", None
+                number.save()
+                return number
+            number.save(update_fields=["code_tries"])
+            refusal = _("Code: that is not the code we sent.")
+    raise SmsError(refusal)
 
 
 def sms_number_switch(*, patient: Patient, enabled: bool) -> int:

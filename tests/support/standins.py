@@ -135,7 +135,7 @@ class TwilioStandIn:
 @contextmanager
 def _serving(handle: Any) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802  (the http.server API)
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
             # Header names in lower case: HTTP does not care, and clients differ.
