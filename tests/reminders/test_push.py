@@ -284,3 +284,17 @@ def test_push_dev_keys_writes_a_usable_pair_once(tmp_path: Path, settings: Any) 
     assert b64url(public) == keys["public"]
     call_command("push_dev_keys")
     assert json.loads(settings.VAPID_DEV_KEYS_FILE.read_text()) == keys  # kept, not replaced
+
+
+def test_a_spanish_speaking_patient_gets_the_notification_in_spanish(
+    service: PushStandIn, plan: TaperPlan
+) -> None:
+    from portal.models import PatientPreferences
+
+    PatientPreferences.objects.create(patient=plan.patient, language="es")
+    subscribe(service, plan.patient)
+    row, now = dose_row(plan)
+    deliver(row, now)
+    notice = service.received[0].payload
+    assert notice["title"] == "Es la hora de su dosis de las 08:00"
+    assert notice["actions"][0]["title"] == "Ya la he tomado"

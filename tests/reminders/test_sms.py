@@ -252,3 +252,16 @@ def test_without_a_provider_settings_offers_no_texts(sam_client: Client) -> None
                                                              "phone": PHONE})  # fmt: skip
     assert response.status_code == 400
     assert not SmsNumber.objects.exists()
+
+
+def test_settings_speak_spanish_to_a_spanish_speaking_patient(
+    twilio: TwilioStandIn, sam_client: Client, patient: Patient
+) -> None:
+    from portal.models import PatientPreferences
+
+    PatientPreferences.objects.create(patient=patient, language="es")
+    page = sam_client.get(reverse("patient_settings")).content.decode()
+    assert "Notificaciones y mensajes SMS" in page
+    assert "Número de móvil, con su prefijo de país" in page
+    sam_client.post(reverse("patient_settings"), {"action": "sms_start", "phone": PHONE})
+    assert twilio.texts[-1]["Body"].startswith("Su código de Taper Planner es ")
