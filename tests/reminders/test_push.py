@@ -298,3 +298,14 @@ def test_a_spanish_speaking_patient_gets_the_notification_in_spanish(
     notice = service.received[0].payload
     assert notice["title"] == "Es la hora de su dosis de las 08:00"
     assert notice["actions"][0]["title"] == "Ya la he tomado"
+
+
+def test_push_dev_keys_prints_a_production_pair_without_writing(
+    tmp_path: Path, settings: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings.VAPID_DEV_KEYS_FILE = tmp_path / "vapid-dev.json"
+    call_command("push_dev_keys", "--print")
+    lines = dict(line.split("=", 1) for line in capsys.readouterr().out.split())
+    Vapid.from_string(private_key=lines["VAPID_PRIVATE_KEY"])
+    assert len(lines["VAPID_PUBLIC_KEY"]) == 87  # 65 bytes, base64url
+    assert not settings.VAPID_DEV_KEYS_FILE.exists()
