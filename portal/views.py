@@ -9,6 +9,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -204,6 +205,29 @@ def _channel_context(patient: Patient, **forms: Any) -> dict[str, Any]:
     }
 
 
+def _sms_form_post(
+    request: HttpRequest,
+    patient: Patient,
+    form: forms.Form,
+    form_name: str,
+    field: str,
+    call: Callable[[dict[str, Any]], object],
+    success: str,
+) -> HttpResponse:
+    """A text-message form of Settings: valid and accepted → back to Settings with
+    `success`; otherwise the page again with the refusal on the field."""
+    if form.is_valid():
+        try:
+            call(form.cleaned_data)
+        except sms.SmsError as refusal:
+            form.add_error(field, str(refusal))
+        else:
+            messages.success(request, success)
+            return redirect("patient_settings")
+    context = _settings_context(patient, **{form_name: form})
+    return render(request, "portal/settings.html", context, status=400)
+
+
 def _settings_channels_post(
     request: HttpRequest, patient: Patient, action: str
 ) -> HttpResponse | None:
@@ -219,33 +243,17 @@ def _settings_channels_post(
             messages.error(request, _("That device was already removed."))
         return redirect("patient_settings")
     if action == "sms_start":
-        number_form = SmsNumberForm(request.POST)
-        if number_form.is_valid():
-            try:
-                sms.sms_number_start(
-                    patient=patient, phone=number_form.cleaned_data["phone"], now=now
-                )
-            except sms.SmsError as refusal:
-                number_form.add_error("phone", str(refusal))
-            else:
-                messages.success(request, _("We texted you a code. Type it below."))
-                return redirect("patient_settings")
-        context = _settings_context(patient, sms_number_form=number_form)
-        return render(request, "portal/settings.html", context, status=400)
+        return _sms_form_post(
+            request, patient, SmsNumberForm(request.POST), "sms_number_form", "phone",
+            lambda data: sms.sms_number_start(patient=patient, phone=data["phone"], now=now),
+            _("We texted you a code. Type it below."),
+        )  # fmt: skip
     if action == "sms_verify":
-        code_form = SmsCodeForm(request.POST)
-        if code_form.is_valid():
-            try:
-                sms.sms_number_verify(patient=patient, code=code_form.cleaned_data["code"], now=now)
-            except sms.SmsError as refusal:
-                code_form.add_error("code", str(refusal))
-            else:
-                messages.success(
-                    request, _("Your number is confirmed. Reminders come by text too.")
-                )
-                return redirect("patient_settings")
-        context = _settings_context(patient, sms_code_form=code_form)
-        return render(request, "portal/settings.html", context, status=400)
+        return _sms_form_post(
+            request, patient, SmsCodeForm(request.POST), "sms_code_form", "code",
+            lambda data: sms.sms_number_verify(patient=patient, code=data["code"], now=now),
+            _("Your number is confirmed. Reminders come by text too."),
+        )  # fmt: skip
     if action in ("sms_on", "sms_off"):
         sms.sms_number_switch(patient=patient, enabled=action == "sms_on")
         messages.success(

@@ -406,7 +406,8 @@ class _ChannelOutcomes:
         )  # fmt: skip
 
     def flush(self, ids: Iterable[int] | None = None) -> None:
-        keys = [key for key in self.pending if ids is None or key[0] in set(ids)]
+        wanted = None if ids is None else set(ids)
+        keys = [key for key in self.pending if wanted is None or key[0] in wanted]
         if not keys:
             return
         Delivery.objects.bulk_create(

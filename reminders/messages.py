@@ -177,15 +177,20 @@ def short_text(row: Reminder, text: str, *, detailed: bool) -> str:
 
 def _patient_channels(patient: Patient) -> dict[str, Any]:
     """Where push and SMS go, from the rows the delivery loaded with the patient
-    (reminders.dispatch._start_delivery prefetches them)."""
-    targets = tuple(
-        PushTarget(subscription.pk, subscription.endpoint, subscription.p256dh, subscription.auth)
-        for subscription in patient.push_subscriptions.all()
-    )
-    try:
-        number = patient.sms_number
-    except ObjectDoesNotExist:
-        number = None
+    (reminders.dispatch._start_delivery prefetches them); nowhere while the channel is
+    not configured (keys or provider removed), so nothing fails for want of it."""
+    targets: tuple[PushTarget, ...] = ()
+    if settings.VAPID_PUBLIC_KEY and settings.VAPID_PRIVATE_KEY:
+        targets = tuple(
+            PushTarget(row.pk, row.endpoint, row.p256dh, row.auth)
+            for row in patient.push_subscriptions.all()
+        )
+    number = None
+    if settings.SMS_PROVIDER:
+        try:
+            number = patient.sms_number
+        except ObjectDoesNotExist:
+            number = None
     return {
         "push_targets": targets,
         "sms_to": number.phone if number is not None and number.textable else "",

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -155,7 +156,7 @@ def message_text(message: Message) -> None:
     try:
         provider.send(to=message.sms_to, body=sms_text(message))
     except SmsOptedOut:
-        sms_opt_out_record(phone=message.sms_to, opted_out=True, now=dt.datetime.now(dt.UTC))
+        sms_opt_out_record(phone=message.sms_to, opted_out=True, now=timezone.now())
         raise
 
 

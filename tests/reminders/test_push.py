@@ -26,11 +26,11 @@ from reminders.models import (
     DeliveryStatus,
     PushSubscription,
     Reminder,
-    ReminderKind,
     ReminderStatus,
 )
+from tests.support import channels as channel_steps
 from tests.support.clock import NOW
-from tests.support.plans import active_plan, dose_at
+from tests.support.plans import active_plan
 from tests.support.standins import PushStandIn, push_stand_in
 
 CHANNELS: list[Channel] = [EmailChannel(), InAppChannel(), PushChannel()]
@@ -62,14 +62,10 @@ def subscribe(service: PushStandIn, patient: Patient, name: str = "Phone") -> Pu
 
 
 def deliver(row: Reminder, now: dt.datetime) -> str:
-    """Claim the row as the dispatcher does and deliver it through every channel."""
-    Reminder.objects.filter(pk=row.pk).update(status=ReminderStatus.SENDING, claim_token=None)
-    return dispatch.reminder_deliver(reminder_id=row.pk, now=now, channels=CHANNELS)
+    return channel_steps.deliver(row, now, CHANNELS)
 
 
-def dose_row(plan: TaperPlan) -> tuple[Reminder, dt.datetime]:
-    dose = dose_at(plan, "2027-03-01", "08:00")
-    return Reminder.objects.get(dose=dose, kind=ReminderKind.DOSE), dose.due_at
+dose_row = channel_steps.first_dose_reminder
 
 
 def test_a_dose_reminder_arrives_encrypted_with_the_email_actions_and_no_drug_or_dose(
@@ -197,10 +193,7 @@ def test_a_patient_without_push_gets_no_push_row(service: PushStandIn, plan: Tap
 
 @pytest.fixture
 def sam_client(client: Client, django_user_model: Any, patient: Patient) -> Client:
-    from tests.support.factories import patient_account
-
-    client.force_login(patient_account(django_user_model, patient, "sam"))
-    return client
+    return channel_steps.logged_in_patient(client, django_user_model, patient)
 
 
 def test_the_settings_page_stores_the_browsers_subscription(

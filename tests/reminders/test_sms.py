@@ -17,19 +17,17 @@ from django.urls import reverse
 from twilio.request_validator import RequestValidator
 
 from planner.models import Patient, TaperPlan
-from reminders import dispatch, sms
+from reminders import sms
 from reminders.channels import Channel, EmailChannel, InAppChannel, SmsChannel
 from reminders.models import (
     Delivery,
     DeliveryStatus,
     Reminder,
-    ReminderKind,
-    ReminderStatus,
     SmsNumber,
 )
+from tests.support import channels as channel_steps
 from tests.support.clock import NOW
-from tests.support.factories import patient_account
-from tests.support.plans import active_plan, dose_at
+from tests.support.plans import active_plan
 from tests.support.standins import TwilioStandIn, twilio_stand_in
 
 CHANNELS: list[Channel] = [EmailChannel(), InAppChannel(), SmsChannel()]
@@ -61,13 +59,10 @@ def verified(patient: Patient, twilio: TwilioStandIn) -> SmsNumber:
 
 
 def deliver(row: Reminder, now: dt.datetime) -> str:
-    Reminder.objects.filter(pk=row.pk).update(status=ReminderStatus.SENDING, claim_token=None)
-    return dispatch.reminder_deliver(reminder_id=row.pk, now=now, channels=CHANNELS)
+    return channel_steps.deliver(row, now, CHANNELS)
 
 
-def dose_row(plan: TaperPlan) -> tuple[Reminder, dt.datetime]:
-    dose = dose_at(plan, "2027-03-01", "08:00")
-    return Reminder.objects.get(dose=dose, kind=ReminderKind.DOSE), dose.due_at
+dose_row = channel_steps.first_dose_reminder
 
 
 def test_sms_is_off_unless_a_provider_is_configured() -> None:
@@ -212,8 +207,7 @@ def test_the_providers_unsubscribed_answer_records_the_opt_out(
 
 @pytest.fixture
 def sam_client(client: Client, django_user_model: Any, patient: Patient) -> Client:
-    client.force_login(patient_account(django_user_model, patient, "sam"))
-    return client
+    return channel_steps.logged_in_patient(client, django_user_model, patient)
 
 
 def test_the_patient_turns_texts_on_in_settings(

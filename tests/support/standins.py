@@ -14,10 +14,10 @@ import json
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 import http_ece
@@ -162,17 +162,19 @@ def _serving(handle: Any) -> Iterator[str]:
         server.server_close()
 
 
+S = TypeVar("S", PushStandIn, TwilioStandIn)
+
+
 @contextmanager
-def push_stand_in() -> Iterator[PushStandIn]:
-    service = PushStandIn()
+def _stand_in(service: S) -> Iterator[S]:
     with _serving(service.handle) as base:
         service.base = base
         yield service
 
 
-@contextmanager
-def twilio_stand_in() -> Iterator[TwilioStandIn]:
-    service = TwilioStandIn()
-    with _serving(service.handle) as base:
-        service.base = base
-        yield service
+def push_stand_in() -> AbstractContextManager[PushStandIn]:
+    return _stand_in(PushStandIn())
+
+
+def twilio_stand_in() -> AbstractContextManager[TwilioStandIn]:
+    return _stand_in(TwilioStandIn())
