@@ -160,13 +160,16 @@ OPENING_MAY_NAME_DOSES = frozenset({ReminderKind.PLAN_REVISED})
 def short_text(row: Reminder, text: str, *, detailed: bool) -> str:
     """The push and SMS wording: the e-mail's own opening and closing paragraphs (the
     same template and context, so whatever the e-mail says first and its "call your
-    clinic" reach every channel), without the paragraphs that carry links (a text has
-    no buttons; a notification shows them as actions)."""
-    paragraphs = [
-        " ".join(paragraph.split())
-        for paragraph in text.split("\n\n")
-        if paragraph.strip() and "://" not in paragraph
-    ]
+    clinic" reach every channel), without the lines that carry links (a text has no
+    buttons; a notification shows them as actions)."""
+    paragraphs = []
+    for paragraph in text.split("\n\n"):
+        words = " ".join(
+            " ".join(line.split()) for line in paragraph.splitlines() if "://" not in line
+        ).strip()
+        if words:
+            # "Check your plan:" lost its address: it ends the sentence instead.
+            paragraphs.append(words[:-1] + "." if words.endswith(":") else words)
     if not paragraphs:
         return ""
     opening, closing = paragraphs[0], paragraphs[-1]

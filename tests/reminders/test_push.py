@@ -19,13 +19,14 @@ from django.urls import reverse
 from py_vapid import Vapid
 
 from planner.models import Patient, TaperPlan
-from reminders import actions, dispatch, push
+from reminders import actions, dispatch, messages, push
 from reminders.channels import Channel, EmailChannel, InAppChannel, PushChannel
 from reminders.models import (
     Delivery,
     DeliveryStatus,
     PushSubscription,
     Reminder,
+    ReminderKind,
     ReminderStatus,
 )
 from tests.support import channels as channel_steps
@@ -302,3 +303,33 @@ def test_push_dev_keys_prints_a_production_pair_without_writing(
     Vapid.from_string(private_key=lines["VAPID_PRIVATE_KEY"])
     assert len(lines["VAPID_PUBLIC_KEY"]) == 87  # 65 bytes, base64url
     assert not settings.VAPID_DEV_KEYS_FILE.exists()
+
+
+@pytest.mark.parametrize("detailed", [False, True])
+def test_plain_notification_text_names_no_drug_or_dose_whatever_the_kind(
+    service: PushStandIn, plan: TaperPlan, detailed: bool
+) -> None:
+    """Every patient reminder of the plan, and a revision notice whose change names mg:
+    plain text keeps drug and dose out of the push and SMS wording; detailed text lets
+    the e-mail's own words through."""
+    Patient.objects.filter(pk=plan.patient_id).update(calendar_detailed_titles=detailed)
+    dispatch.reminder_add(
+        plan=plan, kind=ReminderKind.PLAN_REVISED, key="revised-test", due_at=NOW,
+        context={"effective_from": "2027-03-05", "change": "held at 20 mg a day"},
+    )  # fmt: skip
+    kinds = {}
+    for row in Reminder.objects.filter(plan=plan, recipient="patient").select_related(
+        "plan__patient", "dose"
+    ):
+        kinds.setdefault(row.kind, row)
+    assert {ReminderKind.DOSE, ReminderKind.DOSE_CHANGE, ReminderKind.PLAN_REVISED} <= set(kinds)
+    texts = {kind: messages.messages_for(row)[0].short_text for kind, row in kinds.items()}
+    for kind, text in texts.items():
+        assert text, kind
+        if not detailed:
+            assert "baclofen" not in text.lower(), kind
+            assert " mg" not in text, kind
+    if detailed:
+        assert "baclofen" in texts[ReminderKind.DOSE]
+        assert " mg" in texts[ReminderKind.DOSE_CHANGE]
+        assert "20 mg" in texts[ReminderKind.PLAN_REVISED]
