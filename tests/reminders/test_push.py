@@ -317,7 +317,7 @@ def test_plain_notification_text_names_no_drug_or_dose_whatever_the_kind(
         plan=plan, kind=ReminderKind.PLAN_REVISED, key="revised-test", due_at=NOW,
         context={"effective_from": "2027-03-05", "change": "held at 20 mg a day"},
     )  # fmt: skip
-    kinds = {}
+    kinds: dict[str, Reminder] = {}
     for row in Reminder.objects.filter(plan=plan, recipient="patient").select_related(
         "plan__patient", "dose"
     ):
