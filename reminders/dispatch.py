@@ -443,10 +443,15 @@ def _send_everywhere(
     """Send one row through every channel, each on its own: a channel that fails does
     not stop the others, and one that delivered this row before is not used again.
     Returns the transient error to retry on ("" if none) and the e-mail's permanent
-    error, if any (the address is refused: the clinic is told)."""
+    error, if any (the address is refused: the clinic is told). Raises the e-mail's
+    (or a channel without a ledger's) permanent error when nothing reached the patient:
+    the row fails, as before there were other channels. Push and SMS refusals (every
+    subscription expired, the number opted out) are kept on their Delivery rows only:
+    the in-app notice still stands."""
     retry = ""
     email_refused: PermanentError | None = None
-    reached = failed = False
+    refused: PermanentError | None = None
+    reached = False
     for message in messages.messages_for(row):
         for channel in channels:
             ledgered = has_ledger(channel)
@@ -465,12 +470,12 @@ def _send_everywhere(
                 reached = reached or ledgered
             elif status == DeliveryStatus.RETRYING:
                 retry = retry or str(error)
-            else:
-                failed = True
+            elif channel.name == "email" or not ledgered:
+                refused = refused or cast(PermanentError, error)
                 if channel.name == "email":
                     email_refused = cast(PermanentError, error)
-    if failed and not reached and not retry:
-        raise PermanentError(str(email_refused or "no channel could deliver it"))
+    if refused is not None and not reached and not retry:
+        raise refused
     return retry, email_refused
 
 

@@ -31,6 +31,7 @@ from reminders.models import (
 )
 from tests.support import channels as channel_steps
 from tests.support.clock import NOW
+from tests.support.factories import patient_account
 from tests.support.plans import active_plan
 from tests.support.standins import PushStandIn, push_stand_in
 
@@ -333,3 +334,23 @@ def test_plain_notification_text_names_no_drug_or_dose_whatever_the_kind(
         assert "baclofen" in texts[ReminderKind.DOSE]
         assert " mg" in texts[ReminderKind.DOSE_CHANGE]
         assert "20 mg" in texts[ReminderKind.PLAN_REVISED]
+
+
+def test_a_patient_reached_only_in_app_whose_push_expired_is_not_marked_unreachable(
+    service: PushStandIn, plan: TaperPlan, django_user_model: Any
+) -> None:
+    """No e-mail, the only browser gone: the in-app notice stands, the row is not failed
+    and the clinic is not told the patient cannot be reached."""
+    patient_account(django_user_model, plan.patient, "sam")
+    Patient.objects.filter(pk=plan.patient_id).update(email="")
+    subscribe(service, plan.patient)
+    service.answers["/push/1"] = 410
+    row, now = dose_row(plan)
+
+    assert deliver(row, now) == "sent"
+
+    patient = Patient.objects.get(pk=plan.patient_id)
+    assert patient.email_failing_since is None
+    assert not Reminder.objects.filter(kind=ReminderKind.CHANNEL_FAILING).exists()
+    assert Delivery.objects.get(reminder=row, channel="push").status == DeliveryStatus.FAILED
+    assert not PushSubscription.objects.exists()
