@@ -227,6 +227,8 @@ def _messages_for(row: Reminder) -> list[Message]:
         raise PermanentError("no working e-mail address and no account to reach the patient")
     if emails and patient.user_id is not None and not email_wanted(patient, row.kind):
         emails = ()  # the patient turned this kind off; the in-app notice is still stored
+    channels = _patient_channels(patient)
+    reaches_phone = bool(channels["push_targets"] or channels["sms_to"])
     return [
         Message(
             subject=subject,
@@ -235,9 +237,20 @@ def _messages_for(row: Reminder) -> list[Message]:
             emails=emails,
             user_id=patient.user_id,
             reminder_id=row.pk,
-            short_text=short_text(row, text, detailed=context["detailed"]),
+            short_text=_lock_screen_text(row, context, text) if reaches_phone else "",
             links=tuple(context.get("links", ())),
             open_url=_url(reverse("patient_today")),
-            **_patient_channels(patient),
+            **channels,
         )
     ]
+
+
+def _lock_screen_text(row: Reminder, context: dict[str, Any], text: str) -> str:
+    """The push and SMS wording (short_text) of the e-mail. A plain e-mail may say the
+    amount to take ("amount" in the context); a lock screen or a text does not name a
+    dose unless the patient chose detailed text: the same template is rendered again
+    with the plan standing in for the amount."""
+    if not context["detailed"] and "amount" in context:
+        plain = {**context, "amount": _("the amount in your plan")}
+        text = render_to_string(f"reminders/email/{row.kind}.txt", plain)
+    return short_text(row, text, detailed=context["detailed"])

@@ -314,6 +314,7 @@ def test_plain_notification_text_names_no_drug_or_dose_whatever_the_kind(
     plain text keeps drug and dose out of the push and SMS wording; detailed text lets
     the e-mail's own words through."""
     Patient.objects.filter(pk=plan.patient_id).update(calendar_detailed_titles=detailed)
+    subscribe(service, plan.patient)  # the short text is made for a patient it reaches
     dispatch.reminder_add(
         plan=plan, kind=ReminderKind.PLAN_REVISED, key="revised-test", due_at=NOW,
         context={"effective_from": "2027-03-05", "change": "held at 20 mg a day"},
@@ -321,7 +322,7 @@ def test_plain_notification_text_names_no_drug_or_dose_whatever_the_kind(
     kinds: dict[str, Reminder] = {}
     for row in Reminder.objects.filter(plan=plan, recipient="patient").select_related(
         "plan__patient", "dose"
-    ):
+    ).prefetch_related("plan__patient__push_subscriptions"):
         kinds.setdefault(row.kind, row)
     assert {ReminderKind.DOSE, ReminderKind.DOSE_CHANGE, ReminderKind.PLAN_REVISED} <= set(kinds)
     texts = {kind: messages.messages_for(row)[0].short_text for kind, row in kinds.items()}
