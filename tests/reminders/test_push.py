@@ -24,6 +24,7 @@ from reminders.channels import Channel, EmailChannel, InAppChannel, PushChannel
 from reminders.models import (
     Delivery,
     DeliveryStatus,
+    EmailAddressStatus,
     PushSubscription,
     Reminder,
     ReminderKind,
@@ -284,7 +285,7 @@ def test_push_dev_keys_writes_a_usable_pair_once(tmp_path: Path, settings: Any) 
 def test_a_spanish_speaking_patient_gets_the_notification_in_spanish(
     service: PushStandIn, plan: TaperPlan
 ) -> None:
-    from portal.models import PatientPreferences
+    from reminders.models import PatientPreferences
 
     PatientPreferences.objects.create(patient=plan.patient, language="es")
     subscribe(service, plan.patient)
@@ -350,8 +351,7 @@ def test_a_patient_reached_only_in_app_whose_push_expired_is_not_marked_unreacha
 
     assert deliver(row, now) == "sent"
 
-    patient = Patient.objects.get(pk=plan.patient_id)
-    assert patient.email_failing_since is None
+    assert not EmailAddressStatus.objects.exists()
     assert not Reminder.objects.filter(kind=ReminderKind.CHANNEL_FAILING).exists()
     assert Delivery.objects.get(reminder=row, channel="push").status == DeliveryStatus.FAILED
     assert not PushSubscription.objects.exists()

@@ -251,7 +251,7 @@ def test_without_a_provider_settings_offers_no_texts(sam_client: Client) -> None
 def test_settings_speak_spanish_to_a_spanish_speaking_patient(
     twilio: TwilioStandIn, sam_client: Client, patient: Patient
 ) -> None:
-    from portal.models import PatientPreferences
+    from reminders.models import PatientPreferences
 
     PatientPreferences.objects.create(patient=patient, language="es")
     page = sam_client.get(reverse("patient_settings")).content.decode()

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('planner', '0010_merge_patient_mrn'),
-        ('reminders', '0006_change_notices'),
+        ('reminders', '0009_patient_preferences_moved_from_portal'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
