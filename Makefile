@@ -24,6 +24,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 run: $(VENV)/.installed
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py seed_demo
+	DEBUG=1 $(BIN)/python manage.py push_dev_keys
 	DEBUG=1 $(BIN)/honcho --procfile Procfile.dev start
 
 ## Run every check: ruff, mypy, the apps' layering (lint-imports) and the whole pytest

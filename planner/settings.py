@@ -219,8 +219,37 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Reminders --------------------------------------------------------------
 REMINDER_CHANNELS = env_list(
-    "REMINDER_CHANNELS", "reminders.channels.EmailChannel,reminders.channels.InAppChannel"
+    "REMINDER_CHANNELS",
+    "reminders.channels.EmailChannel,reminders.channels.InAppChannel,"
+    "reminders.channels.PushChannel,reminders.channels.SmsChannel",
 )
+
+# --- Web Push (reminders.push) ----------------------------------------------
+# The VAPID key pair the push services know this site by: the public key (base64url,
+# the uncompressed P-256 point the browser subscribes with) and the private key
+# (base64url, raw or DER). With neither set, development (`make run`) reads the pair
+# `manage.py push_dev_keys` wrote to var/; production without them offers no push.
+VAPID_PUBLIC_KEY = env_str("VAPID_PUBLIC_KEY")
+VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY")
+# Who runs the site, for the push services (a mailto: or https: URL).
+VAPID_SUBJECT = env_str("VAPID_SUBJECT", "mailto:admin@example.org")
+# Endpoint prefixes accepted besides https:// (a local stand-in push service in tests).
+PUSH_TEST_ENDPOINTS: list[str] = []
+VAPID_DEV_KEYS_FILE = VAR_DIR / "vapid-dev.json"
+if DEBUG and not (VAPID_PUBLIC_KEY or VAPID_PRIVATE_KEY) and VAPID_DEV_KEYS_FILE.exists():
+    import json
+
+    _dev_keys = json.loads(VAPID_DEV_KEYS_FILE.read_text())
+    VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY = _dev_keys["public"], _dev_keys["private"]
+
+# --- SMS (reminders.sms) ------------------------------------------------------
+# Off unless a provider is named: "twilio" (the only one so far).
+SMS_PROVIDER = env_str("SMS_PROVIDER")
+SMS_FROM = env_str("SMS_FROM")  # the sending number or Messaging Service SID
+SMS_TWILIO_ACCOUNT_SID = env_str("SMS_TWILIO_ACCOUNT_SID")
+SMS_TWILIO_AUTH_TOKEN = env_str("SMS_TWILIO_AUTH_TOKEN")
+# Only for a stand-in of the provider's API (tests, a local sink); empty: Twilio's own.
+SMS_TWILIO_API_BASE = env_str("SMS_TWILIO_API_BASE")
 # A row claimed by a worker that died is claimed again after this many seconds.
 REMINDER_CLAIM_TIMEOUT_SECONDS = env_int("REMINDER_CLAIM_TIMEOUT_SECONDS", 300)
 # How many due rows one dispatcher tick claims.
@@ -335,6 +364,10 @@ LOGGING = {
             "level": env_str("LOG_LEVEL", "INFO"),
             "propagate": False,
         },
+        # Twilio's client logs each request's fields (the number, the text) at INFO, and
+        # urllib3 each push endpoint (a capability) at DEBUG: neither may reach the logs.
+        "twilio": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
     },
 }
 

@@ -33,3 +33,20 @@ def _home_zone_choices() -> list[tuple[str, object]]:
 class TimezoneForm(forms.Form):
     # Real places only, by region, with friendly names (planner.zones).
     home_timezone = forms.ChoiceField(label=_("Home time zone"), choices=_home_zone_choices)
+
+
+class SmsNumberForm(forms.Form):
+    phone = forms.CharField(
+        label=_("Mobile number, with its country code"),
+        max_length=24,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+
+
+class SmsCodeForm(forms.Form):
+    code = forms.RegexField(
+        label=_("The 6-digit code we texted you"),
+        regex=r"^\s*\d{6}\s*$",
+        error_messages={"invalid": _("Code: type the 6 digits of the text.")},
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )

@@ -16,6 +16,10 @@ urlpatterns = [
     path("me/plan/", views.plan, name="patient_plan"),
     path("me/history/", views.history, name="patient_history"),
     path("me/settings/", views.patient_settings, name="patient_settings"),
+    path("me/push/subscriptions/", views.push_subscribe, name="patient_push_subscribe"),
+    # The installable web app: public files with nothing of any patient in them.
+    path("me/manifest.webmanifest", views.web_manifest, name="web_manifest"),
+    path("me/sw.js", views.service_worker, name="service_worker"),
     # The invitation link; like the password-reset link it carries a token.
     path("me/welcome/<uidb64>/<token>/", views.welcome, name="patient_welcome"),
     path("clinic/patients/<int:pk>/invite/", views.patient_invite, name="patient_invite"),

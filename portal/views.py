@@ -4,18 +4,20 @@ history). Views authorise, validate with a form, call one service and render."""
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone, translation
@@ -29,11 +31,17 @@ from planner.doses import DoseAnswerError, dose_record
 from planner.models import AccessAction, Patient
 from portal import selectors, services
 from portal.action_views import dose_refusal_text, snooze_minutes
-from portal.forms import LanguageForm, ReminderEmailForm, TimezoneForm
+from portal.forms import (
+    LanguageForm,
+    ReminderEmailForm,
+    SmsCodeForm,
+    SmsNumberForm,
+    TimezoneForm,
+)
 from portal.patient_views import own_patient_record
-from reminders import checkin
+from reminders import checkin, push, sms
 from reminders.missed import missed_dose_advice
-from reminders.models import Dose, DoseStatus, ReminderKind
+from reminders.models import Dose, DoseStatus, ReminderKind, SmsNumber
 from reminders.preferences import (
     calendar_subscribed,
     email_wanted,
@@ -201,7 +209,84 @@ def _settings_context(patient: Patient, **forms: Any) -> dict[str, Any]:
         or LanguageForm(initial={"language": translation.get_language() or "en"}),
         "timezone_form": forms.get("timezone_form")
         or TimezoneForm(initial={"home_timezone": patient.home_timezone}),
+        **_channel_context(patient, **forms),
     }
+
+
+def _channel_context(patient: Patient, **forms: Any) -> dict[str, Any]:
+    """The push and SMS parts of Settings: the browsers with notifications on, and the
+    text-message number with its state."""
+    number = SmsNumber.objects.filter(patient=patient).first()
+    return {
+        "push_available": push.push_configured(),
+        "vapid_public_key": settings.VAPID_PUBLIC_KEY,
+        "push_devices": list(patient.push_subscriptions.all()),
+        "sms_available": sms.sms_provider() is not None,
+        "sms_number": number,
+        "sms_number_form": forms.get("sms_number_form")
+        or SmsNumberForm(initial={"phone": number.phone if number else ""}),
+        "sms_code_form": forms.get("sms_code_form") or SmsCodeForm(),
+        "sms_code_pending": bool(number and number.code_hash),
+    }
+
+
+def _sms_form_post(
+    request: HttpRequest,
+    patient: Patient,
+    form: forms.Form,
+    form_name: str,
+    field: str,
+    call: Callable[[dict[str, Any]], object],
+    success: str,
+) -> HttpResponse:
+    """A text-message form of Settings: valid and accepted → back to Settings with
+    `success`; otherwise the page again with the refusal on the field."""
+    if form.is_valid():
+        try:
+            call(form.cleaned_data)
+        except sms.SmsError as refusal:
+            form.add_error(field, str(refusal))
+        else:
+            messages.success(request, success)
+            return redirect("patient_settings")
+    context = _settings_context(patient, **{form_name: form})
+    return render(request, "portal/settings.html", context, status=400)
+
+
+def _settings_channels_post(
+    request: HttpRequest, patient: Patient, action: str
+) -> HttpResponse | None:
+    """The Settings buttons for push and SMS; None for any other button."""
+    now = timezone.now()
+    if action == "push_remove":
+        raw = request.POST.get("subscription", "")
+        if raw.isdigit() and push.push_subscription_remove(
+            patient=patient, subscription_id=int(raw)
+        ):
+            messages.success(request, _("Notifications are off on that device."))
+        else:
+            messages.error(request, _("That device was already removed."))
+        return redirect("patient_settings")
+    if action == "sms_start":
+        return _sms_form_post(
+            request, patient, SmsNumberForm(request.POST), "sms_number_form", "phone",
+            lambda data: sms.sms_number_start(patient=patient, phone=data["phone"], now=now),
+            _("We texted you a code. Type it below."),
+        )  # fmt: skip
+    if action == "sms_verify":
+        return _sms_form_post(
+            request, patient, SmsCodeForm(request.POST), "sms_code_form", "code",
+            lambda data: sms.sms_number_verify(patient=patient, code=data["code"], now=now),
+            _("Your number is confirmed. Reminders come by text too."),
+        )  # fmt: skip
+    if action in ("sms_on", "sms_off"):
+        sms.sms_number_switch(patient=patient, enabled=action == "sms_on")
+        messages.success(
+            request,
+            _("Text reminders are on.") if action == "sms_on" else _("Text reminders are off."),
+        )
+        return redirect("patient_settings")
+    return None
 
 
 @patient_required
@@ -250,8 +335,55 @@ def patient_settings(request: HttpRequest, patient: Patient) -> HttpResponse:
             return redirect("patient_settings")
         context = _settings_context(patient, timezone_form=timezone_form)
         return render(request, "portal/settings.html", context, status=400)
+    channel_response = _settings_channels_post(request, patient, str(action))
+    if channel_response is not None:
+        return channel_response
     messages.error(request, _("Choose one of the buttons."))
     return redirect("patient_settings")
+
+
+@patient_required
+@require_POST
+def push_subscribe(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """The Settings page's script sends the browser's push subscription here (JSON, with
+    the CSRF token in its header); the answer names the field that was wrong."""
+    if not push.push_configured():
+        return JsonResponse({"error": "push is not available"}, status=404)
+    try:
+        body = json.loads(request.body or b"null")
+    except ValueError:
+        return JsonResponse({"error": "body: not JSON"}, status=400)
+    if not isinstance(body, dict):
+        return JsonResponse({"error": "body: must be an object"}, status=400)
+    device = body.get("device_name")
+    try:
+        row = push.push_subscription_add(
+            patient=patient,
+            subscription=body.get("subscription"),
+            device_name=device if isinstance(device, str) else "",
+            now=timezone.now(),
+        )
+    except push.PushSubscriptionError as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    return JsonResponse({"id": row.pk}, status=201)
+
+
+@require_GET
+def web_manifest(request: HttpRequest) -> HttpResponse:
+    """The portal as an installable web app: starts on Today, scoped to the portal."""
+    response = render(
+        request, "portal/manifest.webmanifest", content_type="application/manifest+json"
+    )
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@require_GET
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """The service worker, served from /me/ so that its scope covers the portal."""
+    response = render(request, "portal/sw.js", content_type="text/javascript")
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 class WelcomeView(auth_views.PasswordResetConfirmView):

@@ -14,6 +14,16 @@ from django.utils.module_loading import import_string
 
 
 @dataclass(frozen=True, slots=True)
+class PushTarget:
+    """One browser the patient turned notifications on in (reminders.models.PushSubscription)."""
+
+    subscription_id: int
+    endpoint: str
+    p256dh: str
+    auth: str
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     subject: str
     text: str
@@ -23,6 +33,13 @@ class Message:
     clinic_id: int | None = None  # clinic-wide notices (alerts)
     reminder_id: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # Push and SMS: the short text (the subject and the e-mail's own opening and closing
+    # paragraphs, reminders.messages), the e-mail's action links and the page a tap opens.
+    short_text: str = ""
+    links: tuple[tuple[str, str], ...] = ()
+    open_url: str = ""
+    push_targets: tuple[PushTarget, ...] = ()
+    sms_to: str = ""  # a verified, opted-in number; empty: no text
 
 
 class TransientError(Exception):
@@ -39,8 +56,23 @@ class Channel(Protocol):
     def send(self, message: Message) -> None: ...
 
 
+class LedgerChannel(Channel, Protocol):
+    """A channel whose outcome is kept per reminder (reminders.models.Delivery): the
+    dispatcher sends through it only when the message is addressed to it and it has
+    not delivered this reminder before."""
+
+    def addressed(self, message: Message) -> bool: ...
+
+
+def has_ledger(channel: Channel) -> bool:
+    return hasattr(channel, "addressed")
+
+
 class EmailChannel:
     name = "email"
+
+    def addressed(self, message: Message) -> bool:
+        return bool(message.emails)
 
     def send(self, message: Message) -> None:
         if not message.emails:
@@ -88,6 +120,35 @@ class NullChannel:
 
     def send(self, message: Message) -> None:
         return None
+
+
+class PushChannel:
+    """Web Push to each browser the patient turned notifications on in (reminders.push)."""
+
+    name = "push"
+
+    def addressed(self, message: Message) -> bool:
+        return bool(message.push_targets)
+
+    def send(self, message: Message) -> None:
+        from reminders import push
+
+        push.message_push(message)
+
+
+class SmsChannel:
+    """A text to the patient's verified number through the configured provider
+    (reminders.sms); off unless SMS_PROVIDER is set."""
+
+    name = "sms"
+
+    def addressed(self, message: Message) -> bool:
+        return bool(message.sms_to)
+
+    def send(self, message: Message) -> None:
+        from reminders import sms
+
+        sms.message_text(message)
 
 
 def configured_channels() -> list[Channel]:

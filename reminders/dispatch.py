@@ -18,7 +18,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -30,10 +30,19 @@ from planner.audit import update_with_history
 from planner.models import PlanRevision, PlanStatus, TaperPlan
 from planner.schedule import ApprovedPlan, Escalation, escalation_of, longest_wait_without_dose
 from reminders import messages
-from reminders.channels import Channel, PermanentError, TransientError
+from reminders.channels import (
+    Channel,
+    LedgerChannel,
+    Message,
+    PermanentError,
+    TransientError,
+    has_ledger,
+)
 from reminders.models import (
     AbruptStopAlert,
     AlertReason,
+    Delivery,
+    DeliveryStatus,
     Dose,
     DoseStatus,
     EmailAddressStatus,
@@ -325,8 +334,10 @@ def _start_delivery(
             "plan__patient__clinic",
             "plan__patient__user",
             "plan__patient__portal_preferences",
+            "plan__patient__sms_number",
             "dose__revision",  # the amount to take is read from its approved output
         )
+        .prefetch_related("plan__patient__push_subscriptions")
         .order_by("due_at")
     )
     return token, rows
@@ -372,6 +383,110 @@ def _channel_failing(row: Reminder, now: dt.datetime, error: PermanentError) -> 
     )
 
 
+class _ChannelOutcomes:
+    """What each ledger channel did with each row of one delivery
+    (reminders.models.Delivery): loaded once for the batch, written once per batch of
+    sent rows, and before a row goes back to the queue, so a retry resends only
+    through the channels that have not delivered it."""
+
+    def __init__(self, rows: Sequence[Reminder], channels: Sequence[Channel]) -> None:
+        self.active = any(has_ledger(channel) for channel in channels)
+        self.done: set[tuple[int, str]] = set()
+        self.tries: dict[tuple[int, str], int] = {}
+        self.pending: dict[tuple[int, str], Delivery] = {}
+        if self.active and rows:
+            for reminder_id, channel, status, attempts in Delivery.objects.filter(
+                reminder_id__in=[row.pk for row in rows]
+            ).values_list("reminder_id", "channel", "status", "attempts"):
+                self.tries[(reminder_id, channel)] = attempts
+                if status != DeliveryStatus.RETRYING:
+                    self.done.add((reminder_id, channel))
+
+    def delivered_before(self, row: Reminder, channel: str) -> bool:
+        return (row.pk, channel) in self.done
+
+    def record(self, row: Reminder, channel: str, status: str, now: dt.datetime,
+               error: str = "") -> None:
+        key = (row.pk, channel)
+        self.pending[key] = Delivery(
+            reminder_id=row.pk, channel=channel, status=status,
+            attempts=self.tries.get(key, 0) + 1, last_error=error[:300], at=now,
+        )  # fmt: skip
+
+    def flush(self, ids: Iterable[int] | None = None) -> None:
+        wanted = None if ids is None else set(ids)
+        keys = [key for key in self.pending if wanted is None or key[0] in wanted]
+        if not keys:
+            return
+        Delivery.objects.bulk_create(
+            [self.pending.pop(key) for key in keys],
+            update_conflicts=True,
+            unique_fields=["reminder", "channel"],
+            update_fields=["status", "attempts", "last_error", "at"],
+        )
+
+
+def _send_through(
+    row: Reminder, channel: Channel, message: Message
+) -> tuple[str, Exception | None]:
+    """One channel's outcome for one row: sent, retrying (with the error to record) or
+    failed for good. A bug on one channel is contained like a transient error."""
+    try:
+        channel.send(message)
+    except TransientError as error:
+        return DeliveryStatus.RETRYING, error
+    except PermanentError as error:
+        log.warning("reminder %s failed permanently on %s: %s", row.pk, channel.name, error)
+        return DeliveryStatus.FAILED, error
+    except Exception as error:
+        what = f"{type(error).__name__} at {_where(error)}"
+        log.error("reminder %s could not be sent on %s: %s", row.pk, channel.name, what)
+        return DeliveryStatus.RETRYING, TransientError(f"could not be sent: {what}")
+    return DeliveryStatus.SENT, None
+
+
+def _send_everywhere(
+    row: Reminder, channels: Sequence[Channel], ledger: _ChannelOutcomes, now: dt.datetime
+) -> tuple[str, PermanentError | None]:
+    """Send one row through every channel, each on its own: a channel that fails does
+    not stop the others, and one that delivered this row before is not used again.
+    Returns the transient error to retry on ("" if none) and the e-mail's permanent
+    error, if any (the address is refused: the clinic is told). Raises the e-mail's
+    (or a channel without a ledger's) permanent error when nothing reached the patient:
+    the row fails, as before there were other channels. Push and SMS refusals (every
+    subscription expired, the number opted out) are kept on their Delivery rows only:
+    the in-app notice still stands."""
+    retry = ""
+    email_refused: PermanentError | None = None
+    refused: PermanentError | None = None
+    reached = False
+    for message in messages.messages_for(row):
+        for channel in channels:
+            ledgered = has_ledger(channel)
+            if ledgered:
+                if not cast(LedgerChannel, channel).addressed(message):
+                    continue
+                if ledger.delivered_before(row, channel.name):
+                    reached = True
+                    continue
+            # Without a ledger (in-app: one notice per row whatever happens) a channel
+            # is sent through on every attempt, and its success alone reaches no one.
+            status, error = _send_through(row, channel, message)
+            if ledgered:
+                ledger.record(row, channel.name, status, now, str(error or ""))
+            if status == DeliveryStatus.SENT:
+                reached = reached or ledgered
+            elif status == DeliveryStatus.RETRYING:
+                retry = retry or str(error)
+            elif channel.name == "email" or not ledgered:
+                refused = refused or cast(PermanentError, error)
+                if channel.name == "email":
+                    email_refused = cast(PermanentError, error)
+    if refused is not None and not reached and not retry:
+        raise refused
+    return retry, email_refused
+
+
 def reminders_deliver(
     *,
     reminder_ids: Sequence[int],
@@ -385,10 +500,14 @@ def reminders_deliver(
     Each row is contained: whatever its rendering or sending raises, that row alone is
     retried (with backoff, up to `REMINDER_MAX_ATTEMPTS`) or failed, with its id and the
     error's class in the log — never the message, which could name the patient — and
-    the rest of the batch goes on. Only a failure to record outcomes (the database is
-    away) ends the delivery; its rows are then claimed again after the claim timeout."""
+    the rest of the batch goes on. Within a row each channel is contained too, and its
+    outcome is kept on its own (reminders.models.Delivery): a row retried because the
+    SMS provider was away does not send the e-mail again. Only a failure to record
+    outcomes (the database is away) ends the delivery; its rows are then claimed again
+    after the claim timeout."""
     token, rows = _start_delivery(reminder_ids, claim, now)
     channels = list(channels)
+    ledger = _ChannelOutcomes(rows, channels)
     outcomes: dict[int, str] = {}
     skipped: dict[str, list[int]] = {}
     sent: list[int] = []
@@ -399,13 +518,9 @@ def reminders_deliver(
             outcomes[row.pk] = "skipped"
             continue
         try:
-            for message in messages.messages_for(row):
-                for channel in channels:
-                    channel.send(message)
-        except TransientError as error:
-            outcomes[row.pk] = _retry_or_fail(row, token, now, str(error))
-            continue
+            retry, email_refused = _send_everywhere(row, channels, ledger, now)
         except PermanentError as error:
+            ledger.flush([row.pk])
             _finish([row.pk], token, status=ReminderStatus.FAILED, last_error=str(error)[:300])
             outcomes[row.pk] = "failed"
             _channel_failing(row, now, error)
@@ -413,21 +528,30 @@ def reminders_deliver(
             continue
         except Exception as error:  # a bug or bad data in this row: contain it
             what = f"{type(error).__name__} at {_where(error)}"
+            ledger.flush([row.pk])
             outcomes[row.pk] = _retry_or_fail(row, token, now, f"could not be sent: {what}")
             log.error(
                 "reminder %s could not be sent: %s (attempt %s of %s, %s)",
                 row.pk, what, row.attempts, settings.REMINDER_MAX_ATTEMPTS, outcomes[row.pk],
             )  # fmt: skip
             continue
+        if email_refused is not None:
+            _channel_failing(row, now, email_refused)  # reached another way; still told
+        if retry:
+            ledger.flush([row.pk])
+            outcomes[row.pk] = _retry_or_fail(row, token, now, retry)
+            continue
         sent.append(row.pk)
         outcomes[row.pk] = "sent"
         if len(sent) >= RECORD_SENT_EVERY:
             # Record as we go: a worker killed mid-batch re-sends at most this many.
+            ledger.flush(sent)
             _finish(sent, token, status=ReminderStatus.SENT, sent_at=now, last_error="")
             sent = []
     for reason, ids in skipped.items():
         _finish(ids, token, status=ReminderStatus.SKIPPED, last_error=reason)
     if sent:
+        ledger.flush(sent)
         _finish(sent, token, status=ReminderStatus.SENT, sent_at=now, last_error="")
     return outcomes
 

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -19,7 +20,7 @@ from planner.models import Patient, StaffMember
 from planner.roles import Role
 from reminders import actions
 from reminders.amounts import dose_amount
-from reminders.channels import Message, PermanentError
+from reminders.channels import Message, PermanentError, PushTarget
 from reminders.missed import missed_dose_advice
 from reminders.models import AbruptStopAlert, Dose, Notice, Recipient, Reminder, ReminderKind
 from reminders.preferences import email_failing_since, email_wanted, patient_language
@@ -151,6 +152,54 @@ def _staff_message(row: Reminder) -> Message:
     )  # fmt: skip
 
 
+# Kinds whose opening paragraph can name an amount even in plain text (a revision's
+# "change"): push and SMS leave it out unless the patient chose detailed text.
+OPENING_MAY_NAME_DOSES = frozenset({ReminderKind.PLAN_REVISED})
+
+
+def short_text(row: Reminder, text: str, *, detailed: bool) -> str:
+    """The push and SMS wording: the e-mail's own opening and closing paragraphs (the
+    same template and context, so whatever the e-mail says first and its "call your
+    clinic" reach every channel), without the lines that carry links (a text has no
+    buttons; a notification shows them as actions)."""
+    paragraphs = []
+    for paragraph in text.split("\n\n"):
+        words = " ".join(
+            " ".join(line.split()) for line in paragraph.splitlines() if "://" not in line
+        ).strip()
+        if words:
+            # "Check your plan:" lost its address: it ends the sentence instead.
+            paragraphs.append(words[:-1] + "." if words.endswith(":") else words)
+    if not paragraphs:
+        return ""
+    opening, closing = paragraphs[0], paragraphs[-1]
+    if row.kind in OPENING_MAY_NAME_DOSES and not detailed:
+        return closing if len(paragraphs) > 1 else ""
+    return opening if closing == opening else f"{opening} {closing}"
+
+
+def _patient_channels(patient: Patient) -> dict[str, Any]:
+    """Where push and SMS go, from the rows the delivery loaded with the patient
+    (reminders.dispatch._start_delivery prefetches them); nowhere while the channel is
+    not configured (keys or provider removed), so nothing fails for want of it."""
+    targets: tuple[PushTarget, ...] = ()
+    if settings.VAPID_PUBLIC_KEY and settings.VAPID_PRIVATE_KEY:
+        targets = tuple(
+            PushTarget(row.pk, row.endpoint, row.p256dh, row.auth)
+            for row in patient.push_subscriptions.all()
+        )
+    number = None
+    if settings.SMS_PROVIDER:
+        try:
+            number = patient.sms_number
+        except ObjectDoesNotExist:
+            number = None
+    return {
+        "push_targets": targets,
+        "sms_to": number.phone if number is not None and number.textable else "",
+    }
+
+
 def _messages_for(row: Reminder) -> list[Message]:
     context = _context(row)
     subject = str(SUBJECTS[ReminderKind(row.kind)]).format(
@@ -178,6 +227,8 @@ def _messages_for(row: Reminder) -> list[Message]:
         raise PermanentError("no working e-mail address and no account to reach the patient")
     if emails and patient.user_id is not None and not email_wanted(patient, row.kind):
         emails = ()  # the patient turned this kind off; the in-app notice is still stored
+    channels = _patient_channels(patient)
+    reaches_phone = bool(channels["push_targets"] or channels["sms_to"])
     return [
         Message(
             subject=subject,
@@ -186,5 +237,20 @@ def _messages_for(row: Reminder) -> list[Message]:
             emails=emails,
             user_id=patient.user_id,
             reminder_id=row.pk,
+            short_text=_lock_screen_text(row, context, text) if reaches_phone else "",
+            links=tuple(context.get("links", ())),
+            open_url=_url(reverse("patient_today")),
+            **channels,
         )
     ]
+
+
+def _lock_screen_text(row: Reminder, context: dict[str, Any], text: str) -> str:
+    """The push and SMS wording (short_text) of the e-mail. A plain e-mail may say the
+    amount to take ("amount" in the context); a lock screen or a text does not name a
+    dose unless the patient chose detailed text: the same template is rendered again
+    with the plan standing in for the amount."""
+    if not context["detailed"] and "amount" in context:
+        plain = {**context, "amount": _("the amount in your plan")}
+        text = render_to_string(f"reminders/email/{row.kind}.txt", plain)
+    return short_text(row, text, detailed=context["detailed"])

@@ -314,6 +314,91 @@ class PumpRefill(models.Model):
         return f"Refill {self.refilled_on}"
 
 
+class DeliveryStatus(models.TextChoices):
+    SENT = "sent", "Sent"
+    RETRYING = "retrying", "Failed for now: tried again with the reminder"
+    FAILED = "failed", "Failed for good"
+
+
+class Delivery(models.Model):
+    """One reminder through one channel (e-mail, push, SMS): each channel's outcome is
+    recorded on its own, so a retry of the reminder sends again only through the
+    channels that have not delivered it (reminders.dispatch.reminders_deliver). The
+    in-app notice keeps no row: its Notice is its record, one per reminder."""
+
+    reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=16)
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    # The error's words from the channel: never an address, a number or an endpoint.
+    last_error = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reminder", "channel"], name="one_delivery_per_reminder_and_channel"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Delivery {self.pk} ({self.channel}, {self.status})"
+
+
+class PushSubscription(models.Model):
+    """A browser (phone or desktop) that agreed to show the patient's notifications: the
+    push service's endpoint and the keys the payload is encrypted with (RFC 8291). Removed
+    when the patient turns it off or the push service answers 404/410 (expired). The
+    endpoint is a capability: never logged."""
+
+    patient = models.ForeignKey(
+        "planner.Patient", on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=200)
+    auth = models.CharField(max_length=100)
+    device_name = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Push subscription {self.pk}"
+
+
+class SmsNumber(models.Model):
+    """The patient's mobile number for text reminders. Texts go only once the number is
+    verified with a code, while the patient keeps texts on, and never after the number
+    answered STOP (opted_out_at; the provider's inbound webhook records it). The code is
+    stored only as a keyed hash, expires, and both sending and guessing are limited."""
+
+    patient = models.OneToOneField(
+        "planner.Patient", on_delete=models.CASCADE, related_name="sms_number"
+    )
+    phone = models.CharField(max_length=16)  # E.164, "+34600111222"
+    verified_at = models.DateTimeField(null=True, blank=True)
+    enabled = models.BooleanField(default=False)
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+    code_hash = models.CharField(max_length=64, blank=True)
+    code_expires_at = models.DateTimeField(null=True, blank=True)
+    code_tries = models.PositiveSmallIntegerField(default=0)
+    # Codes sent in the current rate-limit window, and when that window began.
+    codes_sent = models.PositiveSmallIntegerField(default=0)
+    codes_window_from = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["code_hash"])
+
+    class Meta:
+        indexes = [models.Index(fields=["phone"], name="sms_number_phone")]
+
+    def __str__(self) -> str:
+        return f"SMS number {self.pk}"
+
+    @property
+    def textable(self) -> bool:
+        return self.enabled and self.verified_at is not None and self.opted_out_at is None
+
+
 class EmailAddressStatus(models.Model):
     """The mail server refused the patient's e-mail address: e-mail reminders to that
     address stop and the clinic is told. Written by the dispatcher (reminders writes no

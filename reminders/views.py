@@ -3,13 +3,20 @@ one-plan download."""
 
 from __future__ import annotations
 
+import logging
+
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
-from django.views.decorators.http import require_safe
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST, require_safe
 
 from planner.models import Patient
-from reminders import feeds
+from reminders import feeds, sms
+
+log = logging.getLogger(__name__)
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
 
@@ -51,3 +58,26 @@ def calendar_response(body: bytes, filename: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     _calendar_headers(response)
     return response
+
+
+@csrf_exempt
+@require_POST
+def sms_inbound(request: HttpRequest) -> HttpResponse:
+    """The SMS provider's webhook for texts patients send us: STOP and START are recorded
+    (reminders.sms.sms_inbound). Only requests the provider signed count (Twilio's
+    X-Twilio-Signature over the public address, SITE_URL, and the form fields); the
+    reply is empty TwiML, so nothing is texted back by us."""
+    provider = sms.sms_provider()
+    if provider is None:
+        raise Http404
+    params = {key: request.POST.get(key, "") for key in request.POST}
+    url = settings.SITE_URL + request.get_full_path()
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not provider.inbound_is_genuine(url=url, params=params, signature=signature):
+        return HttpResponse("signature does not match", status=403, content_type="text/plain")
+    recorded = sms.sms_inbound(params=params, now=timezone.now())
+    log.info("inbound text handled: %s", recorded)
+    return HttpResponse(
+        '<?xml version="1.0" encoding="UTF-8"?><Response></Response>',
+        content_type="text/xml",
+    )

@@ -28,6 +28,10 @@ if "CELERY_BROKER_URL" not in os.environ:
     _broker = f"test-celery-broker{os.environ.get('TEST_DB_SUFFIX', '')}.sqlite3"
     CELERY_BROKER_URL = f"sqla+sqlite:///{VAR_DIR / _broker}"
 
+# Push is off unless a test turns it on with its own keys: the development keys a
+# `make run` wrote to var/ must not change what the suite sees.
+VAPID_PUBLIC_KEY = VAPID_PRIVATE_KEY = ""
+
 # The preview's throttle counts in the cache across tests under a frozen clock; its own
 # test (tests/api/test_hygiene.py) sets a rate.
 PLAN_PREVIEW_RATE = None

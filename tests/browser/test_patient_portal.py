@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from axe_playwright_python.sync_playwright import Axe
 from django.core import mail
 from playwright.sync_api import expect
 
@@ -19,6 +18,7 @@ from planner.models import Patient, TaperPlan
 from portal.services import invite_link
 from reminders import actions
 from reminders.models import Dose, DoseStatus
+from tests.support.browser import serious_violations
 from tests.support.clock import START
 from tests.support.plans import engine_input
 
@@ -100,16 +100,6 @@ def test_a_patient_is_invited_records_a_dose_gets_missed_dose_help_and_subscribe
         expect(page.get_by_role("link", name="Google Calendar")).to_be_visible()
 
 
-SERIOUS = {"serious", "critical"}
-
-
-def serious_violations(page: Any) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{page.url}: {violation['id']} ({violation['impact']}): {violation['help']}"
-        for violation in results.response["violations"]
-        if violation["impact"] in SERIOUS
-    ]
 
 
 def test_every_patient_page_passes_the_axe_check(

@@ -157,6 +157,14 @@ calendar_feed                          feed   GET    200   200   200   200   200
 calendar_feed                          feed   POST   405   405   405   405   405   405   405
 action                                 act    GET    200   200   200   200   200   200   200
 action                                 act    POST   409   409   409   409   409   409   409
+# --- the SMS provider's webhook (off in the suite: 404; its signature: tests/reminders) ----
+sms_inbound                            -      GET    405   405   405   405   405   405   405
+sms_inbound                            -      POST   404   404   404   404   404   404   404
+# --- the installable web app's public files (nothing of any patient in them) --------------
+web_manifest                           -      GET    200   200   200   200   200   200   200
+web_manifest                           -      POST   405   405   405   405   405   405   405
+service_worker                         -      GET    200   200   200   200   200   200   200
+service_worker                         -      POST   405   405   405   405   405   405   405
 # --- patient portal: the patient's own records only ---------------------------------------
 my_calendar                            -      GET    login 200   200   403   403   403   403
 my_calendar                            -      POST   login ok    ok    403   403   403   403
@@ -180,6 +188,8 @@ patient_history                        -      GET    login 200   200   403   403
 patient_history                        -      POST   login 405   405   403   403   403   403
 patient_settings                       -      GET    login 200   200   403   403   403   403
 patient_settings                       -      POST   login ok    ok    403   403   403   403
+patient_push_subscribe                 -      GET    login 405   405   403   403   403   403
+patient_push_subscribe                 -      POST   login 404   404   403   403   403   403
 patient_welcome                        invite GET    302   302   302   302   302   302   302
 patient_welcome                        invite POST   302   302   302   302   302   302   302
 # --- API (/api/v1/) with the session log-in; tests/api/test_access.py does tokens --------

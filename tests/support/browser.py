@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
+
+SERIOUS = {"serious", "critical"}
+
+
+def serious_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical findings on the page, one line each."""
+    results = Axe().run(page)
+    return [
+        f"{page.url}: {violation['id']} ({violation['impact']}): {violation['help']}"
+        for violation in results.response["violations"]
+        if violation["impact"] in SERIOUS
+    ]
 
 
 def log_in(page: Any, live_server: Any, username: str = "alice") -> None:

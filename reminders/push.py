@@ -1,0 +1,206 @@
+"""Web Push: the browsers a patient turned notifications on in, and sending to them.
+
+pywebpush encrypts the payload for each browser (RFC 8291, aes128gcm) and signs the
+request with the site's VAPID key (RFC 8292, settings.VAPID_*). A push service that
+answers 404 or 410 has dropped the subscription (the browser was reset, the site's
+permission taken back): the row is removed. Endpoints and keys are never logged."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import functools
+import json
+import logging
+import threading
+from typing import Any
+
+import requests
+from cryptography.hazmat.primitives import serialization
+from django.conf import settings
+from django.db import transaction
+from py_vapid import Vapid, Vapid01
+from pywebpush import WebPushException, webpush
+
+from planner.models import Patient
+from reminders.channels import Message, PermanentError, PushTarget, TransientError
+from reminders.models import PushSubscription
+
+log = logging.getLogger(__name__)
+
+# How long a push service keeps a notification for a phone that is off (its TTL): a
+# reminder older than this is of no use — the Today page and the e-mail have it.
+PUSH_TTL_SECONDS = 3600
+PUSH_TIMEOUT_SECONDS = 10
+# Push services accept payloads of 4,096 bytes; the encryption adds up to ~100.
+PUSH_PAYLOAD_MAX = 3800
+EXPIRED = (404, 410)
+ALLOWED_SCHEMES = ("https://",)
+
+
+class PushSubscriptionError(ValueError):
+    """The browser's subscription is unusable; the message names the field."""
+
+
+def push_configured() -> bool:
+    return bool(settings.VAPID_PUBLIC_KEY and settings.VAPID_PRIVATE_KEY)
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def vapid_keys_generate() -> dict[str, str]:
+    """A new VAPID key pair as the settings want them (base64url public point and raw
+    private key): py-vapid makes the P-256 key."""
+    vapid = Vapid()
+    vapid.generate_keys()
+    public = vapid.public_key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    private = vapid.private_key.private_numbers().private_value.to_bytes(32, "big")
+    return {"public": _b64url(public), "private": _b64url(private)}
+
+
+@functools.cache
+def _vapid(private_key: str) -> Vapid01:
+    return Vapid.from_string(private_key=private_key)
+
+
+_sessions = threading.local()
+
+
+def _session() -> requests.Session:
+    """One HTTP session per worker thread: connections to the push services are reused
+    across the reminders of a batch."""
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = requests.Session()
+    return session
+
+
+def payload(message: Message) -> str:
+    """What the service worker shows (static/portal/sw.js): the subject as title, the
+    short text, the page a tap opens and the e-mail's action links as buttons."""
+    data: dict[str, Any] = {
+        "title": message.subject,
+        "body": message.short_text,
+        "url": message.open_url,
+        "tag": f"reminder-{message.reminder_id}",
+        "actions": [
+            {"action": f"link-{index}", "title": label, "url": url}
+            for index, (label, url) in enumerate(message.links)
+        ],
+    }
+    encoded = json.dumps(data, ensure_ascii=False)
+    if len(encoded.encode()) > PUSH_PAYLOAD_MAX:
+        data["body"] = ""  # the title, actions and page still say what to do
+        encoded = json.dumps(data, ensure_ascii=False)
+    return encoded
+
+
+def _send_one(target: PushTarget, data: str) -> None:
+    webpush(
+        subscription_info={
+            "endpoint": target.endpoint,
+            "keys": {"p256dh": target.p256dh, "auth": target.auth},
+        },
+        data=data,
+        vapid_private_key=_vapid(settings.VAPID_PRIVATE_KEY),
+        # A new dict each time: pywebpush writes the audience and expiry into it.
+        vapid_claims={"sub": settings.VAPID_SUBJECT},
+        ttl=PUSH_TTL_SECONDS,
+        timeout=PUSH_TIMEOUT_SECONDS,
+        requests_session=_session(),
+    )
+
+
+def message_push(message: Message) -> None:
+    """Send one message to each of the patient's browsers. Delivered to one is
+    delivered: a retry would show it twice on the others. Expired subscriptions are
+    removed; a push service that is away is tried again with the reminder."""
+    if not push_configured():
+        raise PermanentError("push is not configured (VAPID keys)")
+    data = payload(message)
+    delivered = 0
+    transient = refused = ""
+    expired: list[int] = []
+    for target in message.push_targets:
+        try:
+            _send_one(target, data)
+        except WebPushException as error:
+            status = error.response.status_code if error.response is not None else None
+            if status in EXPIRED:
+                expired.append(target.subscription_id)
+            elif status is None or status == 429 or status >= 500:
+                transient = f"the push service answered {status}"
+            else:
+                refused = f"the push service refused the notification ({status})"
+        except (requests.RequestException, OSError) as error:
+            transient = f"the push service could not be reached ({type(error).__name__})"
+        else:
+            delivered += 1
+    if expired:
+        removed, _ = PushSubscription.objects.filter(id__in=expired).delete()
+        log.info("removed %s expired push subscription(s) of reminder %s",
+                 removed, message.reminder_id)  # fmt: skip
+    if delivered:
+        return
+    if transient:
+        raise TransientError(transient)
+    raise PermanentError(refused or "every browser's subscription had expired")
+
+
+# --- the patient's browsers ---------------------------------------------------------
+
+
+def _key(value: object, field: str, length: int) -> str:
+    """A base64url key of the expected decoded length (p256dh: 65 bytes, auth: 16)."""
+    if not isinstance(value, str) or not value or len(value) > 200:
+        raise PushSubscriptionError(f"{field}: missing")
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (ValueError, TypeError):
+        raise PushSubscriptionError(f"{field}: not base64url") from None
+    if len(raw) != length:
+        raise PushSubscriptionError(f"{field}: must be {length} bytes")
+    return value
+
+
+@transaction.atomic
+def push_subscription_add(
+    *, patient: Patient, subscription: object, device_name: str, now: dt.datetime
+) -> PushSubscription:
+    """Store the browser's subscription (PushSubscription.toJSON()) for the patient.
+    The same browser subscribing again replaces its row; an endpoint that belonged to
+    another patient (a shared computer) moves to this one."""
+    if not isinstance(subscription, dict):
+        raise PushSubscriptionError("subscription: must be an object")
+    endpoint = subscription.get("endpoint")
+    if (
+        not isinstance(endpoint, str)
+        or not endpoint.startswith(ALLOWED_SCHEMES + tuple(settings.PUSH_TEST_ENDPOINTS))
+        or len(endpoint) > 1000
+    ):
+        raise PushSubscriptionError("endpoint: must be an https address")
+    keys = subscription.get("keys")
+    if not isinstance(keys, dict):
+        raise PushSubscriptionError("keys: missing")
+    p256dh = _key(keys.get("p256dh"), "keys.p256dh", 65)
+    auth = _key(keys.get("auth"), "keys.auth", 16)
+    row, _ = PushSubscription.objects.update_or_create(
+        endpoint=endpoint,
+        defaults={
+            "patient": patient,
+            "p256dh": p256dh,
+            "auth": auth,
+            "device_name": device_name.strip()[:100],
+            "created_at": now,
+        },
+    )
+    return row
+
+
+def push_subscription_remove(*, patient: Patient, subscription_id: int) -> bool:
+    removed, _ = PushSubscription.objects.filter(patient=patient, pk=subscription_id).delete()
+    return bool(removed)
