@@ -12,9 +12,10 @@ from django.contrib.auth.models import Group, User
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
@@ -134,6 +135,13 @@ def language_set(*, patient: Patient, language: str) -> PatientPreferences:
     if language not in Language.values:
         raise PortalError("Choose English or Spanish.")
     preferences = preferences_for(patient)
+    if preferences.language != language:
+        # The calendar feed speaks this language too: its events change, so clients
+        # see a new SEQUENCE and Last-Modified moves forward.
+        Patient.objects.filter(pk=patient.pk).update(
+            calendar_settings_version=F("calendar_settings_version") + 1,
+            calendar_settings_changed_at=timezone.now(),
+        )
     preferences.language = language
     preferences.save(update_fields=["language", "updated_at"])
     return preferences

@@ -17,11 +17,12 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Max, QuerySet
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from planner.audit import records_by
 from planner.models import Patient, PlanRevision, PlanStatus, RevisionReview, TaperPlan
 from planner.schedule import ApprovedPlan
+from portal.preferences import patient_language
 from reminders import ical
 from reminders.models import FeedToken
 
@@ -150,15 +151,22 @@ def patient_feed(patient: Patient) -> RenderedFeed:
     candidates = [changed["latest"] or _EPOCH, patient.calendar_settings_changed_at or _EPOCH]
     last_modified = max(candidates).replace(microsecond=0)
     calendar_settings = _settings(patient)
+    # Titles, descriptions and alarms speak the patient's language (issue #17).
+    language = patient_language(patient)
     version = hashlib.sha256(
-        repr((revisions, calendar_settings, patient.home_timezone, last_modified)).encode()
+        repr(
+            (revisions, calendar_settings, patient.home_timezone, last_modified, language)
+        ).encode()
     ).hexdigest()
     key = f"feed:{patient.pk}:{version}"
     cached = cache.get(key)
     if isinstance(cached, RenderedFeed):
         return cached
     plan_ids = list(dict.fromkeys(plan_id for plan_id, _ in revisions))
-    body = ical.render_calendar(_calendar_plans(plan_ids, patient.home_timezone), calendar_settings)
+    with translation.override(language):
+        body = ical.render_calendar(
+            _calendar_plans(plan_ids, patient.home_timezone), calendar_settings
+        )
     rendered = RenderedFeed(body=body, etag=ical.etag_for(body), last_modified=last_modified)
     cache.set(key, rendered, CACHE_SECONDS)
     return rendered
@@ -167,7 +175,8 @@ def patient_feed(patient: Patient) -> RenderedFeed:
 def plan_calendar(plan: TaperPlan, patient: Patient) -> bytes:
     """One plan as a downloadable .ics, with the same events as the feed."""
     plans = _calendar_plans([plan.pk], patient.home_timezone)
-    return ical.render_calendar(plans, _settings(patient))
+    with translation.override(patient_language(patient)):
+        return ical.render_calendar(plans, _settings(patient))
 
 
 @transaction.atomic

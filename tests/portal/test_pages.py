@@ -214,7 +214,7 @@ def test_the_plan_page_shows_the_schedule_chart_rules_and_emergency_signs(
 ) -> None:
     body = sam_client.get(reverse("patient_plan")).content.decode()
     assert "<svg" in body
-    assert "2027-03-01" in body
+    assert "1 March 2027" in body  # dates in words, in the patient's language
     assert "If you miss the 08:00 dose, take it as soon as you remember, up to 11:00." in body
     assert "Call emergency services now" in body
     assert "Warning signs" in body

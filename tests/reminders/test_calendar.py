@@ -379,3 +379,45 @@ def test_a_revision_waiting_for_review_or_rejected_stays_off_the_calendar(
                              from_date=dt.date(2027, 3, 4), days=3)
         services.revision_approve(plan=active_plan, by=bob)
     assert feeds.plan_calendar(active_plan, patient) != before  # approved: in force
+
+
+def test_a_304_carries_the_etag_and_last_modified_of_the_feed(
+    client: Client, patient: Patient, active_plan: TaperPlan
+) -> None:
+    token = feeds.feed_token_issue(patient=patient, by=None)
+    url = reverse("calendar_feed", args=[token])
+    first = client.get(url)
+    for headers in ({"if-none-match": first["ETag"]},
+                    {"if-modified-since": first["Last-Modified"]}):
+        again = client.get(url, headers=headers)
+        assert again.status_code == 304
+        assert again["ETag"] == first["ETag"]
+        assert again["Last-Modified"] == first["Last-Modified"]
+        assert "private" in again["Cache-Control"]
+
+
+def test_the_feed_speaks_the_patients_language_and_changing_it_changes_the_feed(
+    client: Client, patient: Patient, active_plan: TaperPlan
+) -> None:
+    from portal.services import language_set
+
+    token = feeds.feed_token_issue(patient=patient, by=None)
+    url = reverse("calendar_feed", args=[token])
+    english = client.get(url)
+    with time_machine.travel(dt.datetime(2027, 2, 21, tzinfo=dt.UTC)):
+        language_set(patient=patient, language="es")
+    spanish = client.get(url, headers={"if-none-match": english["ETag"]})
+    assert spanish.status_code == 200
+    assert spanish["Last-Modified"] != english["Last-Modified"]
+    calendar = Calendar.from_ical(spanish.content)
+    events = calendar.walk("VEVENT")
+    summaries = {str(event["SUMMARY"]) for event in events}
+    assert "Dosis de medicamento" in summaries
+    assert "Medication dose" not in summaries
+    assert "Su dosis cambia mañana" in summaries
+    assert any("Si olvida esta dosis" in str(event["DESCRIPTION"]) for event in events)
+    alarms = [str(alarm["DESCRIPTION"]) for alarm in calendar.walk("VALARM")]
+    assert alarms
+    assert set(alarms) == {"Dosis de medicamento"}
+    assert str(calendar["X-WR-CALNAME"]) == "Plan de medicación"
+    assert b"SEQUENCE:1" in spanish.content
