@@ -10,7 +10,7 @@ import smtplib
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
@@ -60,10 +60,11 @@ def invite_link(user: User) -> str:
 
 
 @transaction.atomic
-def patient_invite(*, patient: Patient) -> User:
+def patient_invite(*, patient: Patient, by: User | None = None) -> User:
     """Give the patient an account (without a password) and e-mail them a signed,
-    expiring link to set one. Sending again is allowed until they have set it."""
-    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    expiring link to set one, naming their clinic and the clinician who invites them
+    (`by`), as text and HTML. Sending again is allowed until they have set it."""
+    patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
     if not patient.email:
         raise PortalError("Add the patient's e-mail address before inviting them.")
     user = patient.user
@@ -80,14 +81,24 @@ def patient_invite(*, patient: Patient) -> User:
         user.email = patient.email
         user.save(update_fields=["email"])
     days = max(settings.PASSWORD_RESET_TIMEOUT // 86400, 1)
+    context = {
+        "link": invite_link(user),
+        "username": user.get_username(),
+        "days": days,
+        "clinic": patient.clinic.name,
+        "clinician": (by.get_full_name() or by.get_username()) if by is not None else "",
+    }
     with translation.override(patient_language(patient)):
-        subject = _("Your clinic invites you to follow your medication plan online")
-        body = render_to_string(
-            "portal/email/invite.txt",
-            {"link": invite_link(user), "username": user.get_username(), "days": days},
-        )
+        # A subject is plain text: the clinic's name goes in as written.
+        subject = _("%(clinic)s invites you to follow your medication plan online") % {
+            "clinic": patient.clinic.name
+        }
+        body = render_to_string("portal/email/invite.txt", context)
+        html = render_to_string("portal/email/invite.html", {**context, "subject": subject})
+    message = EmailMultiAlternatives(subject=subject, body=body.strip() + "\n", to=[patient.email])
+    message.attach_alternative(html, "text/html")
     try:
-        EmailMessage(subject=subject, body=body.strip() + "\n", to=[patient.email]).send()
+        message.send()
     except (smtplib.SMTPException, OSError):
         # The clinician is at the screen: say so and keep nothing, so a retry starts clean.
         log.warning("Invitation e-mail for patient %s could not be sent.", patient.pk)

@@ -32,6 +32,18 @@ def frozen_clock(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def site_language() -> Iterator[None]:
+    """A request that activates a patient's language leaves it active in the thread
+    (Django does not reset it): the next test starts in the site's language again, so
+    code that renders in "the active language" (the calendar) is tested as it runs."""
+    from django.conf import settings
+    from django.utils import translation
+
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def clinic(db: None) -> Clinic:
     return ClinicFactory.create(name="North Demo Clinic")
