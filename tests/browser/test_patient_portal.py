@@ -185,6 +185,9 @@ def test_every_patient_page_passes_the_axe_check(
         ):
             page.goto(f"{live_server.url}/a/{token}/")
             found += serious_violations(page)
+        page.goto(f"{live_server.url}/a/{'x' * 40}/")  # an expired or made-up link
+        expect(page.get_by_role("link", name="Back to today")).to_be_visible()
+        found += serious_violations(page)
         # The pages of a patient who is not logged in.
         page.get_by_role("button", name="Log out").click()
         for path in ("/accounts/login/", "/accounts/password-reset/",

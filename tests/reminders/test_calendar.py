@@ -506,3 +506,21 @@ def test_the_feed_speaks_the_patients_language_and_changing_it_changes_the_feed(
     assert set(alarms) == {"Dosis de medicamento"}
     assert str(calendar["X-WR-CALNAME"]) == "Plan de medicación"
     assert b"SEQUENCE:1" in spanish.content
+
+
+def test_the_device_pages_speak_spanish(
+    patient_login: Client, patient: Patient, active_plan: TaperPlan
+) -> None:
+    from portal.services import language_set
+
+    language_set(patient=patient, language="es")
+    url = reverse("my_calendar")
+    added = patient_login.post(url, {"action": "add", "name": "Mi teléfono"}).content.decode()
+    assert "Sus dispositivos" in added
+    assert "Solo la mostramos esta vez." in added
+    device = FeedToken.objects.get(revoked_at__isnull=True).pk
+    asked = patient_login.post(url, {"action": "stop", "device": device}).content.decode()
+    assert "¿Detener la dirección de «Mi teléfono»?" in asked
+    assert "Sí, detenerla" in asked
+    refused = patient_login.post(url, {"action": "add", "name": ""}).content.decode()
+    assert "Nombre del dispositivo" in refused
