@@ -101,15 +101,14 @@ def my_calendar(request: HttpRequest) -> HttpResponse:
                 return redirect("my_calendar")
             if request.POST.get("confirm") != "yes":
                 confirm = {"action": action, "device": device}
-            elif action == "renew":
-                token = feeds.feed_device_renew(patient=patient, by=user, device_id=device.pk)  # type: ignore[arg-type]
             else:
-                feeds.feed_device_stop(patient=patient, by=user, device_id=device.pk)  # type: ignore[arg-type]
-                messages.success(
-                    request,
-                    _("The address of “%(name)s” no longer works.") % {"name": device.name},
-                )
-                return redirect("my_calendar")
+                try:
+                    token = _renew_or_stop(request, patient, action, device)
+                except feeds.FeedDeviceError as refusal:  # stopped meanwhile, in another tab
+                    messages.error(request, _(str(refusal)))
+                    return redirect("my_calendar")
+                if token is None:
+                    return redirect("my_calendar")
         elif action == "privacy":
             form = CalendarPrivacyForm(request.POST)
             if form.is_valid():
@@ -137,6 +136,19 @@ def my_calendar(request: HttpRequest) -> HttpResponse:
 
 
 def _own_device(patient: Patient, raw_id: str) -> FeedToken | None:
-    if not raw_id.isdigit():
+    if not raw_id.isdigit() or len(raw_id) > 12:  # no id is that long; no overflow either
         return None
     return feeds.feed_devices(patient).filter(pk=int(raw_id)).first()
+
+
+def _renew_or_stop(
+    request: HttpRequest, patient: Patient, action: str, device: FeedToken
+) -> str | None:
+    """The confirmed change: the new token of a renewed address, or None once stopped."""
+    by = request.user
+    if action == "renew":
+        return feeds.feed_device_renew(patient=patient, by=by, device_id=device.pk)  # type: ignore[arg-type]
+    feeds.feed_device_stop(patient=patient, by=by, device_id=device.pk)  # type: ignore[arg-type]
+    name = device.name or _("A device")
+    messages.success(request, _("The address of “%(name)s” no longer works.") % {"name": name})
+    return None

@@ -142,3 +142,23 @@ def test_every_dose_action_page_leads_back_to_today(
 def test_an_expired_link_leads_back_to_today(client: Client, db: Any) -> None:
     body = client.get(reverse("action", args=["x" * 30])).content.decode()
     assert f'href="{reverse("patient_today")}"' in body
+
+
+def test_a_new_plan_starting_later_says_to_follow_the_running_plan_until_then(
+    sam_client: Client, plan: TaperPlan, patient: Patient, alice: Any
+) -> None:
+    from planner import services
+    from tests.support.plans import engine_input
+
+    new_start = START + dt.timedelta(days=5)
+    with time_machine.travel(at_new_york("2027-03-01", "07:00"), tick=False):
+        replacement = services.plan_create(
+            patient=patient, by=alice,
+            engine_input=engine_input(patient, start_date=new_start.isoformat()),
+        )
+        services.plan_activate(plan=replacement, by=alice)
+        body = today(sam_client)
+    assert f"Your plan starts on {display.long_day(new_start)}." in body
+    assert "Until then, follow your current plan below." in body
+    assert "Day 1 of" in body  # the running plan's progress, not the new plan's day 0
+    assert "dose-card" in body  # today's doses of the running plan

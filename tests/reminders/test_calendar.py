@@ -373,8 +373,11 @@ def test_a_device_needs_a_name_and_another_patients_device_cannot_be_touched(
     theirs = feeds.feed_device_add(patient=other_patient, by=None, name="Their phone")
     their_id = FeedToken.objects.get().pk
     for action in ("renew", "stop"):
-        patient_login.post(url, {"action": action, "device": their_id, "confirm": "yes"})
-        patient_login.post(url, {"action": action, "device": "x", "confirm": "yes"})
+        for device in (their_id, "x", "9" * 30):
+            response = patient_login.post(
+                url, {"action": action, "device": device, "confirm": "yes"}
+            )
+            assert response.status_code == 302
     assert feed_status(patient_login, theirs) == 200
 
 
