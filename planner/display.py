@@ -32,6 +32,13 @@ def full_date(day: dt.date | str) -> str:
     return date_format(_as_date(day), pgettext("date format: day, month and year", "j F Y"))
 
 
+def short_date(day: dt.date | str) -> str:
+    """"Mon 1 Mar 2027", "lun 1 mar 2027": a table's date column."""
+    return date_format(
+        _as_date(day), pgettext("date format: short weekday, day, short month and year", "D j M Y")
+    )
+
+
 def short_day(day: dt.date | str) -> str:
     """"1 Dec", "1 dic": a chart axis label."""
     return date_format(_as_date(day), pgettext("date format: day and short month", "j M"))

@@ -126,6 +126,11 @@ def test_spanish_dates_put_de_between_day_and_month(
     assert "1 de marzo de 2027" in plan_page
     assert "1 mar" in plan_page  # the chart's axis, in Spanish
     assert "Mar</text>" not in plan_page
+    Dose.objects.filter(pk=dose_at(plan, "2027-03-01", "08:00").pk).update(
+        status=DoseStatus.TAKEN
+    )
+    history = sam_client.get(reverse("patient_history")).content.decode()
+    assert "lun 1 mar 2027" in history
 
 
 @pytest.mark.parametrize("action", ["taken", "skipped", "missed"])
