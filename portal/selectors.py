@@ -88,24 +88,25 @@ class UpcomingPlan:
 
 def _plans_now_and_next(
     patient: Patient, today: dt.date
-) -> tuple[TaperPlan | None, UpcomingPlan | None]:
-    """The active plan in force today (the newest started one) and the next one to
-    start, if any."""
+) -> tuple[TaperPlan | None, dt.date | None, UpcomingPlan | None]:
+    """The active plan in force today (the newest started one) with its first day, and
+    the next one to start, if any."""
     plans = list(
         TaperPlan.objects.filter(patient=patient, status=PlanStatus.ACTIVE)
         .select_related("current_revision")
         .order_by("-activated_at", "-id")
     )
     running: TaperPlan | None = None
+    running_start: dt.date | None = None
     waiting: list[tuple[dt.date, TaperPlan]] = []
     for candidate in plans:
         start = plan_start(candidate)
         if start is not None and start > today:
             waiting.append((start, candidate))
         elif running is None:
-            running = candidate
+            running, running_start = candidate, start
     if not waiting:
-        return running, None
+        return running, running_start, None
     starts_on, plan = min(waiting, key=lambda pair: pair[0])
     revision = plan.current_revision
     steps = (revision.engine_output.get("steps") or []) if revision else []
@@ -117,7 +118,7 @@ def _plans_now_and_next(
         current_daily_mg=sum((Decimal(str(d["amount_mg"])) for d in doses), Decimal(0)),
         replaces_running_plan=running is not None,
     )
-    return running, upcoming
+    return running, running_start, upcoming
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,11 +174,14 @@ class Progress:
     days: int
 
 
-def plan_progress(plan: TaperPlan, today: dt.date) -> Progress | None:
+def plan_progress(
+    plan: TaperPlan, today: dt.date, start: dt.date | None = None
+) -> Progress | None:
+    """Day X of Y; `start` is the plan's first day when the caller has read it already."""
     revision = plan.current_revision
     if revision is None:
         return None
-    start = plan_start(plan) or revision.start_date
+    start = start or plan_start(plan) or revision.start_date
     days = (revision.end_date - start).days + 1
     day = min(max((today - start).days + 1, 0), days)
     return Progress(day=day, days=days)
@@ -220,7 +224,7 @@ def today_context(patient: Patient, now: dt.datetime) -> dict[str, Any]:
         .order_by("due_at")
         .first()
     )
-    plan, upcoming_plan = _plans_now_and_next(patient, today)
+    plan, start, upcoming_plan = _plans_now_and_next(patient, today)
     return {
         "patient": patient,
         "today": today,
@@ -229,7 +233,7 @@ def today_context(patient: Patient, now: dt.datetime) -> dict[str, Any]:
         "next_line": dose_line(upcoming, now) if upcoming else None,
         "plan": plan,
         "upcoming_plan": upcoming_plan,
-        "progress": plan_progress(plan, today) if plan else None,
+        "progress": plan_progress(plan, today, start) if plan else None,
         "change": next_dose_change(plan, today) if plan else None,
         "notices": message_lines(patient, now),
         "unread": Notice.objects.filter(user_id=patient.user_id, read_at__isnull=True).exists()
