@@ -22,9 +22,9 @@ from django.utils import timezone, translation
 from planner.audit import records_by
 from planner.models import Patient, PlanRevision, PlanStatus, RevisionReview, TaperPlan
 from planner.schedule import ApprovedPlan
-from portal.preferences import patient_language
 from reminders import ical
 from reminders.models import FeedToken
+from reminders.preferences import patient_language
 
 # Active and upcoming (approved, not yet started) plans appear in the feed.
 FEED_STATUSES = (PlanStatus.ACTIVE, PlanStatus.APPROVED)

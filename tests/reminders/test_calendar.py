@@ -412,7 +412,7 @@ def test_the_migration_names_an_existing_address_as_the_first_device_and_it_keep
 
     from portal.services import language_set
 
-    migration = importlib.import_module("reminders.migrations.0007_feed_token_per_device")
+    migration = importlib.import_module("reminders.migrations.0010_feed_token_per_device")
     token = feeds.feed_token_issue(patient=patient, by=None)  # as made before devices
     language_set(patient=patient, language="es")
     migration.name_existing_addresses(apps, None)

@@ -10,7 +10,7 @@ FIRST_DEVICE = {"en": "My first device", "es": "Mi primer dispositivo"}
 
 def name_existing_addresses(apps, schema_editor):
     FeedToken = apps.get_model("reminders", "FeedToken")
-    PatientPreferences = apps.get_model("portal", "PatientPreferences")
+    PatientPreferences = apps.get_model("reminders", "PatientPreferences")
     languages = dict(PatientPreferences.objects.values_list("patient_id", "language"))
     for token in FeedToken.objects.filter(name=""):
         language = languages.get(token.patient_id, "en")
@@ -33,8 +33,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('planner', '0010_merge_patient_mrn'),
-        ('reminders', '0006_change_notices'),
-        ('portal', '0001_initial'),
+        ('reminders', '0009_patient_preferences_moved_from_portal'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
