@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from planner.display import short_day
+
 WIDTH = 640
 HEIGHT = 240
 LEFT = 48
@@ -80,7 +82,7 @@ def dose_chart(output: dict[str, Any]) -> DoseChart | None:
     y_ticks = tuple(Tick(LEFT, y(y_max * i / 4), f"{y_max * i / 4:g}") for i in range(5))
     every = max(1, days // 8)
     x_ticks = tuple(
-        Tick(x(d), HEIGHT - BOTTOM, (start + dt.timedelta(days=d - 1)).strftime("%d %b"))
+        Tick(x(d), HEIGHT - BOTTOM, short_day(start + dt.timedelta(days=d - 1)))
         for d in range(1, days, every)
     )
     description = (

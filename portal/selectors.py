@@ -15,7 +15,7 @@ from planner.chart import dose_chart
 from planner.models import Patient, PlanStatus, TaperPlan
 from planner.plan_reads import missed_dose_by_step
 from reminders.amounts import DoseAmount, doses_amounts
-from reminders.models import CheckIn, Dose, DoseState, DoseStatus, Notice
+from reminders.models import CheckIn, Dose, DoseState, DoseStatus, Notice, ReminderKind
 
 HISTORY_STATUSES = (DoseStatus.TAKEN, DoseStatus.SKIPPED, DoseStatus.MISSED)
 
@@ -76,18 +76,122 @@ def active_plan(patient: Patient) -> TaperPlan | None:
     )
 
 
+def plan_start(plan: TaperPlan) -> dt.date | None:
+    """The plan's first day (its first version's; a revision starts later)."""
+    first = plan.revisions.order_by("number").values_list("start_date", flat=True).first()
+    if first is None and plan.current_revision is not None:
+        return plan.current_revision.start_date
+    return first
+
+
+@dataclass(frozen=True, slots=True)
+class UpcomingPlan:
+    """An active plan that has not started yet: Today says when it starts and that the
+    patient goes on with their current medicine (or their running plan) until then."""
+
+    plan: TaperPlan
+    starts_on: dt.date
+    first_daily_mg: Decimal
+    current_daily_mg: Decimal
+    replaces_running_plan: bool
+
+
+def _plans_now_and_next(
+    patient: Patient, today: dt.date
+) -> tuple[TaperPlan | None, dt.date | None, UpcomingPlan | None]:
+    """The active plan in force today (the newest started one) with its first day, and
+    the next one to start, if any."""
+    plans = list(
+        TaperPlan.objects.filter(patient=patient, status=PlanStatus.ACTIVE)
+        .select_related("current_revision")
+        .order_by("-activated_at", "-id")
+    )
+    running: TaperPlan | None = None
+    running_start: dt.date | None = None
+    waiting: list[tuple[dt.date, TaperPlan]] = []
+    for candidate in plans:
+        start = plan_start(candidate)
+        if start is not None and start > today:
+            waiting.append((start, candidate))
+        elif running is None:
+            running, running_start = candidate, start
+    if not waiting:
+        return running, running_start, None
+    starts_on, plan = min(waiting, key=lambda pair: pair[0])
+    revision = plan.current_revision
+    steps = (revision.engine_output.get("steps") or []) if revision else []
+    doses = (revision.engine_input.get("doses") or []) if revision else []
+    upcoming = UpcomingPlan(
+        plan=plan,
+        starts_on=starts_on,
+        first_daily_mg=Decimal(str(steps[0]["daily_total_mg"])) if steps else Decimal(0),
+        current_daily_mg=sum((Decimal(str(d["amount_mg"])) for d in doses), Decimal(0)),
+        replaces_running_plan=running is not None,
+    )
+    return running, running_start, upcoming
+
+
+@dataclass(frozen=True, slots=True)
+class MessageLine:
+    """An in-app message as Today shows it: the subject and a short line, never the
+    e-mail's body with its signed links (they overflow a phone and bypass the page's
+    own buttons). A message about a dose carries that dose's state now, so a reminder
+    for a dose already answered says so instead of offering its buttons."""
+
+    notice: Notice
+    text: str
+    dose_line: DoseLine | None
+    link: str  # a URL name with no arguments, or "" (the dose's own links use dose_line)
+
+
+_KIND_LINKS: dict[str, str] = {ReminderKind.CHECK_IN: "patient_check_in"}
+
+
+def _short_text(body: str) -> str:
+    """The message's first paragraph without link lines."""
+    for paragraph in body.split("\n\n"):
+        kept = [line for line in paragraph.splitlines() if "://" not in line]
+        if any(line.strip() for line in kept):
+            return " ".join(line.strip() for line in kept if line.strip())
+    return ""
+
+
+def message_lines(patient: Patient, now: dt.datetime, limit: int = 10) -> list[MessageLine]:
+    if patient.user_id is None:
+        return []
+    notices = Notice.objects.filter(user_id=patient.user_id).select_related(
+        "reminder__dose"
+    )[:limit]
+    lines = []
+    for notice in notices:
+        reminder = notice.reminder
+        dose = reminder.dose if reminder is not None else None
+        kind = reminder.kind if reminder is not None else ""
+        lines.append(
+            MessageLine(
+                notice=notice,
+                text=_short_text(notice.body),
+                dose_line=dose_line(dose, now) if dose is not None else None,
+                link=_KIND_LINKS.get(kind, ""),
+            )
+        )
+    return lines
+
+
 @dataclass(frozen=True, slots=True)
 class Progress:
     day: int
     days: int
 
 
-def plan_progress(plan: TaperPlan, today: dt.date) -> Progress | None:
+def plan_progress(
+    plan: TaperPlan, today: dt.date, start: dt.date | None = None
+) -> Progress | None:
+    """Day X of Y; `start` is the plan's first day when the caller has read it already."""
     revision = plan.current_revision
     if revision is None:
         return None
-    first = plan.revisions.order_by("number").values_list("start_date", flat=True).first()
-    start = first or revision.start_date
+    start = start or plan_start(plan) or revision.start_date
     days = (revision.end_date - start).days + 1
     day = min(max((today - start).days + 1, 0), days)
     return Progress(day=day, days=days)
@@ -135,7 +239,7 @@ def today_context(patient: Patient, now: dt.datetime) -> dict[str, Any]:
         .order_by("due_at")
         .first()
     )
-    plan = active_plan(patient)
+    plan, start, upcoming_plan = _plans_now_and_next(patient, today)
     return {
         "patient": patient,
         "today": today,
@@ -143,11 +247,10 @@ def today_context(patient: Patient, now: dt.datetime) -> dict[str, Any]:
         "lines": lines,
         "next_line": dose_line(upcoming, now) if upcoming else None,
         "plan": plan,
-        "progress": plan_progress(plan, today) if plan else None,
+        "upcoming_plan": upcoming_plan,
+        "progress": plan_progress(plan, today, start) if plan else None,
         "change": next_dose_change(plan, today) if plan else None,
-        "notices": Notice.objects.filter(user_id=patient.user_id)[:10]
-        if patient.user_id
-        else [],
+        "notices": message_lines(patient, now),
         "unread": Notice.objects.filter(user_id=patient.user_id, read_at__isnull=True).exists()
         if patient.user_id
         else False,

@@ -10,11 +10,12 @@ import smtplib
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
@@ -58,10 +59,11 @@ def invite_link(user: User) -> str:
 
 
 @transaction.atomic
-def patient_invite(*, patient: Patient) -> User:
+def patient_invite(*, patient: Patient, by: User | None = None) -> User:
     """Give the patient an account (without a password) and e-mail them a signed,
-    expiring link to set one. Sending again is allowed until they have set it."""
-    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    expiring link to set one, naming their clinic and the clinician who invites them
+    (`by`), as text and HTML. Sending again is allowed until they have set it."""
+    patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
     if not patient.email:
         raise PortalError("Add the patient's e-mail address before inviting them.")
     user = patient.user
@@ -78,14 +80,24 @@ def patient_invite(*, patient: Patient) -> User:
         user.email = patient.email
         user.save(update_fields=["email"])
     days = max(settings.PASSWORD_RESET_TIMEOUT // 86400, 1)
+    context = {
+        "link": invite_link(user),
+        "username": user.get_username(),
+        "days": days,
+        "clinic": patient.clinic.name,
+        "clinician": (by.get_full_name() or by.get_username()) if by is not None else "",
+    }
     with translation.override(patient_language(patient)):
-        subject = _("Your clinic invites you to follow your medication plan online")
-        body = render_to_string(
-            "portal/email/invite.txt",
-            {"link": invite_link(user), "username": user.get_username(), "days": days},
-        )
+        # A subject is plain text: the clinic's name goes in as written.
+        subject = _("%(clinic)s invites you to follow your medication plan online") % {
+            "clinic": patient.clinic.name
+        }
+        body = render_to_string("portal/email/invite.txt", context)
+        html = render_to_string("portal/email/invite.html", {**context, "subject": subject})
+    message = EmailMultiAlternatives(subject=subject, body=body.strip() + "\n", to=[patient.email])
+    message.attach_alternative(html, "text/html")
     try:
-        EmailMessage(subject=subject, body=body.strip() + "\n", to=[patient.email]).send()
+        message.send()
     except (smtplib.SMTPException, OSError):
         # The clinician is at the screen: say so and keep nothing, so a retry starts clean.
         log.warning("Invitation e-mail for patient %s could not be sent.", patient.pk)
@@ -133,6 +145,13 @@ def language_set(*, patient: Patient, language: str) -> PatientPreferences:
     if language not in Language.values:
         raise PortalError("Choose English or Spanish.")
     preferences = preferences_for(patient)
+    if preferences.language != language:
+        # The calendar feed speaks this language too: its events change, so clients
+        # see a new SEQUENCE and Last-Modified moves forward.
+        Patient.objects.filter(pk=patient.pk).update(
+            calendar_settings_version=F("calendar_settings_version") + 1,
+            calendar_settings_changed_at=timezone.now(),
+        )
     preferences.language = language
     preferences.save(update_fields=["language", "updated_at"])
     return preferences

@@ -421,7 +421,7 @@ def _staff(request: HttpRequest) -> StaffRequest:
 def patient_invite(request: HttpRequest, pk: int) -> HttpResponse:
     patient = clinic_patient(_staff(request), pk)
     try:
-        services.patient_invite(patient=patient)
+        services.patient_invite(patient=patient, by=request.user)  # type: ignore[arg-type]
     except services.PortalError as refusal:
         messages.error(request, str(refusal))
     else:

@@ -17,13 +17,14 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Max, QuerySet
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from planner.audit import records_by
 from planner.models import Patient, PlanRevision, PlanStatus, RevisionReview, TaperPlan
 from planner.schedule import ApprovedPlan
 from reminders import ical
 from reminders.models import FeedToken
+from reminders.preferences import patient_language
 
 # Active and upcoming (approved, not yet started) plans appear in the feed.
 FEED_STATUSES = (PlanStatus.ACTIVE, PlanStatus.APPROVED)
@@ -35,15 +36,86 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# Enough for a patient's phone, tablet and computers; a bound so the list stays short.
+DEVICES_MAX = 10
+
+
+class FeedDeviceError(ValueError):
+    """A device address that cannot be made (too many, no name) or is not the patient's."""
+
+    def __init__(self, message: str, field: str = "name") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _new_token(*, patient: Patient, by: User | None, name: str) -> str:
+    token = secrets.token_urlsafe(32)  # 256 bits
+    FeedToken.objects.create(patient=patient, name=name, token_hash=_hash(token), created_by=by)
+    return token
+
+
 @transaction.atomic
 @records_by
 def feed_token_issue(*, patient: Patient, by: User | None) -> str:
-    """Make a new address for the patient's feed, revoking the old one. Returns the
-    token: the only time it exists outside the hash."""
+    """The clinic's "new address": revokes every address of the patient and makes one.
+    Returns the token: the only time it exists outside the hash."""
     feed_token_revoke(patient=patient, by=by)
-    token = secrets.token_urlsafe(32)  # 256 bits
-    FeedToken.objects.create(patient=patient, token_hash=_hash(token), created_by=by)
-    return token
+    return _new_token(patient=patient, by=by, name="")
+
+
+def feed_devices(patient: Patient) -> QuerySet[FeedToken]:
+    """The patient's live addresses, one per device, oldest first."""
+    return FeedToken.objects.filter(patient=patient, revoked_at__isnull=True).only(
+        "id", "name", "created_at", "patient_id"
+    )
+
+
+@transaction.atomic
+@records_by
+def feed_device_add(*, patient: Patient, by: User | None, name: str) -> str:
+    """A new address for one more device; the others keep working. Returns the token."""
+    name = " ".join(name.split())[:60]
+    if not name:
+        raise FeedDeviceError("Give the device a name, such as “My phone”.")
+    # The patient's row is the lock: two tabs adding at once cannot pass the bound.
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    if feed_devices(patient).count() >= DEVICES_MAX:
+        raise FeedDeviceError(
+            "You have the most calendar addresses allowed. Stop one you no longer use first."
+        )
+    return _new_token(patient=patient, by=by, name=name)
+
+
+def _live_device(patient: Patient, device_id: int) -> FeedToken:
+    device = (
+        FeedToken.objects.select_for_update()
+        .filter(patient=patient, pk=device_id, revoked_at__isnull=True)
+        .first()
+    )
+    if device is None:
+        raise FeedDeviceError("That calendar address is already stopped.", field="device")
+    return device
+
+
+@transaction.atomic
+@records_by
+def feed_device_renew(*, patient: Patient, by: User | None, device_id: int) -> str:
+    """A new address for one device (lost, or shared by mistake): that device's old
+    address stops working, the other devices' go on. Returns the new token."""
+    device = _live_device(patient, device_id)
+    device.revoked_at = timezone.now()
+    device.save(update_fields=["revoked_at"])
+    return _new_token(patient=patient, by=by, name=device.name)
+
+
+@transaction.atomic
+@records_by
+def feed_device_stop(*, patient: Patient, by: User | None, device_id: int) -> FeedToken:
+    """Stop one device's address; the others keep working."""
+    device = _live_device(patient, device_id)
+    device.revoked_at = timezone.now()
+    device.save(update_fields=["revoked_at"])
+    return device
 
 
 @records_by
@@ -150,15 +222,22 @@ def patient_feed(patient: Patient) -> RenderedFeed:
     candidates = [changed["latest"] or _EPOCH, patient.calendar_settings_changed_at or _EPOCH]
     last_modified = max(candidates).replace(microsecond=0)
     calendar_settings = _settings(patient)
+    # Titles, descriptions and alarms speak the patient's language (issue #17).
+    language = patient_language(patient)
     version = hashlib.sha256(
-        repr((revisions, calendar_settings, patient.home_timezone, last_modified)).encode()
+        repr(
+            (revisions, calendar_settings, patient.home_timezone, last_modified, language)
+        ).encode()
     ).hexdigest()
     key = f"feed:{patient.pk}:{version}"
     cached = cache.get(key)
     if isinstance(cached, RenderedFeed):
         return cached
     plan_ids = list(dict.fromkeys(plan_id for plan_id, _ in revisions))
-    body = ical.render_calendar(_calendar_plans(plan_ids, patient.home_timezone), calendar_settings)
+    with translation.override(language):
+        body = ical.render_calendar(
+            _calendar_plans(plan_ids, patient.home_timezone), calendar_settings
+        )
     rendered = RenderedFeed(body=body, etag=ical.etag_for(body), last_modified=last_modified)
     cache.set(key, rendered, CACHE_SECONDS)
     return rendered
@@ -167,7 +246,8 @@ def patient_feed(patient: Patient) -> RenderedFeed:
 def plan_calendar(plan: TaperPlan, patient: Patient) -> bytes:
     """One plan as a downloadable .ics, with the same events as the feed."""
     plans = _calendar_plans([plan.pk], patient.home_timezone)
-    return ical.render_calendar(plans, _settings(patient))
+    with translation.override(patient_language(patient)):
+        return ical.render_calendar(plans, _settings(patient))
 
 
 @transaction.atomic

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from icalendar import Alarm, Calendar, Event, Timezone, vDuration
 
 import taper
+from planner.display import full_date, mg
 from planner.schedule import ApprovedDose, ApprovedPlan
 from reminders.amounts import approved_dose_amount
-from taper.rounding import format_amount
 
 PRODID = "-//Taper Planner//taper-planner//EN"
 UID_DOMAIN = "taper-planner"
@@ -31,7 +33,9 @@ DOSE_MINUTES = 15
 # why reminders never rely on the calendar alone.
 REFRESH_INTERVAL = dt.timedelta(hours=4)
 DAYS_AHEAD_ALARM = dt.timedelta(days=2)
-DISCLAIMER = "The planner supports your clinicians; it does not replace their advice."
+DISCLAIMER = gettext_lazy(
+    "The planner supports your clinicians; it does not replace their advice."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +57,7 @@ class CalendarPlan:
 class CalendarSettings:
     detailed_titles: bool = False
     link: str = ""
-    name: str = "Medication plan"
+    name: str = ""  # "" is "Medication plan" in the language of the rendering
     # Changing the privacy choice rewrites every event: it counts as a change.
     changed_at: dt.datetime | None = None
     version: int = 0
@@ -110,16 +114,23 @@ def _uid(key: str, *parts: str) -> str:
 
 
 def _mg(amount: Decimal) -> str:
-    return format_amount(amount)
+    return mg(amount)
 
 
 def _miss_text(until: dt.datetime, next_day: bool, open_app: str) -> str:
-    return (
-        f"If you miss this dose, take it as soon as you remember, up to "
-        f"{until:%H:%M}{' the next day' if next_day else ''}. After that, skip it "
-        "and take the next dose at its usual time. Never take two doses at once."
-        f"{open_app}\n{DISCLAIMER}"
-    )
+    if next_day:
+        text = _(
+            "If you miss this dose, take it as soon as you remember, up to %(until)s the "
+            "next day. After that, skip it and take the next dose at its usual time. Never "
+            "take two doses at once."
+        )
+    else:
+        text = _(
+            "If you miss this dose, take it as soon as you remember, up to %(until)s. After "
+            "that, skip it and take the next dose at its usual time. Never take two doses "
+            "at once."
+        )
+    return f"{text % {'until': f'{until:%H:%M}'}}{open_app}\n{DISCLAIMER}"
 
 
 def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) -> list[Entry]:
@@ -128,7 +139,7 @@ def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) ->
     plan = source if isinstance(source, ApprovedPlan) else ApprovedPlan.of_engine_plan(source)
     entries: list[Entry] = []
     zone = ZoneInfo(plan.zone)
-    open_app = f" Open the app: {link}" if link else ""
+    open_app = " " + _("Open the app: %(link)s") % {"link": link} if link else ""
     for series in _dose_series(plan.doses, zone):
         first = series[0]
         until = first.catch_up_until.astimezone(zone)
@@ -141,7 +152,7 @@ def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) ->
                 start=dt.datetime.combine(first.local_date, first.local_time, tzinfo=zone),
                 count=len(series),
                 content=("dose", first.amount_mg, units, f"{until:%H:%M}", len(series)),
-                summary_minimal="Medication dose",
+                summary_minimal=_("Medication dose"),
                 summary_detailed=approved_dose_amount(
                     plan, first.local_date, first.local_time, first.amount_mg
                 ).text(detailed=True),
@@ -163,7 +174,7 @@ def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) ->
                 start=dt.datetime.combine(after, dose.local_time, tzinfo=zone),
                 count=0,
                 content=("maintenance", dose.amount_mg, dose.units_text, f"{until:%H:%M}"),
-                summary_minimal="Medication dose",
+                summary_minimal=_("Medication dose"),
                 summary_detailed=approved_dose_amount(
                     plan, dose.local_date, dose.local_time, dose.amount_mg
                 ).text(detailed=True),
@@ -179,12 +190,10 @@ def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) ->
                 kind="change",
                 start=day_before,
                 content=("change", previous.daily_total_mg, step.daily_total_mg),
-                summary_minimal="Your dose changes tomorrow",
-                summary_detailed=(
-                    f"Dose changes tomorrow: {_mg(previous.daily_total_mg)} → "
-                    f"{_mg(step.daily_total_mg)} mg a day"
-                ),
-                description=f"Tomorrow your doses change. Check your plan.{open_app}",
+                summary_minimal=_("Your dose changes tomorrow"),
+                summary_detailed=_("Dose changes tomorrow: %(from)s → %(to)s mg a day")
+                % {"from": _mg(previous.daily_total_mg), "to": _mg(step.daily_total_mg)},
+                description=_("Tomorrow your doses change. Check your plan.") + open_app,
                 alarm_before=None,
             )
         )
@@ -197,16 +206,22 @@ def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) ->
                 kind="last",
                 start=final.end_date,
                 content=("last", final.end_date, stopping),
-                summary_minimal="Last day of your plan" if stopping else "Last step of your plan",
+                summary_minimal=(
+                    _("Last day of your plan") if stopping else _("Last step of your plan")
+                ),
                 summary_detailed=(
-                    "Last day of baclofen taper" if stopping else "Baclofen taper reaches target"
+                    _("Last day of baclofen taper")
+                    if stopping
+                    else _("Baclofen taper reaches target")
                 ),
                 description=(
                     (
-                        "Today is the last day with doses. From tomorrow take none unless your "
-                        "clinic says otherwise."
+                        _(
+                            "Today is the last day with doses. From tomorrow take none "
+                            "unless your clinic says otherwise."
+                        )
                         if stopping
-                        else "From today keep taking this dose until your clinic says otherwise."
+                        else _("From today keep taking this dose until your clinic says otherwise.")
                     )
                     + open_app
                 ),
@@ -220,13 +235,15 @@ def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) ->
                 kind="refill",
                 start=refill.alarm_date,
                 content=("refill", refill.alarm_date, refill.empty_date),
-                summary_minimal="Pump refill due",
-                summary_detailed="Baclofen pump refill due",
-                description=(
-                    f"Your pump must be refilled by today; it runs empty on "
-                    f"{refill.empty_date:%d %B %Y}. A pump that runs empty causes sudden "
-                    f"withdrawal, which can be life-threatening: call your clinic.{open_app}"
-                ),
+                summary_minimal=_("Pump refill due"),
+                summary_detailed=_("Baclofen pump refill due"),
+                description=_(
+                    "Your pump must be refilled by today; it runs empty on %(day)s. A pump "
+                    "that runs empty causes sudden withdrawal, which can be life-threatening: "
+                    "call your clinic."
+                )
+                % {"day": full_date(refill.empty_date)}
+                + open_app,
                 alarm_before=dt.timedelta(days=7),
             )
         )
@@ -237,9 +254,10 @@ def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) ->
                 kind="visit",
                 start=visit.visit_date,
                 content=("visit", visit.visit_date, visit.daily_dose_mcg),
-                summary_minimal="Clinic visit",
-                summary_detailed=f"Pump visit: dose to {_mg(visit.daily_dose_mcg)} mcg/day",
-                description=f"Clinic visit to adjust your pump.{open_app}",
+                summary_minimal=_("Clinic visit"),
+                summary_detailed=_("Pump visit: dose to %(mcg)s mcg/day")
+                % {"mcg": _mg(visit.daily_dose_mcg)},
+                description=_("Clinic visit to adjust your pump.") + open_app,
                 alarm_before=DAYS_AHEAD_ALARM,
             )
         )
@@ -277,8 +295,9 @@ def render_calendar(plans: Sequence[CalendarPlan], settings: CalendarSettings) -
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("name", settings.name)
-    calendar.add("x-wr-calname", settings.name)
+    name = settings.name or _("Medication plan")
+    calendar.add("name", name)
+    calendar.add("x-wr-calname", name)
     calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(REFRESH_INTERVAL))
     starts: list[dt.date] = []

@@ -8,9 +8,9 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from planner.display import long_day
 from reminders.models import Dose, DoseStatus
 from taper.missed_dose import DoseSlot, NextDose, next_dose
 
@@ -49,7 +49,7 @@ def next_dose_text(upcoming: NextDose) -> str:
         return _("take your %(time)s dose as usual") % {"time": f"{upcoming.time:%H:%M}"}
     return _("take your next dose at %(time)s on %(day)s as usual") % {
         "time": f"{upcoming.time:%H:%M}",
-        "day": date_format(upcoming.day, "l j F"),
+        "day": long_day(upcoming.day),
     }
 
 

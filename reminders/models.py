@@ -57,12 +57,16 @@ class DispatchStage(models.Model):
 
 
 class FeedToken(models.Model):
-    """A patient's calendar subscription address. Only the SHA-256 of the token is
-    stored: the address is shown once, when it is made, and cannot be read back."""
+    """A patient's calendar subscription address for one device ("My phone"). Only the
+    SHA-256 of the token is stored: the address is shown once, when it is made, and
+    cannot be read back. A patient holds one live address per device, each made new or
+    stopped on its own, so a second phone does not break the first."""
 
     patient = models.ForeignKey(
         "planner.Patient", on_delete=models.CASCADE, related_name="feed_tokens"
     )
+    # The patient's own name for the device; not a secret, and not clinical data.
+    name = models.CharField(max_length=60, blank=True)
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -72,11 +76,13 @@ class FeedToken(models.Model):
     history = HistoricalRecords(excluded_fields=["token_hash"])
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
+        ordering = ["created_at", "id"]
+        indexes = [
+            # The calendar page's list of live devices (reminders.feeds.feed_devices).
+            models.Index(
                 fields=["patient"],
                 condition=models.Q(revoked_at__isnull=True),
-                name="one_live_feed_token_per_patient",
+                name="feed_token_live_per_patient",
             ),
         ]
 

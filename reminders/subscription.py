@@ -11,7 +11,8 @@ from reminders import feeds
 
 def subscription_context(token: str) -> dict[str, Any]:
     urls = feeds.feed_urls(token)
-    qr = segno.make(urls["webcal"], error="m")
+    # https, not webcal: Android camera apps open only web addresses (issue #17).
+    qr = segno.make(urls["https"], error="m")
     return {
         "urls": urls,
         "qr_svg": qr.svg_inline(scale=4, title="QR code of your calendar address"),

@@ -35,6 +35,9 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponseBase:
     timestamp = int(feed.last_modified.timestamp())
     not_modified = get_conditional_response(request, etag=feed.etag, last_modified=timestamp)
     if not_modified is not None:
+        # RFC 9110 15.4.5: a 304 carries the validators the 200 would have sent.
+        not_modified["ETag"] = feed.etag
+        not_modified["Last-Modified"] = http_date(timestamp)
         _calendar_headers(not_modified)
         return not_modified
     response = HttpResponse(feed.body, content_type=CALENDAR_TYPE)

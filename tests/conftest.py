@@ -33,6 +33,18 @@ def frozen_clock(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def site_language() -> Iterator[None]:
+    """A request that activates a patient's language leaves it active in the thread
+    (Django does not reset it): the next test starts in the site's language again, so
+    code that renders in "the active language" (the calendar) is tested as it runs."""
+    from django.conf import settings
+    from django.utils import translation
+
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def empty_cache() -> None:
     """Each test starts with an empty cache. With the clock frozen and row ids reused after
     a rollback, a cache key built from ids and timestamps (the calendar feed's) could

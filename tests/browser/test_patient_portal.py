@@ -94,6 +94,7 @@ def test_a_patient_is_invited_records_a_dose_gets_missed_dose_help_and_subscribe
 
         # Subscribe to the calendar.
         page.get_by_role("link", name="Calendar").click()
+        page.get_by_label("Name of the device").fill("My phone")
         page.get_by_role("button", name="Add my plan to a calendar").click()
         expect(page.locator(".qr svg")).to_be_visible()
         expect(page.locator(".feed-url")).to_contain_text("/calendar/")
@@ -144,8 +145,20 @@ def test_every_patient_page_passes_the_axe_check(
             found += serious_violations(page)
         # The calendar page while the address is shown, and a severe check-in's answer.
         page.goto(live_server.url + "/me/calendar/")
+        page.get_by_label("Name of the device").fill("My phone")
         page.get_by_role("button", name="Add my plan to a calendar").click()
         expect(page.locator(".qr svg")).to_be_visible()
+        found += serious_violations(page)
+        # The list of devices and the confirmation before a new address or a stop.
+        page.goto(live_server.url + "/me/calendar/")
+        found += serious_violations(page)
+        page.get_by_role("button", name="Make a new address").click()
+        renew = page.get_by_role("heading", name="Make a new address for “My phone”?")
+        expect(renew).to_be_visible()
+        found += serious_violations(page)
+        page.get_by_role("link", name="No, go back").click()
+        page.get_by_role("button", name="Stop").click()
+        expect(page.get_by_role("heading", name="Stop the address of “My phone”?")).to_be_visible()
         found += serious_violations(page)
         page.goto(live_server.url + "/me/check-in/")
         for fieldset in page.locator("fieldset").all():
@@ -162,6 +175,9 @@ def test_every_patient_page_passes_the_axe_check(
         ):
             page.goto(f"{live_server.url}/a/{token}/")
             found += serious_violations(page)
+        page.goto(f"{live_server.url}/a/{'x' * 40}/")  # an expired or made-up link
+        expect(page.get_by_role("link", name="Back to today")).to_be_visible()
+        found += serious_violations(page)
         # The pages of a patient who is not logged in.
         page.get_by_role("button", name="Log out").click()
         for path in ("/accounts/login/", "/accounts/password-reset/",

@@ -484,3 +484,51 @@ def test_an_invitation_that_cannot_be_e_mailed_says_so_and_keeps_nothing(
     patient.refresh_from_db()
     assert patient.user is None
     assert User.objects.count() == users
+
+
+def test_the_invitation_names_the_clinic_and_the_clinician_in_text_and_escaped_html(
+    client: Client, alice: Any, patient: Patient
+) -> None:
+    patient.email = "sam@example.org"
+    patient.save()
+    clinic = patient.clinic
+    clinic.name = 'Rivers <b>Spine</b> & "Pain"'
+    clinic.save()
+    alice.first_name, alice.last_name = "Alice", "O'Neil <i>"
+    alice.save()
+    invite(client, alice, patient)
+    message = mail.outbox[-1]
+    assert message.subject == (
+        'Rivers <b>Spine</b> & "Pain" invites you to follow your medication plan online'
+    )
+    text = str(message.body)
+    assert "Alice O'Neil <i> at Rivers <b>Spine</b> & \"Pain\" has invited you" in text
+    assert "call Rivers <b>Spine</b> & \"Pain\"." in text
+    [(html, mimetype)] = message.alternatives  # type: ignore[attr-defined]
+    assert mimetype == "text/html"
+    html = str(html)
+    assert "<b>Spine</b>" not in html
+    assert "<i>" not in html
+    assert "Rivers &lt;b&gt;Spine&lt;/b&gt; &amp; &quot;Pain&quot;" in html
+    assert "Alice O&#x27;Neil &lt;i&gt;" in html
+    link = re.search(r"http://\S+/me/welcome/\S+/", text)
+    assert link is not None
+    assert f'href="{link.group(0)}"' in html
+
+
+def test_a_spanish_invitation_names_the_clinic_in_spanish(
+    client: Client, alice: Any, patient: Patient
+) -> None:
+    from portal.services import language_set
+
+    patient.email = "sam@example.org"
+    patient.save()
+    language_set(patient=patient, language="es")
+    alice.first_name, alice.last_name = "Alice", "Ruiz"
+    alice.save()
+    invite(client, alice, patient)
+    message = mail.outbox[-1]
+    assert message.subject.endswith("le invita a seguir su plan de medicación en línea")
+    assert f"Alice Ruiz, de {patient.clinic.name}, le ha invitado" in str(message.body)
+    [(html, _)] = message.alternatives
+    assert 'lang="es"' in str(html)

@@ -24,6 +24,7 @@ from planner.models import Patient, TaperPlan
 from reminders import feeds, ical
 from reminders.models import FeedToken
 from tests.support.clock import START
+from tests.support.factories import PatientFactory
 from tests.support.plans import engine_input
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -318,19 +319,106 @@ def patient_login(client: Client, django_user_model: Any, patient: Patient) -> C
     return client
 
 
-def test_a_patient_makes_rotates_and_revokes_their_own_address(
+def feed_token_in(page: str) -> str:
+    return page.split("/calendar/")[1].split(".ics")[0]
+
+
+def feed_status(client: Client, token: str) -> int:
+    return client.get(reverse("calendar_feed", args=[token])).status_code
+
+
+def test_a_patient_holds_one_address_per_device_and_renews_or_stops_each_alone(
     patient_login: Client, patient: Patient, active_plan: TaperPlan
 ) -> None:
     url = reverse("my_calendar")
-    page = patient_login.post(url, {"action": "issue"}).content.decode()
-    first = page.split("/calendar/")[1].split(".ics")[0]
-    assert patient_login.get(reverse("calendar_feed", args=[first])).status_code == 200
-    page = patient_login.post(url, {"action": "rotate"}).content.decode()
-    second = page.split("/calendar/")[1].split(".ics")[0]
-    assert second != first
-    assert patient_login.get(reverse("calendar_feed", args=[first])).status_code == 404
-    patient_login.post(url, {"action": "revoke"})
-    assert patient_login.get(reverse("calendar_feed", args=[second])).status_code == 404
+    phone = feed_token_in(patient_login.post(url, {"action": "add", "name": "My phone"}).content
+                          .decode())
+    tablet = feed_token_in(patient_login.post(url, {"action": "add", "name": "Tablet"}).content
+                           .decode())
+    assert feed_status(patient_login, phone) == 200
+    assert feed_status(patient_login, tablet) == 200  # the second device broke nothing
+    page = patient_login.get(url).content.decode()
+    assert "My phone" in page
+    assert "Tablet" in page
+    assert phone not in page  # shown once only
+    assert tablet not in page
+    phone_id = FeedToken.objects.get(name="My phone", revoked_at__isnull=True).pk
+    # A new address for the phone asks first; confirmed, only the phone's changes.
+    asked = patient_login.post(url, {"action": "renew", "device": phone_id})
+    assert "Make a new address for “My phone”?" in asked.content.decode()
+    assert feed_status(patient_login, phone) == 200
+    renewed = patient_login.post(url, {"action": "renew", "device": phone_id, "confirm": "yes"})
+    new_phone = feed_token_in(renewed.content.decode())
+    assert feed_status(patient_login, phone) == 404
+    assert feed_status(patient_login, new_phone) == 200
+    assert feed_status(patient_login, tablet) == 200
+    # Stopping the tablet asks first too.
+    tablet_id = FeedToken.objects.get(name="Tablet", revoked_at__isnull=True).pk
+    asked = patient_login.post(url, {"action": "stop", "device": tablet_id})
+    assert "Stop the address of “Tablet”?" in asked.content.decode()
+    assert feed_status(patient_login, tablet) == 200
+    patient_login.post(url, {"action": "stop", "device": tablet_id, "confirm": "yes"})
+    assert feed_status(patient_login, tablet) == 404
+    assert feed_status(patient_login, new_phone) == 200
+
+
+def test_a_device_needs_a_name_and_another_patients_device_cannot_be_touched(
+    patient_login: Client, patient: Patient, active_plan: TaperPlan
+) -> None:
+    other_patient = PatientFactory.create(clinic=patient.clinic, given_name="Bea")
+    url = reverse("my_calendar")
+    response = patient_login.post(url, {"action": "add", "name": "  "})
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+    assert not FeedToken.objects.exists()
+    theirs = feeds.feed_device_add(patient=other_patient, by=None, name="Their phone")
+    their_id = FeedToken.objects.get().pk
+    for action in ("renew", "stop"):
+        for device in (their_id, "x", "9" * 30):
+            response = patient_login.post(
+                url, {"action": action, "device": device, "confirm": "yes"}
+            )
+            assert response.status_code == 302
+    assert feed_status(patient_login, theirs) == 200
+
+
+def test_a_patient_holds_at_most_ten_device_addresses(patient: Patient) -> None:
+    for number in range(feeds.DEVICES_MAX):
+        feeds.feed_device_add(patient=patient, by=None, name=f"Device {number}")
+    with pytest.raises(feeds.FeedDeviceError):
+        feeds.feed_device_add(patient=patient, by=None, name="One too many")
+    assert feeds.feed_devices(patient).count() == feeds.DEVICES_MAX
+
+
+def test_the_qr_code_holds_the_https_address_that_android_camera_apps_open() -> None:
+    import segno
+
+    from reminders.subscription import subscription_context
+
+    context = subscription_context("t" * 43)
+    https = context["urls"]["https"]
+    assert https.startswith("http")
+    expected = segno.make(https, error="m").svg_inline(
+        scale=4, title="QR code of your calendar address"
+    )
+    assert context["qr_svg"] == expected
+
+
+def test_the_migration_names_an_existing_address_as_the_first_device_and_it_keeps_working(
+    client: Client, patient: Patient, active_plan: TaperPlan
+) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    from portal.services import language_set
+
+    migration = importlib.import_module("reminders.migrations.0010_feed_token_per_device")
+    token = feeds.feed_token_issue(patient=patient, by=None)  # as made before devices
+    language_set(patient=patient, language="es")
+    migration.name_existing_addresses(apps, None)
+    assert FeedToken.objects.get().name == "Mi primer dispositivo"
+    assert feed_status(client, token) == 200
 
 
 def test_a_patient_chooses_detailed_titles_and_the_feed_changes(
@@ -380,3 +468,63 @@ def test_a_revision_waiting_for_review_or_rejected_stays_off_the_calendar(
                              from_date=dt.date(2027, 3, 4), days=3)
         services.revision_approve(plan=active_plan, by=bob)
     assert feeds.plan_calendar(active_plan, patient) != before  # approved: in force
+
+
+def test_a_304_carries_the_etag_and_last_modified_of_the_feed(
+    client: Client, patient: Patient, active_plan: TaperPlan
+) -> None:
+    token = feeds.feed_token_issue(patient=patient, by=None)
+    url = reverse("calendar_feed", args=[token])
+    first = client.get(url)
+    for headers in ({"if-none-match": first["ETag"]},
+                    {"if-modified-since": first["Last-Modified"]}):
+        again = client.get(url, headers=headers)
+        assert again.status_code == 304
+        assert again["ETag"] == first["ETag"]
+        assert again["Last-Modified"] == first["Last-Modified"]
+        assert "private" in again["Cache-Control"]
+
+
+def test_the_feed_speaks_the_patients_language_and_changing_it_changes_the_feed(
+    client: Client, patient: Patient, active_plan: TaperPlan
+) -> None:
+    from portal.services import language_set
+
+    token = feeds.feed_token_issue(patient=patient, by=None)
+    url = reverse("calendar_feed", args=[token])
+    english = client.get(url)
+    with time_machine.travel(dt.datetime(2027, 2, 21, tzinfo=dt.UTC)):
+        language_set(patient=patient, language="es")
+    spanish = client.get(url, headers={"if-none-match": english["ETag"]})
+    assert spanish.status_code == 200
+    assert spanish["Last-Modified"] != english["Last-Modified"]
+    calendar = Calendar.from_ical(spanish.content)
+    events = calendar.walk("VEVENT")
+    summaries = {str(event["SUMMARY"]) for event in events}
+    assert "Dosis de medicamento" in summaries
+    assert "Medication dose" not in summaries
+    assert "Su dosis cambia mañana" in summaries
+    assert any("Si olvida esta dosis" in str(event["DESCRIPTION"]) for event in events)
+    alarms = [str(alarm["DESCRIPTION"]) for alarm in calendar.walk("VALARM")]
+    assert alarms
+    assert set(alarms) == {"Dosis de medicamento"}
+    assert str(calendar["X-WR-CALNAME"]) == "Plan de medicación"
+    assert b"SEQUENCE:1" in spanish.content
+
+
+def test_the_device_pages_speak_spanish(
+    patient_login: Client, patient: Patient, active_plan: TaperPlan
+) -> None:
+    from portal.services import language_set
+
+    language_set(patient=patient, language="es")
+    url = reverse("my_calendar")
+    added = patient_login.post(url, {"action": "add", "name": "Mi teléfono"}).content.decode()
+    assert "Sus dispositivos" in added
+    assert "Solo la mostramos esta vez." in added
+    device = FeedToken.objects.get(revoked_at__isnull=True).pk
+    asked = patient_login.post(url, {"action": "stop", "device": device}).content.decode()
+    assert "¿Detener la dirección de «Mi teléfono»?" in asked
+    assert "Sí, detenerla" in asked
+    refused = patient_login.post(url, {"action": "add", "name": ""}).content.decode()
+    assert "Nombre del dispositivo" in refused

@@ -209,7 +209,7 @@ def story(
         assert refused.status_code == 400
         s.pages["check-in (refused)"] = (refused.content.decode(), ())
         me.post(reverse("patient_check_in"), {k: "severe" for k in CHECK_IN_KEYS})
-        issued = me.post(reverse("my_calendar"), {"action": "issue"})
+        issued = me.post(reverse("my_calendar"), {"action": "add", "name": XSS[:60]})
         token = issued.context["subscription"]["urls"]["https"].rsplit("/", 1)[1][: -len(".ics")]
         me.post(reverse("my_calendar"), {"action": "privacy", "detailed_titles": "1"})
         s.read(me, "my calendar", reverse("my_calendar"))

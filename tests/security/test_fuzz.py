@@ -937,8 +937,11 @@ def test_the_patients_settings(site: Site, world: World) -> None:
 def test_the_patients_calendar_page(site: Site, world: World) -> None:
     client = world.patient_client()
     fields = {
-        "action": one("issue", "rotate", "revoke", "privacy"),
+        "action": one("add", "renew", "stop", "privacy"),
         "detailed_titles": one("1", "0"),
+        "name": one("My phone", ""),
+        "device": one("1", "2", "x"),
+        "confirm": one("yes", "no"),
     }
 
     @fuzz(n(120))

@@ -32,7 +32,7 @@ from planner.celery import app as celery_app
 from planner.models import Patient, PlanStatus, TaperPlan
 from planner.roles import Role
 from reminders import actions
-from reminders.models import AbruptStopAlert, Dose
+from reminders.models import AbruptStopAlert, Dose, FeedToken
 from reminders.tasks import dispatch_reminders
 from tests.support.factories import make_staff
 from tests.support.plans import at_new_york, plan_post, review_post
@@ -168,7 +168,7 @@ def story(django_user_model: Any, clinic: Any, alice: Any) -> dict[str, list[str
         )
         # The used invitation link again: Django shows "invalid link".
         me.get(welcome.group(1), follow=True)
-        issued = me.post(reverse("my_calendar"), {"action": "issue"})
+        issued = me.post(reverse("my_calendar"), {"action": "add", "name": "My phone"})
         feed = issued.context["subscription"]["urls"]["https"].split("/calendar/")[1]
         secrets["feed"].append(feed.removesuffix(".ics"))
         me.post(reverse("my_calendar"), {"action": "privacy", "detailed_titles": "1"})
@@ -206,7 +206,10 @@ def story(django_user_model: Any, clinic: Any, alice: Any) -> dict[str, list[str
         )
         assert AbruptStopAlert.objects.filter(plan=plan).exists()
         dispatch_reminders.delay()  # the alert goes to the clinic
-        rotated = me.post(reverse("my_calendar"), {"action": "rotate"})
+        device = FeedToken.objects.get(revoked_at__isnull=True).pk
+        rotated = me.post(
+            reverse("my_calendar"), {"action": "renew", "device": device, "confirm": "yes"}
+        )
         feed = rotated.context["subscription"]["urls"]["https"].split("/calendar/")[1]
         secrets["feed"].append(feed.removesuffix(".ics"))
         assert Client().get("/calendar/" + secrets["feed"][0] + ".ics").status_code == 404

@@ -20,10 +20,13 @@ def serious_violations(page: Any) -> list[str]:
     ]
 
 
-def log_in(page: Any, live_server: Any, username: str = "alice") -> None:
-    """A staff member of the suite (password pw-for-tests-1) logs in and sees the dashboard."""
+def log_in(
+    page: Any, live_server: Any, username: str = "alice", lands_on: str = "Clinic dashboard"
+) -> None:
+    """A user of the suite (password pw-for-tests-1) logs in and sees their first page: the
+    dashboard for staff, Today ("Today, <day>") for a patient."""
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill("pw-for-tests-1")
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Clinic dashboard")).to_be_visible()
+    expect(page.get_by_role("heading", name=lands_on)).to_be_visible()
