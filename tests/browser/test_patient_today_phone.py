@@ -14,9 +14,8 @@ from planner import display
 from planner.models import Patient
 from reminders.models import DoseStatus
 from tests.browser.test_patient_portal import PHONE
-from tests.support.browser import serious_violations
 from tests.portal.test_today_messages import deliver_in_app
-from tests.support.browser import log_in
+from tests.support.browser import log_in, serious_violations
 from tests.support.clock import START
 from tests.support.factories import patient_account
 from tests.support.plans import active_plan, at_new_york, dose_at
