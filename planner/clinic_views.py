@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 from typing import Any
 
@@ -29,6 +28,7 @@ from planner.forms import (
     CancelForm,
     PatientForm,
     PlanForm,
+    RefillForm,
     ReviewForm,
     RevisionForm,
 )
@@ -247,7 +247,12 @@ def plan_preview(request: HttpRequest, pk: int) -> HttpResponse:
 def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     plan = clinic_plan(_staff(request), pk)
     access_record(user=request.user, action=AccessAction.PLAN_PAGE, patient=plan.patient, plan=plan)
-    return render(request, "planner/plan_detail.html", selectors.plan_page(plan, request.user))
+    context = {
+        **selectors.plan_page(plan, request.user),
+        **refills.pump_page(plan),
+        "refill_form": RefillForm(),
+    }
+    return render(request, "planner/plan_detail.html", context)
 
 
 @staff_required
@@ -255,7 +260,8 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def plan_handout(request: HttpRequest, pk: int) -> HttpResponse:
     plan = clinic_plan(_staff(request), pk)
     access_record(user=request.user, action=AccessAction.HANDOUT, patient=plan.patient, plan=plan)
-    return render(request, "planner/handout.html", selectors.handout_page(plan))
+    context = {**selectors.handout_page(plan), **refills.pump_page(plan)}
+    return render(request, "planner/handout.html", context)
 
 
 def _lifecycle(request: HttpRequest, pk: int, action: str) -> HttpResponse:
@@ -464,17 +470,25 @@ def plan_audit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def plan_refill(request: HttpRequest, pk: int) -> HttpResponse:
     plan = clinic_plan(_staff(request), pk)
-    try:
-        day = dt.date.fromisoformat(request.POST.get("refilled_on", ""))
-    except ValueError:
-        messages.error(request, "Refill date: enter a date as YYYY-MM-DD.")
-        return redirect("plan", pk=plan.pk)
-    try:
-        refills.refill_record(plan=plan, refilled_on=day, by=_staff(request).user,
-                              now=timezone.now())
-    except ValidationError as refusal:
-        for message in refusal.messages:
-            messages.error(request, f"Refill date: {message}")
+    form = RefillForm(request.POST)
+    if form.is_valid():
+        try:
+            refills.refill_record(
+                plan=plan,
+                refilled_on=form.cleaned_data["refilled_on"],
+                volume_ml=form.cleaned_data["volume_ml"],
+                concentration_mcg_per_ml=form.cleaned_data["concentration_mcg_per_ml"],
+                by=_staff(request).user,
+                now=timezone.now(),
+            )
+        except ValidationError as refusal:
+            _refusal_onto(form, refusal)
+    if form.errors:
+        for name, errors in form.errors.items():
+            label = form.fields[name].label if name in form.fields else "Refill"
+            label = label or name
+            for message in errors:
+                messages.error(request, f"{label}: {message}")
     else:
-        messages.success(request, "Refill recorded.")
+        messages.success(request, "Refill recorded: the dates, reminders and calendar follow it.")
     return redirect("plan", pk=plan.pk)

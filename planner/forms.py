@@ -424,3 +424,22 @@ class ReviewForm(forms.Form):
         if cleaned.get("decision") == "reject" and not (cleaned.get("comment") or "").strip():
             self.add_error("comment", "Say why: the author sees this comment.")
         return cleaned
+
+
+class RefillForm(forms.Form):
+    """A pump refill as the clinic did it: the day, the volume put in and, when it
+    changed, the concentration (reminders.refills.refill_record checks the numbers)."""
+
+    refilled_on = forms.DateField(
+        label="Refill date", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    volume_ml = PlainDecimalField(
+        label="Volume filled (mL)", min_value=Decimal("0.1"), max_digits=6, decimal_places=2
+    )
+    concentration_mcg_per_ml = PlainDecimalField(
+        label="New concentration (mcg/mL)",
+        required=False,
+        max_digits=7,
+        decimal_places=2,
+        help_text="Only when the concentration changed.",
+    )

@@ -33,7 +33,7 @@ from portal.preferences import (
     patient_language_activate,
     stored_preferences,
 )
-from reminders import checkin
+from reminders import checkin, refills
 from reminders.action_views import dose_refusal_text
 from reminders.missed import missed_dose_advice
 from reminders.models import Dose, DoseStatus, ReminderKind
@@ -147,7 +147,10 @@ def check_in(request: HttpRequest, patient: Patient) -> HttpResponse:
 @patient_required
 @require_GET
 def plan(request: HttpRequest, patient: Patient) -> HttpResponse:
-    return render(request, "portal/plan.html", selectors.plan_context(patient))
+    context = selectors.plan_context(patient)
+    if context["plan"] is not None:
+        context.update(refills.pump_page(context["plan"]))
+    return render(request, "portal/plan.html", context)
 
 
 @patient_required

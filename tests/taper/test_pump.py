@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -173,7 +174,7 @@ BIG_PUMP = {
 }
 
 
-def big_pump_plan(wean_steps, **pump):
+def big_pump_plan(wean_steps: list[dict[str, Any]], **pump: Any) -> taper.TaperPlan:
     return plan_for(
         pump_input(pump={**BIG_PUMP, **pump, "wean_steps": wean_steps}, start_date="2027-02-20")
     )
@@ -323,7 +324,13 @@ def test_no_day_between_fills_goes_without_the_pumps_dose(dose, volume, cuts, ga
     assert pump is not None
     concentration = pump.concentration_mcg_per_ml
     fills = {r.due_date: pump.reservoir_ml for r in plan.refills}
-    fills.update({s.visit_date: s.refill_volume_ml for s in pump.wean_steps if s.refilled})
+    fills.update(
+        {
+            s.visit_date: s.refill_volume_ml or pump.reservoir_ml
+            for s in pump.wean_steps
+            if s.refilled
+        }
+    )
     fills.update({r.filled_on: r.volume_ml for r in plan.refills})
     fills[pump.last_refill_date] = pump.reservoir_ml
     day, last = pump.last_refill_date, plan.refills[-1].due_date
