@@ -139,9 +139,14 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "planner/patient_detail.html", selectors.patient_page(patient))
 
 
+def _only_looking(request: HttpRequest) -> bool:
+    """Preview, or "Add a wean visit": the form comes back, nothing is saved."""
+    return "preview" in request.POST or "add_visit" in request.POST
+
+
 def _plan_form(request: HttpRequest, patient: Any) -> PlanForm:
     if request.method == "POST":
-        saving = "preview" not in request.POST
+        saving = not _only_looking(request)
         return PlanForm(request.POST, patient=patient, refuse_duplicates=saving)
     source = None
     if request.GET.get("from_plan", "").isdigit():
@@ -168,8 +173,7 @@ def _form_source(form: PlanForm, patient: Any) -> Any:
 def plan_new(request: HttpRequest, pk: int) -> HttpResponse:
     patient = clinic_patient(_staff(request), pk)
     form = _plan_form(request, patient)
-    wants_preview = "preview" in request.POST
-    if request.method == "POST" and form.is_valid() and not wants_preview:
+    if request.method == "POST" and form.is_valid() and not _only_looking(request):
         assert form.engine_input is not None
         try:
             plan = services.plan_create(
@@ -207,12 +211,12 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         form = PlanForm(
             request.POST, patient=plan.patient, editing=plan,
-            refuse_duplicates="preview" not in request.POST,
+            refuse_duplicates=not _only_looking(request),
         )
     else:
         initial = engine_input.plan_form_initial(plan.current_revision.engine_input)
         form = PlanForm(patient=plan.patient, initial=initial)
-    if request.method == "POST" and form.is_valid() and "preview" not in request.POST:
+    if request.method == "POST" and form.is_valid() and not _only_looking(request):
         assert form.engine_input is not None
         try:
             services.plan_draft_update(plan=plan, by=_staff(request).user,

@@ -172,10 +172,19 @@ def pump_page(plan: TaperPlan) -> dict[str, object]:
     if revision is None or not plan.is_pump:
         return {}
     approved = ApprovedPlan.of(revision, plan.patient.home_timezone)
+    due = refill_due_date(plan, approved) if plan.status == PlanStatus.ACTIVE else None
+    # Dates as the stored output has them (ISO), so every page writes them alike.
     return {
-        "pump_refills": dispatch.pump_refills_now(plan, approved),
+        "pump_refills": [
+            {
+                "filled_on": refill.filled_on.isoformat(),
+                "due_date": refill.due_date.isoformat(),
+                "alarm_date": refill.alarm_date.isoformat(),
+                "empty_date": refill.empty_date.isoformat(),
+                "reminder_dates": [day.isoformat() for day in refill.reminder_dates],
+            }
+            for refill in dispatch.pump_refills_now(plan, approved)
+        ],
         "recorded_refills": list(PumpRefill.objects.filter(plan=plan).order_by("-refilled_on")),
-        "refill_due": refill_due_date(plan, approved)
-        if plan.status == PlanStatus.ACTIVE
-        else None,
+        "refill_due": due.isoformat() if due else None,
     }
