@@ -157,12 +157,16 @@ def test_a_recorded_refill_moves_the_dates_reminders_history_and_calendar(
         "Pump refilled on 2027-03-20: 16 mL of 500 mcg/mL; next refill due 2027-04-17"
     )
     assert history.history_user == alice
-    feed_after = feeds.plan_calendar(pump_plan, pump_plan.patient).decode()
+    patient = Patient.objects.get(pk=pump_plan.patient_id)
+    feed_after = feeds.plan_calendar(pump_plan, patient).decode()
     assert "DTSTART;VALUE=DATE:20270406" in feed_before
     assert "DTSTART;VALUE=DATE:20270417" in feed_after
     assert "DTSTART;VALUE=DATE:20270406" not in feed_after
+    # The same event moved: its SEQUENCE rises (the refill is a calendar version, and the
+    # feed's version moves too).
     refill_event = feed_after.split("refill-1@")[1].split("END:VEVENT")[0]
-    assert "SEQUENCE:1" in refill_event
+    assert "SEQUENCE:2" in refill_event
+    assert patient.calendar_settings_changed_at is not None
     # Overdue now counts from the recorded refill's due date.
     assert alerts_check_refills(now=at_noon_new_york("2027-04-17")) == 0
     assert alerts_check_refills(now=at_noon_new_york("2027-04-18")) == 1
