@@ -14,6 +14,7 @@ from django.urls import reverse
 from planner import services
 from planner.models import Patient, PlanStatus, RevisionKind, TaperPlan
 from planner.roles import Role
+from tests.support import plans
 from tests.support.clock import START
 from tests.support.factories import make_staff
 from tests.support.plans import plan_post, pump_engine_input
@@ -50,10 +51,8 @@ def pump_post(**overrides: Any) -> dict[str, Any]:
 def active_pump_plan(
     patient: Patient, alice: Any, django_user_model: Any, clinic: Any
 ) -> TaperPlan:
-    plan = services.plan_create(patient=patient, by=alice, engine_input=pump_engine_input(patient))
-    services.plan_submit(plan=plan, by=alice)
-    services.plan_approve(plan=plan, by=make_staff(django_user_model, "bob", clinic, Role.REVIEWER))
-    return services.plan_activate(plan=plan, by=alice)
+    reviewer = make_staff(django_user_model, "bob", clinic, Role.REVIEWER)
+    return plans.active_pump_plan(patient, alice, reviewer)
 
 
 def test_the_pump_form_saves_wean_visits_with_and_without_a_refill(

@@ -16,17 +16,13 @@ from planner.roles import Role
 from reminders.models import AbruptStopAlert, AlertReason, Reminder, ReminderKind
 from reminders.refills import alerts_check_refills, refill_record
 from tests.support.factories import make_staff
-from tests.support.plans import pump_engine_input
+from tests.support.plans import active_pump_plan
 
 
 @pytest.fixture
 def pump_plan(alice: Any, patient: Patient, django_user_model: Any, clinic: Any) -> TaperPlan:
-    plan = services.plan_create(
-        patient=patient, by=alice, engine_input=pump_engine_input(patient)
-    )
-    services.plan_submit(plan=plan, by=alice)
-    services.plan_approve(plan=plan, by=make_staff(django_user_model, "bob", clinic, Role.REVIEWER))
-    return services.plan_activate(plan=plan, by=alice)
+    reviewer = make_staff(django_user_model, "bob", clinic, Role.REVIEWER)
+    return active_pump_plan(patient, alice, reviewer)
 
 
 def at_noon_new_york(day: str) -> dt.datetime:
