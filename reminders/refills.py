@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 
 import taper
 from planner.audit import records_by, update_with_history
-from planner.models import Patient, PlanStatus, TaperPlan
+from planner.models import PlanStatus, TaperPlan
 from planner.schedule import ApprovedPlan
+from planner.services import plan_pump_refilled
 from reminders import dispatch
 from reminders.models import AbruptStopAlert, AlertReason, PumpRefill
 from taper.request import fill_volume_refusals
@@ -141,17 +141,15 @@ def refill_record(
     )
     refills = dispatch.pump_refills_now(plan, approved)
     dispatch.refill_reminders_replace(plan=plan, refills=refills, zone=zone, from_time=now)
-    # The calendar: the feed's version and Last-Modified move with the plan's change.
-    Patient.objects.filter(pk=plan.patient_id).update(
-        calendar_settings_version=F("calendar_settings_version") + 1,
-        calendar_settings_changed_at=now,
-    )
     due = refills[0].due_date if refills else None
-    plan._change_reason = (  # type: ignore[attr-defined]  # read by django-simple-history
-        f"Pump refilled on {refilled_on}: {format_amount(volume_ml)} mL of "
-        f"{format_amount(concentration)} mcg/mL; next refill due {due}"
+    plan_pump_refilled(
+        plan=plan,
+        note=(
+            f"Pump refilled on {refilled_on}: {format_amount(volume_ml)} mL of "
+            f"{format_amount(concentration)} mcg/mL; next refill due {due}"
+        ),
+        now=now,
     )
-    plan.save(update_fields=["updated_at"])
     update_with_history(
         AbruptStopAlert.objects.filter(
             plan=plan, reason=AlertReason.REFILL_OVERDUE, closed_at__isnull=True
