@@ -26,11 +26,13 @@ run: $(VENV)/.installed
 	DEBUG=1 $(BIN)/python manage.py seed_demo
 	DEBUG=1 $(BIN)/honcho --procfile Procfile.dev start
 
-## Run every check: ruff, mypy and the whole pytest suite (tests needing PostgreSQL, Redis,
-## node or chromium are deselected here and run by `make test-services`).
+## Run every check: ruff, mypy, the apps' layering (lint-imports) and the whole pytest
+## suite (tests needing PostgreSQL, Redis, node or chromium are deselected here and run
+## by `make test-services`).
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -m "not services and not external and not browser"
 
 ## The fast suite again with the process clock 400 days ahead (Debian's faketime): a test

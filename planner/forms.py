@@ -12,7 +12,7 @@ from django import forms
 from django.utils import timezone
 
 import taper
-from planner import continuity, engine_input, selectors, zones
+from planner import continuity, engine_input, plan_reads, zones
 from planner.models import Clinic, CnsDepressant, Patient, Sex
 from taper import limits
 
@@ -392,7 +392,7 @@ class PlanForm(forms.Form):
         # The schedule is drawn even when saving it is refused.
         self.engine_input = data
         if self.refuse_duplicates:
-            same = selectors.plan_same_as(
+            same = plan_reads.plan_same_as(
                 self.patient,
                 data,
                 exclude_plan_id=self.editing.pk if self.editing is not None else None,
@@ -439,7 +439,7 @@ class RevisionForm(forms.Form):
 
 
 class AlertActionForm(forms.Form):
-    """Acknowledge, annotate or close an abrupt-stop alert (planner.alerts)."""
+    """Acknowledge, annotate or close an abrupt-stop alert (reminders.alerts)."""
 
     action = forms.ChoiceField(
         choices=[("acknowledge", "Acknowledge"), ("note", "Add the note"), ("close", "Close")]

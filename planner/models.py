@@ -145,9 +145,6 @@ class Patient(models.Model):
     # pregnancy, other CNS depressants; planner.continuity.RISK_FACTS): a plan approved
     # before it shows "facts changed since this plan was approved".
     risk_facts_changed_at = models.DateTimeField(null=True, blank=True)
-    # Set when the mail server refused the address: e-mail reminders stop until the
-    # address is changed, and the clinic is told.
-    email_failing_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
@@ -484,7 +481,7 @@ class AlertEventKind(models.TextChoices):
 class AlertEvent(models.Model):
     """What the clinic did about an abrupt-stop alert, with who and when: acknowledged,
     annotated ("called patient, restarted 10 mg"), closed, or escalated to reviewers
-    because it stayed open past the clinic's threshold (planner.alerts). Append-only."""
+    because it stayed open past the clinic's threshold (reminders.alerts). Append-only."""
 
     alert = models.ForeignKey(
         "reminders.AbruptStopAlert", on_delete=models.CASCADE, related_name="events"
@@ -514,3 +511,108 @@ class AlertEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} (alert {self.alert_id})"
+
+
+class DoseStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Due"
+    TAKEN = "taken", "Taken"
+    SKIPPED = "skipped", "Skipped"
+    MISSED = "missed", "Missed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# A dose may be confirmed a little before its time (taken with breakfast at 07:45).
+DOSE_EARLY_ANSWER = dt.timedelta(hours=2)
+
+
+class DoseState(models.TextChoices):
+    """What the patient may do with a dose at a given moment (Dose.state_at)."""
+
+    LATER = "later", "Not yet due"
+    DUE = "due", "Due: take or skip"
+    CATCH_UP = "catch_up", "Late: take it now or skip it"
+    MISSED = "missed", "Too late: missed"
+    TAKEN = "taken", "Taken"
+    SKIPPED = "skipped", "Skipped"
+    CANCELLED = "cancelled", "Withdrawn"
+
+
+# The answers each state allows: one table for the Today page's buttons, the e-mail
+# action pages and planner.doses.dose_record.
+DOSE_ANSWERS: dict[str, frozenset[str]] = {
+    DoseState.DUE: frozenset({DoseStatus.TAKEN, DoseStatus.SKIPPED}),
+    DoseState.CATCH_UP: frozenset({DoseStatus.TAKEN, DoseStatus.SKIPPED}),
+}
+
+
+class Dose(models.Model):
+    """One dose of an active plan: the plan's frozen schedule and the dose log. Written
+    from the approved revision by planner.doses; reminders reads it and delivers."""
+
+    plan = models.ForeignKey("planner.TaperPlan", on_delete=models.CASCADE, related_name="doses")
+    revision = models.ForeignKey(
+        "planner.PlanRevision", on_delete=models.PROTECT, related_name="doses"
+    )
+    local_date = models.DateField()
+    local_time = models.TimeField()
+    timezone = models.CharField(max_length=64)
+    due_at = models.DateTimeField()
+    catch_up_until = models.DateTimeField()
+    amount_mg = models.DecimalField(max_digits=7, decimal_places=2)
+    units_text = models.CharField(max_length=100, blank=True)  # "1 × 10 mg + ½ × 5 mg"
+    # What the dose is for in the patient's day (morning … bedtime, night): the cut order's
+    # role from the approved revision (taper/schedule.py dose_roles).
+    role = models.CharField(max_length=12, blank=True)
+    status = models.CharField(
+        max_length=12, choices=DoseStatus.choices, default=DoseStatus.SCHEDULED
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # The table keeps the name it had when the dose log lived in reminders.
+        db_table = "reminders_dose"
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "local_date", "local_time"],
+                condition=~models.Q(status="cancelled"),
+                name="one_live_dose_per_plan_slot",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount_mg__gt=0), name="dose_amount_positive"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["plan", "due_at"], name="dose_plan_due"),
+            # The missed-dose sweep (reminders.dispatch.doses_mark_missed).
+            models.Index(
+                fields=["catch_up_until"],
+                condition=models.Q(status="scheduled"),
+                name="dose_scheduled_catch_up",
+            ),
+            # Plans with recent missed doses (reminders.dispatch.alerts_check_unconfirmed).
+            models.Index(
+                fields=["due_at"], condition=models.Q(status="missed"), name="dose_missed_due"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dose {self.pk}"
+
+    def state_at(self, now: dt.datetime) -> DoseState:
+        """What the patient may do with this dose at `now`: not yet (more than
+        DOSE_EARLY_ANSWER before it), due (until its time), catch-up (late, until its
+        catch-up window closes), too late (missed), or already answered / withdrawn."""
+        if self.status != DoseStatus.SCHEDULED:
+            return DoseState(str(self.status))
+        if now > self.catch_up_until:
+            return DoseState.MISSED
+        if now < self.due_at - DOSE_EARLY_ANSWER:
+            return DoseState.LATER
+        if now <= self.due_at:
+            return DoseState.DUE
+        return DoseState.CATCH_UP
+
+    def answers_at(self, now: dt.datetime) -> frozenset[str]:
+        """The answers ("taken", "skipped") the patient may give at `now`."""
+        return DOSE_ANSWERS.get(self.state_at(now), frozenset())

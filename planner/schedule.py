@@ -276,24 +276,17 @@ class ApprovedPlan:
             ),
         )
 
-    def _protocol(self) -> taper.Protocol:
-        """The protocol version the plan records (old versions stay loadable)."""
-        catalogue = taper.load_catalogue()
-        product = catalogue.product(self.output["product"])
-        assert product is not None
-        return catalogue.protocol_for(product, self.output["protocol"]["version"])
-
     @property
     def check_in_every_days(self) -> int:
         """The protocol's check-in interval, from the protocol version the plan records."""
-        found = self._protocol()
+        found = recorded_protocol(self.output)
         if isinstance(found, taper.OralProtocol):
             return found.check_in_interval_days.value
         return DEFAULT_CHECK_IN_DAYS
 
     @property
     def max_refill_interval_days(self) -> int | None:
-        protocol = self._protocol()
+        protocol = recorded_protocol(self.output)
         if isinstance(protocol, taper.IntrathecalProtocol):
             return taper.refill_interval_days(protocol)
         return None
@@ -304,7 +297,7 @@ class ApprovedPlan:
         the arithmetic of taper.pump, and the reminder days and maximum interval of the
         protocol version the plan was approved under. Nothing else is re-planned."""
         pump = self.pump
-        protocol = self._protocol()
+        protocol = recorded_protocol(self.output)
         if pump is None or not fills or not isinstance(protocol, taper.IntrathecalProtocol):
             return self.refills
         return tuple(
@@ -323,3 +316,46 @@ class ApprovedPlan:
         moved = copy.copy(self)
         moved.refills = refills
         return moved
+
+
+def recorded_protocol(output: dict[str, Any]) -> taper.Protocol:
+    """The protocol, in the version a stored engine output records (old versions stay
+    loadable), that its plan's clinical thresholds are read from."""
+    catalogue = taper.load_catalogue()
+    product = catalogue.product(output["product"])
+    assert product is not None
+    return catalogue.protocol_for(product, output["protocol"]["version"])
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """When missed doses raise an abrupt-stop alert, from the plan's own protocol
+    (escalation_missed_doses, escalation_hours_without_dose): not copied as constants."""
+
+    missed_doses_in_a_row: int
+    without_confirmed_dose: dt.timedelta
+
+
+def escalation_of(output: dict[str, Any]) -> Escalation | None:
+    """The plan's escalation thresholds, or None for a protocol that sets none (the
+    pump's: its plans have no doses to miss)."""
+    found = recorded_protocol(output)
+    if not isinstance(found, taper.OralProtocol):
+        return None
+    return Escalation(
+        missed_doses_in_a_row=found.escalation_missed_doses.value,
+        without_confirmed_dose=dt.timedelta(hours=found.escalation_hours_without_dose.value),
+    )
+
+
+def longest_wait_without_dose() -> dt.timedelta:
+    """The longest escalation_hours_without_dose of any protocol version on disk: the
+    window a sweep must look back over before each plan's own threshold is applied."""
+    return max(
+        (
+            dt.timedelta(hours=protocol.escalation_hours_without_dose.value)
+            for protocol in taper.load_catalogue().protocols
+            if isinstance(protocol, taper.OralProtocol)
+        ),
+        default=dt.timedelta(0),
+    )

@@ -16,7 +16,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, update_change_reason
 
 import taper
-from planner import continuity, notifications
+from planner import continuity, doses, signals
 from planner.audit import records_by, update_with_history
 from planner.engine_input import patient_facts, product_refusal
 from planner.models import (
@@ -33,9 +33,6 @@ from planner.models import (
     RevisionReview,
     TaperPlan,
 )
-from reminders import dispatch
-from reminders import services as reminder_services
-from reminders.models import ReminderKind
 
 
 class PlanStateError(ValidationError):
@@ -69,8 +66,6 @@ def patient_create(*, clinic: Clinic, data: dict[str, Any], by: User | None = No
 def patient_update(
     *, patient: Patient, data: dict[str, Any], by: User | None = None
 ) -> Patient:
-    if "email" in data and data["email"] != patient.email:
-        patient.email_failing_since = None  # a new address gets a new chance
     old_zone = patient.home_timezone
     today = continuity.patient_today(patient.home_timezone, timezone.now())
     facts_before = continuity.risk_facts(patient_facts(patient, today, 0))
@@ -82,7 +77,7 @@ def patient_update(
     patient.save()
     if patient.home_timezone != old_zone:
         # Doses and reminders keep their wall-clock times in the new home zone.
-        reminder_services.patient_doses_rezone(
+        doses.patient_doses_rezone(
             patient_id=patient.pk, old_zone=old_zone, zone=patient.home_timezone,
             now=timezone.now(),
         )
@@ -305,7 +300,9 @@ def plan_submit(*, plan: TaperPlan, by: User) -> TaperPlan:
     plan.submitted_at = timezone.now()
     plan.save(update_fields=["status", "submitted_at", "requires_review", "updated_at"])
     assert plan.current_revision is not None
-    notifications.review_queue_notify(plan=plan, revision=plan.current_revision, by=by)
+    signals.review_requested.send(
+        sender=TaperPlan, plan=plan, revision=plan.current_revision, by=by
+    )
     return plan
 
 
@@ -343,7 +340,7 @@ def plan_activate(*, plan: TaperPlan, by: User) -> TaperPlan:
     plan.status = PlanStatus.ACTIVE
     plan.activated_at = now
     plan.save(update_fields=["status", "activated_at", "updated_at"])
-    reminder_services.plan_doses_schedule(revision=revision, not_before=now)
+    doses.plan_doses_schedule(revision=revision, not_before=now)
     return plan
 
 
@@ -365,7 +362,7 @@ def _running_plans_end_before(
     for running in TaperPlan.objects.select_for_update(of=("self",)).filter(
         pk__in=[other.pk for other in replacement.running]
     ).select_related("current_revision"):
-        reminder_services.plan_doses_cancel(plan_id=running.pk, from_time=cut_from)
+        doses.plan_doses_cancel(plan_id=running.pk, from_time=cut_from)
         running.replaced_by = plan
         running.runs_until = replacement.last_running_day
         fields = ["replaced_by", "runs_until", "updated_at"]
@@ -379,9 +376,9 @@ def _running_plans_end_before(
         _pending_revisions_close(running, by=by, reason="a new taper replaces the plan")
         running.save(update_fields=fields)
         update_change_reason(running, f"replaced by plan {plan.pk} from {first_day}")
-    dispatch.reminder_add(
+    signals.plan_replaced.send(
+        sender=TaperPlan,
         plan=plan,
-        kind=ReminderKind.PLAN_REPLACED,
         key=f"replaces-{first_day}",
         due_at=now,
         context={
@@ -412,7 +409,7 @@ def plan_cancel(*, plan: TaperPlan, by: User, reason: str) -> TaperPlan:
     _pending_revisions_close(plan, by=by, reason="the plan was cancelled")
     if was_active and _replaced_plans_restore(plan, by=by, now=plan.cancelled_at):
         # Cancelled before its first day: the plan it was to replace simply goes on.
-        reminder_services.plan_doses_cancel(plan_id=plan.pk, from_time=plan.cancelled_at)
+        doses.plan_doses_cancel(plan_id=plan.pk, from_time=plan.cancelled_at)
     elif was_active:
         assert plan.current_revision is not None
         PlanFlag.objects.create(
@@ -423,7 +420,7 @@ def plan_cancel(*, plan: TaperPlan, by: User, reason: str) -> TaperPlan:
             "Watch for withdrawal (hallucinations, seizures, high fever, rebound spasticity).",
             source="baclofen monograph, Stopping: never abruptly",
         )
-        reminder_services.plan_doses_cancel(plan_id=plan.pk, from_time=plan.cancelled_at)
+        doses.plan_doses_cancel(plan_id=plan.pk, from_time=plan.cancelled_at)
     return plan
 
 
@@ -447,12 +444,12 @@ def _replaced_plans_restore(plan: TaperPlan, *, by: User, now: dt.datetime) -> b
         running.save(update_fields=["replaced_by", "runs_until", "updated_at"])
         update_change_reason(running, f"plan {plan.pk}, which was to replace it, was cancelled")
         assert running.current_revision is not None
-        reminder_services.plan_doses_schedule(
+        doses.plan_doses_schedule(
             revision=running.current_revision, not_before=now, from_date=first_day
         )
-        dispatch.reminder_add(
+        signals.plan_revised.send(
+            sender=TaperPlan,
             plan=running,
-            kind=ReminderKind.PLAN_REVISED,
             key=f"replacement-{plan.pk}-cancelled",
             due_at=now,
             context={
@@ -501,7 +498,7 @@ def plan_approve(
     review = PlanReview.objects.create(
         revision=plan.current_revision, reviewer=by, decision=ReviewDecision.APPROVED
     )
-    notifications.review_decision_notify(plan=plan, review=review)
+    signals.review_decided.send(sender=TaperPlan, plan=plan, review=review)
     return plan
 
 
@@ -527,7 +524,7 @@ def plan_reject(
         decision=ReviewDecision.REJECTED,
         comment=comment.strip(),
     )
-    notifications.review_decision_notify(plan=plan, review=review)
+    signals.review_decided.send(sender=TaperPlan, plan=plan, review=review)
     return plan
 
 
@@ -639,7 +636,7 @@ def plan_revise(
     if _needs_review(plan, engine_plan):
         revision.review_state = RevisionReview.PENDING
         revision.save(update_fields=["review_state"])
-        notifications.review_queue_notify(plan=plan, revision=revision, by=by)
+        signals.review_requested.send(sender=TaperPlan, plan=plan, revision=revision, by=by)
     else:
         _revision_put_in_force(plan, revision)
     return revision
@@ -650,7 +647,7 @@ def _revision_put_in_force(plan: TaperPlan, revision: PlanRevision) -> None:
     is told what changed."""
     now = timezone.now()
     start = _local_midnight(revision.effective_from, plan.patient.home_timezone)
-    reminder_services.plan_doses_cancel(plan_id=plan.pk, from_time=max(start, now))
+    doses.plan_doses_cancel(plan_id=plan.pk, from_time=max(start, now))
     plan.current_revision = revision
     fields = ["current_revision", "updated_at"]
     if plan.status == PlanStatus.COMPLETED:
@@ -658,16 +655,16 @@ def _revision_put_in_force(plan: TaperPlan, revision: PlanRevision) -> None:
         plan.status = PlanStatus.ACTIVE
         fields.append("status")
     plan.save(update_fields=fields)
-    reminder_services.plan_doses_schedule(
+    doses.plan_doses_schedule(
         revision=revision, not_before=now, from_date=revision.effective_from
     )
     change = next(
         (f["message"] for f in reversed(revision.engine_output["flags"]) if f["code"] == "REVISED"),
         revision.get_kind_display(),
     )
-    dispatch.reminder_add(
+    signals.plan_revised.send(
+        sender=TaperPlan,
         plan=plan,
-        kind=ReminderKind.PLAN_REVISED,
         key=f"revised-{revision.number}",
         due_at=now,
         context={"effective_from": revision.effective_from.isoformat(), "change": change},
@@ -698,7 +695,7 @@ def revision_approve(
         revision=revision, reviewer=by, decision=ReviewDecision.APPROVED
     )
     _revision_put_in_force(plan, revision)
-    notifications.review_decision_notify(plan=plan, review=review)
+    signals.review_decided.send(sender=TaperPlan, plan=plan, review=review)
     return revision
 
 
@@ -720,7 +717,7 @@ def revision_reject(
     review = PlanReview.objects.create(
         revision=revision, reviewer=by, decision=ReviewDecision.REJECTED, comment=comment.strip()
     )
-    notifications.review_decision_notify(plan=plan, review=review)
+    signals.review_decided.send(sender=TaperPlan, plan=plan, review=review)
     return revision
 
 
@@ -761,6 +758,37 @@ def plan_replan_with_current_facts(*, plan: TaperPlan, by: User) -> TaperPlan:
         raise ValidationError(
             [message for messages in refusal.errors.values() for message in messages]
         ) from None
+
+
+@transaction.atomic
+def plans_complete(*, now: dt.datetime) -> int:
+    """Oral plans whose last dosing day has passed everywhere (a full day ago in UTC)
+    become completed, and plans a newer plan replaced become superseded once their last
+    day (``runs_until``) has passed (planner.tasks.complete_plans, every minute). Pump
+    plans stay active: the pump goes on after a wean. A plan that a newer one replaced is
+    superseded, never completed. Safe to run twice at once (compare-and-set updates)."""
+    passed = now.date() - dt.timedelta(days=1)
+    superseded = update_with_history(
+        TaperPlan.objects.filter(
+            status=PlanStatus.ACTIVE, replaced_by__isnull=False, runs_until__lt=passed
+        ),
+        reason="replaced by a newer plan, which has started",
+        status=PlanStatus.SUPERSEDED,
+        updated_at=now,
+    )
+    finished = TaperPlan.objects.filter(
+        status=PlanStatus.ACTIVE,
+        replaced_by__isnull=True,
+        current_revision__end_date__lt=passed,
+        current_revision__regimen__pump__isnull=True,
+    ).exclude(
+        # A reduce-to-target plan goes on at its maintenance dose until it is ended or
+        # replaced (planner.schedule.maintenance doses).
+        current_revision__engine_output__maintenance__daily_total_mg__isnull=False
+    )
+    return superseded + update_with_history(
+        finished, reason="last dosing day passed", status=PlanStatus.COMPLETED, updated_at=now
+    )
 
 
 @transaction.atomic

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "planner.apps.PlannerConfig",
     "reminders.apps.RemindersConfig",
     "portal.apps.PortalConfig",
+    "clinic.apps.ClinicConfig",
     "api.apps.ApiConfig",
     "rest_framework",
     "knox",
@@ -104,8 +105,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "planner.context_processors.dispatch_banner",
-                "planner.context_processors.staff_abilities",
+                "clinic.context_processors.dispatch_banner",
+                "clinic.context_processors.staff_abilities",
             ],
         },
     },
@@ -202,8 +203,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reminders.tasks.dispatch_reminders",
         "schedule": float(env_int("DISPATCH_INTERVAL_SECONDS", 60)),
     },
+    # Plans past their last dosing day become completed; replaced plans past their last
+    # day become superseded (planner.services.plans_complete; safe to run twice at once).
+    "complete-plans": {
+        "task": "planner.tasks.complete_plans",
+        "schedule": 60.0,
+    },
     # Abrupt-stop alerts left open past their clinic's threshold go to its reviewers
-    # (planner.alerts.alerts_escalate; safe to run twice at once).
+    # (reminders.alerts.alerts_escalate; safe to run twice at once).
     "escalate-open-alerts": {
         "task": "planner.tasks.escalate_open_alerts",
         "schedule": 300.0,

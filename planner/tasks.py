@@ -5,9 +5,9 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from planner import alerts
+from planner import services
 
 
-@shared_task(name="planner.tasks.escalate_open_alerts", ignore_result=True)
-def escalate_open_alerts() -> int:
-    return alerts.alerts_escalate(now=timezone.now())
+@shared_task(name="planner.tasks.complete_plans", ignore_result=True)
+def complete_plans() -> int:
+    return services.plans_complete(now=timezone.now())

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from planner import clinic_views, views
+from clinic import clinic_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from portal.models import PatientPreferences
 from reminders.admin import ReadOnlyAdmin
+from reminders.models import PatientPreferences
 
 
 @admin.register(PatientPreferences)

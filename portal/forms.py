@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from planner.zones import zone_choices
-from portal.models import Language
+from reminders.models import Language
 
 
 class ReminderEmailForm(forms.Form):

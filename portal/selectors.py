@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 
 from planner.chart import dose_chart
 from planner.models import Patient, PlanStatus, TaperPlan
-from planner.selectors import missed_dose_by_step
+from planner.plan_reads import missed_dose_by_step
 from reminders.models import CheckIn, Dose, DoseState, DoseStatus, Notice
 
 HISTORY_STATUSES = (DoseStatus.TAKEN, DoseStatus.SKIPPED, DoseStatus.MISSED)
@@ -44,7 +44,7 @@ class DoseLine:
 
 def dose_line(dose: Dose, now: dt.datetime) -> DoseLine:
     """A dose as the Today page shows it: its buttons are exactly the answers
-    reminders.services.dose_record accepts now (Dose.answers_at)."""
+    planner.doses.dose_record accepts now (Dose.answers_at)."""
     state = dose.state_at(now)
     answers = dose.answers_at(now)
     return DoseLine(

@@ -19,13 +19,12 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from planner import doses as reminder_services
 from planner.models import Patient
 from planner.roles import Role
 from planner.zones import is_home_zone
-from portal.models import Language, PatientPreferences
-from portal.preferences import calendar_subscribed, patient_language
-from reminders import services as reminder_services
-from reminders.models import Notice
+from reminders.models import Language, Notice, PatientPreferences
+from reminders.preferences import calendar_subscribed, patient_language
 
 
 class InviteTokenGenerator(PasswordResetTokenGenerator):

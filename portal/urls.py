@@ -1,8 +1,11 @@
 from django.urls import path
 
-from portal import views
+from portal import action_views, patient_views, views
 
 urlpatterns = [
+    path("me/calendar/", patient_views.my_calendar, name="my_calendar"),
+    # Signed links from reminder e-mails; redacted from the logs like feed tokens.
+    path("a/<str:token>/", action_views.action, name="action"),
     path("me/", views.today, name="patient_today"),
     path("me/notices/read/", views.notices_read, name="patient_notices_read"),
     path("me/doses/<int:dose_id>/answer/", views.dose_answer, name="patient_dose_answer"),

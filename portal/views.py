@@ -24,21 +24,21 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from planner.access import StaffRequest, clinic_patient, clinician_required, staff_required
 from planner.audit import access_record
+from planner.doses import DoseAnswerError, dose_record
 from planner.models import AccessAction, Patient
 from portal import selectors, services
+from portal.action_views import dose_refusal_text
 from portal.forms import LanguageForm, ReminderEmailForm, TimezoneForm
-from portal.preferences import (
+from portal.patient_views import own_patient_record
+from reminders import checkin, refills
+from reminders.missed import missed_dose_advice
+from reminders.models import Dose, DoseStatus, ReminderKind
+from reminders.preferences import (
     calendar_subscribed,
     email_wanted,
     patient_language_activate,
     stored_preferences,
 )
-from reminders import checkin, refills
-from reminders.action_views import dose_refusal_text
-from reminders.missed import missed_dose_advice
-from reminders.models import Dose, DoseStatus, ReminderKind
-from reminders.patient_views import own_patient_record
-from reminders.services import DoseAnswerError, dose_record
 
 PatientView = Callable[..., HttpResponse]
 

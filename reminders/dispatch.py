@@ -28,8 +28,14 @@ from django.db.models.functions import Coalesce
 
 import taper
 from planner.audit import update_with_history
-from planner.models import Patient, PlanRevision, PlanStatus, TaperPlan
-from planner.schedule import ApprovedPlan, ApprovedRefill
+from planner.models import PlanRevision, PlanStatus, TaperPlan
+from planner.schedule import (
+    ApprovedPlan,
+    ApprovedRefill,
+    Escalation,
+    escalation_of,
+    longest_wait_without_dose,
+)
 from reminders import messages
 from reminders.channels import Channel, PermanentError, TransientError
 from reminders.models import (
@@ -37,12 +43,14 @@ from reminders.models import (
     AlertReason,
     Dose,
     DoseStatus,
+    EmailAddressStatus,
     PumpRefill,
     Recipient,
     Reminder,
     ReminderKind,
     ReminderStatus,
 )
+from reminders.preferences import email_failing_since
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -51,10 +59,9 @@ T = TypeVar("T")
 EVENING_NOTICE = dt.time(19, 0)
 MORNING_NOTICE = dt.time(9, 0)
 CHECK_IN_TIME = dt.time(10, 0)
-# The oral protocol's escalation settings (escalation_missed_doses 2,
-# escalation_hours_without_dose 24); a test fails if the protocol and these diverge.
-CONSECUTIVE_MISSED_ALERT = 2
-NO_CONFIRMED_DOSE_AFTER = dt.timedelta(hours=24)
+# When missed doses raise an alert is the plan's own protocol's escalation settings
+# (planner.schedule.escalation_of), read for each plan, not copied here.
+_IN_WORDS = {2: "Two", 3: "Three", 4: "Four"}
 # Sent whatever the plan's status, and never withdrawn with its future reminders: an
 # alert outlives its plan, and a review decision is made on a plan not active yet.
 SENT_WHATEVER_THE_PLAN = (ReminderKind.ABRUPT_STOP_ALERT, ReminderKind.REVIEW_DECISION)
@@ -403,11 +410,11 @@ def _where(error: BaseException) -> str:
 def _channel_failing(row: Reminder, now: dt.datetime, error: PermanentError) -> None:
     if row.recipient != Recipient.PATIENT:
         return
-    update_with_history(
-        Patient.objects.filter(pk=row.plan.patient_id, email_failing_since__isnull=True),
-        reason="e-mail address refused",
-        email_failing_since=now,
-    )
+    patient = row.plan.patient
+    if email_failing_since(patient) is None:
+        EmailAddressStatus.objects.update_or_create(
+            patient=patient, defaults={"address": patient.email, "failing_since": now}
+        )
     reminder_add(
         plan=row.plan, kind=ReminderKind.CHANNEL_FAILING, recipient=Recipient.CLINIC,
         key=f"channel-{now:%Y-%m-%d}", due_at=now, context={"error": str(error)},
@@ -528,21 +535,30 @@ def alerts_close_on_confirmed_dose(*, plan_id: int, now: dt.datetime) -> int:
     )
 
 
+def _escalation(plan: TaperPlan) -> Escalation | None:
+    revision = plan.current_revision
+    return escalation_of(revision.engine_output) if revision is not None else None
+
+
 def _check_consecutive_missed(plan: TaperPlan, now: dt.datetime) -> None:
-    last_two = list(
+    escalation = _escalation(plan)
+    if escalation is None:
+        return
+    count = escalation.missed_doses_in_a_row
+    last_ones = list(
         Dose.objects.filter(plan=plan, catch_up_until__lt=now)
         .exclude(status=DoseStatus.CANCELLED)
         .order_by("-due_at")
-        .values_list("status", "due_at")[:CONSECUTIVE_MISSED_ALERT]
+        .values_list("status", "due_at")[:count]
     )
-    missed = [status == DoseStatus.MISSED for status, _ in last_two]
-    if len(missed) == CONSECUTIVE_MISSED_ALERT and all(missed):
+    missed = [status == DoseStatus.MISSED for status, _ in last_ones]
+    if len(missed) == count and all(missed):
         alert_raise(
             plan=plan,
             reason=AlertReason.CONSECUTIVE_MISSED,
-            since=last_two[-1][1],
+            since=last_ones[-1][1],
             now=now,
-            detail="Two doses in a row were not taken.",
+            detail=f"{_IN_WORDS.get(count, str(count))} doses in a row were not taken.",
         )
 
 
@@ -575,7 +591,9 @@ def doses_mark_missed(*, now: dt.datetime, limit: int = 5000) -> int:
             status=DoseStatus.MISSED
         )
         missed = list(
-            Dose.objects.filter(id__in=ids, status=DoseStatus.MISSED).select_related("plan")
+            Dose.objects.filter(id__in=ids, status=DoseStatus.MISSED).select_related(
+                "plan__current_revision"
+            )
         )
         Reminder.objects.bulk_create(
             [
@@ -599,16 +617,19 @@ def doses_mark_missed(*, now: dt.datetime, limit: int = 5000) -> int:
 
 
 def alerts_check_unconfirmed(*, now: dt.datetime) -> int:
-    """Active plans with no dose confirmed for 24 hours — counted from the last taken
-    dose, or from the plan's first dose — while doses went missed. Only plans with a
-    dose missed in the last two days are looked at (index dose_missed_due)."""
-    cutoff = now - NO_CONFIRMED_DOSE_AFTER
+    """Active plans with no dose confirmed for their protocol's
+    escalation_hours_without_dose (24 hours for the oral protocols) — counted from the
+    last taken dose, or from the plan's first dose — while doses went missed. Only plans
+    with a dose missed within twice the longest such threshold are looked at (index
+    dose_missed_due)."""
+    longest = longest_wait_without_dose()
     recent = Dose.objects.filter(
-        status=DoseStatus.MISSED, due_at__gte=cutoff - NO_CONFIRMED_DOSE_AFTER
+        status=DoseStatus.MISSED, due_at__gte=now - 2 * longest
     ).values("plan_id")
     live = ~Q(doses__status=DoseStatus.CANCELLED)
     plans = (
         TaperPlan.objects.filter(status=PlanStatus.ACTIVE, id__in=recent)
+        .select_related("current_revision")
         .annotate(
             confirmed_since=Coalesce(
                 Max("doses__due_at", filter=Q(doses__status=DoseStatus.TAKEN)),
@@ -616,12 +637,16 @@ def alerts_check_unconfirmed(*, now: dt.datetime) -> int:
             ),
             last_missed=Max("doses__due_at", filter=Q(doses__status=DoseStatus.MISSED)),
         )
-        .filter(confirmed_since__lt=cutoff, last_missed__gt=F("confirmed_since"))
+        .filter(last_missed__gt=F("confirmed_since"))
     )
     raised = 0
     for plan in plans:
+        escalation = _escalation(plan)
+        if escalation is None or plan.confirmed_since >= now - escalation.without_confirmed_dose:
+            continue
+        hours = int(escalation.without_confirmed_dose.total_seconds() // 3600)
         alert = _contained(
-            "the 24-hours-unconfirmed check",
+            "the hours-unconfirmed check",
             plan.pk,
             functools.partial(
                 alert_raise,
@@ -629,40 +654,11 @@ def alerts_check_unconfirmed(*, now: dt.datetime) -> int:
                 reason=AlertReason.NO_CONFIRMED_DOSE,
                 since=plan.confirmed_since,
                 now=now,
-                detail="No dose confirmed for 24 hours.",
+                detail=f"No dose confirmed for {hours} hours.",
             ),
         )
         raised += alert is not None
     return raised
-
-
-def plans_complete(*, now: dt.datetime) -> int:
-    """Oral plans whose last dosing day has passed everywhere (a full day ago in UTC)
-    become completed, and plans a newer plan replaced become superseded once their last
-    day (``runs_until``) has passed. Pump plans stay active: the pump goes on after a
-    wean. A plan that a newer one replaced is superseded, never completed."""
-    passed = now.date() - dt.timedelta(days=1)
-    superseded = update_with_history(
-        TaperPlan.objects.filter(
-            status=PlanStatus.ACTIVE, replaced_by__isnull=False, runs_until__lt=passed
-        ),
-        reason="replaced by a newer plan, which has started",
-        status=PlanStatus.SUPERSEDED,
-        updated_at=now,
-    )
-    finished = TaperPlan.objects.filter(
-        status=PlanStatus.ACTIVE,
-        replaced_by__isnull=True,
-        current_revision__end_date__lt=passed,
-        current_revision__regimen__pump__isnull=True,
-    ).exclude(
-        # A reduce-to-target plan goes on at its maintenance dose until it is ended or
-        # replaced (planner.schedule.maintenance doses).
-        current_revision__engine_output__maintenance__daily_total_mg__isnull=False
-    )
-    return superseded + update_with_history(
-        finished, reason="last dosing day passed", status=PlanStatus.COMPLETED, updated_at=now
-    )
 
 
 def dispatch_tick(
@@ -675,14 +671,14 @@ def dispatch_tick(
     """One minute's work for beat. Each stage runs in its own transaction with its own
     error handling (reminders.health records each stage's last success and failure), so
     a stage that fails stops nothing else: claim due rows first, then reclaim rows of
-    dead workers, mark missed doses, complete finished plans, raise alerts and check
+    dead workers, mark missed doses, top up maintenance doses, raise alerts and check
     refills, then claim again what those stages made due this minute.
 
     Safe to run twice at once (two beats): claims, reclaims and missed doses take rows
     with a compare-and-set under SKIP LOCKED, and an alert is unique per open episode."""
+    from planner.doses import maintenance_doses_extend  # so does services
     from reminders import health
     from reminders.refills import alerts_check_refills  # refills builds on this module
-    from reminders.services import maintenance_doses_extend  # so does services
 
     batch = limit or settings.REMINDER_BATCH_SIZE
     started = time.monotonic()
@@ -707,7 +703,6 @@ def dispatch_tick(
         ("claim", claim),  # each batch is a transaction of its own, enqueued on commit
         ("reclaim", atomic(lambda: reminders_reclaim_stale(now=now))),
         ("missed_doses", atomic(lambda: doses_mark_missed(now=now))),
-        ("completion", atomic(lambda: plans_complete(now=now))),
         ("maintenance", atomic(lambda: maintenance_doses_extend(now=now))),
         ("alerts", atomic(lambda: alerts_check_unconfirmed(now=now))),
         ("refills", atomic(lambda: alerts_check_refills(now=now))),

@@ -18,8 +18,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from reminders.models import DispatchStage
-from reminders.services import worker_last_seen
+from reminders.models import DispatchStage, WorkerHeartbeat
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +33,21 @@ PING_TIMEOUT_SECONDS = 5
 
 
 # --- recording ----------------------------------------------------------------------------
+
+
+HEARTBEATS_KEPT = dt.timedelta(days=1)
+
+
+@transaction.atomic
+def worker_heartbeat_record(*, hostname: str, note: str = "") -> WorkerHeartbeat:
+    now = timezone.now()
+    WorkerHeartbeat.objects.filter(beat_at__lt=now - HEARTBEATS_KEPT).delete()
+    return WorkerHeartbeat.objects.create(beat_at=now, hostname=hostname[:255], note=note[:64])
+
+
+def worker_last_seen() -> dt.datetime | None:
+    latest = WorkerHeartbeat.objects.order_by("-beat_at").values_list("beat_at", flat=True).first()
+    return latest
 
 
 def _record(outcomes: dict[str, BaseException | None], now: dt.datetime) -> None:

@@ -16,11 +16,11 @@ from django.utils.translation import gettext_lazy
 
 from planner.models import Patient, StaffMember
 from planner.roles import Role
-from portal.preferences import email_wanted, patient_language
 from reminders import actions
 from reminders.channels import Message, PermanentError
 from reminders.missed import missed_dose_advice
 from reminders.models import AbruptStopAlert, Notice, Recipient, Reminder, ReminderKind
+from reminders.preferences import email_failing_since, email_wanted, patient_language
 
 # Patient subjects are translated into the patient's language; clinic ones stay English.
 SUBJECTS = {
@@ -173,7 +173,7 @@ def _messages_for(row: Reminder) -> list[Message]:
                 reminder_id=row.pk,
             )
         ]
-    emails = (patient.email,) if patient.email and not patient.email_failing_since else ()
+    emails = (patient.email,) if patient.email and not email_failing_since(patient) else ()
     if not emails and patient.user_id is None:
         raise PermanentError("no working e-mail address and no account to reach the patient")
     if emails and patient.user_id is not None and not email_wanted(patient, row.kind):

@@ -1,12 +1,20 @@
-"""Reminder ledger and dose log (grown by the reminders issue); the worker heartbeat."""
+"""Reminder ledger (the dose log it delivers lives in planner.models); the worker heartbeat."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
+
+# The dose log is part of the plan record (planner.models); named here too for the code
+# of the layers above that reads it through reminders.
+from planner.models import DOSE_ANSWERS as DOSE_ANSWERS
+from planner.models import DOSE_EARLY_ANSWER as DOSE_EARLY_ANSWER
+from planner.models import Dose as Dose
+from planner.models import DoseState as DoseState
+from planner.models import DoseStatus as DoseStatus
+from reminders.patient_preferences import Language as Language
+from reminders.patient_preferences import PatientPreferences as PatientPreferences
 
 
 class WorkerHeartbeat(models.Model):
@@ -46,108 +54,6 @@ class DispatchStage(models.Model):
 
     def __str__(self) -> str:
         return f"Dispatcher stage {self.name}"
-
-
-class DoseStatus(models.TextChoices):
-    SCHEDULED = "scheduled", "Due"
-    TAKEN = "taken", "Taken"
-    SKIPPED = "skipped", "Skipped"
-    MISSED = "missed", "Missed"
-    CANCELLED = "cancelled", "Cancelled"
-
-
-# A dose may be confirmed a little before its time (taken with breakfast at 07:45).
-DOSE_EARLY_ANSWER = dt.timedelta(hours=2)
-
-
-class DoseState(models.TextChoices):
-    """What the patient may do with a dose at a given moment (Dose.state_at)."""
-
-    LATER = "later", "Not yet due"
-    DUE = "due", "Due: take or skip"
-    CATCH_UP = "catch_up", "Late: take it now or skip it"
-    MISSED = "missed", "Too late: missed"
-    TAKEN = "taken", "Taken"
-    SKIPPED = "skipped", "Skipped"
-    CANCELLED = "cancelled", "Withdrawn"
-
-
-# The answers each state allows: one table for the Today page's buttons, the e-mail
-# action pages and reminders.services.dose_record.
-DOSE_ANSWERS: dict[str, frozenset[str]] = {
-    DoseState.DUE: frozenset({DoseStatus.TAKEN, DoseStatus.SKIPPED}),
-    DoseState.CATCH_UP: frozenset({DoseStatus.TAKEN, DoseStatus.SKIPPED}),
-}
-
-
-class Dose(models.Model):
-    """One dose of an active plan: the dose log. Created when a plan is activated."""
-
-    plan = models.ForeignKey("planner.TaperPlan", on_delete=models.CASCADE, related_name="doses")
-    revision = models.ForeignKey(
-        "planner.PlanRevision", on_delete=models.PROTECT, related_name="doses"
-    )
-    local_date = models.DateField()
-    local_time = models.TimeField()
-    timezone = models.CharField(max_length=64)
-    due_at = models.DateTimeField()
-    catch_up_until = models.DateTimeField()
-    amount_mg = models.DecimalField(max_digits=7, decimal_places=2)
-    units_text = models.CharField(max_length=100, blank=True)  # "1 × 10 mg + ½ × 5 mg"
-    # What the dose is for in the patient's day (morning … bedtime, night): the cut order's
-    # role from the approved revision (taper/schedule.py dose_roles).
-    role = models.CharField(max_length=12, blank=True)
-    status = models.CharField(
-        max_length=12, choices=DoseStatus.choices, default=DoseStatus.SCHEDULED
-    )
-    answered_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["due_at", "id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["plan", "local_date", "local_time"],
-                condition=~models.Q(status="cancelled"),
-                name="one_live_dose_per_plan_slot",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(amount_mg__gt=0), name="dose_amount_positive"
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["plan", "due_at"], name="dose_plan_due"),
-            # The missed-dose sweep (reminders.dispatch.doses_mark_missed).
-            models.Index(
-                fields=["catch_up_until"],
-                condition=models.Q(status="scheduled"),
-                name="dose_scheduled_catch_up",
-            ),
-            # Plans with recent missed doses (reminders.dispatch.alerts_check_unconfirmed).
-            models.Index(
-                fields=["due_at"], condition=models.Q(status="missed"), name="dose_missed_due"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"Dose {self.pk}"
-
-    def state_at(self, now: dt.datetime) -> DoseState:
-        """What the patient may do with this dose at `now`: not yet (more than
-        DOSE_EARLY_ANSWER before it), due (until its time), catch-up (late, until its
-        catch-up window closes), too late (missed), or already answered / withdrawn."""
-        if self.status != DoseStatus.SCHEDULED:
-            return DoseState(str(self.status))
-        if now > self.catch_up_until:
-            return DoseState.MISSED
-        if now < self.due_at - DOSE_EARLY_ANSWER:
-            return DoseState.LATER
-        if now <= self.due_at:
-            return DoseState.DUE
-        return DoseState.CATCH_UP
-
-    def answers_at(self, now: dt.datetime) -> frozenset[str]:
-        """The answers ("taken", "skipped") the patient may give at `now`."""
-        return DOSE_ANSWERS.get(self.state_at(now), frozenset())
 
 
 class FeedToken(models.Model):
@@ -399,3 +305,22 @@ class PumpRefill(models.Model):
 
     def __str__(self) -> str:
         return f"Refill {self.refilled_on}"
+
+
+class EmailAddressStatus(models.Model):
+    """The mail server refused the patient's e-mail address: e-mail reminders to that
+    address stop and the clinic is told. Written by the dispatcher (reminders writes no
+    patient rows, issue #15); the mark holds only for the address it was made for, so a
+    corrected address gets a new chance without anyone clearing it."""
+
+    patient = models.OneToOneField(
+        "planner.Patient", on_delete=models.CASCADE, related_name="email_status"
+    )
+    address = models.EmailField()
+    failing_since = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "e-mail address statuses"
+
+    def __str__(self) -> str:
+        return f"E-mail status of patient {self.patient_id}"

@@ -121,7 +121,7 @@ def test_list_pages_keep_a_constant_number_of_queries(
     # alerts and their events, plans with missed doses or a revision waiting, plans
     # needing action, the running plans' count and page, the page's adherence: issue
     # #18's triage list), the staff banner's two (is this staff, when were reminders last
-    # dispatched) and whether to show clinicians' links (planner.context_processors).
+    # dispatched) and whether to show clinicians' links (clinic.context_processors).
     with django_assert_max_num_queries(19) as few:
         client.get(reverse(name))
     add_patients_with_plans(clinic, alice, 6)

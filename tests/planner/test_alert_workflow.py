@@ -11,9 +11,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from planner import alerts, services
+from planner import services
 from planner.models import AlertEvent, Patient
 from planner.roles import Role
+from reminders import alerts
 from reminders.models import AbruptStopAlert, AlertReason, Notice
 from tests.support.factories import PatientFactory, make_staff
 from tests.support.plans import engine_input
@@ -105,8 +106,8 @@ def test_an_alert_open_past_the_clinics_threshold_goes_to_the_reviewers_once(
 
 
 def test_escalation_runs_from_the_beat_schedule() -> None:
-    from planner import tasks
     from planner.celery import app
+    from reminders import tasks
 
     app.loader.import_default_modules()  # what a worker does: autodiscovery
     assert tasks.escalate_open_alerts.name == "planner.tasks.escalate_open_alerts"

@@ -24,7 +24,6 @@ from planner.models import (
     TaperPlan,
 )
 from planner.roles import Role
-from reminders import dispatch
 from reminders.models import Dose, DoseStatus
 from tests.support.clock import START
 from tests.support.factories import make_staff
@@ -267,7 +266,7 @@ def test_activating_a_new_plan_replaces_the_running_one(alice: Any, patient: Pat
     assert max(live.values_list("local_date", flat=True)) == new_start - dt.timedelta(days=1)
     the_day_after = dt.datetime.combine(new_start + dt.timedelta(days=1), dt.time(12), dt.UTC)
     with time_machine.travel(the_day_after, tick=False):
-        dispatch.plans_complete(now=timezone.now())
+        services.plans_complete(now=timezone.now())
     old.refresh_from_db()
     assert old.status == PlanStatus.SUPERSEDED
     assert TaperPlan.objects.filter(status=PlanStatus.ACTIVE).get() == new

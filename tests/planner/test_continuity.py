@@ -250,7 +250,7 @@ def test_a_replacement_starting_today_ends_the_running_plan_and_keeps_doses_alre
     assert (running.replaced_by, running.runs_until) == (replacement, day - dt.timedelta(days=1))
     two_days_on = new_york(day + dt.timedelta(days=2), 9)
     with time_machine.travel(two_days_on, tick=False):
-        dispatch.plans_complete(now=timezone.now())
+        services.plans_complete(now=timezone.now())
     assert TaperPlan.objects.get(pk=running.pk).status == PlanStatus.SUPERSEDED
     # This morning's 08:00 dose was due before the replacement: it stays to be answered.
     assert [(d.local_date, d.local_time) for d in live(running) if d.local_date == day] == [

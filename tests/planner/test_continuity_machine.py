@@ -223,6 +223,7 @@ class FirstLaw(RuleBasedStateMachine):
         self.now += dt.timedelta(hours=hours)
         with self._at_now():
             dispatch.dispatch_tick(now=self.now, enqueue=lambda ids, claim: None)
+            services.plans_complete(now=self.now)
 
     # --- invariants ---------------------------------------------------------------------
 

@@ -14,7 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from planner import selectors, services
+from clinic import selectors
+from planner import services
 from planner.models import Patient, TaperPlan
 from reminders.models import AbruptStopAlert, AlertReason, Dose, DoseStatus
 from tests.support.plans import engine_input

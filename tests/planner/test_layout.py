@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-INSTALLED = ("planner", "taper", "reminders", "portal", "api")
+INSTALLED = ("planner", "taper", "reminders", "portal", "api", "clinic")
 
 
 def test_the_installed_packages_hold_no_operations_code() -> None:
@@ -26,3 +26,17 @@ def test_the_installed_packages_hold_no_operations_code() -> None:
                 assert needle not in text, path
             for word in ("drill", "bench"):
                 assert word not in path.name, path
+
+
+def test_completing_plans_is_planners_own_beat_task() -> None:
+    """Plans are completed and superseded by planner, not by the reminder dispatcher,
+    which writes no plan rows (issue #15)."""
+    from planner import tasks
+    from planner.celery import app
+
+    app.loader.import_default_modules()
+    assert tasks.complete_plans.name == "planner.tasks.complete_plans"
+    assert app.conf.beat_schedule["complete-plans"]["task"] == "planner.tasks.complete_plans"
+    assert "planner.tasks.complete_plans" in app.tasks
+    dispatch_source = (ROOT / "reminders" / "dispatch.py").read_text()
+    assert "plans_complete" not in dispatch_source

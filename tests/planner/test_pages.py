@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from planner.models import Patient
-from reminders import services as reminder_services
+from reminders import health as reminder_services
 
 
 def test_the_login_page_loads(client: Client) -> None:

@@ -178,7 +178,7 @@ def test_the_pump_handout_gives_refill_dates_alarm_signs_and_emergency_words(
 def test_the_patient_sees_their_pump_refill_dates_and_signs_in_their_language(
     client: Client, alice: Any, patient: Patient, django_user_model: Any, clinic: Any
 ) -> None:
-    from portal.models import PatientPreferences
+    from reminders.models import PatientPreferences
     from tests.support.factories import patient_account
 
     sam = patient_account(django_user_model, patient, "sam")

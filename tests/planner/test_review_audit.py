@@ -287,7 +287,7 @@ def test_every_change_path_leaves_a_history_row_with_who(
     after_the_end = dt.datetime.combine(
         plan.current_revision.end_date + dt.timedelta(days=3), dt.time(), tzinfo=dt.UTC
     )
-    assert dispatch.plans_complete(now=after_the_end) == 1
+    assert services.plans_complete(now=after_the_end) == 1
     newest = plan.history.order_by("-history_id").first()
     assert newest.status == PlanStatus.COMPLETED
     assert newest.history_change_reason == "last dosing day passed"
@@ -347,7 +347,7 @@ def everything(alice: Any, bob: Any, patient: Patient) -> TaperPlan:
     PumpRefill.objects.create(plan=plan, refilled_on=dt.date(2027, 2, 1), recorded_by=alice)
     AccessLogEntry.objects.create(user=alice, patient=patient, plan=plan,
                                   action=AccessAction.PLAN_PAGE, at=NOW)
-    from reminders.services import worker_heartbeat_record
+    from reminders.health import worker_heartbeat_record
 
     worker_heartbeat_record(hostname="w1")
     from api.tokens import token_issue

@@ -189,7 +189,7 @@ def test_cancelling_a_plan_withdraws_its_revision_from_review(
 def test_a_revision_is_compared_with_the_version_in_force_not_a_rejected_one(
     alice: Any, patient: Patient, clinic: Any, django_user_model: Any
 ) -> None:
-    from planner import reviews
+    from clinic import reviews
 
     bob = make_staff(django_user_model, "bob", clinic, Role.REVIEWER)
     plan = reviewed_running_plan(patient, alice, bob)
@@ -207,10 +207,9 @@ def test_a_revision_is_compared_with_the_version_in_force_not_a_rejected_one(
 
 def finished(plan: TaperPlan) -> dt.date:
     """Let the dispatcher mark the plan completed; returns its last dosing day."""
-    from reminders import dispatch
 
     end = plan.current_revision.end_date
-    dispatch.plans_complete(now=dt.datetime.combine(end + dt.timedelta(days=3), dt.time(12),
+    services.plans_complete(now=dt.datetime.combine(end + dt.timedelta(days=3), dt.time(12),
                                                     tzinfo=dt.UTC))
     plan.refresh_from_db()
     assert plan.status == PlanStatus.COMPLETED

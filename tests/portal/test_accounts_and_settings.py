@@ -17,10 +17,16 @@ from django.urls import reverse
 
 from planner.models import AccessAction, AccessLogEntry, Patient, TaperPlan
 from portal import selectors, services
-from portal.models import PatientPreferences
 from reminders import dispatch, feeds
 from reminders.channels import Channel, EmailChannel, InAppChannel
-from reminders.models import DoseStatus, Notice, Reminder, ReminderKind, ReminderStatus
+from reminders.models import (
+    DoseStatus,
+    Notice,
+    PatientPreferences,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+)
 from tests.support.plans import at_new_york, dose_at
 
 CHANNELS: list[Channel] = [EmailChannel(), InAppChannel()]
@@ -208,7 +214,7 @@ def test_dose_e_mails_can_be_turned_off_while_subscribed_and_come_back_on_revoca
     response = sam_client.post(reverse("patient_settings"), email_choices(email_dose=False))
     assert response.status_code == 302
     assert services.preferences_for(patient).email_dose is False
-    from portal.preferences import email_wanted
+    from reminders.preferences import email_wanted
 
     assert email_wanted(patient, ReminderKind.DOSE) is False
     feeds.feed_token_revoke(patient=patient, by=sam)

@@ -1,5 +1,5 @@
 """One rule for what a patient may do with a dose (Dose.state_at): the Today page offers
-exactly the answers reminders.services.dose_record accepts, and the e-mail links say so
+exactly the answers planner.doses.dose_record accepts, and the e-mail links say so
 without offering a button that could only be refused."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
+from planner.doses import DoseAnswerError, dose_record
 from portal import selectors
 from reminders import actions
 from reminders.models import Dose, DoseState, DoseStatus
-from reminders.services import DoseAnswerError, dose_record
 from tests.support.plans import at_new_york, dose_at
 
 ANSWERS = (DoseStatus.TAKEN, DoseStatus.SKIPPED)

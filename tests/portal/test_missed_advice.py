@@ -11,11 +11,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
+from planner.doses import dose_record
 from planner.models import TaperPlan
 from reminders.messages import messages_for
 from reminders.missed import missed_dose_advice
 from reminders.models import Dose, DoseStatus, Reminder, ReminderKind
-from reminders.services import dose_record
 from tests.support.plans import at_new_york, dose_at
 
 

@@ -227,7 +227,7 @@ def test_the_plan_page_gives_each_step_its_own_missed_dose_window(
     body = sam_client.get(reverse("patient_plan")).content.decode()
     assert "From 4 March to 6 March" in body
     assert "If you miss the 08:00 dose, take it as soon as you remember, up to 14:00." in body
-    from portal.models import PatientPreferences
+    from reminders.models import PatientPreferences
 
     PatientPreferences.objects.update_or_create(patient=plan.patient, defaults={"language": "es"})
     spanish = sam_client.get(reverse("patient_plan")).content.decode()

@@ -231,7 +231,7 @@ def test_a_failing_stage_stops_no_other_stage_and_is_recorded(
     assert "dispatcher stage missed_doses failed: ZeroDivisionError" in caplog.text
     stages = {s.name: s for s in DispatchStage.objects.all()}
     assert set(stages) == {
-        "claim", "reclaim", "missed_doses", "completion", "maintenance", "alerts", "refills",
+        "claim", "reclaim", "missed_doses", "maintenance", "alerts", "refills",
         "tick",
     }  # fmt: skip
     missed = stages["missed_doses"]

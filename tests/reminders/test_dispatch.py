@@ -14,9 +14,9 @@ from django.db import IntegrityError, transaction
 from django.test import Client, TestCase, override_settings
 from django.urls import reverse
 
-import taper
 from planner import services
 from planner.models import Patient, TaperPlan
+from planner.schedule import Escalation, escalation_of, recorded_protocol
 from reminders import actions, checkin, dispatch
 from reminders.channels import (
     Channel,
@@ -31,12 +31,14 @@ from reminders.models import (
     AlertReason,
     Dose,
     DoseStatus,
+    EmailAddressStatus,
     Notice,
     Recipient,
     Reminder,
     ReminderKind,
     ReminderStatus,
 )
+from reminders.preferences import email_failing_since
 from tests.support.plans import dose_at, engine_input
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -238,7 +240,9 @@ def test_a_permanent_error_marks_the_row_failed_and_tells_the_clinic(plan: Taper
     )
     assert Reminder.objects.get(pk=claimed[0]).status == ReminderStatus.FAILED
     plan.patient.refresh_from_db()
-    assert plan.patient.email_failing_since == now
+    assert email_failing_since(plan.patient) == now
+    # The mark is the reminder app's own row: the patient's record is not written.
+    assert EmailAddressStatus.objects.get(patient=plan.patient).address == plan.patient.email
     notice = Reminder.objects.get(kind=ReminderKind.CHANNEL_FAILING)
     assert notice.recipient == Recipient.CLINIC
     assert deliver_due(now) == ["sent"]
@@ -274,7 +278,7 @@ def test_two_missed_doses_in_a_row_raise_one_alert_per_episode(plan: TaperPlan) 
     # Taking a dose ends the episode; two more missed doses start a new one.
     nxt = dose_at(plan, "2027-03-02", "08:00")
     services_now = nxt.due_at
-    from reminders import services as reminder_services
+    from planner import doses as reminder_services
 
     reminder_services.dose_record(dose_id=nxt.pk, answer="taken", now=services_now)
     assert AbruptStopAlert.objects.get().closed_at == services_now
@@ -284,7 +288,7 @@ def test_two_missed_doses_in_a_row_raise_one_alert_per_episode(plan: TaperPlan) 
 
 
 def test_no_confirmed_dose_for_24_hours_raises_an_alert(plan: TaperPlan) -> None:
-    from reminders import services as reminder_services
+    from planner import doses as reminder_services
 
     taken = dose_at(plan, "2027-03-01", "20:00")
     reminder_services.dose_record(dose_id=taken.pk, answer="taken", now=taken.due_at)
@@ -398,16 +402,26 @@ def test_a_delivery_whose_claim_was_replaced_delivers_nothing(plan: TaperPlan) -
     assert len(mail.outbox) == 1
 
 
-def test_the_alert_thresholds_are_the_oral_protocols_escalation_settings() -> None:
-    protocol = taper.parse_request(
-        {"product": "baclofen-oral-tablet", "doses": [{"time": "08:00", "amount_mg": 10}],
-         "start_date": "2027-03-01", "timezone": "UTC", "goal": {"type": "discontinue"},
-         "patient": {"age_years": 40, "sex": "male", "months_on_therapy": 1}}
-    ).protocol
-    assert protocol.escalation_missed_doses.value == dispatch.CONSECUTIVE_MISSED_ALERT
-    assert dt.timedelta(hours=protocol.escalation_hours_without_dose.value) == (
-        dispatch.NO_CONFIRMED_DOSE_AFTER
+def test_the_alert_thresholds_are_read_from_the_plans_protocol(
+    plan: TaperPlan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = plan.current_revision.engine_output
+    protocol = recorded_protocol(output)
+    assert escalation_of(output) == Escalation(
+        missed_doses_in_a_row=protocol.escalation_missed_doses.value,
+        without_confirmed_dose=dt.timedelta(hours=protocol.escalation_hours_without_dose.value),
     )
+    # A protocol that escalated only after three doses in a row: two raise nothing.
+    monkeypatch.setattr(
+        dispatch, "escalation_of",
+        lambda output: Escalation(missed_doses_in_a_row=3,
+                                  without_confirmed_dose=dt.timedelta(hours=72)),
+    )  # fmt: skip
+    for when in ("08:00", "14:00"):
+        deliver_due(dose_at(plan, "2027-03-01", when).catch_up_until + dt.timedelta(minutes=1))
+    assert not AbruptStopAlert.objects.exists()
+    deliver_due(dose_at(plan, "2027-03-01", "20:00").catch_up_until + dt.timedelta(minutes=1))
+    assert AbruptStopAlert.objects.get().detail == "Three doses in a row were not taken."
 
 
 def test_check_ins_follow_the_protocols_interval(plan: TaperPlan) -> None:
@@ -429,16 +443,19 @@ def test_a_patient_with_no_way_to_be_reached_is_reported_to_the_clinic(plan: Tap
 
 def test_changing_the_address_gives_e_mail_a_new_chance(plan: TaperPlan) -> None:
     patient = plan.patient
-    patient.email_failing_since = dt.datetime(2027, 3, 1, tzinfo=dt.UTC)
-    patient.save()
+    EmailAddressStatus.objects.create(
+        patient=patient, address=patient.email, failing_since=dt.datetime(2027, 3, 1, tzinfo=dt.UTC)
+    )
+    assert email_failing_since(patient) is not None
     services.patient_update(patient=patient, data={"email": "new@example.org"})
-    assert patient.email_failing_since is None
+    patient.refresh_from_db()
+    assert email_failing_since(patient) is None
 
 
 def test_a_plan_is_completed_a_day_after_its_last_dosing_day(plan: TaperPlan) -> None:
     end = plan.current_revision.end_date
     last_evening = dt.datetime.combine(end, dt.time(23, 0), tzinfo=dt.UTC)
-    assert dispatch.plans_complete(now=last_evening + dt.timedelta(days=1)) == 0
-    assert dispatch.plans_complete(now=last_evening + dt.timedelta(days=2)) == 1
+    assert services.plans_complete(now=last_evening + dt.timedelta(days=1)) == 0
+    assert services.plans_complete(now=last_evening + dt.timedelta(days=2)) == 1
     plan.refresh_from_db()
     assert plan.status == "completed"

@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from planner.roles import Role
 from reminders import dispatch, health
-from reminders import services as reminder_services
+from reminders import health as reminder_services
 from reminders.models import DispatchStage
 from tests.support.clock import NOW
 from tests.support.factories import make_staff
@@ -54,7 +54,7 @@ def test_health_is_200_with_every_component_and_its_last_good_time(
         assert body[name]["last_ok"], name
     assert body["worker"]["last_ok"] == body["dispatcher"]["last_ok"] == T0.isoformat()
     assert set(body["stages"]) == {
-        "claim", "reclaim", "missed_doses", "completion", "maintenance", "alerts", "refills",
+        "claim", "reclaim", "missed_doses", "maintenance", "alerts", "refills",
     }  # fmt: skip
     assert body["stages"]["claim"] == {
         "status": "ok", "last_ok": T0.isoformat(), "last_failure": None, "last_error": "",
@@ -107,7 +107,7 @@ def test_health_is_503_when_a_stage_keeps_failing(
     def broken(**kwargs: object) -> int:
         raise LookupError
 
-    monkeypatch.setattr(dispatch, "plans_complete", broken)
+    monkeypatch.setattr(dispatch, "alerts_check_unconfirmed", broken)
     for minute in (1, 2):
         dispatch.dispatch_tick(now=T0 + dt.timedelta(minutes=minute), enqueue=lambda i, c: None)
     assert get_health(client, T0 + dt.timedelta(minutes=2))[0] == 200  # twice is not "keeps"
@@ -116,7 +116,7 @@ def test_health_is_503_when_a_stage_keeps_failing(
         reminder_services.worker_heartbeat_record(hostname="w1")
     status, body = get_health(client, T0 + dt.timedelta(minutes=3))
     assert status == 503
-    assert body["stages"]["completion"] == {
+    assert body["stages"]["alerts"] == {
         "status": "failing", "last_ok": T0.isoformat(),
         "last_failure": (T0 + dt.timedelta(minutes=3)).isoformat(), "last_error": "LookupError",
         "failures_in_a_row": 3,

@@ -329,8 +329,7 @@ def row_state() -> dict[str, Any]:
     """Row counts of every table a page can write, and the columns a POST may change."""
     from django.contrib.auth.models import User
 
-    from portal.models import PatientPreferences
-    from reminders.models import AbruptStopAlert, FeedToken
+    from reminders.models import AbruptStopAlert, FeedToken, PatientPreferences
 
     tables = tracked_tables()
     # One query for all counts; the table names come from the models.

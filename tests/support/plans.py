@@ -93,7 +93,7 @@ def at_new_york(day: str, time: str) -> dt.datetime:
 
 def review_post(plan: Any, decision: str, comment: str = "") -> dict[str, Any]:
     """The review page's form as a reviewer sends it: for the version waiting now."""
-    from planner.reviews import under_review
+    from clinic.reviews import under_review
 
     revision = under_review(type(plan).objects.get(pk=plan.pk))
     assert revision is not None, "nothing of this plan waits for review"

@@ -1,6 +1,6 @@
 """What a clinic does about an abrupt-stop alert (issue #18): acknowledge it, add notes,
 close it, each with who and when; and the escalation of an alert left open past the
-clinic's threshold to its reviewers. Writes only; pages read through planner.selectors."""
+clinic's threshold to its reviewers. Writes only; pages read through clinic.selectors."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from planner import selectors
+from clinic import selectors
 from planner.models import Patient
 from reminders import health as reminder_health
 

@@ -1,4 +1,5 @@
-"""What a patient chose in the portal: which reminder e-mails they get and their language."""
+"""What a patient chose in the portal: which reminder e-mails they get and their language.
+Owned by reminders, which reads them to deliver; the portal's settings page writes them."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ class PatientPreferences(models.Model):
         Patient, on_delete=models.CASCADE, related_name="portal_preferences"
     )
     # Turning dose e-mails off is allowed only while the calendar is subscribed;
-    # portal.preferences.email_wanted also ignores this switch once the feed is revoked.
+    # reminders.preferences.email_wanted also ignores this switch once the feed is revoked.
     email_dose = models.BooleanField(_("Dose reminders"), default=True)
     email_dose_change = models.BooleanField(_("Dose changes and the last day"), default=True)
     email_missed_dose = models.BooleanField(_("Missed-dose follow-ups"), default=True)
@@ -30,6 +31,8 @@ class PatientPreferences(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # The table keeps the name it had when the model lived in portal.
+        db_table = "portal_patientpreferences"
         verbose_name_plural = "patient preferences"
 
     def __str__(self) -> str:

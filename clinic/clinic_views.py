@@ -13,7 +13,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from planner import alerts, continuity, engine_input, reviews, selectors, services
+from clinic import reviews, selectors
+from planner import continuity, engine_input, services
 from planner.access import (
     StaffRequest,
     clinic_patient,
@@ -33,9 +34,9 @@ from planner.forms import (
     RevisionForm,
 )
 from planner.models import AccessAction, PlanStatus, RevisionKind, RevisionReview
-from planner.notifications import notice_mark_read
 from planner.roles import Role, has_role
-from reminders import feeds, refills
+from reminders import alerts, feeds, refills
+from reminders.notifications import notice_mark_read
 from reminders.subscription import subscription_context
 from reminders.views import calendar_response
 

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db.models import Prefetch, Q, QuerySet
 
+from clinic.selectors import SEVERITY_ORDER, plan_facts, review_wording, schedule_context
 from planner.chart import schedule_days
 from planner.models import (
     AccessLogEntry,
@@ -23,7 +24,6 @@ from planner.models import (
     RevisionReview,
     TaperPlan,
 )
-from planner.selectors import SEVERITY_ORDER, plan_facts, review_wording, schedule_context
 from reminders.models import FeedToken
 
 KIDNEY_BANDS = {

@@ -12,13 +12,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods
 
+from planner import doses as services
 from planner.models import TaperPlan
-from portal.preferences import patient_language
-from reminders import actions, checkin, services
+from reminders import actions, checkin
 from reminders.missed import missed_dose_advice
 from reminders.models import Dose
+from reminders.preferences import patient_language
 
-# The refusals reminders.services.dose_record can give, so that they are translated
+# The refusals planner.doses.dose_record can give, so that they are translated
 # when shown (listed here for makemessages; the service itself speaks English).
 DOSE_REFUSALS = (
     gettext_noop("Choose taken or skipped."),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reminders', '0006_change_notices'),
+        ('reminders', '0009_patient_preferences_moved_from_portal'),
     ]
 
     operations = [

@@ -1,39 +1,25 @@
-"""Writes and reads for the reminders app. Tasks, views and commands call these."""
+"""The plan's frozen dose schedule: written from the approved revision at activation,
+replacement, cancellation, a zone change and the maintenance top-up, and the patient's
+answer to a dose. The reminder rows that go with the doses are written by reminders,
+which listens to the signals in planner.signals (planner imports nothing above it)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import F, Max, Q
-from django.utils import timezone
 
+from planner import signals
 from planner.continuity import same_wall_clock
-from planner.models import Patient, PlanStatus, TaperPlan
+from planner.models import Dose, DoseState, DoseStatus, Patient, PlanStatus, TaperPlan
 from planner.schedule import MAINTENANCE_DAYS_AHEAD, ApprovedPlan
-from reminders import dispatch
-from reminders.models import Dose, DoseState, DoseStatus, ReminderKind, WorkerHeartbeat
 
 if TYPE_CHECKING:
     from planner.models import PlanRevision
-
-HEARTBEATS_KEPT = timedelta(days=1)
-
-
-@transaction.atomic
-def worker_heartbeat_record(*, hostname: str, note: str = "") -> WorkerHeartbeat:
-    now = timezone.now()
-    WorkerHeartbeat.objects.filter(beat_at__lt=now - HEARTBEATS_KEPT).delete()
-    return WorkerHeartbeat.objects.create(beat_at=now, hostname=hostname[:255], note=note[:64])
-
-
-def worker_last_seen() -> datetime | None:
-    latest = WorkerHeartbeat.objects.order_by("-beat_at").values_list("beat_at", flat=True).first()
-    return latest
-
 
 def plan_doses_schedule(
     *, revision: PlanRevision, not_before: datetime, from_date: dt.date | None = None
@@ -77,7 +63,9 @@ def plan_doses_schedule(
         and (event.local_date, event.local_time) not in kept
     ]
     Dose.objects.bulk_create(doses, batch_size=1000)
-    dispatch.reminders_schedule(revision=revision, approved=approved, from_time=not_before)
+    signals.doses_scheduled.send(
+        sender=TaperPlan, revision=revision, approved=approved, from_time=not_before
+    )
     return len(doses)
 
 
@@ -113,7 +101,7 @@ def maintenance_doses_extend(*, now: datetime) -> int:
 
 def plan_doses_cancel(*, plan_id: int, from_time: datetime) -> int:
     """Withdraw the plan's doses and reminders that are still to come."""
-    dispatch.reminders_withdraw_future(plan_id=plan_id, from_time=from_time)
+    signals.doses_withdrawn.send(sender=TaperPlan, plan_id=plan_id, from_time=from_time)
     return Dose.objects.filter(
         plan_id=plan_id, status=DoseStatus.SCHEDULED, due_at__gte=from_time
     ).update(status=DoseStatus.CANCELLED)
@@ -123,7 +111,7 @@ class DoseAnswerError(ValueError):
     """The answer cannot be recorded (too late, already answered)."""
 
 
-# Why an answer is refused, by the dose's state (English; reminders.action_views lists
+# Why an answer is refused, by the dose's state (English; portal.action_views lists
 # them for translation).
 TOO_LATE = "It is too late for this dose: do not take it now. Take your next dose as usual."
 NOT_DUE = "This dose is not due yet."
@@ -160,7 +148,7 @@ def dose_record(*, dose_id: int, answer: str, now: datetime) -> Dose:
     dose.answered_at = now
     dose.save(update_fields=["status", "answered_at"])
     if answer == DoseStatus.TAKEN:
-        dispatch.alerts_close_on_confirmed_dose(plan_id=dose.plan_id, now=now)
+        signals.dose_taken.send(sender=Dose, plan_id=dose.plan_id, now=now)
     return dose
 
 
@@ -196,21 +184,19 @@ def patient_doses_rezone(*, patient_id: int, old_zone: str, zone: str, now: date
                 dropped.append(dose)
         Dose.objects.bulk_update(future, ["timezone", "due_at", "catch_up_until", "status"])
         moved += len(future) - len(dropped)
-        dispatch.reminders_withdraw_future(plan_id=plan.pk, from_time=now)
+        signals.doses_withdrawn.send(sender=TaperPlan, plan_id=plan.pk, from_time=now)
         if plan.current_revision is not None:
-            dispatch.reminders_schedule(
+            signals.doses_scheduled.send(
+                sender=TaperPlan,
                 revision=plan.current_revision,
                 approved=ApprovedPlan.of(plan.current_revision, zone),
                 from_time=now,
             )
         if dropped:
-            dispatch.reminder_add(
+            signals.doses_dropped.send(
+                sender=TaperPlan,
                 plan=plan,
-                kind=ReminderKind.ZONE_CHANGED,
-                key=f"zone-{now:%Y%m%d%H%M%S}",
-                due_at=now,
-                context={
-                    "dropped": [f"{dose.local_date} {dose.local_time:%H:%M}" for dose in dropped],
-                },
+                now=now,
+                dropped=[f"{dose.local_date} {dose.local_time:%H:%M}" for dose in dropped],
             )
     return moved

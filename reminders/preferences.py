@@ -5,13 +5,14 @@ import it."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpRequest
 from django.utils import translation
 
 from planner.models import Patient
-from portal.models import Language, PatientPreferences
-from reminders.models import FeedToken, ReminderKind
+from reminders.models import FeedToken, Language, PatientPreferences, ReminderKind
 
 # Which switch stops which kind of e-mail. Kinds not listed (plan revised, pump
 # refill) always go out: missing them can mean a sudden stop.
@@ -58,3 +59,13 @@ def patient_language_activate(request: HttpRequest, patient: Patient) -> None:
     if preferences is not None:
         translation.activate(preferences.language)
         request.LANGUAGE_CODE = preferences.language
+
+
+def email_failing_since(patient: Patient) -> dt.datetime | None:
+    """Since when the mail server has refused the patient's current address, or None
+    (reminders.models.EmailAddressStatus: a corrected address is not failing)."""
+    try:
+        status = patient.email_status
+    except ObjectDoesNotExist:
+        return None
+    return status.failing_since if status.address == patient.email else None

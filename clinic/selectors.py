@@ -1,4 +1,4 @@
-"""Reads for the planner app, always scoped to what the user may see."""
+"""Reads for the clinic pages, always scoped to what the user may see."""
 
 from __future__ import annotations
 
@@ -29,9 +29,10 @@ from planner.models import (
     StaffMember,
     TaperPlan,
 )
+from planner.plan_reads import missed_dose_by_step
 from planner.roles import Role, has_role
 from reminders.models import AbruptStopAlert, Dose, DoseStatus, Notice
-from taper.missed_dose import guidance_periods
+from reminders.preferences import email_failing_since
 from taper.rounding import format_amount
 
 
@@ -213,6 +214,7 @@ def patient_page(patient: Patient) -> dict[str, Any]:
     regimen = patient.regimens.prefetch_related("doses").order_by("-created_at", "-id").first()
     return {
         "patient": patient,
+        "email_failing_since": email_failing_since(patient),
         "plans": plans,
         "regimen": regimen,
         "regimen_product": product_name(regimen.product) if regimen else "",
@@ -242,15 +244,6 @@ def product_name(product_id: str) -> str:
     return next((p.name for p in taper.list_products() if p.id == product_id), product_id)
 
 
-# Plans a new plan may not silently repeat: one identical to any of them is refused.
-OPEN_PLAN_STATUSES = (
-    PlanStatus.DRAFT,
-    PlanStatus.PENDING_REVIEW,
-    PlanStatus.APPROVED,
-    PlanStatus.ACTIVE,
-)
-
-
 def plan_form_initial(patient: Patient, *, source: TaperPlan | None = None) -> dict[str, Any]:
     """The new-plan form starts empty (only the first day, tomorrow): nothing is copied
     from an earlier plan unless the clinician chose ``source`` ("start from plan N").
@@ -277,40 +270,6 @@ def patient_plan(patient: Patient, pk: int) -> TaperPlan:
     return get_object_or_404(patient.plans.select_related("current_revision"), pk=pk)
 
 
-def plan_same_as(
-    patient: Patient,
-    engine_input: dict[str, Any],
-    *,
-    exclude_plan_id: int | None = None,
-    submission_key: str | None = None,
-) -> TaperPlan | None:
-    """An open plan of this patient whose current version was made from exactly this
-    engine input: saving the form again would only duplicate it. A form sent twice (its
-    one-time key already used) is not a duplicate: the service returns the first plan."""
-    if submission_key and TaperPlan.objects.filter(submission_key=submission_key).exists():
-        return None
-    plans = (
-        patient.plans.filter(status__in=OPEN_PLAN_STATUSES)
-        .exclude(pk=exclude_plan_id or 0)
-        .select_related("current_revision")
-        .defer("current_revision__engine_output")
-        .order_by("-created_at", "-id")
-    )
-    # Compared as the engine reads them, so that a default left out ("pace" absent or
-    # "standard") or 10 against 10.0 is the same plan.
-    wanted = taper.parse_request(engine_input)
-    for plan in plans:
-        if plan.current_revision is None:
-            continue
-        try:
-            same = taper.parse_request(plan.current_revision.engine_input) == wanted
-        except taper.InvalidPlanInput:
-            continue  # an input an older engine accepted: not comparable, not the same
-        if same:
-            return plan
-    return None
-
-
 def _current_daily_mg(engine_input: dict[str, Any]) -> Decimal:
     return sum((Decimal(str(d["amount_mg"])) for d in engine_input.get("doses", [])), Decimal(0))
 
@@ -321,38 +280,6 @@ def _final_daily_mg(engine_input: dict[str, Any]) -> Decimal:
         return Decimal(str(goal["target_daily_mg"]))
     return Decimal(0)
 
-
-def missed_dose_by_step(output: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each step's own missed-dose guidance for its days (taper.missed_dose
-    .guidance_periods: neighbouring steps with the same advice run together), with the
-    step numbers: a step that no longer has a 14:00 dose never says "take the 14:00
-    dose as usual". Plans saved before steps carried their own advice fall back to the
-    plan-wide list."""
-    steps = output.get("steps") or []
-    if steps and all(step.get("missed_dose") is not None for step in steps):
-        number_from = {step["start_date"]: n for n, step in enumerate(steps, start=1)}
-        number_to = {step["end_date"]: n for n, step in enumerate(steps, start=1)}
-        periods = guidance_periods(
-            (
-                dt.date.fromisoformat(step["start_date"]),
-                dt.date.fromisoformat(step["end_date"]),
-                step["missed_dose"],
-            )
-            for step in steps
-        )
-        return [
-            {
-                "first_step": number_from[period.start_date.isoformat()],
-                "last_step": number_to[period.end_date.isoformat()],
-                "start_date": period.start_date.isoformat(),
-                "end_date": period.end_date.isoformat(),
-                "rules": list(period.rules),
-            }
-            for period in periods
-            if period.rules
-        ]
-    rules = output.get("missed_dose") or []
-    return [{"first_step": None, "rules": rules}] if rules else []
 
 
 def schedule_context(

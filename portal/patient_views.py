@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from planner.models import Patient
-from portal.preferences import patient_language_activate
 from reminders import feeds
+from reminders.preferences import patient_language_activate
 from reminders.subscription import subscription_context
 
 

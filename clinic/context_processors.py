@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from planner import selectors
+from clinic import selectors
 from planner.roles import Role, has_role
 from reminders import health
 
