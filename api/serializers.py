@@ -150,6 +150,12 @@ class GoalSerializer(serializers.Serializer[Any]):
 class WeanStepSerializer(serializers.Serializer[Any]):
     visit_date = serializers.DateField()
     daily_dose_mcg = serializers.FloatField()
+    refilled = serializers.BooleanField(
+        required=False, help_text="The pump is refilled at this visit (default false)."
+    )
+    refill_volume_ml = serializers.FloatField(
+        required=False, help_text="Required when refilled: the volume put in (mL)."
+    )
 
 
 class PumpSerializer(serializers.Serializer[Any]):

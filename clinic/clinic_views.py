@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 from typing import Any
 
@@ -30,6 +29,7 @@ from planner.forms import (
     CancelForm,
     PatientForm,
     PlanForm,
+    RefillForm,
     ReviewForm,
     RevisionForm,
 )
@@ -144,9 +144,14 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "planner/patient_detail.html", selectors.patient_page(patient))
 
 
+def _only_looking(request: HttpRequest) -> bool:
+    """Preview, or "Add a wean visit": the form comes back, nothing is saved."""
+    return "preview" in request.POST or "add_visit" in request.POST
+
+
 def _plan_form(request: HttpRequest, patient: Any) -> PlanForm:
     if request.method == "POST":
-        saving = "preview" not in request.POST
+        saving = not _only_looking(request)
         return PlanForm(request.POST, patient=patient, refuse_duplicates=saving)
     source = None
     if request.GET.get("from_plan", "").isdigit():
@@ -173,8 +178,7 @@ def _form_source(form: PlanForm, patient: Any) -> Any:
 def plan_new(request: HttpRequest, pk: int) -> HttpResponse:
     patient = clinic_patient(_staff(request), pk)
     form = _plan_form(request, patient)
-    wants_preview = "preview" in request.POST
-    if request.method == "POST" and form.is_valid() and not wants_preview:
+    if request.method == "POST" and form.is_valid() and not _only_looking(request):
         assert form.engine_input is not None
         try:
             plan = services.plan_create(
@@ -212,12 +216,12 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         form = PlanForm(
             request.POST, patient=plan.patient, editing=plan,
-            refuse_duplicates="preview" not in request.POST,
+            refuse_duplicates=not _only_looking(request),
         )
     else:
         initial = engine_input.plan_form_initial(plan.current_revision.engine_input)
         form = PlanForm(patient=plan.patient, initial=initial)
-    if request.method == "POST" and form.is_valid() and "preview" not in request.POST:
+    if request.method == "POST" and form.is_valid() and not _only_looking(request):
         assert form.engine_input is not None
         try:
             services.plan_draft_update(plan=plan, by=_staff(request).user,
@@ -252,7 +256,12 @@ def plan_preview(request: HttpRequest, pk: int) -> HttpResponse:
 def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     plan = clinic_plan(_staff(request), pk)
     access_record(user=request.user, action=AccessAction.PLAN_PAGE, patient=plan.patient, plan=plan)
-    return render(request, "planner/plan_detail.html", selectors.plan_page(plan, request.user))
+    context = {
+        **selectors.plan_page(plan, request.user),
+        **refills.pump_page(plan),
+        "refill_form": RefillForm(),
+    }
+    return render(request, "planner/plan_detail.html", context)
 
 
 @staff_required
@@ -260,7 +269,8 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def plan_handout(request: HttpRequest, pk: int) -> HttpResponse:
     plan = clinic_plan(_staff(request), pk)
     access_record(user=request.user, action=AccessAction.HANDOUT, patient=plan.patient, plan=plan)
-    return render(request, "planner/handout.html", selectors.handout_page(plan))
+    context = {**selectors.handout_page(plan), **refills.pump_page(plan)}
+    return render(request, "planner/handout.html", context)
 
 
 def _lifecycle(request: HttpRequest, pk: int, action: str) -> HttpResponse:
@@ -490,17 +500,25 @@ def plan_audit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def plan_refill(request: HttpRequest, pk: int) -> HttpResponse:
     plan = clinic_plan(_staff(request), pk)
-    try:
-        day = dt.date.fromisoformat(request.POST.get("refilled_on", ""))
-    except ValueError:
-        messages.error(request, "Refill date: enter a date as YYYY-MM-DD.")
-        return redirect("plan", pk=plan.pk)
-    try:
-        refills.refill_record(plan=plan, refilled_on=day, by=_staff(request).user,
-                              now=timezone.now())
-    except ValidationError as refusal:
-        for message in refusal.messages:
-            messages.error(request, f"Refill date: {message}")
+    form = RefillForm(request.POST)
+    if form.is_valid():
+        try:
+            refills.refill_record(
+                plan=plan,
+                refilled_on=form.cleaned_data["refilled_on"],
+                volume_ml=form.cleaned_data["volume_ml"],
+                concentration_mcg_per_ml=form.cleaned_data["concentration_mcg_per_ml"],
+                by=_staff(request).user,
+                now=timezone.now(),
+            )
+        except ValidationError as refusal:
+            _refusal_onto(form, refusal)
+    if form.errors:
+        for name, errors in form.errors.items():
+            label = form.fields[name].label if name in form.fields else "Refill"
+            label = label or name
+            for message in errors:
+                messages.error(request, f"{label}: {message}")
     else:
-        messages.success(request, "Refill recorded.")
+        messages.success(request, "Refill recorded: the dates, reminders and calendar follow it.")
     return redirect("plan", pk=plan.pk)

@@ -229,7 +229,22 @@ def patient_page(patient: Patient) -> dict[str, Any]:
         "regimen_doses": [
             f"{dose.time:%H:%M} {format_amount(dose.amount_mg)} mg" for dose in regimen.doses.all()
         ] if regimen else [],
+        "regimen_pump": pump_in_words(regimen.pump) if regimen and regimen.pump else "",
     }
+
+
+def pump_in_words(pump: dict[str, Any]) -> str:
+    """The pump record as entered, in one line: what the alarm and refill dates follow from."""
+    def number(key: str) -> str:
+        return format_amount(Decimal(str(pump[key]))) if pump.get(key) is not None else "?"
+
+    visits = len(pump.get("wean_steps") or [])
+    return (
+        f"pump {number('concentration_mcg_per_ml')} mcg/mL at {number('daily_dose_mcg')} mcg "
+        f"a day, reservoir {number('reservoir_ml')} mL, alarm at {number('alarm_volume_ml')} "
+        f"mL, last refilled {pump.get('last_refill_date') or '?'}"
+        + (f", {visits} wean visit{'s' if visits != 1 else ''}" if visits else "")
+    )
 
 
 def product_name(product_id: str) -> str:
@@ -539,9 +554,6 @@ def plan_page(plan: TaperPlan, user: User | AnonymousUser | None = None) -> dict
         and (plan.status == PlanStatus.PENDING_REVIEW or pending is not None),
         "is_reviewer": user is not None and has_role(user, Role.REVIEWER),
         "can_edit": user is not None and has_role(user, Role.CLINICIAN),
-        "revisable": plan.revisable_on(
-            timezone.now().astimezone(ZoneInfo(plan.patient.home_timezone)).date()
-        ),
         "resumable_until": plan.resumable_until(),
         "actions": continuity.plan_actions(plan, timezone.now()),
         "facts_changed": continuity.facts_changed(

@@ -264,11 +264,25 @@ class PlanActions:
     submit: bool
     activate: bool
     activation_summary: tuple[str, ...]
+    # The oral "Revise…" (hold, step back, slow down); never on a pump plan, which
+    # changes through its wean visits and recorded refills (issue 21).
+    revise: bool = False
+    # Record a pump refill: an active pump plan.
+    record_refill: bool = False
 
 
 def plan_actions(plan: TaperPlan, now: dt.datetime) -> PlanActions:
+    today = patient_today(plan.patient.home_timezone, now)
+    revise = plan.revisable_on(today)
+    record_refill = plan.is_pump and plan.status == PlanStatus.ACTIVE
     if plan.status != PlanStatus.DRAFT and plan.status != PlanStatus.APPROVED:
-        return PlanActions(submit=False, activate=False, activation_summary=())
+        return PlanActions(
+            submit=False,
+            activate=False,
+            activation_summary=(),
+            revise=revise,
+            record_refill=record_refill,
+        )
     replacement = replacement_for(plan)
     needs_review = plan.requires_review or (
         replacement is not None and replacement.cut_too_large and plan.approved_by_id is None
@@ -279,6 +293,8 @@ def plan_actions(plan: TaperPlan, now: dt.datetime) -> PlanActions:
         submit=draft and needs_review,
         activate=startable and activation_refusal(plan, now, replacement) is None,
         activation_summary=tuple(activation_summary(plan, now)),
+        revise=revise,
+        record_refill=record_refill,
     )
 
 

@@ -30,6 +30,8 @@ PATIENT_FACT_LABELS = {
 # command line, but not saved as a patient's plan until every page names the drug it
 # shows rather than baclofen.
 SITE_DRUGS = ("baclofen",)
+# Wean-visit rows of the plan form (planner.forms.WEAN_ROWS).
+WEAN_FORM_ROWS = 12
 
 
 def site_products() -> list[taper.Product]:
@@ -127,7 +129,7 @@ def from_plan_form(
     }
     rows: list[int] = []
     if cleaned["product"] == "baclofen-intrathecal":
-        data["pump"] = {
+        pump: dict[str, Any] = {
             "concentration_mcg_per_ml": _number(cleaned.get("pump_concentration_mcg_per_ml")),
             "daily_dose_mcg": _number(cleaned.get("pump_daily_dose_mcg")),
             "reservoir_ml": _number(cleaned.get("pump_reservoir_ml")),
@@ -138,6 +140,27 @@ def from_plan_form(
                 else None
             ),
         }
+        visits = []
+        for row in range(1, WEAN_FORM_ROWS + 1):
+            day = cleaned.get(f"wean_date_{row}")
+            new_dose = cleaned.get(f"wean_dose_{row}")
+            volume = cleaned.get(f"wean_volume_{row}")
+            if day is None and new_dose is None and volume is None:
+                continue  # an empty row is no visit
+            rows.append(row)
+            visit: dict[str, Any] = {
+                "visit_date": day.isoformat() if day else None,
+                "daily_dose_mcg": _number(new_dose),
+            }
+            if cleaned.get(f"wean_refilled_{row}"):
+                visit["refilled"] = True
+                visit["refill_volume_ml"] = _number(volume)
+            elif volume is not None:
+                visit["refill_volume_ml"] = _number(volume)
+            visits.append(visit)
+        if visits:
+            pump["wean_steps"] = visits
+        data["pump"] = pump
     else:
         doses = []
         for row in range(1, dose_rows + 1):
@@ -207,6 +230,14 @@ def form_field_for(key: str, rows: list[int]) -> str | None:
         return "whole_tablets_only" if key.endswith("allow_halves") else "tablet_strengths"
     if head == "pump" and len(parts) == 2:
         return f"pump_{parts[1]}"
+    if key.startswith("pump.wean_steps.") and len(parts) >= 4 and parts[2].isdigit():
+        # rows lists the form row of each visit, in order, for a pump plan.
+        index = int(parts[2])
+        row = rows[index] if index < len(rows) else index + 1
+        part = {"visit_date": "date", "daily_dose_mcg": "dose", "refilled": "refilled"}
+        return f"wean_{part.get(parts[3], 'volume')}_{row}"
+    if key.startswith("pump.wean_steps"):
+        return "wean_date_1"
     if head in {"product", "start_date", "abrupt_stop_reason"}:
         return head
     # Patient facts and the time zone live on the patient record: a form-wide message.
@@ -249,4 +280,10 @@ def plan_form_initial(engine_input: dict[str, Any]) -> dict[str, Any]:
                 initial["pump_last_refill_date"] = dt.date.fromisoformat(value)
             elif key != "wean_steps" and value is not None:
                 initial[f"pump_{key}"] = Decimal(str(value))
+        for row, visit in enumerate(pump.get("wean_steps") or [], start=1):
+            initial[f"wean_date_{row}"] = dt.date.fromisoformat(visit["visit_date"])
+            initial[f"wean_dose_{row}"] = Decimal(str(visit["daily_dose_mcg"]))
+            initial[f"wean_refilled_{row}"] = bool(visit.get("refilled"))
+            if visit.get("refill_volume_ml") is not None:
+                initial[f"wean_volume_{row}"] = Decimal(str(visit["refill_volume_ml"]))
     return initial

@@ -16,6 +16,8 @@ from planner import continuity, engine_input, plan_reads, zones
 from planner.models import Clinic, CnsDepressant, Patient, Sex
 from taper import limits
 
+# Wean visits one page can hold; the API takes up to the protocol's max_wean_steps (24).
+WEAN_ROWS = engine_input.WEAN_FORM_ROWS
 DOSE_ROWS = 4
 
 
@@ -258,6 +260,10 @@ class PlanForm(forms.Form):
         required=False,
         help_text="The same doses from as few kinds of tablet as possible.",
     )
+    # How many wean-visit rows the clinician has opened ("Add a wean visit").
+    wean_rows = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, min_value=0, max_value=WEAN_ROWS
+    )
     submission_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
     # The plan the clinician chose to start from ("start from plan N"), to say so again
     # when the form comes back with errors.
@@ -307,6 +313,27 @@ class PlanForm(forms.Form):
             self.fields[f"dose_remove_{row}"] = forms.BooleanField(
                 label=f"Remove dose {row}", required=False
             )
+        for row in range(1, WEAN_ROWS + 1):
+            self.fields[f"wean_date_{row}"] = forms.DateField(
+                label=f"Visit {row} date",
+                required=False,
+                widget=forms.DateInput(attrs={"type": "date"}),
+            )
+            self.fields[f"wean_dose_{row}"] = PlainDecimalField(
+                label=f"Visit {row}: new daily dose (mcg/day)",
+                required=False,
+                max_digits=7,
+                decimal_places=2,
+            )
+            self.fields[f"wean_refilled_{row}"] = forms.BooleanField(
+                label=f"Refill at visit {row}", required=False
+            )
+            self.fields[f"wean_volume_{row}"] = PlainDecimalField(
+                label=f"Visit {row}: volume filled (mL)",
+                required=False,
+                max_digits=6,
+                decimal_places=2,
+            )
         self.engine_input: dict[str, Any] | None = None
         self.plan: taper.TaperPlan | None = None
 
@@ -329,6 +356,34 @@ class PlanForm(forms.Form):
 
     def pump_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.fields if name.startswith("pump_")]
+
+    def wean_rows_shown(self) -> int:
+        """Wean-visit rows open on the page: every row holding a value, or as many as the
+        clinician opened, plus one when they just pressed "Add a wean visit"."""
+        source = self.data if self.is_bound else self.initial
+        filled = [
+            row
+            for row in range(1, WEAN_ROWS + 1)
+            if any(source.get(f"wean_{part}_{row}") for part in ("date", "dose", "volume"))
+        ]
+        opened = str(source.get("wean_rows") or "0")
+        shown = max([*filled, int(opened) if opened.isdigit() else 0, 0])
+        if self.is_bound and "add_visit" in self.data:
+            shown += 1
+        return min(shown, WEAN_ROWS)
+
+    def wean_visit_rows(
+        self,
+    ) -> list[tuple[forms.BoundField, forms.BoundField, forms.BoundField, forms.BoundField]]:
+        return [
+            (
+                self[f"wean_date_{r}"],
+                self[f"wean_dose_{r}"],
+                self[f"wean_refilled_{r}"],
+                self[f"wean_volume_{r}"],
+            )
+            for r in range(1, self.wean_rows_shown() + 1)
+        ]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -445,3 +500,22 @@ class ReviewForm(forms.Form):
         if cleaned.get("decision") == "reject" and not (cleaned.get("comment") or "").strip():
             self.add_error("comment", "Say why: the author sees this comment.")
         return cleaned
+
+
+class RefillForm(forms.Form):
+    """A pump refill as the clinic did it: the day, the volume put in and, when it
+    changed, the concentration (reminders.refills.refill_record checks the numbers)."""
+
+    refilled_on = forms.DateField(
+        label="Refill date", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    volume_ml = PlainDecimalField(
+        label="Volume filled (mL)", min_value=Decimal("0.1"), max_digits=6, decimal_places=2
+    )
+    concentration_mcg_per_ml = PlainDecimalField(
+        label="New concentration (mcg/mL)",
+        required=False,
+        max_digits=7,
+        decimal_places=2,
+        help_text="Only when the concentration changed.",
+    )

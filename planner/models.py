@@ -350,10 +350,20 @@ class TaperPlan(models.Model):
             return None
         return revision.end_date + dt.timedelta(days=protocol.after_end_days.value)
 
+    @property
+    def is_pump(self) -> bool:
+        """An intrathecal pump plan (its revision's output carries the pump record)."""
+        revision = self.current_revision
+        return revision is not None and revision.engine_output.get("pump") is not None
+
     def revisable_on(self, day: dt.date, kind: str | None = None) -> bool:
         """Whether a clinician may revise the plan on ``day`` (in the patient's zone): a
         running plan always; a finished one by a hold or step back until
-        ``resumable_until``. The plan page and ``services.plan_revise`` both ask this."""
+        ``resumable_until``. A pump plan never: it changes through its wean visits and
+        recorded refills. The plan page (continuity.plan_actions) and
+        ``services.plan_revise`` both ask this."""
+        if self.is_pump:
+            return False
         if self.status == PlanStatus.ACTIVE:
             return self.replaced_by_id is None  # a replaced plan ends; revise its successor
         if kind is not None and kind not in (RevisionKind.HOLD, RevisionKind.STEP_BACK):

@@ -9,6 +9,7 @@ plan. A home-zone change keeps each dose's wall-clock time (08:00 stays 08:00) w
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
@@ -57,14 +58,39 @@ class ApprovedRefill:
     alarm_date: dt.date
     empty_date: dt.date
     reminder_dates: tuple[dt.date, ...]
+    # Plans approved before issue 21 stored no due date: it was the alarm date.
+    due_date: dt.date
+    daily_dose_mcg: Decimal | None = None
+    volume_ml: Decimal | None = None
+    concentration_mcg_per_ml: Decimal | None = None
+
+    @classmethod
+    def of(cls, refill: taper.RefillDue) -> ApprovedRefill:
+        return cls(
+            filled_on=refill.filled_on,
+            alarm_date=refill.alarm_date,
+            empty_date=refill.empty_date,
+            reminder_dates=refill.reminder_dates,
+            due_date=refill.due_date,
+            daily_dose_mcg=refill.daily_dose_mcg,
+            volume_ml=refill.volume_ml,
+            concentration_mcg_per_ml=refill.concentration_mcg_per_ml,
+        )
 
 
 @dataclass(frozen=True)
 class ApprovedVisit:
-    """A pump wean visit: the pump is reprogrammed to this daily dose."""
+    """A pump wean visit: the pump is reprogrammed to this daily dose and, when
+    `refilled`, refilled with `refill_volume_ml`."""
 
     visit_date: dt.date
     daily_dose_mcg: Decimal
+    refilled: bool = False
+    refill_volume_ml: Decimal | None = None
+
+
+def _optional_decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
 
 
 def _date(text: str) -> dt.date:
@@ -95,14 +121,26 @@ class ApprovedPlan:
                 alarm_date=_date(refill["alarm_date"]),
                 empty_date=_date(refill["empty_date"]),
                 reminder_dates=tuple(_date(day) for day in refill["reminder_dates"]),
+                due_date=_date(refill.get("due_date") or refill["alarm_date"]),
+                daily_dose_mcg=_optional_decimal(refill.get("daily_dose_mcg")),
+                volume_ml=_optional_decimal(refill.get("volume_ml")),
+                concentration_mcg_per_ml=_optional_decimal(refill.get("concentration_mcg_per_ml")),
             )
             for refill in engine_output.get("refills") or []
         )
-
+        pump = engine_output.get("pump") or {}
         self.wean_steps = tuple(
             ApprovedVisit(
                 visit_date=_date(step["visit_date"]),
                 daily_dose_mcg=Decimal(str(step["daily_dose_mcg"])),
+                # Before issue 21 every wean visit refilled the full reservoir: that is
+                # what plans stored then were approved with.
+                refilled=step.get("refilled", True),
+                refill_volume_ml=_optional_decimal(
+                    step["refill_volume_ml"]
+                    if "refilled" in step
+                    else pump.get("reservoir_ml")
+                ),
             )
             for step in engine_output.get("wean_steps") or []
         )
@@ -257,10 +295,12 @@ class ApprovedPlan:
             last_refill_date=_date(pump["last_refill_date"]),
             wean_steps=tuple(
                 taper.pump.WeanStep(
-                    visit_date=_date(step["visit_date"]),
-                    daily_dose_mcg=Decimal(str(step["daily_dose_mcg"])),
+                    visit_date=visit.visit_date,
+                    daily_dose_mcg=visit.daily_dose_mcg,
+                    refilled=visit.refilled,
+                    refill_volume_ml=visit.refill_volume_ml,
                 )
-                for step in self.output.get("wean_steps") or []
+                for visit in self.wean_steps
             ),
         )
 
@@ -272,6 +312,38 @@ class ApprovedPlan:
             return found.check_in_interval_days.value
         return DEFAULT_CHECK_IN_DAYS
 
+    @property
+    def max_refill_interval_days(self) -> int | None:
+        protocol = recorded_protocol(self.output)
+        if isinstance(protocol, taper.IntrathecalProtocol):
+            return taper.refill_interval_days(protocol)
+        return None
+
+    def refills_from(self, fills: tuple[taper.pump.Fill, ...]) -> tuple[ApprovedRefill, ...]:
+        """The refills still to come after the fills recorded since approval (each with a
+        date, a volume and a concentration): the approved pump settings and wean visits,
+        the arithmetic of taper.pump, and the reminder days and maximum interval of the
+        protocol version the plan was approved under. Nothing else is re-planned."""
+        pump = self.pump
+        protocol = recorded_protocol(self.output)
+        if pump is None or not fills or not isinstance(protocol, taper.IntrathecalProtocol):
+            return self.refills
+        return tuple(
+            ApprovedRefill.of(refill)
+            for refill in taper.pump.refill_schedule(
+                pump,
+                start_date=self.start_date,
+                reminder_days_before=protocol.refill_reminder_days_before.value,
+                fills=fills,
+                max_interval_days=taper.refill_interval_days(protocol),
+            )
+        )
+
+    def with_refills(self, refills: tuple[ApprovedRefill, ...]) -> ApprovedPlan:
+        """The same approved plan with its refill cycles as they stand after recorded refills."""
+        moved = copy.copy(self)
+        moved.refills = refills
+        return moved
 
 
 def recorded_protocol(output: dict[str, Any]) -> taper.Protocol:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, update_change_reason
 
@@ -788,3 +789,17 @@ def plans_complete(*, now: dt.datetime) -> int:
     return superseded + update_with_history(
         finished, reason="last dosing day passed", status=PlanStatus.COMPLETED, updated_at=now
     )
+
+
+@transaction.atomic
+def plan_pump_refilled(*, plan: TaperPlan, note: str, now: dt.datetime) -> None:
+    """A pump refill was recorded (reminders.refills.refill_record): the plan's history
+    says so (``note``, with the next due date) and the patient's calendar feed moves on
+    (its version and Last-Modified), so calendars fetch the moved refill event. The plan
+    and patient rows are planner's: the reminder app asks for this, it does not write them."""
+    Patient.objects.filter(pk=plan.patient_id).update(
+        calendar_settings_version=F("calendar_settings_version") + 1,
+        calendar_settings_changed_at=now,
+    )
+    plan._change_reason = note  # type: ignore[attr-defined]  # read by django-simple-history
+    plan.save(update_fields=["updated_at"])

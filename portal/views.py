@@ -39,7 +39,7 @@ from portal.forms import (
     TimezoneForm,
 )
 from portal.patient_views import own_patient_record
-from reminders import checkin, push, sms
+from reminders import checkin, push, refills, sms
 from reminders.missed import missed_dose_advice
 from reminders.models import Dose, DoseStatus, ReminderKind, SmsNumber
 from reminders.preferences import (
@@ -180,7 +180,10 @@ def check_in(request: HttpRequest, patient: Patient) -> HttpResponse:
 @patient_required
 @require_GET
 def plan(request: HttpRequest, patient: Patient) -> HttpResponse:
-    return render(request, "portal/plan.html", selectors.plan_context(patient))
+    context = selectors.plan_context(patient)
+    if context["plan"] is not None:
+        context.update(refills.pump_page(context["plan"]))
+    return render(request, "portal/plan.html", context)
 
 
 @patient_required

@@ -26,9 +26,16 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Min, Q
 from django.db.models.functions import Coalesce
 
+import taper
 from planner.audit import update_with_history
 from planner.models import PlanRevision, PlanStatus, TaperPlan
-from planner.schedule import ApprovedPlan, Escalation, escalation_of, longest_wait_without_dose
+from planner.schedule import (
+    ApprovedPlan,
+    ApprovedRefill,
+    Escalation,
+    escalation_of,
+    longest_wait_without_dose,
+)
 from reminders import messages
 from reminders.channels import (
     Channel,
@@ -46,6 +53,7 @@ from reminders.models import (
     Dose,
     DoseStatus,
     EmailAddressStatus,
+    PumpRefill,
     Recipient,
     Reminder,
     ReminderKind,
@@ -135,25 +143,73 @@ def _plan_rows(plan: TaperPlan, approved: ApprovedPlan, doses: Sequence[Dose]) -
                 )
             )
             day += dt.timedelta(days=every)
-    for refill in approved.refills:
+    rows += refill_rows(plan, pump_refills_now(plan, approved), zone)
+    return rows
+
+
+def pump_refills_now(plan: TaperPlan, approved: ApprovedPlan) -> tuple[ApprovedRefill, ...]:
+    """The pump's refill cycles as they stand: the approved ones until a refill is
+    recorded, then counted again from the recorded fills (ApprovedPlan.refills_from).
+    A refill recorded before issue 21 has no volume: a full reservoir, as it was counted."""
+    pump = approved.pump
+    if pump is None:
+        return approved.refills
+    return approved.refills_from(recorded_fills(plan, pump))
+
+
+def recorded_fills(plan: TaperPlan, pump: taper.pump.PumpSettings) -> tuple[taper.pump.Fill, ...]:
+    """The refills recorded on the plan, oldest first, each with the concentration in use
+    (a refill that names none kept the one before)."""
+    fills = []
+    concentration = pump.concentration_mcg_per_ml
+    for refilled_on, volume, new_concentration in (
+        PumpRefill.objects.filter(plan=plan)
+        .order_by("refilled_on", "recorded_at")
+        .values_list("refilled_on", "volume_ml", "concentration_mcg_per_ml")
+    ):
+        concentration = new_concentration or concentration
+        fills.append(taper.pump.Fill(refilled_on, volume or pump.reservoir_ml, concentration))
+    return tuple(fills)
+
+
+def refill_rows(
+    plan: TaperPlan, refills: Sequence[ApprovedRefill], zone: str
+) -> list[Reminder]:
+    """Refill reminders, to the patient and the clinic, the protocol's days before each
+    refill's due date."""
+    rows = []
+    for refill in refills:
         for reminder_date in refill.reminder_dates:
-            days_before = (refill.alarm_date - reminder_date).days
+            days_before = (refill.due_date - reminder_date).days
             for recipient in (Recipient.PATIENT, Recipient.CLINIC):
                 rows.append(
                     Reminder(
                         plan=plan,
                         kind=ReminderKind.REFILL,
                         recipient=recipient,
-                        key=f"refill-{refill.alarm_date}-{days_before}",
+                        key=f"refill-{refill.due_date}-{days_before}",
                         due_at=_local(reminder_date, MORNING_NOTICE, zone),
                         context={
-                            "alarm_date": refill.alarm_date.isoformat(),
+                            # The messages say "due by {alarm_date}": the date to refill by.
+                            "alarm_date": refill.due_date.isoformat(),
                             "empty_date": refill.empty_date.isoformat(),
                             "days_before": days_before,
                         },
                     )
                 )
     return rows
+
+
+def refill_reminders_replace(
+    *, plan: TaperPlan, refills: Sequence[ApprovedRefill], zone: str, from_time: dt.datetime
+) -> int:
+    """A refill was recorded: the refill reminders not yet sent go, the new cycle's come."""
+    Reminder.objects.filter(
+        plan=plan, kind=ReminderKind.REFILL, status=ReminderStatus.PENDING, due_at__gte=from_time
+    ).delete()
+    rows = [row for row in refill_rows(plan, refills, zone) if row.due_at >= from_time]
+    Reminder.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
 
 
 def reminders_schedule(

@@ -22,8 +22,8 @@ from django.utils import timezone, translation
 from planner.audit import records_by
 from planner.models import Patient, PlanRevision, PlanStatus, RevisionReview, TaperPlan
 from planner.schedule import ApprovedPlan
-from reminders import ical
-from reminders.models import FeedToken
+from reminders import dispatch, ical
+from reminders.models import FeedToken, PumpRefill
 from reminders.preferences import patient_language
 
 # Active and upcoming (approved, not yet started) plans appear in the feed.
@@ -200,10 +200,33 @@ def _calendar_plans(plan_ids: list[int], zone: str) -> list[ical.CalendarPlan]:
                 changed_at=revision.created_at, plan=ApprovedPlan.of(revision, zone)
             )
         )
+    for plan_id, versions in by_plan.items():
+        versions += _refill_versions(plan_id, versions[-1])
     return [
         ical.CalendarPlan(key=f"plan-{plan_id}", versions=tuple(by_plan[plan_id]))
         for plan_id in plan_ids
         if plan_id in by_plan
+    ]
+
+
+def _refill_versions(plan_id: int, in_force: ical.PlanVersion) -> list[ical.PlanVersion]:
+    """Each pump refill recorded after the revision in force is a version of its own: the
+    refill events it moves get a higher SEQUENCE and the refill's time as DTSTAMP."""
+    approved = in_force.plan
+    if not isinstance(approved, ApprovedPlan) or approved.pump is None:
+        return []
+    recorded = list(
+        PumpRefill.objects.filter(plan_id=plan_id)
+        .order_by("refilled_on", "recorded_at")
+        .values_list("recorded_at", flat=True)
+    )
+    fills = dispatch.recorded_fills(TaperPlan(pk=plan_id), approved.pump)
+    return [
+        ical.PlanVersion(
+            changed_at=max(recorded_at, in_force.changed_at),
+            plan=approved.with_refills(approved.refills_from(fills[: count + 1])),
+        )
+        for count, recorded_at in enumerate(recorded)
     ]
 
 

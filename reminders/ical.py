@@ -228,13 +228,15 @@ def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) ->
                 alarm_before=None,
             )
         )
-    for refill in plan.refills:
+    # Refills by their place in the plan (the next one, the one after): a recorded
+    # refill moves the next refill's event, with a higher SEQUENCE, rather than adding one.
+    for index, refill in enumerate(plan.refills, start=1):
         entries.append(
             Entry(
-                uid=_uid(key, "refill", refill.filled_on.isoformat()),
+                uid=_uid(key, "refill", str(index)),
                 kind="refill",
-                start=refill.alarm_date,
-                content=("refill", refill.alarm_date, refill.empty_date),
+                start=refill.due_date,
+                content=("refill", refill.due_date, refill.alarm_date, refill.empty_date),
                 summary_minimal=_("Pump refill due"),
                 summary_detailed=_("Baclofen pump refill due"),
                 description=_(

@@ -304,10 +304,17 @@ class CheckIn(models.Model):
 
 
 class PumpRefill(models.Model):
-    """A recorded intrathecal pump refill: it resets the alarm date."""
+    """A recorded intrathecal pump refill: the alarm, empty and due dates are counted
+    again from it (taper.pump), and the refill reminders and calendar follow."""
 
     plan = models.ForeignKey("planner.TaperPlan", on_delete=models.CASCADE, related_name="refills")
     refilled_on = models.DateField()
+    # Null on refills recorded before issue 21: they were counted as a full reservoir.
+    volume_ml = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    # Null: the concentration did not change.
+    concentration_mcg_per_ml = models.DecimalField(
+        max_digits=7, decimal_places=2, null=True, blank=True
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
@@ -19,28 +20,29 @@ import taper
 from planner.audit import records_by, update_with_history
 from planner.models import PlanStatus, TaperPlan
 from planner.schedule import ApprovedPlan
+from planner.services import plan_pump_refilled
 from reminders import dispatch
 from reminders.models import AbruptStopAlert, AlertReason, PumpRefill
+from taper.request import fill_volume_refusals
+from taper.rounding import format_amount
 
 log = logging.getLogger(__name__)
 
 
-def refill_alarm_date(plan: TaperPlan, pump: taper.pump.PumpSettings | None) -> dt.date | None:
-    """The alarm date of the reservoir as last filled: a recorded refill, a wean visit
-    (the pump is refilled when reprogrammed) or the refill on the pump record."""
+def refill_due_date(plan: TaperPlan, approved: ApprovedPlan) -> dt.date | None:
+    """When the reservoir as last filled for certain must be refilled: the due date
+    (alarm date, or the protocol's maximum interval when earlier) of the latest refill
+    recorded, or of the refill on the pump record, with drug used at each period's
+    programmed dose. A refilling wean visit counts once its refill is recorded: a visit
+    that did not happen must not silence the alert. None for an oral plan."""
+    pump = approved.pump
     if pump is None:
         return None
-    fills = [(pump.last_refill_date, pump.daily_dose_mcg)]
-    fills += [(step.visit_date, step.daily_dose_mcg) for step in pump.wean_steps]
-    recorded = PumpRefill.objects.filter(plan=plan).values_list("refilled_on", flat=True).first()
-    earlier = [f for f in fills if recorded is not None and f[0] <= recorded]
-    if recorded is not None and earlier:
-        # A refill recorded before every fill above is superseded by them (it was a
-        # max() of nothing: every dispatcher run failed, for all patients).
-        dose_then = max(earlier, key=lambda f: f[0])[1]
-        fills.append((recorded, dose_then))
-    last_fill, dose = max(fills, key=lambda f: f[0])
-    return last_fill + dt.timedelta(days=taper.pump.days_to_alarm(pump, dose))
+    record = taper.pump.Fill(
+        pump.last_refill_date, pump.reservoir_ml, pump.concentration_mcg_per_ml
+    )
+    last = max([record, *dispatch.recorded_fills(plan, pump)], key=lambda fill: fill.filled_on)
+    return taper.pump.fill_refill(pump, last, approved.max_refill_interval_days).due_date
 
 
 def alerts_check_refills(*, now: dt.datetime) -> int:
@@ -55,8 +57,7 @@ def alerts_check_refills(*, now: dt.datetime) -> int:
             with transaction.atomic():
                 raised += _alert_if_refill_overdue(plan, now)
         except Exception:
-            log.exception("Refill check failed for plan %s; the other plans were checked.",
-                          plan.pk)
+            log.exception("Refill check failed for plan %s; the other plans were checked.", plan.pk)
     return raised
 
 
@@ -64,17 +65,20 @@ def _alert_if_refill_overdue(plan: TaperPlan, now: dt.datetime) -> int:
     assert plan.current_revision is not None
     # The approved pump record, read back: the dispatcher re-plans nothing.
     approved = ApprovedPlan.of(plan.current_revision, plan.patient.home_timezone)
-    alarm = refill_alarm_date(plan, approved.pump)
+    due = refill_due_date(plan, approved)
     today = now.astimezone(ZoneInfo(plan.patient.home_timezone)).date()
-    if alarm is None or today <= alarm:
+    if due is None or today <= due:
         return 0
-    since = dt.datetime.combine(alarm, dt.time(), tzinfo=ZoneInfo(plan.patient.home_timezone))
+    since = dt.datetime.combine(due, dt.time(), tzinfo=ZoneInfo(plan.patient.home_timezone))
     raised = dispatch.alert_raise(
         plan=plan,
         reason=AlertReason.REFILL_OVERDUE,
         since=since,
         now=now,
-        detail=f"The pump passed its low-reservoir alarm date ({alarm}) with no refill recorded.",
+        detail=(
+            f"The pump passed its refill due date ({due}: the low-reservoir alarm date, or "
+            "the protocol's longest interval between refills) with no refill recorded."
+        ),
     )
     return 1 if raised else 0
 
@@ -82,14 +86,70 @@ def _alert_if_refill_overdue(plan: TaperPlan, now: dt.datetime) -> int:
 @records_by
 @transaction.atomic
 def refill_record(
-    *, plan: TaperPlan, refilled_on: dt.date, by: User, now: dt.datetime
+    *,
+    plan: TaperPlan,
+    refilled_on: dt.date,
+    volume_ml: Decimal,
+    concentration_mcg_per_ml: Decimal | None = None,
+    by: User,
+    now: dt.datetime,
 ) -> PumpRefill:
-    if plan.status != PlanStatus.ACTIVE:
+    """Record a refill: the alarm, empty and due dates are counted again from it, the
+    refill reminders not yet sent are replaced by the new cycle's, the calendar's refill
+    event changes (SEQUENCE and Last-Modified move), the plan's history says so, and an
+    overdue-refill alert closes. Nothing is written when any field is refused."""
+    if plan.status != PlanStatus.ACTIVE or plan.current_revision is None:
         raise ValidationError({"refilled_on": "Refills are recorded on an active plan."})
-    today = now.astimezone(ZoneInfo(plan.patient.home_timezone)).date()
+    zone = plan.patient.home_timezone
+    approved = ApprovedPlan.of(plan.current_revision, zone)
+    pump = approved.pump
+    if pump is None:
+        raise ValidationError({"refilled_on": "Refills are recorded on a pump plan."})
+    today = now.astimezone(ZoneInfo(zone)).date()
+    errors: dict[str, list[str]] = {}
     if refilled_on > today:
-        raise ValidationError({"refilled_on": "A refill cannot be recorded for a future day."})
-    refill = PumpRefill.objects.create(plan=plan, refilled_on=refilled_on, recorded_by=by)
+        errors.setdefault("refilled_on", []).append("A refill cannot be recorded for a future day.")
+    fills = dispatch.recorded_fills(plan, pump)
+    last = max([pump.last_refill_date, *(fill.filled_on for fill in fills)])
+    if refilled_on < last:
+        errors.setdefault("refilled_on", []).append(
+            f"A refill was already recorded on {last}; enter refills in order."
+        )
+    concentration = concentration_mcg_per_ml or (
+        fills[-1].concentration_mcg_per_ml if fills else pump.concentration_mcg_per_ml
+    )
+    product = taper.load_catalogue().product(approved.output["product"])
+    if product is not None and concentration not in product.strength_amounts:
+        choices = ", ".join(format_amount(amount) for amount in product.strength_amounts)
+        errors.setdefault("concentration_mcg_per_ml", []).append(
+            f"Choose a concentration of the product: {choices} mcg/mL."
+        )
+    elif volume_ml <= 0:
+        errors.setdefault("volume_ml", []).append("Enter the volume filled, in mL.")
+    else:
+        refusals = fill_volume_refusals(pump, volume_ml, concentration, pump.dose_on(refilled_on))
+        if refusals:
+            errors.setdefault("volume_ml", []).extend(refusals)
+    if errors:
+        raise ValidationError(errors)
+    refill = PumpRefill.objects.create(
+        plan=plan,
+        refilled_on=refilled_on,
+        volume_ml=volume_ml,
+        concentration_mcg_per_ml=concentration_mcg_per_ml,
+        recorded_by=by,
+    )
+    refills = dispatch.pump_refills_now(plan, approved)
+    dispatch.refill_reminders_replace(plan=plan, refills=refills, zone=zone, from_time=now)
+    due = refills[0].due_date if refills else None
+    plan_pump_refilled(
+        plan=plan,
+        note=(
+            f"Pump refilled on {refilled_on}: {format_amount(volume_ml)} mL of "
+            f"{format_amount(concentration)} mcg/mL; next refill due {due}"
+        ),
+        now=now,
+    )
     update_with_history(
         AbruptStopAlert.objects.filter(
             plan=plan, reason=AlertReason.REFILL_OVERDUE, closed_at__isnull=True
@@ -100,3 +160,29 @@ def refill_record(
         closed_by=by,
     )
     return refill
+
+
+def pump_page(plan: TaperPlan) -> dict[str, object]:
+    """What the plan and handout pages show of a pump beyond the approved output: the
+    refill cycles as they stand after the refills recorded since (the same ones the
+    reminders and the calendar use), the refills recorded, and the refill due now."""
+    revision = plan.current_revision
+    if revision is None or not plan.is_pump:
+        return {}
+    approved = ApprovedPlan.of(revision, plan.patient.home_timezone)
+    due = refill_due_date(plan, approved) if plan.status == PlanStatus.ACTIVE else None
+    # Dates as the stored output has them (ISO), so every page writes them alike.
+    return {
+        "pump_refills": [
+            {
+                "filled_on": refill.filled_on.isoformat(),
+                "due_date": refill.due_date.isoformat(),
+                "alarm_date": refill.alarm_date.isoformat(),
+                "empty_date": refill.empty_date.isoformat(),
+                "reminder_dates": [day.isoformat() for day in refill.reminder_dates],
+            }
+            for refill in dispatch.pump_refills_now(plan, approved)
+        ],
+        "recorded_refills": list(PumpRefill.objects.filter(plan=plan).order_by("-refilled_on")),
+        "refill_due": due.isoformat() if due else None,
+    }

@@ -17,7 +17,7 @@ from taper.flags import Flag
 from taper.intake import parse_request
 from taper.kidney import CreatinineClearance
 from taper.missed_dose import MissedDoseGuidance
-from taper.plan import TaperPlan, plan
+from taper.plan import TaperPlan, plan, refill_interval_days
 from taper.protocol import IntrathecalProtocol, OralProtocol, Protocol, ProtocolError, Setting
 from taper.pump import PumpSettings, RefillDue, WeanStep
 from taper.render import DISCLAIMER, catalogue_to_text, plan_to_json, plan_to_text
@@ -72,4 +72,5 @@ __all__ = [
     "plan",
     "plan_to_json",
     "plan_to_text",
+    "refill_interval_days",
 ]

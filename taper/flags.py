@@ -23,6 +23,7 @@ from taper.protocol import (
     RenalBand,
     Setting,
 )
+from taper.pump import PumpSettings
 from taper.request import PlanRequest
 from taper.rounding import format_amount
 
@@ -95,14 +96,18 @@ def is_child(request: PlanRequest, risks: PatientRisks) -> bool:
     return age is not None and age < risks.review_every_plan_below_age_years.value
 
 
-def withdrawal_text(protocol: OralProtocol) -> str:
+def withdrawal_text(protocol: OralProtocol | IntrathecalProtocol) -> str:
     """The label's withdrawal signs, in full, with the rare progression."""
     signs = protocol.risks.withdrawal_signs.value
     listed = ", ".join(signs[:-1]) + f" and {signs[-1]}" if len(signs) > 1 else signs[0]
-    return f"{listed}, {protocol.withdrawal_progression.value}"
+    progression = protocol.withdrawal_progression.value
+    if isinstance(protocol, IntrathecalProtocol):
+        # A sentence of its own in the pump protocol ("Untreated intrathecal withdrawal …").
+        return f"{listed}; {progression[0].lower()}{progression[1:].rstrip('.')}"
+    return f"{listed}, {progression}"
 
 
-def withdrawal_source(protocol: OralProtocol) -> str:
+def withdrawal_source(protocol: OralProtocol | IntrathecalProtocol) -> str:
     return f"{protocol.risks.withdrawal_signs.source}; {protocol.withdrawal_progression.source}"
 
 
@@ -364,14 +369,61 @@ def window_flag(
             )
     if not problems:
         return None
+    return _too_large_flag(
+        f"More than {format_amount(limit.value)} % of the daily dose cut within "
+        f"{days.value} days",
+        problems,
+        ", or choose a product with a smaller dose step",
+        protocol,
+        limit.source,
+    )
+
+
+def wean_step_flag(pump: PumpSettings, protocol: IntrathecalProtocol) -> Flag | None:
+    """No wean visit cuts the pump's daily dose by more than the protocol's
+    max_wean_cut_percent of the dose before it (protocol version 2 on)."""
+    limit = protocol.max_wean_cut_percent
+    if limit is None:
+        return None
+    problems = []
+    previous = pump.daily_dose_mcg
+    for step in pump.wean_steps:
+        cut = previous - step.daily_dose_mcg
+        if cut * HUNDRED > limit.value * previous:
+            percent = (cut * HUNDRED / previous).quantize(Decimal("0.1"))
+            problems.append(
+                f"{format_amount(previous)} → {format_amount(step.daily_dose_mcg)} mcg a day "
+                f"on {step.visit_date} ({format_amount(percent)} %)"
+            )
+        previous = step.daily_dose_mcg
+    if not problems:
+        return None
+    return _too_large_flag(
+        f"{'A wean visit cuts' if len(problems) == 1 else 'Wean visits cut'} more than "
+        f"{format_amount(limit.value)} % of the pump's daily dose",
+        problems,
+        "",
+        protocol,
+        f"{protocol.id} protocol version {protocol.version}, max_wean_cut_percent "
+        f"({limit.source})",
+    )
+
+
+def _too_large_flag(
+    lead: str,
+    problems: list[str],
+    advice: str,
+    protocol: OralProtocol | IntrathecalProtocol,
+    source: str,
+) -> Flag:
+    """STEP_TOO_LARGE, whichever rule found the cuts (oral largest cut, oral window,
+    pump wean visit): the cuts, the review it needs, and the withdrawal signs to watch."""
     return Flag(
         "STEP_TOO_LARGE",
         "warning",
-        f"More than {format_amount(limit.value)} % of the daily dose cut within "
-        f"{days.value} days: {'; '.join(problems)}. A reviewer must approve it before it "
-        f"starts, or choose a product with a smaller dose step. Watch for withdrawal: "
-        f"{withdrawal_text(protocol)}.",
-        f"{limit.source}; {withdrawal_source(protocol)}",
+        f"{lead}: {'; '.join(problems)}. A reviewer must approve it before it "
+        f"starts{advice}. Watch for withdrawal: {withdrawal_text(protocol)}.",
+        f"{source}; {withdrawal_source(protocol)}",
     )
 
 
@@ -397,6 +449,10 @@ def intrathecal_flags(
     if pediatric:
         flags.append(pediatric)
     flags += _patient_flags(request, protocol.risks)
+    if request.pump is not None:
+        too_large = wean_step_flag(request.pump, protocol)
+        if too_large:
+            flags.append(too_large)
     return _ordered(flags)
 
 
@@ -502,15 +558,14 @@ def step_too_large_flag(
         previous = level
     if not too_large:
         return None
-    return Flag(
-        "STEP_TOO_LARGE",
-        "warning",
+    return _too_large_flag(
         f"{'A cut' if len(too_large) == 1 else 'Cuts'} larger than the protocol's largest cut "
-        f"for this patient ({format_amount(largest_cut_mg)} mg a day): "
-        f"{'; '.join(too_large)}. A reviewer must approve it before it starts. Watch for "
-        f"withdrawal: {withdrawal_text(protocol)}.",
+        f"for this patient ({format_amount(largest_cut_mg)} mg a day)",
+        too_large,
+        "",
+        protocol,
         f"{protocol.id} protocol version {protocol.version} (clinic default: the largest cut "
-        f"of the protocol's own plan); {withdrawal_source(protocol)}",
+        f"of the protocol's own plan)",
     )
 
 

@@ -105,6 +105,7 @@ CREATININE_FIELDS = (
     "serum_creatinine_mg_dl",
     "serum_creatinine_umol_l",
 )
+WEAN_STEP_FIELDS = ("visit_date", "daily_dose_mcg", "refilled", "refill_volume_ml")
 PUMP_FIELDS = (
     "concentration_mcg_per_ml",
     "daily_dose_mcg",
@@ -712,7 +713,9 @@ def _read_pump(
     refilled = _read_date(
         errors, "pump.last_refill_date", value.get("last_refill_date"), required=True
     )
-    wean_steps = _read_wean_steps(errors, value.get("wean_steps"), protocol, max_dose)
+    wean_steps = _read_wean_steps(
+        errors, value.get("wean_steps"), protocol, max_dose, max_volume
+    )
     if _count(errors) != before:
         return None
     assert concentration is not None
@@ -731,13 +734,22 @@ def _read_pump(
 
 
 def _read_wean_steps(
-    errors: Errors, value: object, protocol: IntrathecalProtocol | None, max_dose: Decimal
+    errors: Errors,
+    value: object,
+    protocol: IntrathecalProtocol | None,
+    max_dose: Decimal,
+    max_volume: Decimal,
 ) -> tuple[WeanStep, ...]:
     path = "pump.wean_steps"
     if value is None:
         return ()
     if not isinstance(value, list | tuple):
-        add_error(errors, path, "Wean steps must be a list of {visit_date, daily_dose_mcg}.")
+        add_error(
+            errors,
+            path,
+            "Wean steps must be a list of {visit_date, daily_dose_mcg, refilled, "
+            "refill_volume_ml}.",
+        )
         return ()
     limit = min(protocol.max_wean_steps.value if protocol else MAX_LIST_ITEMS, MAX_LIST_ITEMS)
     if len(value) > limit:
@@ -753,7 +765,7 @@ def _read_wean_steps(
                 "Each wean step must be an object with visit_date and daily_dose_mcg.",
             )
             continue
-        _reject_unknown_fields(errors, item_path, item, ("visit_date", "daily_dose_mcg"))
+        _reject_unknown_fields(errors, item_path, item, WEAN_STEP_FIELDS)
         visit = _read_date(errors, f"{item_path}.visit_date", item.get("visit_date"), required=True)
         dose = _read_number(
             errors,
@@ -764,8 +776,34 @@ def _read_wean_steps(
             required=True,
             high=max_dose,
         )
+        refilled = item.get("refilled", False)
+        if not isinstance(refilled, bool):
+            add_error(errors, f"{item_path}.refilled", "Refilled must be true or false.")
+            refilled = False
+        volume = _read_number(
+            errors,
+            f"{item_path}.refill_volume_ml",
+            item.get("refill_volume_ml"),
+            "refill volume",
+            "mL",
+            required=refilled,
+            high=max_volume,
+        )
+        if volume is not None and not refilled:
+            add_error(
+                errors,
+                f"{item_path}.refill_volume_ml",
+                "A refill volume goes with refilled: true; this visit only reprograms the pump.",
+            )
         if visit is not None and dose is not None:
-            steps.append(WeanStep(visit_date=visit, daily_dose_mcg=dose))
+            steps.append(
+                WeanStep(
+                    visit_date=visit,
+                    daily_dose_mcg=dose,
+                    refilled=refilled,
+                    refill_volume_ml=volume if refilled else None,
+                )
+            )
     return tuple(steps)
 
 

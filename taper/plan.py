@@ -363,6 +363,13 @@ def _intrathecal_plan(
             pump,
             start_date=request.start_date,
             reminder_days_before=protocol.refill_reminder_days_before.value,
+            max_interval_days=refill_interval_days(protocol),
         ),
         wean_steps=wean,
     )
+
+
+def refill_interval_days(protocol: IntrathecalProtocol) -> int | None:
+    """The protocol's longest interval between refills (None before version 2)."""
+    setting = protocol.max_refill_interval_days
+    return setting.value if setting is not None else None

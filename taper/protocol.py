@@ -167,6 +167,11 @@ class IntrathecalProtocol:
     max_wean_steps: Setting[int]
     risks: PatientRisks
     drugs: tuple[str, ...] = ()
+    # From version 2 (issue 21); version 1 plans keep their stored output.
+    # A wean visit cutting the daily dose by more than this percentage raises STEP_TOO_LARGE.
+    max_wean_cut_percent: Setting[Decimal] | None = None
+    # The longest interval between refills (drug stability in the reservoir).
+    max_refill_interval_days: Setting[int] | None = None
 
 
 Protocol = OralProtocol | IntrathecalProtocol
@@ -479,7 +484,7 @@ def _oral_protocol(top: DataTable, drugs: tuple[str, ...]) -> OralProtocol:
 
 
 def _intrathecal_protocol(top: DataTable) -> IntrathecalProtocol:
-    return IntrathecalProtocol(
+    protocol = IntrathecalProtocol(
         id=top.text("id"),
         version=top.text("version"),
         drug=top.text("drug"),
@@ -494,4 +499,10 @@ def _intrathecal_protocol(top: DataTable) -> IntrathecalProtocol:
         max_wean_steps=_int(top, "max_wean_steps"),
         risks=_risks(top),
         drugs=(top.text("drug"),),
+        max_wean_cut_percent=_optional_number(top, "max_wean_cut_percent"),
+        max_refill_interval_days=_optional_int(top, "max_refill_interval_days"),
     )
+    cut = protocol.max_wean_cut_percent
+    if cut is not None and cut.value >= 100:
+        top.fail("max_wean_cut_percent.value", "expected a percentage under 100")
+    return protocol

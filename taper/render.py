@@ -126,6 +126,9 @@ def plan_to_json(plan: TaperPlan) -> JsonObject:
                 "daily_dose_mcg": _number(refill.daily_dose_mcg),
                 "alarm_date": refill.alarm_date.isoformat(),
                 "empty_date": refill.empty_date.isoformat(),
+                "due_date": refill.due_date.isoformat(),
+                "volume_ml": _number(refill.volume_ml),
+                "concentration_mcg_per_ml": _number(refill.concentration_mcg_per_ml),
                 "reminder_dates": [day.isoformat() for day in refill.reminder_dates],
             }
             for refill in plan.refills
@@ -134,6 +137,8 @@ def plan_to_json(plan: TaperPlan) -> JsonObject:
             {
                 "visit_date": step.visit_date.isoformat(),
                 "daily_dose_mcg": _number(step.daily_dose_mcg),
+                "refilled": step.refilled,
+                "refill_volume_ml": _number(step.refill_volume_ml),
             }
             for step in plan.wean_steps
         ]
@@ -420,7 +425,12 @@ def _pump_text(plan: TaperPlan) -> list[str]:
         lines += ["", "Wean visits (entered by the clinician)"]
         lines += [
             f"  {_day(step.visit_date)}: reprogram to "
-            f"{format_amount(step.daily_dose_mcg)} mcg a day and refill"
+            f"{format_amount(step.daily_dose_mcg)} mcg a day"
+            + (
+                f" and refill {format_amount(step.refill_volume_ml)} mL"
+                if step.refilled and step.refill_volume_ml is not None
+                else " (no refill)"
+            )
             for step in plan.wean_steps
         ]
     lines += ["", "Refills"]
@@ -429,7 +439,8 @@ def _pump_text(plan: TaperPlan) -> list[str]:
         lines.append(
             f"  filled {_day(refill.filled_on)} at "
             f"{format_amount(refill.daily_dose_mcg)} mcg a day: "
-            f"alarm {_day(refill.alarm_date)}, empty {_day(refill.empty_date)}; "
+            f"alarm {_day(refill.alarm_date)}, empty {_day(refill.empty_date)}, "
+            f"refill due {_day(refill.due_date)}; "
             f"reminders {reminders}"
         )
     return lines

@@ -527,6 +527,12 @@ def pump_refusals(pump: PumpSettings, start_date: date, protocol: IntrathecalPro
     latest = start_date + timedelta(days=protocol.max_plan_length_days.value)
     for index, step in enumerate(pump.wean_steps):
         path = f"pump.wean_steps.{index}"
+        if step.refilled and step.refill_volume_ml is not None:
+            volume_errors = fill_volume_refusals(
+                pump, step.refill_volume_ml, pump.concentration_mcg_per_ml, step.daily_dose_mcg
+            )
+            for message in volume_errors:
+                add_error(errors, f"{path}.refill_volume_ml", message)
         if step.daily_dose_mcg >= previous_dose:
             add_error(
                 errors,
@@ -552,6 +558,21 @@ def pump_refusals(pump: PumpSettings, start_date: date, protocol: IntrathecalPro
         previous_dose = step.daily_dose_mcg
         previous_date = step.visit_date
     return errors
+
+
+def fill_volume_refusals(
+    pump: PumpSettings, volume_ml: Decimal, concentration: Decimal, daily_dose_mcg: Decimal
+) -> list[str]:
+    """A fill must fit the reservoir and hold at least one day's dose above the alarm
+    volume, or its alarm sounds the day it is filled."""
+    if volume_ml > pump.reservoir_ml:
+        return [f"The pump holds at most {format_amount(pump.reservoir_ml)} mL."]
+    if (volume_ml - pump.alarm_volume_ml) * concentration < daily_dose_mcg:
+        return [
+            f"Fill more than the alarm volume ({format_amount(pump.alarm_volume_ml)} mL) "
+            "and at least one day's dose above it."
+        ]
+    return []
 
 
 # --- Error bookkeeping -------------------------------------------------------------

@@ -88,9 +88,7 @@ def dose_at(plan: TaperPlan, day: str, time: str) -> Dose:
 
 
 def at_new_york(day: str, time: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(f"{day}T{time}").replace(
-        tzinfo=ZoneInfo("America/New_York")
-    )
+    return dt.datetime.fromisoformat(f"{day}T{time}").replace(tzinfo=ZoneInfo("America/New_York"))
 
 
 def review_post(plan: Any, decision: str, comment: str = "") -> dict[str, Any]:
@@ -100,3 +98,14 @@ def review_post(plan: Any, decision: str, comment: str = "") -> dict[str, Any]:
     revision = under_review(type(plan).objects.get(pk=plan.pk))
     assert revision is not None, "nothing of this plan waits for review"
     return {"decision": decision, "comment": comment, "revision": revision.pk}
+
+
+def active_pump_plan(patient: Patient, clinician: Any, reviewer: Any) -> TaperPlan:
+    """The pump plan above, submitted, approved by ``reviewer`` (its boxed warning needs
+    review) and activated before it starts."""
+    plan = services.plan_create(
+        patient=patient, by=clinician, engine_input=pump_engine_input(patient)
+    )
+    services.plan_submit(plan=plan, by=clinician)
+    services.plan_approve(plan=plan, by=reviewer)
+    return services.plan_activate(plan=plan, by=clinician)

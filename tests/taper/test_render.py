@@ -48,10 +48,22 @@ def test_it_lists_flags_with_their_sources_and_the_review_requirement():
 
 def test_it_renders_a_pump_plan_with_refills_and_wean_visits():
     plan = plan_for(
-        pump_input(pump={"wean_steps": [{"visit_date": "2026-04-01", "daily_dose_mcg": 80}]})
+        pump_input(
+            pump={
+                "wean_steps": [
+                    {
+                        "visit_date": "2026-04-01",
+                        "daily_dose_mcg": 80,
+                        "refilled": True,
+                        "refill_volume_ml": 20,
+                    }
+                ]
+            }
+        )
     )
     text = taper.plan_to_text(plan)
-    assert "2026-04-01: reprogram to 80 mcg a day and refill" in text
+    assert "2026-04-01: reprogram to 80 mcg a day and refill 20 mL" in text
+    assert "refill due 2026-07-22" in text
     assert "alarm 2026-07-22" in text  # 9000 / 80 = 112.5 → 112 days after 2026-04-01
     assert "INTRATHECAL_BOXED_WARNING" in text
 
