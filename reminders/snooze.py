@@ -10,7 +10,7 @@ from django.db import transaction
 
 from planner.models import SNOOZE_MINUTES, Dose
 from reminders import dispatch
-from reminders.models import Recipient, Reminder, ReminderKind, ReminderStatus
+from reminders.models import Delivery, Recipient, Reminder, ReminderKind, ReminderStatus
 
 
 class SnoozeError(ValueError):
@@ -49,12 +49,15 @@ def dose_snooze(*, dose_id: int, minutes: int, now: datetime) -> Reminder:
         raise SnoozeError(snooze_refusal(dose=dose, now=now))
     at = now + timedelta(minutes=minutes)
     again: dict[str, object] = {"snoozed_minutes": minutes}
-    moved = (
-        Reminder.objects.filter(dose=dose, kind=ReminderKind.DOSE_FOLLOW_UP,
-                                recipient=Recipient.PATIENT)
-        .exclude(status=ReminderStatus.SENDING)
-        .update(status=ReminderStatus.PENDING, due_at=at, attempts=0, last_error="",
-                sent_at=None, claim_token=None, delivery_token=None, context=again)
+    follow_up = Reminder.objects.filter(
+        dose=dose, kind=ReminderKind.DOSE_FOLLOW_UP, recipient=Recipient.PATIENT
+    ).exclude(status=ReminderStatus.SENDING)
+    # The channels' records of the row's earlier sending go with it: a snoozed reminder
+    # is a new message through every chosen channel, not a retry of one already sent.
+    Delivery.objects.filter(reminder__in=follow_up).delete()
+    moved = follow_up.update(
+        status=ReminderStatus.PENDING, due_at=at, attempts=0, last_error="",
+        sent_at=None, claim_token=None, delivery_token=None, context=again,
     )
     if not moved:
         row = dispatch.reminder_add(

@@ -88,11 +88,12 @@ def test_a_dose_reminder_arrives_encrypted_with_the_email_actions_and_no_drug_or
     assert "baclofen" not in json.dumps(notice).lower()
     assert " mg" not in notice["body"]
     assert notice["url"].endswith(reverse("patient_today"))
-    # The e-mail's three answers, each its signed link to the confirmation page.
+    # The e-mail's answers and its snooze, each its signed link to the confirmation page.
     assert [action["title"] for action in notice["actions"]] == [
-        "I have taken it", "I am skipping it", "I missed it — what now?"
+        "I have taken it", "I am skipping it", "I missed it — what now?", "Remind me later"
     ]
-    for action, answer in zip(notice["actions"], ("taken", "skipped", "missed"), strict=True):
+    answers = ("taken", "skipped", "missed", "snooze")
+    for action, answer in zip(notice["actions"], answers, strict=True):
         token = action["url"].rsplit("/a/", 1)[1].strip("/")
         link = actions.read_action(token, now)
         assert link is not None
