@@ -22,8 +22,6 @@ from planner.continuity import same_wall_clock
 if TYPE_CHECKING:
     from planner.models import PlanRevision
 
-# Check-ins of a plan whose protocol sets no interval (the pump's): weekly.
-DEFAULT_CHECK_IN_DAYS = 7
 # How far ahead the open-ended maintenance doses of a reduce-to-target plan are written
 # (the dispatcher tops them up every tick). Operational, not clinical: reminders need
 # rows, and two weeks covers any outage of the dispatcher the health checks would miss.
@@ -307,10 +305,7 @@ class ApprovedPlan:
     @property
     def check_in_every_days(self) -> int:
         """The protocol's check-in interval, from the protocol version the plan records."""
-        found = recorded_protocol(self.output)
-        if isinstance(found, taper.OralProtocol):
-            return found.check_in_interval_days.value
-        return DEFAULT_CHECK_IN_DAYS
+        return recorded_protocol(self.output).check_in_interval_days.value
 
     @property
     def max_refill_interval_days(self) -> int | None:

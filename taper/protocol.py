@@ -161,6 +161,8 @@ class IntrathecalProtocol:
     boxed_warning: Setting[str]
     withdrawal_progression: Setting[str]
     refill_reminder_days_before: Setting[tuple[int, ...]]
+    # How often the patient is asked about withdrawal signs (reminders' check-ins).
+    check_in_interval_days: Setting[int]
     implausible_daily_dose_mcg: Setting[Decimal]
     max_reservoir_ml: Setting[Decimal]
     max_plan_length_days: Setting[int]
@@ -493,6 +495,7 @@ def _intrathecal_protocol(top: DataTable) -> IntrathecalProtocol:
         boxed_warning=_text(top, "boxed_warning"),
         withdrawal_progression=_text(top, "withdrawal_progression"),
         refill_reminder_days_before=_ints(top, "refill_reminder_days_before"),
+        check_in_interval_days=_int(top, "check_in_interval_days"),
         implausible_daily_dose_mcg=_number(top, "implausible_daily_dose_mcg"),
         max_reservoir_ml=_number(top, "max_reservoir_ml"),
         max_plan_length_days=_int(top, "max_plan_length_days"),
