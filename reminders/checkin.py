@@ -18,6 +18,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from planner import services
 from planner.models import PlanRevision, PlanStatus, RevisionKind, RevisionReview, TaperPlan
 from reminders import dispatch
 from reminders.models import AlertReason, CheckIn, CheckInLevel
@@ -204,8 +205,6 @@ def plan_hold_for_symptoms(*, plan: TaperPlan, by: User, now: dt.datetime) -> Pl
     revision from today, for one step interval, through planner.services.plan_revise (so
     it keeps the current dose and never cuts, needs review where the rules say so, and is
     recorded in the plan's history with who did it and why)."""
-    from planner import services  # planner's services build on this app's dispatcher
-
     # The plan's row is locked first: a second click (or a colleague's) waits, then finds
     # the plan revised since the check-in and holds nothing more.
     plan = (
