@@ -205,9 +205,11 @@ class PlanForm(forms.Form):
     start_date = forms.DateField(
         label="First day of the taper", widget=forms.DateInput(attrs={"type": "date"})
     )
+    # Not asked for a pump (its wean visits are the plan): empty reads as the default.
     goal = forms.ChoiceField(
         choices=[("discontinue", "Stop completely"), ("reduce", "Reduce to a target daily dose")],
         initial="discontinue",
+        required=False,
     )
     target_daily_mg = PlainDecimalField(
         label="Target daily dose (mg)", required=False, max_digits=7, decimal_places=2
@@ -219,6 +221,7 @@ class PlanForm(forms.Form):
             ("custom", "Custom length and step"),
         ],
         initial="standard",
+        required=False,
     )
     length_days = forms.IntegerField(label="Taper length (days)", required=False)
     step_days = forms.IntegerField(label="Days per step", required=False)
@@ -465,6 +468,8 @@ class PlanForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        cleaned["goal"] = cleaned.get("goal") or "discontinue"
+        cleaned["pace"] = cleaned.get("pace") or "standard"
         if self.errors:
             return cleaned
         data, rows = engine_input.from_plan_form(self.patient, cleaned, DOSE_ROWS)
