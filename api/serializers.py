@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 import taper
+from planner import medicines
 from api.fields import (
     StrictBooleanField,
     StrictCharField,
@@ -208,7 +209,10 @@ class RegimenSerializer(serializers.Serializer[Any]):
     abrupt_stop_reason = serializers.CharField(required=False)
     product_options = ProductOptionsSerializer(required=False)
     switch_to = serializers.ChoiceField(
-        choices=[p.id for p in taper.list_products()],
+        # The products some plan may switch to (planner.medicines.switch_targets).
+        choices=sorted(
+            {t.id for p in taper.list_products() for t in medicines.switch_targets(p.id)}
+        ),
         required=False,
         help_text='Benzodiazepines: switch to this product before the taper '
         '("diazepam-oral-tablet"), with the protocol\'s recorded equivalence; the plan then '

@@ -55,7 +55,9 @@ def test_a_clinician_picks_clonazepam_first_switches_to_diazepam_and_saves_the_p
 def test_without_javascript_a_button_shows_the_fields_of_the_chosen_medicine(
     browser: Any, live_server: Any, alice: Any, patient: Patient
 ) -> None:
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1280, "height": 900}
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     try:

@@ -20,7 +20,7 @@ from tests.support.factories import make_staff
 from tests.support.plans import plan_post, review_post
 
 # Each drug class's plan as the clinician types it into the form.
-DRUGS = {
+DRUGS: dict[str, dict[str, Any]] = {
     "clonazepam": {
         "product": "clonazepam-oral-tablet",
         "switch_to": "diazepam-oral-tablet",
