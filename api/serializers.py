@@ -11,13 +11,13 @@ from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 import taper
-from planner import medicines
 from api.fields import (
     StrictBooleanField,
     StrictCharField,
     StrictDecimalField,
     StrictIntegerField,
 )
+from planner import medicines
 from planner.forms import PatientForm
 from planner.models import MRN_MAX_LENGTH, CnsDepressant, Patient, PlanFlag, Sex, TaperPlan
 from reminders.models import AbruptStopAlert, Dose
