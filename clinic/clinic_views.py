@@ -529,7 +529,7 @@ def plan_supply_record(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as refusal:
             _refusal_onto(form, refusal)
         else:
-            messages.success(request, "Dispensing recorded: the run-out date and reminder follow it.")
+            messages.success(request, "Dispensing recorded: the run-out date and reminder follow.")
             return redirect("plan", pk=plan.pk)
     context = _plan_detail_context(request, plan, supply_form=form)
     return render(request, "planner/plan_detail.html", context, status=400)

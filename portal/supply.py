@@ -46,7 +46,9 @@ def _quantity(amount: Decimal, unit: str) -> str:
         return _("%(volume)s mL") % {"volume": number(amount)}
     whole = 1 if amount == 1 else 2
     if unit == "capsules":
-        return ngettext("%(count)s capsule", "%(count)s capsules", whole) % {"count": number(amount)}
+        return ngettext("%(count)s capsule", "%(count)s capsules", whole) % {
+            "count": number(amount)
+        }
     return ngettext("%(count)s tablet", "%(count)s tablets", whole) % {"count": number(amount)}
 
 

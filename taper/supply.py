@@ -79,7 +79,9 @@ def _key(output: Mapping[str, Any], item: Mapping[str, Any]) -> SupplyKey:
     return SupplyKey(product, Decimal(str(item["strength_mg"])))
 
 
-def _dose_use(output: Mapping[str, Any], doses: Iterable[Mapping[str, Any]]) -> dict[SupplyKey, Decimal]:
+def _dose_use(
+    output: Mapping[str, Any], doses: Iterable[Mapping[str, Any]]
+) -> dict[SupplyKey, Decimal]:
     use: dict[SupplyKey, Decimal] = {}
     for dose in doses:
         for unit in dose.get("units") or []:

@@ -30,8 +30,11 @@ FIVE = SupplyKey("baclofen-oral-tablet", Decimal(5))
 @pytest.fixture
 def plan(alice: Any, patient: Patient) -> TaperPlan:
     plan = active_plan(patient, alice)
-    steps = [(s["start_date"], [d["units_text"] for d in s["doses"]])
-             for s in plan.current_revision.engine_output["steps"]]  # type: ignore[union-attr]
+    assert plan.current_revision is not None
+    steps = [
+        (s["start_date"], [d["units_text"] for d in s["doses"]])
+        for s in plan.current_revision.engine_output["steps"]
+    ]
     # The plan the hand counts below are made for: 10 mg used 2, 1, 1 a day by step.
     assert steps == [
         ("2027-03-01", ["1 × 10 mg", "½ × 5 mg", "1 × 10 mg"]),
@@ -48,9 +51,12 @@ def supply_rows(plan: TaperPlan) -> list[Reminder]:
 
 def test_nothing_recorded_counts_the_dispensing_list_and_arms_no_reminder(plan: TaperPlan) -> None:
     supply = plan_supply(plan, today=START)
-    assert supply is not None and not supply.recorded and supply.runs_out_on is None
+    assert supply is not None
+    assert not supply.recorded
+    assert supply.runs_out_on is None
     assert [(line.key, line.dispensed, line.needed) for line in supply.lines] == [
-        (TEN, 13, 13), (FIVE, 9, 9)
+        (TEN, 13, 13),
+        (FIVE, 9, 9),
     ]
     assert supply_reminders_arm(now=NOW) == 0
     assert supply_rows(plan) == []
@@ -60,8 +66,13 @@ def test_a_short_dispensing_arms_one_reminder_5_days_before_and_a_new_one_moves_
     plan: TaperPlan, alice: Any
 ) -> None:
     # 8 × 10 mg on 1 March: days 1–3 use 6, days 4 and 5 the last 2, day 6 is short.
-    supply_dispensed_recorded(plan=plan, quantities={TEN: Decimal(8), FIVE: Decimal(9)},
-                              dispensed_on=START, by=alice, now=at_new_york("2027-03-01", "07:00"))
+    supply_dispensed_recorded(
+        plan=plan,
+        quantities={TEN: Decimal(8), FIVE: Decimal(9)},
+        dispensed_on=START,
+        by=alice,
+        now=at_new_york("2027-03-01", "07:00"),
+    )
     [row] = supply_rows(plan)
     assert row.key == "supply-2027-03-06"
     assert row.due_at == at_new_york("2027-03-01", "09:00")  # 5 days before, morning
@@ -70,9 +81,13 @@ def test_a_short_dispensing_arms_one_reminder_5_days_before_and_a_new_one_moves_
     assert len(supply_rows(plan)) == 1
     # 3 more on the 3rd: 4 left + 3 = 7; day 3 uses 2, days 4–6 three, days 7–8 two,
     # day 9 is short. The old row (not sent) goes, the new date's comes.
-    supply_dispensed_recorded(plan=plan, quantities={TEN: Decimal(3)},
-                              dispensed_on=dt.date(2027, 3, 3), by=alice,
-                              now=at_new_york("2027-03-03", "12:00"))
+    supply_dispensed_recorded(
+        plan=plan,
+        quantities={TEN: Decimal(3)},
+        dispensed_on=dt.date(2027, 3, 3),
+        by=alice,
+        now=at_new_york("2027-03-03", "12:00"),
+    )
     [row] = supply_rows(plan)
     assert row.key == "supply-2027-03-09"
     assert row.due_at == at_new_york("2027-03-04", "09:00")
@@ -80,8 +95,13 @@ def test_a_short_dispensing_arms_one_reminder_5_days_before_and_a_new_one_moves_
 
 
 def test_a_reminder_sent_is_never_sent_again_for_its_date(plan: TaperPlan, alice: Any) -> None:
-    supply_dispensed_recorded(plan=plan, quantities={TEN: Decimal(8), FIVE: Decimal(9)},
-                              dispensed_on=START, by=alice, now=at_new_york("2027-03-01", "10:00"))
+    supply_dispensed_recorded(
+        plan=plan,
+        quantities={TEN: Decimal(8), FIVE: Decimal(9)},
+        dispensed_on=START,
+        by=alice,
+        now=at_new_york("2027-03-01", "10:00"),
+    )
     [row] = supply_rows(plan)
     assert row.due_at == at_new_york("2027-03-01", "10:00")  # its morning had passed: now
     Reminder.objects.filter(pk=row.pk).update(status=ReminderStatus.SENT)
@@ -96,14 +116,20 @@ def test_the_message_names_the_date_only_in_the_patients_language(
     from reminders.models import Language, PatientPreferences
 
     Patient.objects.filter(pk=plan.patient.pk).update(email="sam@example.org")
-    supply_dispensed_recorded(plan=plan, quantities={TEN: Decimal(8), FIVE: Decimal(9)},
-                              dispensed_on=START, by=alice, now=at_new_york("2027-03-01", "07:00"))
+    supply_dispensed_recorded(
+        plan=plan,
+        quantities={TEN: Decimal(8), FIVE: Decimal(9)},
+        dispensed_on=START,
+        by=alice,
+        now=at_new_york("2027-03-01", "07:00"),
+    )
     [row] = supply_rows(plan)
     [message] = messages.messages_for(row)
     assert message.subject == "Collect more of your medicine before Saturday 6 March"
     assert "runs out on Saturday 6 March" in message.text
     for private in ("baclofen", "mg", "tablet"):
-        assert private not in message.text.lower() and private not in message.subject.lower()
+        assert private not in message.text.lower()
+        assert private not in message.subject.lower()
     PatientPreferences.objects.create(patient=plan.patient, language=Language.SPANISH)
     [message] = messages.messages_for(Reminder.objects.get(pk=row.pk))
     assert message.subject == "Recoja más de su medicamento antes del sábado 6 de marzo"
@@ -114,17 +140,24 @@ def test_refusals_name_the_field_and_write_nothing(
 ) -> None:
     now = at_new_york("2027-03-01", "07:00")
     with pytest.raises(ValidationError) as refused:
-        supply_dispensed_recorded(plan=plan, quantities={TEN: Decimal(8)},
-                                  dispensed_on=dt.date(2027, 3, 2), by=alice, now=now)
+        supply_dispensed_recorded(
+            plan=plan,
+            quantities={TEN: Decimal(8)},
+            dispensed_on=dt.date(2027, 3, 2),
+            by=alice,
+            now=now,
+        )
     assert "dispensed_on" in refused.value.error_dict
     with pytest.raises(ValidationError) as refused:
-        supply_dispensed_recorded(plan=plan, quantities={TEN: Decimal(0)},
-                                  dispensed_on=START, by=alice, now=now)
+        supply_dispensed_recorded(
+            plan=plan, quantities={TEN: Decimal(0)}, dispensed_on=START, by=alice, now=now
+        )
     assert "__all__" in refused.value.error_dict
     other = SupplyKey("baclofen-oral-tablet", Decimal(20))
     with pytest.raises(ValidationError):
-        supply_dispensed_recorded(plan=plan, quantities={other: Decimal(8)},
-                                  dispensed_on=START, by=alice, now=now)
+        supply_dispensed_recorded(
+            plan=plan, quantities={other: Decimal(8)}, dispensed_on=START, by=alice, now=now
+        )
     assert not SupplyDispensed.objects.exists()
     assert supply_rows(plan) == []
 
@@ -137,15 +170,25 @@ def test_a_pump_plan_has_no_supply_and_no_reminder(
     pump = active_pump_plan(patient, alice, reviewer)
     assert plan_supply(pump, today=START) is None
     with pytest.raises(ValidationError):
-        supply_dispensed_recorded(plan=pump, quantities={TEN: Decimal(8)},
-                                  dispensed_on=START, by=alice, now=at_new_york("2027-03-01", "07:00"))
+        supply_dispensed_recorded(
+            plan=pump,
+            quantities={TEN: Decimal(8)},
+            dispensed_on=START,
+            by=alice,
+            now=at_new_york("2027-03-01", "07:00"),
+        )
     with time_machine.travel(at_new_york("2027-03-01", "07:00"), tick=False):
         assert supply_reminders_arm(now=at_new_york("2027-03-01", "07:00")) == 0
 
 
 @override_settings(SUPPLY_REMINDER_DAYS_BEFORE=2)
 def test_the_days_before_are_the_clinics_setting(plan: TaperPlan, alice: Any) -> None:
-    supply_dispensed_recorded(plan=plan, quantities={TEN: Decimal(8), FIVE: Decimal(9)},
-                              dispensed_on=START, by=alice, now=at_new_york("2027-03-01", "07:00"))
+    supply_dispensed_recorded(
+        plan=plan,
+        quantities={TEN: Decimal(8), FIVE: Decimal(9)},
+        dispensed_on=START,
+        by=alice,
+        now=at_new_york("2027-03-01", "07:00"),
+    )
     [row] = supply_rows(plan)
     assert row.due_at == at_new_york("2027-03-04", "09:00")

@@ -29,15 +29,26 @@ D = dt.date
 TABLET = "baclofen-oral-tablet"
 
 
-def one_step(units: list[dict[str, Any]], doses: int, start: str, end: str,
-             product: str = TABLET, **extra: Any) -> dict[str, Any]:
+def one_step(
+    units: list[dict[str, Any]],
+    doses: int,
+    start: str,
+    end: str,
+    product: str = TABLET,
+    **extra: Any,
+) -> dict[str, Any]:
     """A hand-written plan output: one step of `doses` identical doses a day."""
     return {
         "product": product,
         "start_date": start,
         "end_date": end,
-        "steps": [{"start_date": start, "end_date": end,
-                   "doses": [{"units": units} for _ in range(doses)]}],
+        "steps": [
+            {
+                "start_date": start,
+                "end_date": end,
+                "doses": [{"units": units} for _ in range(doses)],
+            }
+        ],
         "dispense": [],
         **extra,
     }
@@ -83,8 +94,9 @@ def test_a_liquid_is_counted_in_ml() -> None:
     assert needed_from(periods, key, D(2027, 3, 1)) == Decimal("210")
     assert needed_from(periods, key, D(2027, 3, 14)) == Decimal("15")
     assert runs_out_on(periods, key, [Dispensed(key, Decimal(100), D(2027, 3, 1))]) == D(2027, 3, 7)
-    lines = supply_status(output, [Dispensed(key, Decimal(100), D(2027, 3, 1))],
-                          today=D(2027, 3, 2))
+    lines = supply_status(
+        output, [Dispensed(key, Decimal(100), D(2027, 3, 1))], today=D(2027, 3, 2)
+    )
     assert [(line.unit, line.needed, line.dispensed) for line in lines] == [
         ("mL", Decimal("195.0"), Decimal(100))
     ]
@@ -105,8 +117,13 @@ def test_a_second_dispensing_moves_the_run_out_date() -> None:
 
 
 def test_maintenance_after_a_reduce_plan_keeps_using_supply() -> None:
-    output = one_step([{"strength_mg": 5, "count": 1}], 2, "2027-03-01", "2027-03-05",
-                      maintenance={"doses": [{"units": [{"strength_mg": 5, "count": 1}]}]})
+    output = one_step(
+        [{"strength_mg": 5, "count": 1}],
+        2,
+        "2027-03-01",
+        "2027-03-05",
+        maintenance={"doses": [{"units": [{"strength_mg": 5, "count": 1}]}]},
+    )
     periods = use_periods(output)
     key = SupplyKey(TABLET, Decimal(5))
     # 10 for the steps, then 1 a day: 15 tablets last to the 10th.
@@ -117,7 +134,8 @@ def test_maintenance_after_a_reduce_plan_keeps_using_supply() -> None:
 def test_nothing_recorded_means_the_plans_dispensing_list_on_its_first_day() -> None:
     output = taper.plan_to_json(plan_for(oral_input()))
     lines = supply_status(output, None, today=D(2026, 3, 2))
-    assert lines and all(line.runs_out_on is None for line in lines)
+    assert lines
+    assert all(line.runs_out_on is None for line in lines)
     assert [(line.key.strength_mg, line.dispensed) for line in lines] == [
         (Decimal(str(item["strength_mg"])), Decimal(item["count"])) for item in output["dispense"]
     ]
@@ -131,9 +149,11 @@ def test_a_pump_plan_has_no_supply_here() -> None:
 
 
 def test_a_switch_plan_counts_each_product_apart() -> None:
-    data = oral_input(product="lorazepam-oral-tablet",
-                      doses=[{"time": "08:00", "amount_mg": 1}, {"time": "20:00", "amount_mg": 1}],
-                      switch_to="diazepam-oral-tablet")
+    data = oral_input(
+        product="lorazepam-oral-tablet",
+        doses=[{"time": "08:00", "amount_mg": 1}, {"time": "20:00", "amount_mg": 1}],
+        switch_to="diazepam-oral-tablet",
+    )
     output = taper.plan_to_json(plan_for(data))
     lines = supply_status(output, None, today=D(2026, 3, 2))
     assert {line.key.product for line in lines} == {"lorazepam-oral-tablet", "diazepam-oral-tablet"}
@@ -173,12 +193,18 @@ def test_the_supply_is_never_reported_larger_than_what_was_dispensed(
             continue
         # Every day before the run-out day fits in what was given; that day does not.
         if end > given[0].on:
-            assert _used_through(output, key, end - dt.timedelta(days=1)) - _used_through(
-                output, key, given[0].on - dt.timedelta(days=1)
-            ) <= quantity
-        assert _used_through(output, key, end) - _used_through(
-            output, key, given[0].on - dt.timedelta(days=1)
-        ) > quantity or end < given[0].on or end == start
+            assert (
+                _used_through(output, key, end - dt.timedelta(days=1))
+                - _used_through(output, key, given[0].on - dt.timedelta(days=1))
+                <= quantity
+            )
+        assert (
+            _used_through(output, key, end)
+            - _used_through(output, key, given[0].on - dt.timedelta(days=1))
+            > quantity
+            or end < given[0].on
+            or end == start
+        )
         # More given never runs out earlier.
         more = [Dispensed(key, Decimal(quantity + 7), given[0].on)]
         later = runs_out_on(use_periods(output), key, more)
