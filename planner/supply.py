@@ -20,6 +20,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from planner.audit import records_by
 from planner.models import PlanStatus, SupplyDispensed, TaperPlan
 from taper.supply import (
     Dispensed,
@@ -82,6 +83,7 @@ def supply_keys(plan: TaperPlan) -> tuple[tuple[SupplyKey, Decimal], ...]:
     )
 
 
+@records_by
 @transaction.atomic
 def supply_dispensed_record(
     *,

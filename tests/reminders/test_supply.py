@@ -91,7 +91,12 @@ def test_a_short_dispensing_arms_one_reminder_5_days_before_and_a_new_one_moves_
     [row] = supply_rows(plan)
     assert row.key == "supply-2027-03-09"
     assert row.due_at == at_new_york("2027-03-04", "09:00")
-    assert SupplyDispensed.history.count() == 3  # simple_history keeps who recorded what
+    # simple_history keeps who recorded what; the plan's audit page lists it.
+    assert {row.history_user for row in SupplyDispensed.history.all()} == {alice}
+    from clinic.reviews import plan_audit
+
+    audit = [row.what for row in plan_audit(plan)["history"]]
+    assert sum(what.startswith("Supply dispensed") for what in audit) == 3
 
 
 def test_a_reminder_sent_is_never_sent_again_for_its_date(plan: TaperPlan, alice: Any) -> None:
@@ -192,3 +197,37 @@ def test_the_days_before_are_the_clinics_setting(plan: TaperPlan, alice: Any) ->
     )
     [row] = supply_rows(plan)
     assert row.due_at == at_new_york("2027-03-04", "09:00")
+
+
+def test_the_hourly_task_arms_it_and_the_dispatcher_sends_it_once_by_e_mail(
+    plan: TaperPlan, alice: Any, mailoutbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from reminders import dispatch
+    from reminders.channels import EmailChannel
+
+    Patient.objects.filter(pk=plan.patient.pk).update(email="sam@example.org")
+    for strength, quantity in ((10, 8), (5, 9)):
+        SupplyDispensed.objects.create(
+            plan=plan, product="baclofen-oral-tablet", strength_mg=Decimal(strength),
+            quantity=quantity, dispensed_on=START, recorded_by=alice,
+        )  # fmt: skip
+    assert supply_reminders_arm(now=at_new_york("2027-02-28", "20:00")) == 1
+    due = at_new_york("2027-03-01", "09:00")
+    sent: list[int] = []
+    for minute in (0, 1):  # two ticks: the row goes out once
+        now = due + dt.timedelta(minutes=minute)
+        with django_capture_on_commit_callbacks(execute=True):
+            ids = dispatch.reminders_claim_due(
+                now=now, limit=100, enqueue=lambda i, c: sent.extend(i)
+            )
+        dispatch.reminders_deliver(reminder_ids=ids, now=now, channels=[EmailChannel()])
+    [row] = supply_rows(plan)
+    assert sent.count(row.pk) == 1
+    assert row.status == ReminderStatus.SENT
+    [mail] = [m for m in mailoutbox if m.subject.startswith("Collect more")]
+    assert mail.subject == "Collect more of your medicine before Saturday 6 March"
+    # The push and SMS wording: the date, no drug, no dose.
+    short = messages.short_text(row, mail.body, detailed=False)
+    assert "runs out on Saturday 6 March" in short
+    assert "baclofen" not in short.lower()
+    assert " mg" not in short
