@@ -537,10 +537,15 @@ class SupplyDispensedForm(forms.Form):
         for index, (key, listed) in enumerate(keys):
             name = f"quantity_{index}"
             self.keys[name] = key
-            unit = "mL" if key.strength_mg is None else "tablets or capsules"
-            what = "Liquid" if key.strength_mg is None else f"{format_amount(key.strength_mg)} mg"
+            product = taper.load_catalogue().product(key.product)
+            drug = product.drug.capitalize() if product is not None else key.product
+            if key.strength_mg is None:
+                label = f"{product.name if product is not None else drug} (mL)"
+            else:
+                form = product.form if product is not None else "tablet"
+                label = f"{drug} {format_amount(key.strength_mg)} mg ({form}s)"
             self.fields[name] = PlainDecimalField(
-                label=f"{key.product}: {what} ({unit})",
+                label=label,
                 required=False,
                 min_value=Decimal(0),
                 max_digits=8,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.contrib.auth.models import User
@@ -63,6 +63,15 @@ def plan_supply(plan: TaperPlan, *, today: dt.date) -> PlanSupply | None:
     lines = supply_status(revision.engine_output, _recorded(records) or None, today=today)
     if not lines:
         return None
+    if plan.runs_until is not None:
+        # A replaced plan ends the day before its successor starts: running out after
+        # that is no concern of this plan (the new plan has its own supply).
+        lines = tuple(
+            replace(line, runs_out_on=None)
+            if line.runs_out_on is not None and line.runs_out_on > plan.runs_until
+            else line
+            for line in lines
+        )
     return PlanSupply(
         lines=lines, recorded=bool(records), runs_out_on=earliest_run_out(lines), records=records
     )

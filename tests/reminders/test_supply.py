@@ -12,12 +12,17 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 
+import taper
 from planner.models import Patient, SupplyDispensed, TaperPlan
 from planner.roles import Role
 from planner.supply import plan_supply
 from reminders import messages
 from reminders.models import Reminder, ReminderKind, ReminderStatus
-from reminders.supply import supply_dispensed_recorded, supply_reminders_arm
+from reminders.supply import (
+    supply_dispensed_recorded,
+    supply_reminder_arm,
+    supply_reminders_arm,
+)
 from taper.supply import SupplyKey
 from tests.support.clock import NOW, START
 from tests.support.factories import make_staff
@@ -231,3 +236,55 @@ def test_the_hourly_task_arms_it_and_the_dispatcher_sends_it_once_by_e_mail(
     assert "runs out on Saturday 6 March" in short
     assert "baclofen" not in short.lower()
     assert " mg" not in short
+
+
+def test_a_replaced_plan_does_not_run_out_after_its_last_day(plan: TaperPlan, alice: Any) -> None:
+    supply_dispensed_recorded(
+        plan=plan, quantities={TEN: Decimal(8), FIVE: Decimal(9)}, dispensed_on=START,
+        by=alice, now=at_new_york("2027-03-01", "07:00"),
+    )  # fmt: skip
+    TaperPlan.objects.filter(pk=plan.pk).update(runs_until=dt.date(2027, 3, 5))
+    plan.refresh_from_db()
+    supply = plan_supply(plan, today=START)
+    assert supply is not None
+    assert supply.runs_out_on is None
+    supply_reminder_arm(plan=plan, now=at_new_york("2027-03-01", "08:00"))
+    assert supply_rows(plan) == []  # the row for 6 March, not yet sent, is withdrawn
+
+
+@pytest.mark.parametrize(
+    ("product", "doses", "unit"),
+    [
+        ("baclofen-oral-solution", [{"time": "08:00", "amount_mg": 10}], "mL"),
+        ("gabapentin-oral-capsule", [{"time": "08:00", "amount_mg": 300}], "capsules"),
+        ("diazepam-oral-tablet", [{"time": "08:00", "amount_mg": 5}], "tablets"),
+    ],
+)
+def test_every_oral_product_of_the_catalogue_has_its_supply(
+    alice: Any,
+    patient: Patient,
+    product: str,
+    doses: list[dict[str, Any]],
+    unit: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from planner import services
+    from tests.support.plans import engine_input
+
+    # Benzodiazepines and gabapentinoids are being enabled on the site (issue #22); the
+    # supply reads the catalogue, whichever drugs the site saves plans of.
+    drugs = {found.drug for found in taper.load_catalogue().products}
+    monkeypatch.setattr("planner.engine_input.SITE_DRUGS", tuple(sorted(drugs)))
+
+    with time_machine.travel(NOW, tick=False):
+        plan = services.plan_create(
+            patient=patient, by=alice, engine_input=engine_input(patient, product=product,
+                                                                 doses=doses),
+        )  # fmt: skip
+    TaperPlan.objects.filter(pk=plan.pk).update(status="active", approved_at=NOW)
+    plan.refresh_from_db()
+    supply = plan_supply(plan, today=START)
+    assert supply is not None
+    assert {line.unit for line in supply.lines} == {unit}
+    assert {line.key.product for line in supply.lines} == {product}
+    assert supply.runs_out_on is None  # the plan's own list covers it
