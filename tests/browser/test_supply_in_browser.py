@@ -3,20 +3,18 @@ which fits 390 px, reads per strength and is axe-clean."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import pytest
 import time_machine
 from playwright.sync_api import expect
 
-from planner.models import Patient, SupplyDispensed
+from planner.models import Patient
 from tests.browser.test_patient_portal import PHONE
 from tests.browser.test_patient_today_phone import page_width
 from tests.support.browser import log_in, serious_violations
-from tests.support.clock import START
 from tests.support.factories import patient_account
-from tests.support.plans import active_plan, at_new_york
+from tests.support.plans import active_plan, at_new_york, supply_dispensed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,15 +24,7 @@ def test_the_supply_line_on_today_opens_the_supply_section_of_my_plan_on_a_phone
 ) -> None:
     patient_account(django_user_model, patient, "sam")
     plan = active_plan(patient, alice)
-    for strength, quantity in ((10, 8), (5, 9)):
-        SupplyDispensed.objects.create(
-            plan=plan,
-            product="baclofen-oral-tablet",
-            strength_mg=Decimal(strength),
-            quantity=quantity,
-            dispensed_on=START,
-            recorded_by=alice,
-        )
+    supply_dispensed(plan, alice)
     page.set_viewport_size(PHONE)
     with time_machine.travel(at_new_york("2027-03-01", "12:00"), tick=True):
         log_in(page, live_server, "sam", lands_on="Today, Monday 1 March")

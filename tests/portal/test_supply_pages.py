@@ -15,24 +15,10 @@ from django.urls import reverse
 from planner.models import SupplyDispensed, TaperPlan
 from reminders.models import Language, PatientPreferences
 from taper.supply import SupplyKey
-from tests.support.plans import at_new_york
+from tests.support.plans import at_new_york, supply_dispensed
 
 TEN = SupplyKey("baclofen-oral-tablet", Decimal(10))
 FIVE = SupplyKey("baclofen-oral-tablet", Decimal(5))
-
-
-def record(
-    plan: TaperPlan, by: Any, ten: int, five: int, on: dt.date = dt.date(2027, 3, 1)
-) -> None:
-    for key, quantity in ((TEN, ten), (FIVE, five)):
-        SupplyDispensed.objects.create(
-            plan=plan,
-            product=key.product,
-            strength_mg=key.strength_mg,
-            quantity=quantity,
-            dispensed_on=on,
-            recorded_by=by,
-        )
 
 
 def page(client: Client, name: str, when: dt.datetime) -> str:
@@ -61,7 +47,7 @@ def test_my_plan_shows_the_dispensing_list_as_lasting_the_whole_plan(
 def test_a_short_supply_shows_its_date_on_my_plan_and_a_line_on_today(
     sam_client: Client, plan: TaperPlan, alice: Any
 ) -> None:
-    record(plan, alice, ten=8, five=9)
+    supply_dispensed(plan, alice)
     html = page(sam_client, "patient_plan", at_new_york("2027-03-01", "12:00"))
     assert "Your medicine runs out on Saturday 6 March. Collect more before then." in html
     assert "<dt>Runs out on</dt><dd>Saturday 6 March</dd>" in html
@@ -78,7 +64,7 @@ def test_a_short_supply_shows_its_date_on_my_plan_and_a_line_on_today(
 def test_the_section_speaks_the_patients_language(
     sam_client: Client, plan: TaperPlan, alice: Any
 ) -> None:
-    record(plan, alice, ten=8, five=9)
+    supply_dispensed(plan, alice)
     PatientPreferences.objects.create(patient=plan.patient, language=Language.SPANISH)
     html = page(sam_client, "patient_plan", at_new_york("2027-03-01", "12:00"))
     assert "Sus existencias" in html

@@ -26,7 +26,7 @@ from reminders.supply import (
 from taper.supply import SupplyKey
 from tests.support.clock import NOW, START
 from tests.support.factories import make_staff
-from tests.support.plans import active_plan, active_pump_plan, at_new_york
+from tests.support.plans import active_plan, active_pump_plan, at_new_york, supply_dispensed
 
 TEN = SupplyKey("baclofen-oral-tablet", Decimal(10))
 FIVE = SupplyKey("baclofen-oral-tablet", Decimal(5))
@@ -50,6 +50,17 @@ def plan(alice: Any, patient: Patient) -> TaperPlan:
     return plan
 
 
+def dispense_short(plan: TaperPlan, by: Any, now: dt.datetime) -> None:
+    """8 × 10 mg and 9 × 5 mg on 1 March: the 10 mg run out on the 6th (counted below)."""
+    supply_dispensed_recorded(
+        plan=plan,
+        quantities={TEN: Decimal(8), FIVE: Decimal(9)},
+        dispensed_on=START,
+        by=by,
+        now=now,
+    )
+
+
 def supply_rows(plan: TaperPlan) -> list[Reminder]:
     return list(Reminder.objects.filter(plan=plan, kind=ReminderKind.SUPPLY).order_by("id"))
 
@@ -71,13 +82,7 @@ def test_a_short_dispensing_arms_one_reminder_5_days_before_and_a_new_one_moves_
     plan: TaperPlan, alice: Any
 ) -> None:
     # 8 × 10 mg on 1 March: days 1–3 use 6, days 4 and 5 the last 2, day 6 is short.
-    supply_dispensed_recorded(
-        plan=plan,
-        quantities={TEN: Decimal(8), FIVE: Decimal(9)},
-        dispensed_on=START,
-        by=alice,
-        now=at_new_york("2027-03-01", "07:00"),
-    )
+    dispense_short(plan, alice, at_new_york("2027-03-01", "07:00"))
     [row] = supply_rows(plan)
     assert row.key == "supply-2027-03-06"
     assert row.due_at == at_new_york("2027-03-01", "09:00")  # 5 days before, morning
@@ -105,13 +110,7 @@ def test_a_short_dispensing_arms_one_reminder_5_days_before_and_a_new_one_moves_
 
 
 def test_a_reminder_sent_is_never_sent_again_for_its_date(plan: TaperPlan, alice: Any) -> None:
-    supply_dispensed_recorded(
-        plan=plan,
-        quantities={TEN: Decimal(8), FIVE: Decimal(9)},
-        dispensed_on=START,
-        by=alice,
-        now=at_new_york("2027-03-01", "10:00"),
-    )
+    dispense_short(plan, alice, at_new_york("2027-03-01", "10:00"))
     [row] = supply_rows(plan)
     assert row.due_at == at_new_york("2027-03-01", "10:00")  # its morning had passed: now
     Reminder.objects.filter(pk=row.pk).update(status=ReminderStatus.SENT)
@@ -126,13 +125,7 @@ def test_the_message_names_the_date_only_in_the_patients_language(
     from reminders.models import Language, PatientPreferences
 
     Patient.objects.filter(pk=plan.patient.pk).update(email="sam@example.org")
-    supply_dispensed_recorded(
-        plan=plan,
-        quantities={TEN: Decimal(8), FIVE: Decimal(9)},
-        dispensed_on=START,
-        by=alice,
-        now=at_new_york("2027-03-01", "07:00"),
-    )
+    dispense_short(plan, alice, at_new_york("2027-03-01", "07:00"))
     [row] = supply_rows(plan)
     [message] = messages.messages_for(row)
     assert message.subject == "Collect more of your medicine before Saturday 6 March"
@@ -193,13 +186,7 @@ def test_a_pump_plan_has_no_supply_and_no_reminder(
 
 @override_settings(SUPPLY_REMINDER_DAYS_BEFORE=2)
 def test_the_days_before_are_the_clinics_setting(plan: TaperPlan, alice: Any) -> None:
-    supply_dispensed_recorded(
-        plan=plan,
-        quantities={TEN: Decimal(8), FIVE: Decimal(9)},
-        dispensed_on=START,
-        by=alice,
-        now=at_new_york("2027-03-01", "07:00"),
-    )
+    dispense_short(plan, alice, at_new_york("2027-03-01", "07:00"))
     [row] = supply_rows(plan)
     assert row.due_at == at_new_york("2027-03-04", "09:00")
 
@@ -211,11 +198,7 @@ def test_the_hourly_task_arms_it_and_the_dispatcher_sends_it_once_by_e_mail(
     from reminders.channels import EmailChannel
 
     Patient.objects.filter(pk=plan.patient.pk).update(email="sam@example.org")
-    for strength, quantity in ((10, 8), (5, 9)):
-        SupplyDispensed.objects.create(
-            plan=plan, product="baclofen-oral-tablet", strength_mg=Decimal(strength),
-            quantity=quantity, dispensed_on=START, recorded_by=alice,
-        )  # fmt: skip
+    supply_dispensed(plan, alice)
     assert supply_reminders_arm(now=at_new_york("2027-02-28", "20:00")) == 1
     due = at_new_york("2027-03-01", "09:00")
     sent: list[int] = []
@@ -239,10 +222,7 @@ def test_the_hourly_task_arms_it_and_the_dispatcher_sends_it_once_by_e_mail(
 
 
 def test_a_replaced_plan_does_not_run_out_after_its_last_day(plan: TaperPlan, alice: Any) -> None:
-    supply_dispensed_recorded(
-        plan=plan, quantities={TEN: Decimal(8), FIVE: Decimal(9)}, dispensed_on=START,
-        by=alice, now=at_new_york("2027-03-01", "07:00"),
-    )  # fmt: skip
+    dispense_short(plan, alice, at_new_york("2027-03-01", "07:00"))
     TaperPlan.objects.filter(pk=plan.pk).update(runs_until=dt.date(2027, 3, 5))
     plan.refresh_from_db()
     supply = plan_supply(plan, today=START)
