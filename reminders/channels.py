@@ -4,12 +4,15 @@ either delivers it or raises a TransientError (retry later) or a PermanentError.
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.module_loading import import_string
 
 
@@ -68,8 +71,23 @@ def has_ledger(channel: Channel) -> bool:
     return hasattr(channel, "addressed")
 
 
+def channels_close(channels: Iterable[Channel]) -> None:
+    """The end of a delivery batch: channels that hold a connection (e-mail) close it."""
+    for channel in channels:
+        close = getattr(channel, "close", None)
+        if close is not None:
+            close()
+
+
 class EmailChannel:
+    """E-mail through settings.EMAIL_BACKEND. One connection serves a whole delivery
+    batch (opened at the first message, closed by `close()`): a connection per message
+    costs an SMTP handshake, and with TLS a TLS handshake, for every reminder."""
+
     name = "email"
+
+    def __init__(self) -> None:
+        self._connection: BaseEmailBackend | None = None
 
     def addressed(self, message: Message) -> bool:
         return bool(message.emails)
@@ -77,19 +95,33 @@ class EmailChannel:
     def send(self, message: Message) -> None:
         if not message.emails:
             return  # in-app only (messages_for refuses a patient with no way to reach)
-        email = EmailMultiAlternatives(
-            subject=message.subject,
-            body=message.text,
-            to=list(message.emails),
-            headers=message.headers,
-        )
-        email.attach_alternative(message.html, "text/html")
         try:
+            if self._connection is None:
+                connection = get_connection(fail_silently=False)
+                connection.open()  # opened here, it stays open across send() calls
+                self._connection = connection
+            email = EmailMultiAlternatives(
+                subject=message.subject,
+                body=message.text,
+                to=list(message.emails),
+                headers=message.headers,
+                connection=self._connection,
+            )
+            email.attach_alternative(message.html, "text/html")
             email.send()
         except smtplib.SMTPRecipientsRefused as error:
             raise PermanentError("the mail server refused the address") from error
         except (TimeoutError, smtplib.SMTPException, OSError) as error:
+            # The connection may be broken: the next message opens a new one.
+            self.close()
             raise TransientError(type(error).__name__) from error
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            # Every message was handed over already; QUIT is a courtesy.
+            with contextlib.suppress(TimeoutError, smtplib.SMTPException, OSError):
+                connection.close()
 
 
 class InAppChannel:

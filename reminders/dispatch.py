@@ -43,6 +43,7 @@ from reminders.channels import (
     Message,
     PermanentError,
     TransientError,
+    channels_close,
     has_ledger,
 )
 from reminders.models import (
@@ -391,6 +392,7 @@ def _start_delivery(
             "plan__patient__user",
             "plan__patient__portal_preferences",
             "plan__patient__sms_number",
+            "plan__patient__email_status",  # is the address refused (messages_for)
             "dose__revision",  # the amount to take is read from its approved output
         )
         .prefetch_related("plan__patient__push_subscriptions")
@@ -561,8 +563,17 @@ def reminders_deliver(
     SMS provider was away does not send the e-mail again. Only a failure to record
     outcomes (the database is away) ends the delivery; its rows are then claimed again
     after the claim timeout."""
-    token, rows = _start_delivery(reminder_ids, claim, now)
     channels = list(channels)
+    try:
+        return _deliver(reminder_ids, now, channels, claim)
+    finally:
+        channels_close(channels)
+
+
+def _deliver(
+    reminder_ids: Sequence[int], now: dt.datetime, channels: list[Channel], claim: str | None
+) -> dict[int, str]:
+    token, rows = _start_delivery(reminder_ids, claim, now)
     ledger = _ChannelOutcomes(rows, channels)
     outcomes: dict[int, str] = {}
     skipped: dict[str, list[int]] = {}
