@@ -8,12 +8,15 @@ import contextlib
 import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from reminders.models import Notice
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,15 @@ def has_ledger(channel: Channel) -> bool:
     return hasattr(channel, "addressed")
 
 
+def channels_flush(channels: Iterable[Channel]) -> None:
+    """Channels that keep what they send until the delivery records its outcomes
+    (in-app notices) write it now."""
+    for channel in channels:
+        flush = getattr(channel, "flush", None)
+        if flush is not None:
+            flush()
+
+
 def channels_close(channels: Iterable[Channel]) -> None:
     """The end of a delivery batch: channels that hold a connection (e-mail) close it."""
     for channel in channels:
@@ -125,24 +137,48 @@ class EmailChannel:
 
 
 class InAppChannel:
+    """In-app notices. A reminder's notice is kept until the delivery records its
+    outcomes (`flush()`, reminders.dispatch) and then written with the batch's others in
+    one statement; a retried delivery updates its notice instead of adding a second."""
+
     name = "in_app"
+
+    def __init__(self) -> None:
+        self._notices: dict[int, Notice] = {}
 
     def send(self, message: Message) -> None:
         from reminders.models import Notice
 
         if message.user_id is None and message.clinic_id is None:
             return  # a patient without an account yet: e-mail only
-        fields = {
-            "user_id": message.user_id,
-            "clinic_id": message.clinic_id,
-            "subject": message.subject,
-            "body": message.text,
-        }
+        notice = Notice(
+            user_id=message.user_id,
+            clinic_id=message.clinic_id,
+            subject=message.subject,
+            body=message.text,
+            reminder_id=message.reminder_id,
+        )
         if message.reminder_id is None:
-            Notice.objects.create(**fields)
+            notice.save()
         else:
-            # A retried delivery updates its notice instead of adding a second one.
-            Notice.objects.update_or_create(reminder_id=message.reminder_id, defaults=fields)
+            self._notices[message.reminder_id] = notice
+
+    def close(self) -> None:
+        """The delivery ended before recording (the database went away): its rows are
+        claimed again later and write their notices then."""
+        self._notices = {}
+
+    def flush(self) -> None:
+        from reminders.models import Notice
+
+        notices, self._notices = list(self._notices.values()), {}
+        if notices:
+            Notice.objects.bulk_create(
+                notices,
+                update_conflicts=True,
+                unique_fields=["reminder"],
+                update_fields=["user", "clinic", "subject", "body"],
+            )
 
 
 class NullChannel:

@@ -44,6 +44,7 @@ from reminders.channels import (
     PermanentError,
     TransientError,
     channels_close,
+    channels_flush,
     has_ledger,
 )
 from reminders.models import (
@@ -448,6 +449,7 @@ class _ChannelOutcomes:
     through the channels that have not delivered it."""
 
     def __init__(self, rows: Sequence[Reminder], channels: Sequence[Channel]) -> None:
+        self.channels = channels
         self.active = any(has_ledger(channel) for channel in channels)
         self.done: set[tuple[int, str]] = set()
         self.tries: dict[tuple[int, str], int] = {}
@@ -472,6 +474,9 @@ class _ChannelOutcomes:
         )  # fmt: skip
 
     def flush(self, ids: Iterable[int] | None = None) -> None:
+        """Record the outcomes of `ids` (all if None), after what the channels keep
+        until then (in-app notices): a row is never recorded sent before its notice."""
+        channels_flush(self.channels)
         wanted = None if ids is None else set(ids)
         keys = [key for key in self.pending if wanted is None or key[0] in wanted]
         if not keys:

@@ -15,9 +15,9 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from planner.models import TaperPlan
 from reminders import dispatch
 from reminders.channels import EmailChannel, InAppChannel, NullChannel
-from reminders.models import EmailAddressStatus, Reminder, ReminderStatus
+from reminders.models import EmailAddressStatus, Notice, Reminder, ReminderStatus
 from tests.support.channels import first_dose_reminder
-from tests.support.factories import PatientFactory
+from tests.support.factories import PatientFactory, patient_account
 from tests.support.plans import active_plan
 from tests.support.standins import SmtpStandIn, free_port, smtp_stand_in
 
@@ -122,20 +122,26 @@ def test_a_mail_server_that_is_away_means_a_retry(clinic: Any, alice: Any) -> No
 def _queries_to_deliver(plans: list[TaperPlan]) -> int:
     ids, due = _claimed(plans)
     with CaptureQueriesContext(connection) as queries:
-        outcomes = dispatch.reminders_deliver(reminder_ids=ids, now=due, channels=[NullChannel()])
+        outcomes = dispatch.reminders_deliver(
+            reminder_ids=ids, now=due, channels=[EmailChannel(), InAppChannel(), NullChannel()]
+        )
     assert set(outcomes.values()) == {"sent"}
+    assert Notice.objects.filter(reminder_id__in=ids).count() == len(ids)
     return len(queries)
 
 
 @pytest.mark.django_db
 def test_a_delivery_batch_costs_the_same_queries_for_2_and_6_reminders(
-    clinic: Any, alice: Any
+    clinic: Any, alice: Any, django_user_model: Any
 ) -> None:
     """The cost per delivered reminder is the batch's few statements, not a query per
     row: every patient's row the message needs (preferences, SMS number, push browsers,
-    a refused-address mark) comes with the batch. The 2-row and the 6-row batch both
-    record their outcome in one go (fewer than dispatch.RECORD_SENT_EVERY rows)."""
+    a refused-address mark) comes with the batch, and the e-mail outcomes and in-app
+    notices are written together. The 2-row and the 6-row batch both record their
+    outcome in one go (fewer than dispatch.RECORD_SENT_EVERY rows)."""
     plans = _plans(clinic, alice, 8)
+    for index, plan in enumerate(plans):
+        patient_account(django_user_model, plan.patient, f"patient{index}")
     for plan in plans[::2]:  # an old address was refused; the current one works
         EmailAddressStatus.objects.create(
             patient=plan.patient, address="old@example.org", failing_since=dt.datetime(
