@@ -139,8 +139,10 @@ def test_the_reminder_shows_on_today_as_a_short_message_opening_my_plan(
             now=when,
         )
         row = Reminder.objects.select_related("plan__patient").get(kind=ReminderKind.SUPPLY)
+        channel = InAppChannel()
         for message in messages_for(row):
-            InAppChannel().send(message)
+            channel.send(message)
+        channel.flush()
     html = page(sam_client, "patient_today", when)
     messages = html.split('id="notices-title"', 1)[1]
     assert "Collect more of your medicine before Saturday 6 March" in messages
