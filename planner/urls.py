@@ -60,6 +60,7 @@ urlpatterns = [
     path("clinic/notices/<int:pk>/read/", clinic_views.notice_read, name="notice_read"),
     path("clinic/alerts/<int:pk>/", clinic_views.alert_detail, name="alert"),
     path("clinic/plans/<int:pk>/refill/", clinic_views.plan_refill, name="plan_refill"),
+    path("clinic/plans/<int:pk>/supply/", clinic_views.plan_supply_record, name="plan_supply"),
     path("clinic/plans/<int:pk>/calendar.ics", clinic_views.plan_calendar, name="plan_calendar"),
     path(
         "clinic/patients/<int:pk>/calendar/", clinic_views.patient_calendar, name="patient_calendar"

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from planner.clinic_phones import clinic_phones_text
+from planner.display import long_day
 from planner.models import Patient, StaffMember
 from planner.roles import Role
 from reminders import actions
@@ -39,6 +40,7 @@ SUBJECTS = {
     ReminderKind.MISSED_DOSE: gettext_lazy("You missed your {time} dose: what to do now"),
     ReminderKind.REFILL: gettext_lazy("Pump refill due by {alarm_date}"),
     ReminderKind.CHECK_IN: gettext_lazy("How are you feeling? A short check-in"),
+    ReminderKind.SUPPLY: gettext_lazy("Collect more of your medicine before {runs_out}"),
     ReminderKind.ABRUPT_STOP_ALERT: "Abrupt-stop risk: patient {patient_ref}",
     ReminderKind.CHANNEL_FAILING: "Reminders cannot reach patient {patient_ref}",
 }
@@ -97,6 +99,10 @@ def _context(row: Reminder) -> dict[str, Any]:
                 _url(reverse("action", args=[actions.check_in_link(row.plan_id, timezone.now())])),
             )
         ]
+    if row.kind == ReminderKind.SUPPLY:
+        # A date only: which medicine and how much is on My plan (PHI-minimal).
+        context["runs_out"] = long_day(row.context["runs_out_on"])
+        context["my_plan_url"] = _url(reverse("patient_plan"))
     if row.kind == ReminderKind.ZONE_CHANGED:
         context["dropped_text"] = ", ".join(row.context.get("dropped", []))
     if row.kind == ReminderKind.ABRUPT_STOP_ALERT:

@@ -101,6 +101,8 @@ class ReminderKind(models.TextChoices):
     ZONE_CHANGED = "zone_changed", "Doses dropped by a change of time zone"
     MISSED_DOSE = "missed_dose", "Missed-dose follow-up"
     REFILL = "refill", "Pump refill reminder"
+    # Once per run-out date (key "supply-<date>"): a new dispensing moves the date.
+    SUPPLY = "supply", "Supply runs out soon: collect more"
     CHECK_IN = "check_in", "Symptom check-in"
     ABRUPT_STOP_ALERT = "abrupt_stop_alert", "Abrupt-stop alert"
     CHANNEL_FAILING = "channel_failing", "Reminders cannot reach a patient"

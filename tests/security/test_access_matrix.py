@@ -142,6 +142,8 @@ notice_read                            note   GET    login 403   403   405   405
 notice_read                            note   POST   login 403   403   ok    404   404   403
 plan_refill                            plan   GET    login 403   403   405   405   403   403
 plan_refill                            plan   POST   login 403   403   ok    404   403   403
+plan_supply                            plan   GET    login 403   403   405   405   403   403
+plan_supply                            plan   POST   login 403   403   ok    404   403   403
 plan_calendar                          plan   GET    login 403   403   200   404   200   403
 plan_calendar                          plan   POST   login 403   403   405   405   405   403
 patient_calendar                       pat    GET    login 403   403   200   404   403   403
