@@ -63,7 +63,8 @@ def test_a_caregiver_confirms_with_no_account_and_the_patient_removes_them(
         other = caregiver_side.new_page()
         other.set_default_timeout(15_000)
         other.goto(link.group())
-        expect(other.get_by_role("heading", name="Someone you know asks you to be told")).to_be_visible()
+        asks = other.get_by_role("heading", name="Someone you know asks you to be told")
+        expect(asks).to_be_visible()
         fits_the_phone(other)
         assert Caregiver.objects.get().status == CaregiverStatus.INVITED
         other.get_by_role("button", name="Yes, tell me").click()

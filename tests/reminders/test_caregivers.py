@@ -29,7 +29,6 @@ from reminders.models import (
     CaregiverStatus,
     Recipient,
     Reminder,
-    ReminderKind,
     ReminderStatus,
 )
 from tests.support.clock import NOW
@@ -100,7 +99,8 @@ def to_caregiver() -> list[Any]:
 def assert_phi_minimal(plan: TaperPlan, *texts: str) -> None:
     for text in texts:
         assert plan.drug.lower() not in text.lower()
-        assert " mg" not in text and " mL" not in text
+        assert " mg" not in text
+        assert " mL" not in text
         assert "/a/" not in text  # no Taken / Skip / missed / snooze links
         assert plan.patient.family_name not in text
 
@@ -110,7 +110,8 @@ def test_an_invitation_by_e_mail_carries_a_signed_link_and_nothing_of_the_medici
 ) -> None:
     caregiver = add(plan, email=CAREGIVER_EMAIL)
     assert caregiver.status == CaregiverStatus.INVITED
-    assert caregiver.added_by == plan.patient.user and caregiver.consent_recorded_at is None
+    assert caregiver.added_by == plan.patient.user
+    assert caregiver.consent_recorded_at is None
     [invitation] = mail.outbox
     assert invitation.to == [CAREGIVER_EMAIL]
     html = invitation.alternatives[0][0]
@@ -282,8 +283,10 @@ def test_a_caregiver_without_a_usable_address_is_refused_and_nothing_is_written(
 ) -> None:
     with pytest.raises(caregivers.CaregiverError) as refusal:
         add(plan, **address)
-    assert refusal.value.field == field and words in str(refusal.value)
-    assert not Caregiver.objects.exists() and mail.outbox == []
+    assert refusal.value.field == field
+    assert words in str(refusal.value)
+    assert not Caregiver.objects.exists()
+    assert mail.outbox == []
 
 
 def test_the_same_caregiver_twice_and_too_many_are_refused(plan: TaperPlan) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -425,7 +426,8 @@ def test_turning_notifications_on_still_needs_the_log_in_and_the_csrf_token(
     body = json.dumps({"subscription": service.subscription()})
     url = reverse("patient_push_subscribe")
     anonymous = client.post(url, body, content_type="application/json")
-    assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"]
+    assert anonymous.status_code == 302
+    assert "/accounts/login/" in anonymous["Location"]
     channel_steps.logged_in_patient(client, django_user_model, patient)
     assert client.post(url, body, content_type="application/json").status_code == 403
     assert not PushSubscription.objects.exists()
@@ -438,3 +440,30 @@ def test_the_worker_subscribes_again_on_rotation_with_the_servers_key(
     assert 'addEventListener("pushsubscriptionchange"' in worker
     assert f'const VAPID_KEY = "{KEYS["public"]}";' in worker
     assert f'const SUBSCRIBE = "{reverse("patient_push_subscribe")}";' in worker
+
+
+def test_a_vapid_token_serves_its_push_service_until_an_hour_before_it_expires(
+    service: PushStandIn, plan: TaperPlan
+) -> None:
+    """RFC 8292: one signed token per push service for 12 hours, not one signature per
+    notification; renewed an hour before it runs out; another service gets its own."""
+    endpoint = service.subscription()["endpoint"]
+    start = NOW.timestamp()
+    first = push.vapid_headers(endpoint, start)
+    assert push.vapid_headers(endpoint, start + 10 * 3600) == first
+    renewed = push.vapid_headers(endpoint, start + 11 * 3600 + 1)
+    assert renewed != first
+    other = push.vapid_headers("https://push.example.net/abc", start)
+    assert other != first
+
+    subscribe(service, plan.patient, "Phone")
+    subscribe(service, plan.patient, "Laptop")
+    row, now = dose_row(plan)
+    deliver(row, now)
+    tokens = {received.headers["authorization"] for received in service.received}
+    assert len(service.received) == 2
+    assert len(tokens) == 1
+    [claims] = {json.dumps(received.vapid_claims) for received in service.received}
+    assert json.loads(claims)["aud"] == service.base
+    # Issued against the process clock (the suite's frozen one), not the reminder's time.
+    assert json.loads(claims)["exp"] > time.time() + 3600
