@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from planner.models import Patient
 from reminders.models import Caregiver, CaregiverStatus
-from tests.support.browser import serious_violations
+from tests.support.browser import patient_log_in, serious_violations
 from tests.support.factories import patient_account
 from tests.support.plans import active_plan
 
@@ -41,10 +41,7 @@ def test_a_caregiver_confirms_with_no_account_and_the_patient_removes_them(
     try:
         page = patient_side.new_page()
         page.set_default_timeout(15_000)
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Username").fill(user.username)
-        page.get_by_label("Password").fill("pw-for-tests-1")
-        page.get_by_role("button", name="Log in").click()
+        patient_log_in(page, live_server, user.username)
         page.goto(f"{live_server.url}/me/settings/")
         expect(page.get_by_role("heading", name="Someone at home who is told")).to_be_visible()
         # Refused first: the error is next to the field, and the page still fits.
@@ -58,7 +55,7 @@ def test_a_caregiver_confirms_with_no_account_and_the_patient_removes_them(
         fits_the_phone(page)
 
         [invitation] = mail.outbox
-        link = re.search(r"http\S+/c/\S+/", invitation.body)
+        link = re.search(r"http\S+/c/\S+/", str(invitation.body))
         assert link is not None
         other = caregiver_side.new_page()
         other.set_default_timeout(15_000)

@@ -15,15 +15,16 @@ from playwright.sync_api import expect
 from planner.models import Patient
 from reminders import push
 from reminders.models import PushSubscription
+from tests.support.browser import patient_log_in
 from tests.support.clock import NOW
 from tests.support.factories import patient_account
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 KEYS = push.vapid_keys_generate()
-OLD = {"endpoint": "https://push.example.org/send/old",
+OLD: dict[str, Any] = {"endpoint": "https://push.example.org/send/old",
        "keys": {"p256dh": "B" + "A" * 86, "auth": "A" * 22}}  # fmt: skip
-NEW = {"endpoint": "https://push.example.org/send/new",
+NEW: dict[str, Any] = {"endpoint": "https://push.example.org/send/new",
        "keys": {"p256dh": "B" + "Q" * 86, "auth": "Q" * 22}}  # fmt: skip
 ROTATE = """async ([oldEndpoint, fresh]) => {
   self.registration.pushManager.subscribe = async (options) => {
@@ -51,10 +52,7 @@ def test_the_worker_resubscribes_and_the_server_replaces_the_old_endpoint(
     try:
         page = context.new_page()
         page.set_default_timeout(15_000)
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Username").fill(user.username)
-        page.get_by_label("Password").fill("pw-for-tests-1")
-        page.get_by_role("button", name="Log in").click()
+        patient_log_in(page, live_server, user.username)
         page.goto(f"{live_server.url}/me/settings/")  # registers the worker
         expect(page.get_by_role("heading", name="Notifications and text messages")).to_be_visible()
         page.evaluate("navigator.serviceWorker.ready.then(() => true)")

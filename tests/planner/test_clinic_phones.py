@@ -129,7 +129,7 @@ def test_reminder_e_mails_carry_the_numbers(plan: Any) -> None:
     # The text part shows the numbers plainly; the HTML part links them.
     assert "Call your clinic: +1 555 0100, Mon–Fri 08:00–18:00." in email.body
     assert "tel:" not in email.body
-    html = email.alternatives[0][0]
+    html = email.alternatives[0][0]  # type: ignore[attr-defined]
     assert f"Call your clinic: {LINK}, Mon–Fri 08:00–18:00. Out of hours: {OUT_OF_HOURS_LINK}." in (
         html
     )
@@ -163,7 +163,7 @@ def test_every_html_e_mail_that_names_the_numbers_links_them(
     [email] = mail.outbox
     assert "+1 555 0100" in email.body
     assert "tel:" not in email.body
-    html = email.alternatives[0][0]
+    html = email.alternatives[0][0]  # type: ignore[attr-defined]
     assert LINK in html
     assert OUT_OF_HOURS_LINK in html
 
@@ -178,7 +178,7 @@ def test_the_portal_invitation_names_the_numbers_plainly_and_as_links(
     [email] = mail.outbox
     assert "Call your clinic: +1 555 0100, Mon–Fri 08:00–18:00." in email.body
     assert "tel:" not in email.body
-    html = email.alternatives[0][0]
+    html = email.alternatives[0][0]  # type: ignore[attr-defined]
     assert LINK in html
     assert OUT_OF_HOURS_LINK in html
 

@@ -34,7 +34,7 @@ from reminders.models import (
 from tests.support.clock import NOW
 from tests.support.factories import patient_account
 from tests.support.plans import active_plan, dose_at
-from tests.support.standins import TwilioStandIn, twilio_stand_in
+from tests.support.standins import TwilioStandIn, twilio_configured
 
 CHANNELS: list[Channel] = [EmailChannel(), InAppChannel(), SmsChannel()]
 CAREGIVER_EMAIL = "maria@example.net"
@@ -51,21 +51,30 @@ def plan(alice: Any, patient: Patient, django_user_model: Any) -> TaperPlan:
 
 @pytest.fixture
 def twilio(settings: Any) -> Iterator[TwilioStandIn]:
-    with twilio_stand_in() as stand_in:
-        settings.SMS_PROVIDER = "twilio"
-        settings.SMS_FROM = "+15005550006"
-        settings.SMS_TWILIO_ACCOUNT_SID = stand_in.account_sid
-        settings.SMS_TWILIO_AUTH_TOKEN = stand_in.auth_token
-        settings.SMS_TWILIO_API_BASE = stand_in.base
+    with twilio_configured(settings) as stand_in:
         yield stand_in
+    assert stand_in.refused_auth == 0
 
 
-def add(plan: TaperPlan, *, share: bool = False, **address: str) -> Caregiver:
-    patient = plan.patient
+def add(plan: TaperPlan, *, share: bool = False, email: str = "", phone: str = "") -> Caregiver:
     return caregivers.caregiver_add(
-        patient=patient, name="Maria", email=address.get("email", ""),
-        phone=address.get("phone", ""), share_first_name=share, by=patient.user, now=NOW,
+        patient=plan.patient, name="Maria", email=email, phone=phone, share_first_name=share,
+        by=user_of(plan), now=NOW,
     )  # fmt: skip
+
+
+def text_of(message: Any) -> str:
+    return str(message.body)
+
+
+def html_of(message: Any) -> str:
+    return str(message.alternatives[0][0])
+
+
+def user_of(plan: TaperPlan) -> Any:
+    user = plan.patient.user
+    assert user is not None
+    return user
 
 
 def token_in(text: str) -> str:
@@ -110,16 +119,16 @@ def test_an_invitation_by_e_mail_carries_a_signed_link_and_nothing_of_the_medici
 ) -> None:
     caregiver = add(plan, email=CAREGIVER_EMAIL)
     assert caregiver.status == CaregiverStatus.INVITED
-    assert caregiver.added_by == plan.patient.user
+    assert caregiver.added_by == user_of(plan)
     assert caregiver.consent_recorded_at is None
     [invitation] = mail.outbox
     assert invitation.to == [CAREGIVER_EMAIL]
-    html = invitation.alternatives[0][0]
-    assert token_in(invitation.body) == token_in(html)
+    html = html_of(invitation)
+    assert token_in(text_of(invitation)) == token_in(html)
     assert "Someone you know" in invitation.subject
     assert plan.patient.given_name not in invitation.body
-    assert_phi_minimal(plan, invitation.subject, invitation.body, html)
-    assert caregivers.caregiver_from_token(token_in(invitation.body)) == caregiver
+    assert_phi_minimal(plan, str(invitation.subject), text_of(invitation), html)
+    assert caregivers.caregiver_from_token(token_in(text_of(invitation))) == caregiver
 
 
 def test_until_they_confirm_a_caregiver_is_told_nothing(plan: TaperPlan) -> None:
@@ -142,8 +151,8 @@ def test_a_confirmed_caregiver_is_told_of_each_missed_dose_once_without_phi(
     [message] = to_caregiver()
     assert message.subject == "Someone you know has not confirmed a dose"
     assert "did not confirm their 08:00 dose" in message.body
-    html = message.alternatives[0][0]
-    assert_phi_minimal(plan, message.subject, message.body, html)
+    html = html_of(message)
+    assert_phi_minimal(plan, str(message.subject), text_of(message), html)
     assert plan.patient.given_name not in message.body
     # The patient's own follow-up still went, to the patient only.
     assert any("You missed your 08:00 dose" in m.subject for m in mail.outbox)
@@ -174,7 +183,7 @@ def test_a_confirmed_caregiver_is_told_of_an_abrupt_stop_alert_but_not_of_sympto
     assert len(alerts) == 1
     assert "their clinic has been alerted" in alerts[0].body
     assert "emergency services" in alerts[0].body
-    assert_phi_minimal(plan, alerts[0].body, alerts[0].alternatives[0][0])
+    assert_phi_minimal(plan, text_of(alerts[0]), html_of(alerts[0]))
 
 
 def test_the_caregivers_e_mails_show_the_clinics_numbers(plan: TaperPlan) -> None:
@@ -187,14 +196,14 @@ def test_the_caregivers_e_mails_show_the_clinics_numbers(plan: TaperPlan) -> Non
     [message] = to_caregiver()
     assert "Their clinic: +1 555 0100." in message.body
     assert "Out of hours: +1 555 0199." in message.body
-    html = message.alternatives[0][0]
+    html = html_of(message)
     assert '<a href="tel:+15550100">+1 555 0100</a>' in html
     assert '<a href="tel:+15550199">+1 555 0199</a>' in html
 
 
 def test_removal_stops_messages_at_once_and_voids_the_link(plan: TaperPlan) -> None:
     caregiver = confirmed(plan)
-    token = token_in(mail.outbox[0].body)
+    token = token_in(text_of(mail.outbox[0]))
     # A row already made (and one already claimed by a worker) when the patient removes.
     miss_at = dose_at(plan, "2027-03-01", "08:00").catch_up_until + dt.timedelta(minutes=1)
     with TestCase.captureOnCommitCallbacks(execute=True):
@@ -203,7 +212,7 @@ def test_removal_stops_messages_at_once_and_voids_the_link(plan: TaperPlan) -> N
     assert rows.count() == 1
     claimed = rows.get()
     assert caregivers.caregiver_remove(
-        patient=plan.patient, caregiver_id=caregiver.pk, by=plan.patient.user, now=NOW
+        patient=plan.patient, caregiver_id=caregiver.pk, by=user_of(plan), now=NOW
     )
     assert rows.get().status == ReminderStatus.CANCELLED
     Reminder.objects.filter(pk=claimed.pk).update(status=ReminderStatus.SENDING)
@@ -215,7 +224,7 @@ def test_removal_stops_messages_at_once_and_voids_the_link(plan: TaperPlan) -> N
     assert to_caregiver() == []
     assert caregivers.caregiver_from_token(token) is None
     caregiver.refresh_from_db()
-    assert (caregiver.status, caregiver.removed_by) == (CaregiverStatus.REMOVED, plan.patient.user)
+    assert (caregiver.status, caregiver.removed_by) == (CaregiverStatus.REMOVED, user_of(plan))
     assert caregiver.history.first().history_change_reason == "the patient removed the caregiver"
 
 
@@ -223,7 +232,7 @@ def test_the_confirmation_page_asks_first_and_records_the_answer(
     client: Client, plan: TaperPlan
 ) -> None:
     caregiver = add(plan, email=CAREGIVER_EMAIL)
-    url = reverse("caregiver_confirm", args=[token_in(mail.outbox[0].body)])
+    url = reverse("caregiver_confirm", args=[token_in(text_of(mail.outbox[0]))])
     page = client.get(url)
     assert page.status_code == 200
     assert page["Referrer-Policy"] == "same-origin"
@@ -239,7 +248,7 @@ def test_the_confirmation_page_asks_first_and_records_the_answer(
 
 def test_declining_removes_the_caregiver(client: Client, plan: TaperPlan) -> None:
     caregiver = add(plan, email=CAREGIVER_EMAIL)
-    url = reverse("caregiver_confirm", args=[token_in(mail.outbox[0].body)])
+    url = reverse("caregiver_confirm", args=[token_in(text_of(mail.outbox[0]))])
     client.post(url, {"answer": "decline"})
     caregiver.refresh_from_db()
     assert caregiver.status == CaregiverStatus.REMOVED
@@ -250,7 +259,7 @@ def test_the_link_expires_after_seven_days_and_a_forged_one_never_works(
     client: Client, plan: TaperPlan
 ) -> None:
     add(plan, email=CAREGIVER_EMAIL)
-    url = reverse("caregiver_confirm", args=[token_in(mail.outbox[0].body)])
+    url = reverse("caregiver_confirm", args=[token_in(text_of(mail.outbox[0]))])
     with time_machine.travel(NOW + dt.timedelta(days=7, minutes=1), tick=False):
         page = client.get(url)
     assert page.status_code == 404
@@ -266,7 +275,7 @@ def test_the_confirmation_page_speaks_the_patients_language(
     PatientPreferences.objects.update_or_create(patient=plan.patient, defaults={"language": "es"})
     add(plan, email=CAREGIVER_EMAIL)
     assert mail.outbox[0].subject.startswith("Alguien que usted conoce")
-    page = client.get(reverse("caregiver_confirm", args=[token_in(mail.outbox[0].body)]))
+    page = client.get(reverse("caregiver_confirm", args=[token_in(text_of(mail.outbox[0]))]))
     assert "Sí, avíseme" in page.content.decode()
 
 
@@ -282,7 +291,7 @@ def test_a_caregiver_without_a_usable_address_is_refused_and_nothing_is_written(
     plan: TaperPlan, address: dict[str, str], field: str, words: str
 ) -> None:
     with pytest.raises(caregivers.CaregiverError) as refusal:
-        add(plan, **address)
+        add(plan, email=address.get("email", ""), phone=address.get("phone", ""))
     assert refusal.value.field == field
     assert words in str(refusal.value)
     assert not Caregiver.objects.exists()
@@ -358,7 +367,7 @@ def test_a_clinician_adds_a_caregiver_only_with_the_patients_consent_recorded(
 def test_the_patient_adds_sees_and_removes_a_caregiver_in_settings(
     client: Client, plan: TaperPlan
 ) -> None:
-    client.force_login(plan.patient.user)
+    client.force_login(user_of(plan))
     refused = client.post(reverse("patient_caregiver_add"), {"name": "Maria"})
     assert refused.status_code == 400
     assert "Give an e-mail address or a mobile number" in refused.content.decode()
@@ -401,7 +410,7 @@ def test_the_invitation_link_is_redacted_from_the_logs(
     plan: TaperPlan, caplog: pytest.LogCaptureFixture
 ) -> None:
     add(plan, email=CAREGIVER_EMAIL)
-    token = token_in(mail.outbox[0].body)
+    token = token_in(text_of(mail.outbox[0]))
     assert token not in redact(f"Not Found: /c/{token}/")
     with caplog.at_level(logging.DEBUG):
         Client().get(f"/c/{token}x/")
