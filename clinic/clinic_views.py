@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from clinic import reviews, selectors
+from clinic.caregiver_views import ClinicCaregiverForm
 from planner import continuity, engine_input, services
 from planner.access import (
     StaffRequest,
@@ -145,7 +146,8 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = clinic_patient(_staff(request), pk)
     access_record(user=request.user, action=AccessAction.PATIENT_PAGE, patient=patient)
-    return render(request, "planner/patient_detail.html", selectors.patient_page(patient))
+    context = {**selectors.patient_page(patient), "caregiver_form": ClinicCaregiverForm()}
+    return render(request, "planner/patient_detail.html", context)
 
 
 def _only_looking(request: HttpRequest) -> bool:

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from clinic import clinic_views, views
+from clinic import caregiver_views, clinic_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -64,6 +64,11 @@ urlpatterns = [
     path("clinic/plans/<int:pk>/calendar.ics", clinic_views.plan_calendar, name="plan_calendar"),
     path(
         "clinic/patients/<int:pk>/calendar/", clinic_views.patient_calendar, name="patient_calendar"
+    ),
+    path(
+        "clinic/patients/<int:pk>/caregivers/",
+        caregiver_views.caregiver_add,
+        name="clinic_caregiver_add",
     ),
     path("", include("reminders.urls")),
     path("", include("portal.urls")),
