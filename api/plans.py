@@ -19,13 +19,13 @@ from django.utils import timezone
 
 import taper
 from planner import continuity, zones
-from planner.engine_input import patient_facts, product_refusal
+from planner.engine_input import patient_facts
 from planner.models import Patient, TaperPlan
 
 # Keys of the engine input that the API's plan request may carry.
 REGIMEN_KEYS = (
     "product", "doses", "pump", "start_date", "goal", "pace", "abrupt_stop_reason",
-    "product_options",
+    "product_options", "switch_to",
 )
 API_ONLY_KEYS = ("months_on_therapy", "submission_key")
 FROM_PATIENT_RECORD = ("timezone", "patient")
@@ -86,9 +86,6 @@ def engine_input_for(patient: Patient, data: Any) -> dict[str, Any]:
     key = data.get("submission_key")
     if key is not None and not (isinstance(key, str) and 0 < len(key) <= 64):
         errors["submission_key"] = ["Give a string of 1 to 64 characters."]
-    not_yet = product_refusal(data.get("product"))
-    if not_yet is not None:
-        errors["product"] = [not_yet]
     if errors:
         raise PlanRefused(errors)
     engine_input = {key: data[key] for key in REGIMEN_KEYS if key in data}

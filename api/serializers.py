@@ -17,6 +17,7 @@ from api.fields import (
     StrictDecimalField,
     StrictIntegerField,
 )
+from planner import medicines
 from planner.forms import PatientForm
 from planner.models import MRN_MAX_LENGTH, CnsDepressant, Patient, PlanFlag, Sex, TaperPlan
 from reminders.models import AbruptStopAlert, Dose
@@ -207,6 +208,16 @@ class RegimenSerializer(serializers.Serializer[Any]):
     pace = PaceField(required=False)
     abrupt_stop_reason = serializers.CharField(required=False)
     product_options = ProductOptionsSerializer(required=False)
+    switch_to = serializers.ChoiceField(
+        # The products some plan may switch to (planner.medicines.switch_targets).
+        choices=sorted(
+            {t.id for p in taper.list_products() for t in medicines.switch_targets(p.id)}
+        ),
+        required=False,
+        help_text='Benzodiazepines: switch to this product before the taper '
+        '("diazepam-oral-tablet"), with the protocol\'s recorded equivalence; the plan then '
+        "carries `equivalence` and the flag EQUIVALENCE_SWITCH (review).",
+    )
 
 
 class EnginePatientSerializer(serializers.Serializer[Any]):
@@ -269,6 +280,13 @@ class PlanJsonSerializer(serializers.Serializer[Any]):
     flags = serializers.ListField(child=serializers.DictField())
     requires_review = serializers.BooleanField()
     disclaimer = serializers.CharField()
+    switch_to = serializers.CharField(required=False, allow_null=True)
+    equivalence = serializers.DictField(
+        required=False,
+        allow_null=True,
+        help_text="A switch plan's conversion: from_product, to_product, factor, source, "
+        "range, range_source, factor_choice, table.",
+    )
 
 
 class PlanFlagSerializer(serializers.ModelSerializer[PlanFlag]):
@@ -282,6 +300,10 @@ class PlanSerializer(serializers.ModelSerializer[TaperPlan]):
     revision = serializers.IntegerField(source="current_revision.number", read_only=True)
     start_date = serializers.DateField(source="current_revision.start_date", read_only=True)
     end_date = serializers.DateField(source="current_revision.end_date", read_only=True)
+    switch_to = serializers.SerializerMethodField(
+        help_text="The product the plan switches to before the taper (benzodiazepines to "
+        "diazepam), or null."
+    )
 
     class Meta:
         model = TaperPlan
@@ -300,8 +322,16 @@ class PlanSerializer(serializers.ModelSerializer[TaperPlan]):
             "approved_at",
             "activated_at",
             "cancelled_at",
+            "switch_to",
         ]
         read_only_fields = fields
+
+    def get_switch_to(self, plan: TaperPlan) -> str | None:
+        revision = plan.current_revision
+        if revision is None:
+            return None
+        value = revision.engine_input.get("switch_to")
+        return value if isinstance(value, str) else None
 
 
 class PlanDetailSerializer(PlanSerializer):

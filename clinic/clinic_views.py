@@ -151,11 +151,25 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _only_looking(request: HttpRequest) -> bool:
-    """Preview, or "Add a wean visit": the form comes back, nothing is saved."""
-    return "preview" in request.POST or "add_visit" in request.POST
+    """Preview, "Add a wean visit" or a medicine just chosen: the form comes back,
+    nothing is saved."""
+    return any(key in request.POST for key in ("preview", "add_visit", "choose_product"))
+
+
+def _chosen_medicine(request: HttpRequest) -> dict[str, Any] | None:
+    """The medicine was just picked (or changed): the form comes back with the fields of
+    that medicine and what was already typed, without errors for what is still empty."""
+    if request.method != "POST" or "choose_product" not in request.POST:
+        return None
+    # Strengths and the switch belong to the medicine chosen before.
+    left_out = {"csrfmiddlewaretoken", "choose_product", "tablet_strengths", "switch_to"}
+    return {key: value for key, value in request.POST.items() if key not in left_out}
 
 
 def _plan_form(request: HttpRequest, patient: Any) -> PlanForm:
+    chosen = _chosen_medicine(request)
+    if chosen is not None:
+        return PlanForm(patient=patient, initial=chosen)
     if request.method == "POST":
         saving = not _only_looking(request)
         return PlanForm(request.POST, patient=patient, refuse_duplicates=saving)
@@ -184,7 +198,7 @@ def _form_source(form: PlanForm, patient: Any) -> Any:
 def plan_new(request: HttpRequest, pk: int) -> HttpResponse:
     patient = clinic_patient(_staff(request), pk)
     form = _plan_form(request, patient)
-    if request.method == "POST" and form.is_valid() and not _only_looking(request):
+    if form.is_bound and form.is_valid() and not _only_looking(request):
         assert form.engine_input is not None
         try:
             plan = services.plan_create(
@@ -219,7 +233,10 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Only a draft can be changed; revise a running plan instead.")
         return redirect("plan", pk=plan.pk)
     assert plan.current_revision is not None
-    if request.method == "POST":
+    chosen = _chosen_medicine(request)
+    if chosen is not None:
+        form = PlanForm(patient=plan.patient, initial=chosen, editing=plan)
+    elif request.method == "POST":
         form = PlanForm(
             request.POST, patient=plan.patient, editing=plan,
             refuse_duplicates=not _only_looking(request),
@@ -227,7 +244,7 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         initial = engine_input.plan_form_initial(plan.current_revision.engine_input)
         form = PlanForm(patient=plan.patient, initial=initial)
-    if request.method == "POST" and form.is_valid() and not _only_looking(request):
+    if form.is_bound and form.is_valid() and not _only_looking(request):
         assert form.engine_input is not None
         try:
             services.plan_draft_update(plan=plan, by=_staff(request).user,
@@ -354,7 +371,8 @@ def plan_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.warning(request, "Plan cancelled.")
             return redirect("plan", pk=plan.pk)
-    return render(request, "planner/plan_cancel.html", {"plan": plan, "error": error})
+    context = {"plan": plan, "error": error, **selectors.plan_medicine(plan)}
+    return render(request, "planner/plan_cancel.html", context)
 
 
 @staff_required
@@ -424,7 +442,8 @@ def plan_revise(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, "Plan revised; the patient is told what changed.")
             return redirect("plan", pk=plan.pk)
-    return render(request, "planner/plan_revise.html", {"plan": plan, "form": form})
+    context = {"plan": plan, "form": form, **selectors.plan_medicine(plan)}
+    return render(request, "planner/plan_revise.html", context)
 
 
 @clinician_required

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 import taper
-from planner import continuity
+from planner import continuity, medicines
 from planner import engine_input as engine_input_module
 from planner.chart import dose_chart, schedule_days
 from planner.models import (
@@ -250,8 +250,20 @@ def pump_in_words(pump: dict[str, Any]) -> str:
 
 
 def product_name(product_id: str) -> str:
-    """The catalogue's name for a product ("Baclofen 10 mg tablets"), not its id."""
-    return next((p.name for p in taper.list_products() if p.id == product_id), product_id)
+    """The catalogue's name for a product ("Clonazepam tablets"), never its id."""
+    return medicines.product_name(product_id)
+
+
+def plan_medicine(plan: TaperPlan) -> dict[str, Any]:
+    """The medicine of a plan's current version and what stopping it suddenly risks (the
+    cancel and revise pages)."""
+    revision = plan.current_revision
+    product_id = revision.engine_input.get("product") if revision is not None else None
+    return {
+        "medicine": medicines.product_name(product_id),
+        "drug": medicines.drug_name(product_id),
+        "withdrawal": medicines.withdrawal_risk(product_id),
+    }
 
 
 def plan_form_initial(patient: Patient, *, source: TaperPlan | None = None) -> dict[str, Any]:
@@ -386,6 +398,8 @@ def regimen_as_entered(engine_input: dict[str, Any]) -> dict[str, Any]:
         pace_text = PACE_WORDS.get(str(pace), str(pace))
     return {
         "product": product_name(str(engine_input.get("product", ""))),
+        "switch_to": product_name(engine_input["switch_to"]) if engine_input.get("switch_to")
+        else None,
         "months_on_therapy": patient.get("months_on_therapy"),
         "doses": [
             f"{d['time']}{' (' + d['role'] + ')' if d.get('role') else ''} "
@@ -577,14 +591,20 @@ def plan_page(plan: TaperPlan, user: User | AnonymousUser | None = None) -> dict
 
 def medicine_in_words(output: dict[str, Any], product_id: str) -> str:
     """The medicine as a patient reads it on the box: "baclofen 10 mg tablets and
-    baclofen 5 mg tablets", or the solution's name with its strength."""
-    strengths = [item["strength_mg"] for item in output.get("dispense") or []
-                 if item.get("strength_mg")]
-    if strengths:
-        drug = product_name(product_id).split()[0].lower()
-        return " and ".join(
-            f"{drug} {format_amount(Decimal(str(mg)))} mg tablets" for mg in strengths
+    baclofen 5 mg tablets", "gabapentin 300 mg capsules", or the solution's name; a plan
+    that switches to diazepam names both medicines, each with its strengths."""
+    catalogue = taper.load_catalogue()
+    words = []
+    for item in output.get("dispense") or []:
+        product = catalogue.product(item.get("product") or product_id)
+        if product is None or not item.get("strength_mg"):
+            continue
+        words.append(
+            f"{product.drug} {format_amount(Decimal(str(item['strength_mg'])))} mg "
+            f"{product.form}s"
         )
+    if words:
+        return " and ".join(dict.fromkeys(words))
     name = product_name(product_id)
     return name[:1].lower() + name[1:]
 
@@ -612,6 +632,7 @@ def handout_page(plan: TaperPlan) -> dict[str, Any]:
     return {
         **context,
         "medicine": medicine_in_words(output, str(revision.engine_input.get("product", ""))),
+        "withdrawal": medicines.withdrawal_risk(revision.engine_input.get("product")),
         "prescriber": author.get_full_name() or author.get_username(),
         "printed_on": today,
         "clinic": plan.patient.clinic,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.apps import apps
@@ -87,6 +88,7 @@ def demo_data_load() -> tuple[DemoLogin, ...]:
         },
     )
     demo_plan_start(patient=patient, clinician=clinician, now=timezone.now())
+    demo_other_drugs(clinic=clinic, clinician=clinician, reviewer=reviewer, now=timezone.now())
     return DEMO_LOGINS
 
 
@@ -125,3 +127,71 @@ def demo_plan_start(*, patient: Patient, clinician: User, now: dt.datetime) -> T
     }
     plan = services.plan_create(patient=patient, by=clinician, engine_input=engine_input)
     return services.plan_activate(plan=plan, by=clinician)
+
+
+# Two more fictional patients, on the drug classes beyond baclofen (issue #22): a
+# clonazepam taper switched to diazepam, and a gabapentin taper at a low creatinine
+# clearance. Each gets its plan once; a later `make run` leaves them as they are.
+OTHER_DRUG_PATIENTS: tuple[dict[str, Any], ...] = (
+    {
+        "mrn": "DEMO-BZD-1",
+        "given_name": "Alex",
+        "family_name": "Placeholder",
+        "date_of_birth": dt.date(1958, 9, 3),
+        "sex": Sex.MALE,
+        "home_timezone": "Europe/London",
+        "weight_kg": 80,
+        "creatinine_clearance_ml_min": 70,
+        "regimen": {
+            "product": "clonazepam-oral-tablet",
+            "switch_to": "diazepam-oral-tablet",
+            "doses": [{"time": "08:00", "amount_mg": 0.5}, {"time": "21:00", "amount_mg": 0.5}],
+            "goal": {"type": "discontinue"},
+        },
+        "months_on_therapy": 60,
+    },
+    {
+        "mrn": "DEMO-GABA-1",
+        "given_name": "Jamie",
+        "family_name": "Fictional",
+        "date_of_birth": dt.date(1949, 2, 17),
+        "sex": Sex.FEMALE,
+        "home_timezone": "Europe/London",
+        "weight_kg": 62,
+        "creatinine_clearance_ml_min": 45,
+        "regimen": {
+            "product": "gabapentin-oral-capsule",
+            "doses": [{"time": "08:00", "amount_mg": 300}, {"time": "20:00", "amount_mg": 300}],
+            "goal": {"type": "discontinue"},
+        },
+        "months_on_therapy": 18,
+    },
+)
+
+
+def demo_other_drugs(
+    *, clinic: Clinic, clinician: User, reviewer: User, now: dt.datetime
+) -> list[TaperPlan]:
+    """The benzodiazepine and gabapentin demo patients, each with a running plan from
+    tomorrow (reviewed by the demo reviewer where the plan needs it)."""
+    plans = []
+    for record in OTHER_DRUG_PATIENTS:
+        facts = {k: v for k, v in record.items() if k not in ("regimen", "months_on_therapy")}
+        patient, _ = Patient.objects.update_or_create(
+            clinic=clinic, mrn=facts.pop("mrn"), defaults=facts
+        )
+        if patient.plans.exists():
+            continue
+        tomorrow = now.astimezone(ZoneInfo(patient.home_timezone)).date() + dt.timedelta(days=1)
+        engine_input = {
+            **record["regimen"],
+            "start_date": tomorrow.isoformat(),
+            "timezone": patient.home_timezone,
+            "patient": patient_facts(patient, tomorrow, record["months_on_therapy"]),
+        }
+        plan = services.plan_create(patient=patient, by=clinician, engine_input=engine_input)
+        if plan.requires_review:
+            plan = services.plan_submit(plan=plan, by=clinician)
+            plan = services.plan_approve(plan=plan, by=reviewer)
+        plans.append(services.plan_activate(plan=plan, by=clinician))
+    return plans

@@ -25,25 +25,16 @@ PATIENT_FACT_LABELS = {
 }
 
 
-# The drugs the site's pages, reminders, handout and calendar are written for. The engine
-# plans more (docs/drugs.md, issue #22): those can be previewed through the API and the
-# command line, but not saved as a patient's plan until every page names the drug it
-# shows rather than baclofen.
-SITE_DRUGS = ("baclofen",)
 # Wean-visit rows of the plan form (planner.forms.WEAN_ROWS).
 WEAN_FORM_ROWS = 12
 
 
-def site_products() -> list[taper.Product]:
-    """The products a clinician may save a plan of (the form's choices)."""
-    return [product for product in taper.list_products() if product.drug in SITE_DRUGS]
-
-
-def tablet_strength_choices() -> list[tuple[str, str]]:
-    """Every strength of the site's tablet and capsule products, smallest first."""
-    amounts = sorted(
-        {s.amount for p in site_products() if p.is_solid for s in p.strengths}
-    )
+def tablet_strength_choices(product_id: object = None) -> list[tuple[str, str]]:
+    """The strengths of a tablet or capsule product, smallest first (none for a liquid or
+    a pump); without a product, every strength of the catalogue's solid products."""
+    product = taper.load_catalogue().product(product_id) if isinstance(product_id, str) else None
+    products = [product] if product is not None else list(taper.list_products())
+    amounts = sorted({s.amount for p in products if p.is_solid for s in p.strengths})
     return [(format_amount(amount), f"{format_amount(amount)} mg") for amount in amounts]
 
 
@@ -64,19 +55,6 @@ def product_options(cleaned: dict[str, Any]) -> dict[str, Any] | None:
         "allow_halves": not whole,
         "fewest_strengths": fewest,
     }
-
-
-def product_refusal(product_id: object) -> str | None:
-    """Why a plan of this product cannot be saved yet (None when it can)."""
-    if not isinstance(product_id, str):
-        return None  # the engine names what is wrong with it
-    product = taper.load_catalogue().product(product_id)
-    if product is None or product.drug in SITE_DRUGS:
-        return None
-    return (
-        f"{product.name} can be previewed, but not yet saved as a plan: the site's pages, "
-        "reminders and calendar are written for baclofen only for now."
-    )
 
 
 def age_on(born: dt.date, day: dt.date) -> int:
@@ -179,6 +157,8 @@ def from_plan_form(
                 dose["role"] = cleaned[f"dose_role_{row}"]
             doses.append(dose)
         data["doses"] = doses
+        if cleaned.get("switch_to"):
+            data["switch_to"] = cleaned["switch_to"]
         if cleaned["goal"] == "reduce":
             data["goal"] = {
                 "type": "reduce",
@@ -238,7 +218,7 @@ def form_field_for(key: str, rows: list[int]) -> str | None:
         return f"wean_{part.get(parts[3], 'volume')}_{row}"
     if key.startswith("pump.wean_steps"):
         return "wean_date_1"
-    if head in {"product", "start_date", "abrupt_stop_reason"}:
+    if head in {"product", "start_date", "abrupt_stop_reason", "switch_to"}:
         return head
     # Patient facts and the time zone live on the patient record: a form-wide message.
     return None
@@ -251,6 +231,7 @@ def plan_form_initial(engine_input: dict[str, Any]) -> dict[str, Any]:
         "start_date": dt.date.fromisoformat(engine_input["start_date"]),
         "months_on_therapy": engine_input.get("patient", {}).get("months_on_therapy", 0),
         "abrupt_stop_reason": engine_input.get("abrupt_stop_reason") or "",
+        "switch_to": engine_input.get("switch_to") or "",
     }
     for row, dose in enumerate(engine_input.get("doses") or [], start=1):
         initial[f"dose_time_{row}"] = dt.time.fromisoformat(dose["time"])

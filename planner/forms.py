@@ -12,7 +12,7 @@ from django import forms
 from django.utils import timezone
 
 import taper
-from planner import continuity, engine_input, plan_reads, zones
+from planner import continuity, engine_input, medicines, plan_reads, zones
 from planner.models import Clinic, CnsDepressant, Patient, Sex
 from taper import limits
 from taper.rounding import format_amount
@@ -205,9 +205,11 @@ class PlanForm(forms.Form):
     start_date = forms.DateField(
         label="First day of the taper", widget=forms.DateInput(attrs={"type": "date"})
     )
+    # Not asked for a pump (its wean visits are the plan): empty reads as the default.
     goal = forms.ChoiceField(
         choices=[("discontinue", "Stop completely"), ("reduce", "Reduce to a target daily dose")],
         initial="discontinue",
+        required=False,
     )
     target_daily_mg = PlainDecimalField(
         label="Target daily dose (mg)", required=False, max_digits=7, decimal_places=2
@@ -219,6 +221,7 @@ class PlanForm(forms.Form):
             ("custom", "Custom length and step"),
         ],
         initial="standard",
+        required=False,
     )
     length_days = forms.IntegerField(label="Taper length (days)", required=False)
     step_days = forms.IntegerField(label="Days per step", required=False)
@@ -284,13 +287,38 @@ class PlanForm(forms.Form):
         # being changed is not a duplicate of itself.
         self.refuse_duplicates = refuse_duplicates
         self.editing = editing
+        # The medicine comes first: the fields below it are the ones that make sense for
+        # the product chosen (its strengths, the switch to diazepam, the pump record).
         self.fields["product"] = forms.ChoiceField(
-            label="Product", choices=[(p.id, p.name) for p in engine_input.site_products()]
+            label="Medicine",
+            choices=[("", "Choose the medicine"), *medicines.product_choices()],
+        )
+        chosen = self.chosen_product()
+        if (
+            not self.is_bound
+            and chosen is not None
+            and medicines.drug_class(chosen) == "z-drug-oral"
+            and not self.initial.get("dose_role_1")
+        ):
+            # Z-drugs are taken only at bedtime (protocol z-drug-oral): the first dose
+            # row starts as the bedtime dose.
+            self.initial["dose_role_1"] = "bedtime"
+        targets = medicines.switch_targets(chosen.id) if chosen is not None else ()
+        self.fields["switch_to"] = forms.ChoiceField(
+            label="Switch to a longer-acting benzodiazepine first",
+            required=False,
+            choices=[
+                ("", "No: taper this medicine itself"),
+                *[(t.id, f"Yes: switch to {t.name}, then taper it") for t in targets],
+            ],
+            help_text="The doses are converted with the protocol's recorded equivalence "
+            "table, one dose time at a time; the plan then needs a reviewer "
+            "(EQUIVALENCE_SWITCH).",
         )
         self.fields["tablet_strengths"] = forms.MultipleChoiceField(
             label="Strengths the patient has or the pharmacy stocks",
             required=False,
-            choices=engine_input.tablet_strength_choices(),
+            choices=engine_input.tablet_strength_choices(chosen.id if chosen else None),
             widget=forms.CheckboxSelectMultiple,
             help_text="Tablets only; none ticked: every strength.",
         )
@@ -337,6 +365,58 @@ class PlanForm(forms.Form):
             )
         self.engine_input: dict[str, Any] | None = None
         self.plan: taper.TaperPlan | None = None
+
+    def chosen_product(self) -> taper.Product | None:
+        """The product picked in the form (posted, or the draft's or copied plan's)."""
+        source = self.data if self.is_bound else self.initial
+        return medicines.product(source.get("product"))
+
+    def can_switch(self) -> bool:
+        chosen = self.chosen_product()
+        return chosen is not None and bool(medicines.switch_targets(chosen.id))
+
+    def medicine_facts(self) -> dict[str, Any] | None:
+        """What the form says about the chosen medicine: its class, how it comes, and for
+        gabapentinoids the kidney function on the patient record (the labels' bands)."""
+        chosen = self.chosen_product()
+        if chosen is None:
+            return None
+        kind = medicines.drug_class(chosen)
+        if chosen.is_solid:
+            amounts = [format_amount(s.amount) for s in chosen.strengths]
+            splits = [format_amount(s.amount) for s in chosen.strengths if s.splittable]
+            comes_as = f"{', '.join(amounts)} mg {chosen.form}s" + (
+                f" ({', '.join(splits)} mg can be halved)" if splits else " (not to be split)"
+            )
+        else:
+            comes_as = ", ".join(
+                f"{format_amount(s.amount)} {s.unit}" for s in chosen.strengths
+            ) + f" {chosen.form}"
+        patient = self.patient
+        kidneys = None
+        if kind == "gabapentinoid-oral":
+            if patient.creatinine_clearance_ml_min is not None:
+                kidneys = (
+                    f"creatinine clearance {format_amount(patient.creatinine_clearance_ml_min)}"
+                    " mL/min"
+                )
+            elif patient.serum_creatinine_mg_dl is not None:
+                kidneys = (
+                    f"serum creatinine {format_amount(patient.serum_creatinine_mg_dl)} mg/dL "
+                    "(clearance computed by the engine)"
+                )
+            else:
+                kidneys = "not recorded: the label's kidney bands cannot be checked"
+            if patient.dialysis:
+                kidneys += "; on dialysis"
+        return {
+            "name": chosen.name,
+            "class_label": medicines.CLASS_LABELS.get(kind, kind),
+            "comes_as": comes_as,
+            "is_pump": chosen.is_intrathecal,
+            "bedtime_only": kind == "z-drug-oral",
+            "kidneys": kidneys,
+        }
 
     def dose_rows(
         self,
@@ -388,6 +468,8 @@ class PlanForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        cleaned["goal"] = cleaned.get("goal") or "discontinue"
+        cleaned["pace"] = cleaned.get("pace") or "standard"
         if self.errors:
             return cleaned
         data, rows = engine_input.from_plan_form(self.patient, cleaned, DOSE_ROWS)

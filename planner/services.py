@@ -18,7 +18,7 @@ from simple_history.utils import bulk_create_with_history, update_change_reason
 import taper
 from planner import continuity, doses, signals
 from planner.audit import records_by, update_with_history
-from planner.engine_input import patient_facts, product_refusal
+from planner.engine_input import patient_facts
 from planner.models import (
     Clinic,
     Patient,
@@ -194,9 +194,6 @@ def plan_create_once(
     of concurrent calls with one key exactly one makes it: the key is unique in the
     database, and the losers of the race read the winner's plan."""
     engine_plan = taper.plan(taper.parse_request(engine_input))
-    not_yet = product_refusal(engine_input.get("product"))
-    if not_yet is not None:
-        raise ValidationError({"product": not_yet})
     if submission_key:
         existing = _plan_submitted_with(submission_key, patient)
         if existing is not None:

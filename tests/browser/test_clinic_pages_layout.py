@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def fill_regimen(page: Any) -> None:
-    page.get_by_label("Product").select_option("baclofen-oral-tablet")
+    page.get_by_label("Medicine", exact=True).select_option("baclofen-oral-tablet")
     page.get_by_label("Months on therapy").fill("2")
     page.get_by_label("First day of the taper").fill("2027-04-05")
     page.get_by_label("Dose 1 time").fill("08:00")
@@ -85,7 +85,8 @@ def test_the_form_starts_empty_and_copies_a_plan_only_when_asked(
     plan = services.plan_create(patient=patient, by=alice, engine_input=engine_input(patient))
     log_in(page, live_server)
     page.goto(f"{live_server.url}/clinic/patients/{patient.pk}/plans/new/")
-    expect(page.get_by_label("Dose 1 amount (mg)")).to_have_value("")
+    expect(page.get_by_label("Medicine", exact=True)).to_have_value("")
+    expect(page.get_by_label("Dose 1 amount (mg)")).to_have_count(0)
     expect(page.get_by_text("The form starts empty")).to_be_visible()
     page.get_by_role("link", name=f"Start from plan {plan.pk}").click()
     expect(page.get_by_text(f"Copied from plan {plan.pk}")).to_be_visible()

@@ -33,7 +33,7 @@ def test_a_clinician_creates_a_patient_and_a_plan_and_sees_the_preview_change(
     patient = Patient.objects.get(family_name="Browser")
 
     page.get_by_role("link", name="New taper plan").click()
-    page.get_by_label("Product").select_option("baclofen-oral-tablet")
+    page.get_by_label("Medicine", exact=True).select_option("baclofen-oral-tablet")
     page.get_by_label("Months on therapy").fill("2")
     page.get_by_label("First day of the taper").fill("2027-04-05")
     page.get_by_label("Dose 1 time").fill("08:00")

@@ -475,31 +475,26 @@ def test_the_calendar_feed_shows_the_approved_schedule_and_the_maintenance_dose(
     assert all(e["RRULE"].to_ical() == b"FREQ=DAILY" for e in open_ended)
 
 
-def test_a_plan_of_a_drug_the_pages_are_not_written_for_is_refused_naming_the_product(
+def test_a_plan_of_a_drug_other_than_baclofen_is_saved_by_the_service_and_the_api(
     alice: Any, patient: Patient, client: Client
 ) -> None:
-    """The engine plans diazepam (issue #22); the site saves it once its pages, reminders
-    and calendar name the drug they show, not baclofen."""
+    """The site once refused every drug but baclofen (issue #22): now the pages name the
+    drug they show, so a diazepam plan is saved like any other."""
     diazepam = engine_input(
         patient, product="diazepam-oral-tablet",
         doses=[{"time": "08:00", "amount_mg": 5}, {"time": "20:00", "amount_mg": 5}],
     )  # fmt: skip
-    with pytest.raises(ValidationError) as refusal:
-        services.plan_create(patient=patient, by=alice, engine_input=diazepam)
-    assert "not yet saved as a plan" in refusal.value.message_dict["product"][0]
+    saved = services.plan_create(patient=patient, by=alice, engine_input=diazepam)
+    assert saved.drug == "diazepam"
     client.force_login(alice)
     body = {k: v for k, v in diazepam.items() if k not in ("timezone", "patient")}
     response = client.post(
         reverse("api:patient-plans", args=[patient.pk]),
-        {**body, "months_on_therapy": 3}, content_type="application/json",
+        {**body, "start_date": (START + dt.timedelta(days=1)).isoformat(),
+         "months_on_therapy": 3}, content_type="application/json",
     )  # fmt: skip
-    assert response.status_code == 400
-    assert "not yet saved as a plan" in response.json()["errors"]["product"][0]
-    page = client.get(reverse("plan_new", args=[patient.pk]))
-    choices = [value for value, _ in page.context["form"].fields["product"].choices]
-    assert choices
-    assert all(value.startswith("baclofen-") for value in choices)
-    assert not TaperPlan.objects.exists()
+    assert response.status_code == 201, response.json()
+    assert TaperPlan.objects.filter(drug="diazepam").count() == 2
 
 
 def test_the_new_plan_page_says_which_plans_run_or_wait_and_what_a_new_one_does(

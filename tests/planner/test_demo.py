@@ -51,15 +51,34 @@ def test_it_loads_a_clinic_with_a_clinician_a_reviewer_and_a_patient() -> None:
 
 @pytest.mark.django_db
 @override_settings(DEBUG=True)
+def test_it_loads_a_benzodiazepine_and_a_gabapentin_patient_each_on_a_running_taper() -> None:
+    call_command("seed_demo", stdout=StringIO())
+    running = {
+        plan.drug: plan
+        for plan in TaperPlan.objects.filter(status=PlanStatus.ACTIVE, patient__user=None)
+    }
+    assert set(running) == {"clonazepam", "gabapentin"}
+    switch = running["clonazepam"].current_revision.engine_output["equivalence"]
+    assert switch["to_product"] == "diazepam-oral-tablet"
+    assert running["gabapentin"].patient.creatinine_clearance_ml_min is not None
+
+
+@pytest.mark.django_db
+@override_settings(DEBUG=True)
 def test_loading_twice_changes_nothing() -> None:
     call_command("seed_demo", stdout=StringIO())
     call_command("seed_demo", stdout=StringIO())
     assert Clinic.objects.count() == 1
-    assert Patient.objects.count() == 1
+    assert Patient.objects.count() == 3
     assert get_user_model().objects.count() == 3
-    # Each run starts a fresh demo taper; the earlier one is superseded, not left running.
-    assert TaperPlan.objects.filter(status=PlanStatus.ACTIVE).count() == 1
+    # Each run starts a fresh demo baclofen taper; the earlier one is superseded, not left
+    # running. The benzodiazepine and gabapentin patients keep their one plan each.
+    active = TaperPlan.objects.filter(status=PlanStatus.ACTIVE)
+    assert sorted(active.values_list("drug", flat=True)) == [
+        "baclofen", "clonazepam", "gabapentin"
+    ]
     assert TaperPlan.objects.filter(status=PlanStatus.SUPERSEDED).count() == 1
+    assert TaperPlan.objects.count() == 4
 
 
 @pytest.mark.django_db

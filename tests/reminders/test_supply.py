@@ -12,7 +12,6 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 
-import taper
 from planner.models import Patient, SupplyDispensed, TaperPlan
 from planner.roles import Role
 from planner.supply import plan_supply
@@ -246,16 +245,12 @@ def test_every_oral_product_of_the_catalogue_has_its_supply(
     product: str,
     doses: list[dict[str, Any]],
     unit: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from planner import services
     from tests.support.plans import engine_input
 
-    # Benzodiazepines and gabapentinoids are being enabled on the site (issue #22); the
-    # supply reads the catalogue, whichever drugs the site saves plans of.
-    drugs = {found.drug for found in taper.load_catalogue().products}
-    monkeypatch.setattr("planner.engine_input.SITE_DRUGS", tuple(sorted(drugs)))
-
+    # The site saves plans of every product of the catalogue (issue #22); the supply
+    # reads the catalogue.
     with time_machine.travel(NOW, tick=False):
         plan = services.plan_create(
             patient=patient, by=alice, engine_input=engine_input(patient, product=product,
