@@ -19,7 +19,7 @@ from planner.clinic_phones import clinic_phones_text
 from planner.models import Patient, StaffMember
 from planner.roles import Role
 from reminders import actions
-from reminders.amounts import dose_amount
+from reminders.amounts import dose_amount, drug_name
 from reminders.channels import Message, PermanentError, PushTarget
 from reminders.missed import missed_dose_advice
 from reminders.models import AbruptStopAlert, Dose, Notice, Recipient, Reminder, ReminderKind
@@ -66,6 +66,9 @@ def _context(row: Reminder) -> dict[str, Any]:
         "patient": patient,
         "plan_id": row.plan_id,
         "detailed": patient.calendar_detailed_titles,
+        # The plan's drug, for the texts that name it in detailed mode only (a patient
+        # may taper two drugs at once; by default no text names a drug).
+        "medicine": drug_name(row.plan.drug),
         "site_url": settings.SITE_URL,
         "patient_ref": f"#{patient.pk}",
         "plan_url": _url(reverse("plan", args=[row.plan_id])),

@@ -102,8 +102,8 @@ def test_plans_that_cut_in_different_weeks_are_not_flagged(
 ) -> None:
     baclofen = active_plan(patient, alice)
     last_cut = max(red.day for red in overlap.reductions(
-        baclofen.current_revision.engine_input,  # type: ignore[union-attr]
-        baclofen.current_revision.engine_output,  # type: ignore[union-attr]
+        baclofen.current_revision.engine_input,
+        baclofen.current_revision.engine_output,
     ))
     later = drug_plan(
         patient, alice, bob, product="gabapentin-oral-capsule", doses=GABAPENTIN_DOSES,

@@ -56,9 +56,10 @@ def drug_plan(
         **overrides,
     )
     data["patient"] = {**data["patient"], "months_on_therapy": months_on_therapy}
-    with time_machine.travel(dt.datetime.combine(start, dt.time(12), dt.UTC) - dt.timedelta(days=9)):
+    made_on = dt.datetime.combine(start, dt.time(12), dt.UTC) - dt.timedelta(days=9)
+    with time_machine.travel(made_on):
         plan = services.plan_create(patient=patient, by=clinician, engine_input=data)
-        if plan.requires_review or plan.current_revision.requires_review:  # type: ignore[union-attr]
+        if plan.requires_review or plan.current_revision.requires_review:
             services.plan_submit(plan=plan, by=clinician)
             services.plan_approve(plan=plan, by=reviewer)
         if activate:
