@@ -1,5 +1,11 @@
 """`python -m ops bench_calendar`: how fast the calendar feed answers, for a 12-week plan
-with 4 doses a day. Everything it creates is rolled back."""
+with 4 doses a day. Everything it creates is rolled back.
+
+`python -m ops bench_calendar --long` (issue #22, target under 50 ms for the render): the
+same patient also on a year of 2-week diazepam steps (ops/bench_taper_drugs.py's plan,
+from the baclofen plan's first day): both plans in one feed. Until the site saves plans
+of every drug (planner.engine_input.product_refusal), the benchmark lifts the refusal for
+its own rolled-back plan, as the tests' ``every_drug_allowed`` fixture does."""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import statistics
 import time
 from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 from django.contrib.auth.models import User
 from django.core.cache import cache
@@ -40,16 +47,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--runs", type=int, default=50)
+        parser.add_argument(
+            "--long", action="store_true",
+            help="add a year of 2-week diazepam steps: two plans in one feed",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             with transaction.atomic():
-                self._measure(options["runs"])
+                self._measure(options["runs"], long=options["long"])
                 raise _Rollback
         except _Rollback:
             pass
 
-    def _measure(self, runs: int) -> None:
+    def _measure(self, runs: int, *, long: bool = False) -> None:
         clinic = Clinic.objects.create(name="Benchmark clinic (rolled back)")
         author = User.objects.create_user(username="bench-author-rolled-back")
         patient = Patient.objects.create(
@@ -72,6 +83,10 @@ class Command(BaseCommand):
         }
         plan = services.plan_create(patient=patient, by=author, engine_input=data)
         services.plan_activate(plan=plan, by=author)
+        label = "12-week plan, 4 doses a day"
+        if long:
+            self._add_year_of_diazepam(patient, author, start)
+            label += " + a year of 2-week diazepam steps, 4 doses a day"
         token = feeds.feed_token_issue(patient=patient, by=None)
         url = reverse("calendar_feed", args=[token])
         client = Client(HTTP_HOST="127.0.0.1")
@@ -95,10 +110,27 @@ class Command(BaseCommand):
             ("304 Not Modified", _timed(not_modified, runs)),
         ]
         self.stdout.write(
-            f"12-week plan, 4 doses a day: {len(first.content):,} bytes, {events} events; "
+            f"{label}: {len(first.content):,} bytes, {events} events; "
             f"{runs} requests each through Django's test client"
         )
         self.stdout.write(f"{'request':<22} {'median ms':>10} {'p95 ms':>8}")
         for name, times in rows:
             p95 = statistics.quantiles(times, n=20)[-1]
             self.stdout.write(f"{name:<22} {statistics.median(times):>10.2f} {p95:>8.2f}")
+
+    def _add_year_of_diazepam(self, patient: Patient, author: User, start: dt.date) -> None:
+        from ops.bench_taper_drugs import A_YEAR_OF_TWO_WEEK_STEPS
+
+        data = {
+            **A_YEAR_OF_TWO_WEEK_STEPS,
+            "start_date": start.isoformat(),
+            "timezone": patient.home_timezone,
+            "patient": patient_facts(patient, start, months_on_therapy=6),
+        }
+        with mock.patch.object(services, "product_refusal", return_value=None, create=True):
+            plan = services.plan_create(patient=patient, by=author, engine_input=data)
+        if plan.requires_review:
+            reviewer = User.objects.create_user(username="bench-reviewer-rolled-back")
+            services.plan_submit(plan=plan, by=author)
+            services.plan_approve(plan=plan, by=reviewer)
+        services.plan_activate(plan=plan, by=author)

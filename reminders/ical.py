@@ -167,7 +167,9 @@ def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) ->
     # A reduce-to-target plan goes on at its target after the last step: one open-ended
     # daily event per dose time, until the clinic ends or replaces the plan.
     after = plan.end_date + dt.timedelta(days=1)
-    for dose in plan.doses_through(after):
+    # Only such a plan has doses after its end (reading every dose again for a plan that
+    # stops would double the cost of a long plan's feed, issue #22).
+    for dose in plan.doses_through(after) if plan.has_maintenance else ():
         if dose.local_date != after:
             continue
         until = dose.catch_up_until.astimezone(zone)
