@@ -121,7 +121,8 @@ class PatientPlans:
     @property
     def changing(self) -> tuple[RunningPlan, ...]:
         """The running plans with a dose change ahead, soonest first."""
-        return tuple(sorted((p for p in self.running if p.change), key=lambda p: p.change.date))  # type: ignore[union-attr]
+        changing = [(p.change.date, p) for p in self.running if p.change is not None]
+        return tuple(p for _, p in sorted(changing, key=lambda pair: pair[0]))
 
     @property
     def several(self) -> bool:
@@ -130,7 +131,7 @@ class PatientPlans:
 
 
 def patient_plans(patient: Patient, today: dt.date) -> PatientPlans:
-    """The patient's running and waiting plans: two queries however many plans, steps
+    """The patient's running and waiting plans: one query however many plans, steps
     and doses there are (each plan's first day comes with it)."""
     first_day = (
         PlanRevision.objects.filter(plan=OuterRef("pk")).order_by("number").values("start_date")[:1]
