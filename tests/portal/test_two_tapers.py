@@ -132,3 +132,16 @@ def test_spanish_names_the_medicines_in_spanish(
     assert '<strong class="medicine">Baclofeno</strong>' in page
     assert "(baclofeno " in page
     assert "(diazepam " in page
+
+
+def test_the_clinics_history_says_which_plan_and_drug_each_dose_was(
+    client: Client, alice: Any, plan: TaperPlan, diazepam: TaperPlan
+) -> None:
+    for taper, time in ((plan, "08:00"), (diazepam, "09:00")):
+        dose = dose_at(taper, "2027-03-01", time)
+        dose.status = DoseStatus.TAKEN
+        dose.save(update_fields=["status"])
+    client.force_login(alice)
+    page = client.get(reverse("patient_dose_history", args=[plan.patient_id])).content.decode()
+    assert f"Baclofen (plan {plan.pk})" in page
+    assert f"Diazepam (plan {diazepam.pk})" in page
