@@ -35,6 +35,11 @@ def main() -> int:
     parser.add_argument("--user", default="load-clinician-1")
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--profile", action="store_true", help="print cProfile's top 40")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="PostgreSQL's EXPLAIN ANALYZE of each of the page's queries: its time and plan",
+    )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "planner.settings")
     import django
@@ -45,7 +50,7 @@ def main() -> int:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    client = Client()
+    client = Client(secure=True)
     client.force_login(User.objects.get(username=args.user))
     for _ in range(3):  # warm: templates, the minute's session write
         if client.get("/clinic/").status_code != 200:
@@ -63,6 +68,16 @@ def main() -> int:
         f"CPU median {statistics.median(cpus):.1f} ms (min {min(cpus):.1f}), "
         f"{len(queries.captured_queries)} queries"
     )
+    if args.explain:
+        with connection.cursor() as cursor:
+            for index, query in enumerate(queries.captured_queries, 1):
+                sql = query["sql"]
+                if not sql.lstrip().upper().startswith("SELECT"):
+                    continue
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+                plan = [row[0] for row in cursor.fetchall()]
+                print(f"\n#{index} {plan[-1].strip()}: {sql[:160]}")
+                print("\n".join(plan[:-2]))
     if args.profile:
         profile = cProfile.Profile()
         profile.enable()

@@ -8,7 +8,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from reminders import messages
-from reminders.channels import configured_channels
+from reminders.channels import channels_flush, configured_channels
 from reminders.models import Reminder, ReminderStatus
 
 
@@ -17,9 +17,11 @@ def deliver_at_eta(reminder_id: int) -> None:
     row = Reminder.objects.select_related(
         "plan__patient__clinic", "plan__patient__user", "dose"
     ).get(id=reminder_id)
+    channels = configured_channels()
     for message in messages.messages_for(row):
-        for channel in configured_channels():
+        for channel in channels:
             channel.send(message)
+    channels_flush(channels)
     Reminder.objects.filter(id=reminder_id).update(
         status=ReminderStatus.SENT, sent_at=timezone.now()
     )

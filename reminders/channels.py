@@ -4,13 +4,19 @@ either delivers it or raises a TransientError (retry later) or a PermanentError.
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from reminders.models import Notice
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +74,32 @@ def has_ledger(channel: Channel) -> bool:
     return hasattr(channel, "addressed")
 
 
+def channels_flush(channels: Iterable[Channel]) -> None:
+    """Channels that keep what they send until the delivery records its outcomes
+    (in-app notices) write it now."""
+    for channel in channels:
+        flush = getattr(channel, "flush", None)
+        if flush is not None:
+            flush()
+
+
+def channels_close(channels: Iterable[Channel]) -> None:
+    """The end of a delivery batch: channels that hold a connection (e-mail) close it."""
+    for channel in channels:
+        close = getattr(channel, "close", None)
+        if close is not None:
+            close()
+
+
 class EmailChannel:
+    """E-mail through settings.EMAIL_BACKEND. One connection serves a whole delivery
+    batch (opened at the first message, closed by `close()`): a connection per message
+    costs an SMTP handshake, and with TLS a TLS handshake, for every reminder."""
+
     name = "email"
+
+    def __init__(self) -> None:
+        self._connection: BaseEmailBackend | None = None
 
     def addressed(self, message: Message) -> bool:
         return bool(message.emails)
@@ -77,40 +107,78 @@ class EmailChannel:
     def send(self, message: Message) -> None:
         if not message.emails:
             return  # in-app only (messages_for refuses a patient with no way to reach)
-        email = EmailMultiAlternatives(
-            subject=message.subject,
-            body=message.text,
-            to=list(message.emails),
-            headers=message.headers,
-        )
-        email.attach_alternative(message.html, "text/html")
         try:
+            if self._connection is None:
+                connection = get_connection(fail_silently=False)
+                connection.open()  # opened here, it stays open across send() calls
+                self._connection = connection
+            email = EmailMultiAlternatives(
+                subject=message.subject,
+                body=message.text,
+                to=list(message.emails),
+                headers=message.headers,
+                connection=self._connection,
+            )
+            email.attach_alternative(message.html, "text/html")
             email.send()
         except smtplib.SMTPRecipientsRefused as error:
             raise PermanentError("the mail server refused the address") from error
         except (TimeoutError, smtplib.SMTPException, OSError) as error:
+            # The connection may be broken: the next message opens a new one.
+            self.close()
             raise TransientError(type(error).__name__) from error
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            # Every message was handed over already; QUIT is a courtesy.
+            with contextlib.suppress(TimeoutError, smtplib.SMTPException, OSError):
+                connection.close()
 
 
 class InAppChannel:
+    """In-app notices. A reminder's notice is kept until the delivery records its
+    outcomes (`flush()`, reminders.dispatch) and then written with the batch's others in
+    one statement; a retried delivery updates its notice instead of adding a second."""
+
     name = "in_app"
+
+    def __init__(self) -> None:
+        self._notices: dict[int, Notice] = {}
 
     def send(self, message: Message) -> None:
         from reminders.models import Notice
 
         if message.user_id is None and message.clinic_id is None:
             return  # a patient without an account yet: e-mail only
-        fields = {
-            "user_id": message.user_id,
-            "clinic_id": message.clinic_id,
-            "subject": message.subject,
-            "body": message.text,
-        }
+        notice = Notice(
+            user_id=message.user_id,
+            clinic_id=message.clinic_id,
+            subject=message.subject,
+            body=message.text,
+            reminder_id=message.reminder_id,
+        )
         if message.reminder_id is None:
-            Notice.objects.create(**fields)
+            notice.save()
         else:
-            # A retried delivery updates its notice instead of adding a second one.
-            Notice.objects.update_or_create(reminder_id=message.reminder_id, defaults=fields)
+            self._notices[message.reminder_id] = notice
+
+    def close(self) -> None:
+        """The delivery ended before recording (the database went away): its rows are
+        claimed again later and write their notices then."""
+        self._notices = {}
+
+    def flush(self) -> None:
+        from reminders.models import Notice
+
+        notices, self._notices = list(self._notices.values()), {}
+        if notices:
+            Notice.objects.bulk_create(
+                notices,
+                update_conflicts=True,
+                unique_fields=["reminder"],
+                update_fields=["user", "clinic", "subject", "body"],
+            )
 
 
 class NullChannel:

@@ -43,6 +43,8 @@ from reminders.channels import (
     Message,
     PermanentError,
     TransientError,
+    channels_close,
+    channels_flush,
     has_ledger,
 )
 from reminders.models import (
@@ -391,6 +393,7 @@ def _start_delivery(
             "plan__patient__user",
             "plan__patient__portal_preferences",
             "plan__patient__sms_number",
+            "plan__patient__email_status",  # is the address refused (messages_for)
             "dose__revision",  # the amount to take is read from its approved output
         )
         .prefetch_related("plan__patient__push_subscriptions")
@@ -446,6 +449,7 @@ class _ChannelOutcomes:
     through the channels that have not delivered it."""
 
     def __init__(self, rows: Sequence[Reminder], channels: Sequence[Channel]) -> None:
+        self.channels = channels
         self.active = any(has_ledger(channel) for channel in channels)
         self.done: set[tuple[int, str]] = set()
         self.tries: dict[tuple[int, str], int] = {}
@@ -470,6 +474,9 @@ class _ChannelOutcomes:
         )  # fmt: skip
 
     def flush(self, ids: Iterable[int] | None = None) -> None:
+        """Record the outcomes of `ids` (all if None), after what the channels keep
+        until then (in-app notices): a row is never recorded sent before its notice."""
+        channels_flush(self.channels)
         wanted = None if ids is None else set(ids)
         keys = [key for key in self.pending if wanted is None or key[0] in wanted]
         if not keys:
@@ -561,8 +568,17 @@ def reminders_deliver(
     SMS provider was away does not send the e-mail again. Only a failure to record
     outcomes (the database is away) ends the delivery; its rows are then claimed again
     after the claim timeout."""
-    token, rows = _start_delivery(reminder_ids, claim, now)
     channels = list(channels)
+    try:
+        return _deliver(reminder_ids, now, channels, claim)
+    finally:
+        channels_close(channels)
+
+
+def _deliver(
+    reminder_ids: Sequence[int], now: dt.datetime, channels: list[Channel], claim: str | None
+) -> dict[int, str]:
+    token, rows = _start_delivery(reminder_ids, claim, now)
     ledger = _ChannelOutcomes(rows, channels)
     outcomes: dict[int, str] = {}
     skipped: dict[str, list[int]] = {}

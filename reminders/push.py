@@ -12,15 +12,19 @@ import datetime as dt
 import functools
 import json
 import logging
+import os
 import threading
+import time
+import urllib.request
 from typing import Any
+from urllib.parse import urlparse
 
 import requests
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.db import transaction
 from py_vapid import Vapid, Vapid01
-from pywebpush import WebPushException, webpush
+from pywebpush import WebPusher, WebPushException
 
 from planner.models import Patient
 from reminders.channels import Message, PermanentError, PushTarget, TransientError
@@ -72,11 +76,45 @@ _sessions = threading.local()
 
 def _session() -> requests.Session:
     """One HTTP session per worker thread: connections to the push services are reused
-    across the reminders of a batch."""
+    across the reminders of a batch. The environment's proxy settings are read once,
+    here: requests would read the whole environment again for every notification."""
     session = getattr(_sessions, "session", None)
     if session is None:
         session = _sessions.session = requests.Session()
+        session.trust_env = False
+        session.proxies = {
+            scheme: url
+            for scheme, url in urllib.request.getproxies().items()
+            if scheme in ("http", "https")
+        }
+        session.verify = (
+            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        )
     return session
+
+
+# RFC 8292 section 2: a VAPID token may be used until it expires. One per push service
+# (the audience is the endpoint's origin), made for 12 hours (pywebpush's lifetime) and
+# renewed an hour before it runs out: signing one for every notification costs an
+# ECDSA signature each.
+VAPID_TOKEN_SECONDS = 12 * 3600
+VAPID_RENEW_BEFORE_SECONDS = 3600
+_vapid_tokens: dict[tuple[str, str, str], tuple[dict[str, str], int]] = {}
+
+
+def vapid_headers(endpoint: str, now: float) -> dict[str, str]:
+    """The Authorization header for a notification to `endpoint` at `now` (epoch seconds)."""
+    url = urlparse(endpoint)
+    audience = f"{url.scheme}://{url.netloc}"
+    key = (settings.VAPID_PRIVATE_KEY, settings.VAPID_SUBJECT, audience)
+    cached = _vapid_tokens.get(key)
+    if cached is None or cached[1] - now < VAPID_RENEW_BEFORE_SECONDS:
+        expires = int(now) + VAPID_TOKEN_SECONDS
+        claims = {"sub": settings.VAPID_SUBJECT, "aud": audience, "exp": expires}
+        cached = _vapid_tokens[key] = (
+            dict(_vapid(settings.VAPID_PRIVATE_KEY).sign(claims)), expires
+        )
+    return dict(cached[0])
 
 
 def payload(message: Message) -> str:
@@ -100,19 +138,22 @@ def payload(message: Message) -> str:
 
 
 def _send_one(target: PushTarget, data: str) -> None:
-    webpush(
-        subscription_info={
-            "endpoint": target.endpoint,
-            "keys": {"p256dh": target.p256dh, "auth": target.auth},
-        },
-        data=data,
-        vapid_private_key=_vapid(settings.VAPID_PRIVATE_KEY),
-        # A new dict each time: pywebpush writes the audience and expiry into it.
-        vapid_claims={"sub": settings.VAPID_SUBJECT},
+    """Encrypt for the browser (pywebpush) and post to its push service with the VAPID
+    token; an answer above 202 raises WebPushException as pywebpush's webpush() does."""
+    response = WebPusher(
+        {"endpoint": target.endpoint, "keys": {"p256dh": target.p256dh, "auth": target.auth}},
+        requests_session=_session(),
+    ).send(
+        data,
+        vapid_headers(target.endpoint, time.time()),
         ttl=PUSH_TTL_SECONDS,
         timeout=PUSH_TIMEOUT_SECONDS,
-        requests_session=_session(),
     )
+    assert isinstance(response, requests.Response)
+    if response.status_code > 202:
+        raise WebPushException(
+            f"Push failed: {response.status_code}", response=response
+        )
 
 
 def message_push(message: Message) -> None:

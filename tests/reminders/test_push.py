@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -356,3 +357,30 @@ def test_a_patient_reached_only_in_app_whose_push_expired_is_not_marked_unreacha
     assert not Reminder.objects.filter(kind=ReminderKind.CHANNEL_FAILING).exists()
     assert Delivery.objects.get(reminder=row, channel="push").status == DeliveryStatus.FAILED
     assert not PushSubscription.objects.exists()
+
+
+def test_a_vapid_token_serves_its_push_service_until_an_hour_before_it_expires(
+    service: PushStandIn, plan: TaperPlan
+) -> None:
+    """RFC 8292: one signed token per push service for 12 hours, not one signature per
+    notification; renewed an hour before it runs out; another service gets its own."""
+    endpoint = service.subscription()["endpoint"]
+    start = NOW.timestamp()
+    first = push.vapid_headers(endpoint, start)
+    assert push.vapid_headers(endpoint, start + 10 * 3600) == first
+    renewed = push.vapid_headers(endpoint, start + 11 * 3600 + 1)
+    assert renewed != first
+    other = push.vapid_headers("https://push.example.net/abc", start)
+    assert other != first
+
+    subscribe(service, plan.patient, "Phone")
+    subscribe(service, plan.patient, "Laptop")
+    row, now = dose_row(plan)
+    deliver(row, now)
+    tokens = {received.headers["authorization"] for received in service.received}
+    assert len(service.received) == 2
+    assert len(tokens) == 1
+    [claims] = {json.dumps(received.vapid_claims) for received in service.received}
+    assert json.loads(claims)["aud"] == service.base
+    # Issued against the process clock (the suite's frozen one), not the reminder's time.
+    assert json.loads(claims)["exp"] > time.time() + 3600

@@ -5,17 +5,23 @@ PushStandIn is a push service: each subscription it hands out has its own P-256 
 and auth secret (as a browser's would), and every notification posted to it is
 decrypted with them (http_ece, aes128gcm) and its VAPID signature checked.
 TwilioStandIn answers Twilio's Messages API the way Twilio does (basic auth with the
-account SID and token, form fields, JSON answers and error codes)."""
+account SID and token, form fields, JSON answers and error codes).
+SmtpStandIn is a mail server (aiosmtpd): real SMTP sessions, refused addresses on
+request."""
 
 from __future__ import annotations
 
 import base64
 import json
 import os
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from email import policy as email_policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
@@ -50,6 +56,11 @@ class PushStandIn:
     received: list[PushReceived] = field(default_factory=list)
     answers: dict[str, int] = field(default_factory=dict)  # path → status (default 201)
     errors: list[str] = field(default_factory=list)
+    # Decrypt and verify one notification in this many (a benchmark's stand-in shares
+    # the machine's CPU with the workers it measures); every one is counted.
+    check_every: int = 1
+    accepted: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def subscription(self) -> dict[str, Any]:
         """A browser's PushSubscription.toJSON() for a new endpoint of this service."""
@@ -68,6 +79,11 @@ class PushStandIn:
     def handle(self, path: str, headers: dict[str, str], body: bytes) -> int:
         status = self.answers.get(path, 201)
         if status >= 300:
+            return status
+        with self._lock:
+            self.accepted += 1
+            checked = self.accepted % self.check_every == 0
+        if not checked:
             return status
         private, auth = self.keys[path]
         try:
@@ -135,6 +151,10 @@ class TwilioStandIn:
 @contextmanager
 def _serving(handle: Any) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
+        # Keep-alive, as a push service or Twilio keeps connections open for a client
+        # that reuses them (every answer has a Content-Length).
+        protocol_version = "HTTP/1.1"
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
@@ -178,3 +198,55 @@ def push_stand_in() -> AbstractContextManager[PushStandIn]:
 
 def twilio_stand_in() -> AbstractContextManager[TwilioStandIn]:
     return _stand_in(TwilioStandIn())
+
+
+@dataclass
+class SmtpStandIn:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd): it keeps what it is sent, counts the
+    connections (sessions) it was sent through and refuses the addresses in `refuse`."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    messages: list[EmailMessage] = field(default_factory=list)
+    sessions: set[int] = field(default_factory=set)
+    refuse: set[str] = field(default_factory=set)
+    keep: bool = True  # False: count only (a benchmark's 20,000 messages)
+    received: int = 0
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(
+        self, server: Any, session: Any, envelope: Any
+    ) -> str:
+        self.sessions.add(id(session))
+        self.received += 1
+        if self.keep:
+            self.messages.append(
+                BytesParser(policy=email_policy.default).parsebytes(envelope.content)
+            )
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def smtp_stand_in(keep: bool = True) -> Iterator[SmtpStandIn]:
+    from aiosmtpd.controller import Controller
+
+    service = SmtpStandIn(port=free_port(), keep=keep)
+    controller = Controller(service, hostname=service.host, port=service.port)
+    controller.start()
+    try:
+        yield service
+    finally:
+        controller.stop()
