@@ -28,8 +28,10 @@ from tests.support.plans import at_new_york, dose_at
 def deliver_in_app(dose: Dose, kind: str = ReminderKind.DOSE) -> None:
     """The reminder of `dose` delivered as the dispatcher would, to the in-app channel."""
     row = Reminder.objects.select_related("plan__patient", "dose").get(dose=dose, kind=kind)
+    channel = InAppChannel()
     for message in messages_for(row):
-        InAppChannel().send(message)
+        channel.send(message)
+    channel.flush()  # the channel keeps a reminder's notice until the delivery records it
 
 
 def today(client: Client) -> str:
