@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -14,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from clinic import reviews, selectors
+from clinic.caregiver_views import ClinicCaregiverForm
 from planner import continuity, engine_input, services
 from planner.access import (
     StaffRequest,
@@ -32,10 +35,12 @@ from planner.forms import (
     RefillForm,
     ReviewForm,
     RevisionForm,
+    SupplyDispensedForm,
 )
 from planner.models import AccessAction, PlanStatus, RevisionKind, RevisionReview
 from planner.roles import Role, has_role
-from reminders import alerts, checkin, feeds, refills
+from planner.supply import plan_supply, supply_keys
+from reminders import alerts, checkin, feeds, refills, supply
 from reminders.notifications import notice_mark_read
 from reminders.subscription import subscription_context
 from reminders.views import calendar_response
@@ -141,7 +146,8 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = clinic_patient(_staff(request), pk)
     access_record(user=request.user, action=AccessAction.PATIENT_PAGE, patient=patient)
-    return render(request, "planner/patient_detail.html", selectors.patient_page(patient))
+    context = {**selectors.patient_page(patient), "caregiver_form": ClinicCaregiverForm()}
+    return render(request, "planner/patient_detail.html", context)
 
 
 def _only_looking(request: HttpRequest) -> bool:
@@ -256,12 +262,22 @@ def plan_preview(request: HttpRequest, pk: int) -> HttpResponse:
 def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     plan = clinic_plan(_staff(request), pk)
     access_record(user=request.user, action=AccessAction.PLAN_PAGE, patient=plan.patient, plan=plan)
-    context = {
+    return render(request, "planner/plan_detail.html", _plan_detail_context(request, plan))
+
+
+def _plan_detail_context(
+    request: HttpRequest, plan: Any, supply_form: SupplyDispensedForm | None = None
+) -> dict[str, Any]:
+    today = timezone.localdate(timezone=ZoneInfo(plan.patient.home_timezone))
+    return {
         **selectors.plan_page(plan, request.user),
         **refills.pump_page(plan),
         "refill_form": RefillForm(),
+        "supply": plan_supply(plan, today=today),
+        "supply_days_before": settings.SUPPLY_REMINDER_DAYS_BEFORE,
+        "supply_form": supply_form
+        or SupplyDispensedForm(keys=supply_keys(plan), initial={"dispensed_on": today}),
     }
-    return render(request, "planner/plan_detail.html", context)
 
 
 @staff_required
@@ -494,6 +510,31 @@ def plan_review(request: HttpRequest, pk: int) -> HttpResponse:
 def plan_audit(request: HttpRequest, pk: int) -> HttpResponse:
     plan = _reviewer_plan(request, pk)
     return render(request, "planner/plan_audit.html", reviews.plan_audit(plan))
+
+
+@clinician_required
+@require_POST
+def plan_supply_record(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record what was dispensed; a refusal re-renders the plan page with the errors next
+    to their fields (status 400), nothing written."""
+    plan = clinic_plan(_staff(request), pk)
+    form = SupplyDispensedForm(request.POST, keys=supply_keys(plan))
+    if form.is_valid():
+        try:
+            supply.supply_dispensed_recorded(
+                plan=plan,
+                quantities=form.quantities(),
+                dispensed_on=form.cleaned_data["dispensed_on"],
+                by=_staff(request).user,
+                now=timezone.now(),
+            )
+        except ValidationError as refusal:
+            _refusal_onto(form, refusal)
+        else:
+            messages.success(request, "Dispensing recorded: the run-out date and reminder follow.")
+            return redirect("plan", pk=plan.pk)
+    context = _plan_detail_context(request, plan, supply_form=form)
+    return render(request, "planner/plan_detail.html", context, status=400)
 
 
 @clinician_required

@@ -22,6 +22,7 @@ from planner.models import (
     PlanStatus,
     Regimen,
     RevisionReview,
+    SupplyDispensed,
     TaperPlan,
 )
 from reminders.models import FeedToken
@@ -280,6 +281,10 @@ def plan_audit(plan: TaperPlan) -> dict[str, Any]:
         *_history_rows(
             FeedToken.history.filter(patient_id=plan.patient_id).select_related(history_user),
             "Calendar address",
+        ),
+        *_history_rows(
+            SupplyDispensed.history.filter(plan_id=plan.pk).select_related(history_user),
+            "Supply dispensed",
         ),
     ]
     rows.sort(key=lambda row: row.at, reverse=True)

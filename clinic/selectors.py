@@ -31,6 +31,7 @@ from planner.models import (
 )
 from planner.plan_reads import missed_dose_by_step
 from planner.roles import Role, has_role
+from reminders.caregivers import caregivers_listed
 from reminders.models import AbruptStopAlert, Dose, DoseStatus, Notice
 from reminders.preferences import email_failing_since
 from taper.dispensing import PharmacyOrder, pharmacy_order_from_plan_json
@@ -223,6 +224,7 @@ def patient_page(patient: Patient) -> dict[str, Any]:
     return {
         "patient": patient,
         "email_failing_since": email_failing_since(patient),
+        "caregivers": caregivers_listed(patient),
         "plans": plans,
         "regimen": regimen,
         "regimen_product": product_name(regimen.product) if regimen else "",

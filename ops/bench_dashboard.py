@@ -11,6 +11,9 @@ Run it against a database the load test left behind (docs/reliability.md):
 (docs/reliability.md's figures: with production settings instead of DEBUG=1, as the load
 test sets them, and ALLOWED_HOSTS=testserver.)
 
+`--profile` prints cProfile's top 40 by cumulative time (PROFILE_SORT=tottime for the
+functions' own time); `--explain` prints PostgreSQL's plan and time of each query.
+
 CPU time (`time.process_time`) is this process's alone, so it compares two versions of
 the code fairly on a machine other work is loading; wall time does not.
 """
@@ -84,7 +87,8 @@ def main() -> int:
         for _ in range(10):
             client.get("/clinic/")
         profile.disable()
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+        order = os.environ.get("PROFILE_SORT", "cumulative")
+        pstats.Stats(profile).sort_stats(order).print_stats(40)
     return 0
 
 

@@ -56,6 +56,7 @@ CLINIC_SCOPES: dict[str, Scope] = {
         Q(clinic=clinic) | Q(user__patient__clinic=clinic) | Q(user__staff__clinic=clinic)
     ),
     "reminders.PatientPreferences": _patient_rows,
+    "reminders.Caregiver": _patient_rows,
     "knox.AuthToken": lambda clinic: Q(user__staff__clinic=clinic),
     "auth.User": lambda clinic: Q(staff__clinic=clinic) | Q(patient__clinic=clinic),
     "axes.AccessAttempt": _clinic_usernames,

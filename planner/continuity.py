@@ -103,6 +103,8 @@ class Replacement:
     daily_before_mg: Decimal | None
     first_day_mg: Decimal | None
     largest_cut_mg: Decimal | None
+    # Every running plan gives the same drugs as the new one (milligrams comparable).
+    same_medicine: bool = True
 
     @property
     def last_running_day(self) -> dt.date:
@@ -116,23 +118,42 @@ class Replacement:
 
     @property
     def cut_too_large(self) -> bool:
-        """The replacement cuts more overnight than the protocol's largest cut: only a
-        reviewer's approval lets it start."""
+        """The replacement cuts more overnight than the protocol's largest cut, or its
+        milligrams cannot be compared with the running plans' (another drug: a switch to
+        diazepam replaced by a diazepam plan, or the reverse): only a reviewer's approval
+        lets it start."""
+        if not self.same_medicine:
+            return True
         cut = self.cut_mg
         return cut is not None and self.largest_cut_mg is not None and cut > self.largest_cut_mg
 
 
+def plan_medicines(plan: TaperPlan) -> frozenset[str]:
+    """The drugs a plan has the patient take: its own and, for a switch to diazepam
+    (issue 22), the drug it switches to (the stored output's equivalence.to_product)."""
+    drugs = {plan.drug}
+    revision = plan.current_revision
+    equivalence = (revision.engine_output or {}).get("equivalence") if revision else None
+    if isinstance(equivalence, dict):
+        product = taper.load_catalogue().product(str(equivalence.get("to_product", "")))
+        if product is not None:
+            drugs.add(product.drug)
+    return frozenset(drugs)
+
+
 def running_plans(plan: TaperPlan) -> list[TaperPlan]:
     """The other plans of the patient's medicine that are running (or will run until a
-    newer plan starts): the ones activating ``plan`` replaces."""
-    return list(
-        TaperPlan.objects.filter(
-            patient_id=plan.patient_id, drug=plan.drug, status=PlanStatus.ACTIVE
-        )
+    newer plan starts): the ones activating ``plan`` replaces. A plan that switches to
+    diazepam shares its medicine with a diazepam plan: both never run side by side."""
+    medicines = plan_medicines(plan)
+    return [
+        other
+        for other in TaperPlan.objects.filter(patient_id=plan.patient_id, status=PlanStatus.ACTIVE)
         .exclude(pk=plan.pk)
         .select_related("current_revision")
         .order_by("pk")
-    )
+        if plan_medicines(other) & medicines
+    ]
 
 
 def replacement_for(plan: TaperPlan) -> Replacement | None:
@@ -167,6 +188,7 @@ def replacement_for(plan: TaperPlan) -> Replacement | None:
         daily_before_mg=before,
         first_day_mg=planned_daily_mg(output, first_day),
         largest_cut_mg=Decimal(str(largest)) if largest is not None else None,
+        same_medicine=all(plan_medicines(other) == plan_medicines(plan) for other in running),
     )
 
 
@@ -217,6 +239,13 @@ def activation_summary(plan: TaperPlan, now: dt.datetime) -> list[str]:
                 f"The running plan {other.pk} ends now (doses already due today stay); "
                 "the patient is told."
             )
+    if not replacement.same_medicine:
+        lines.append(
+            "The running plan gives another drug than this one (a switch to diazepam): "
+            "their milligrams cannot be compared overnight, so a reviewer must approve this "
+            "plan before it replaces the running one."
+        )
+        return lines
     cut = replacement.cut_mg
     if cut is not None and replacement.first_day_mg is not None:
         assert replacement.daily_before_mg is not None
@@ -248,6 +277,12 @@ def activation_refusal(
             "move its first day to today or later before activating it."
         )
     if replacement is not None and replacement.cut_too_large and plan.approved_by_id is None:
+        if not replacement.same_medicine:
+            return (
+                "This plan replaces a running plan of another drug (a switch to diazepam): "
+                "send it for review; a reviewer must approve it before it replaces the "
+                "running plan."
+            )
         return (
             "Starting this plan would cut the daily dose overnight by more than the "
             "protocol's largest cut: send it for review; a reviewer must approve it before "

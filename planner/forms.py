@@ -15,6 +15,7 @@ import taper
 from planner import continuity, engine_input, plan_reads, zones
 from planner.models import Clinic, CnsDepressant, Patient, Sex
 from taper import limits
+from taper.rounding import format_amount
 
 # Wean visits one page can hold; the API takes up to the protocol's max_wean_steps (24).
 WEAN_ROWS = engine_input.WEAN_FORM_ROWS
@@ -519,3 +520,50 @@ class RefillForm(forms.Form):
         decimal_places=2,
         help_text="Only when the concentration changed.",
     )
+
+
+class SupplyDispensedForm(forms.Form):
+    """What the clinic dispensed for an oral plan: one quantity field per strength (or
+    the liquid) of the plan, pre-filled with the plan's dispensing list, and the day.
+    A blank or 0 strength is not recorded (planner.supply.supply_dispensed_record)."""
+
+    dispensed_on = forms.DateField(
+        label="Dispensed on", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: Any, keys: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.keys = {}
+        for index, (key, listed) in enumerate(keys):
+            name = f"quantity_{index}"
+            self.keys[name] = key
+            product = taper.load_catalogue().product(key.product)
+            drug = product.drug.capitalize() if product is not None else key.product
+            if key.strength_mg is None:
+                label = f"{product.name if product is not None else drug} (mL)"
+            else:
+                form = product.form if product is not None else "tablet"
+                label = f"{drug} {format_amount(key.strength_mg)} mg ({form}s)"
+            self.fields[name] = PlainDecimalField(
+                label=label,
+                required=False,
+                min_value=Decimal(0),
+                max_digits=8,
+                decimal_places=2,
+                initial=listed or None,
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for name, key in self.keys.items():
+            value = cleaned.get(name)
+            if value is not None and key.strength_mg is not None and value != int(value):
+                self.add_error(name, "Enter whole tablets or capsules.")
+        return cleaned
+
+    def quantities(self) -> dict[Any, Decimal]:
+        return {
+            key: self.cleaned_data[name]
+            for name, key in self.keys.items()
+            if self.cleaned_data.get(name) is not None
+        }

@@ -17,7 +17,8 @@ from typing import Any
 from gunicorn.glogging import Logger as GunicornLogger
 
 _FEED_PATH = re.compile(r"/calendar/[^/\s\"'?]+\.ics")
-_ACTION_TOKEN = re.compile(r"/(?P<kind>a)/[A-Za-z0-9_:.\-]{16,}")
+# /a/<token>/ (reminder e-mail actions) and /c/<token>/ (a caregiver's invitation).
+_ACTION_TOKEN = re.compile(r"/(?P<kind>a|c)/[A-Za-z0-9_:.\-]{16,}")
 # /me/welcome/<uidb64>/<token>/ and Django's reset/<uidb64>/<token>/.
 _ACCOUNT_LINK = re.compile(r"/(?P<kind>welcome|reset)/[A-Za-z0-9_\-]+/[A-Za-z0-9_\-]+")
 

@@ -678,3 +678,36 @@ class Dose(models.Model):
             minutes for minutes in SNOOZE_MINUTES
             if now + dt.timedelta(minutes=minutes) <= self.catch_up_until
         )
+
+
+class SupplyDispensed(models.Model):
+    """What the clinic dispensed for an oral plan: one strength of one product (or its
+    liquid), how much, on which day. Until one is recorded the plan's own dispensing list
+    counts as handed over on its first day (taper.supply); once any is recorded, only
+    the recorded ones count."""
+
+    plan = models.ForeignKey(TaperPlan, on_delete=models.CASCADE, related_name="dispensed")
+    product = models.CharField(max_length=64)
+    # None: the product's liquid, counted in mL.
+    strength_mg = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
+    quantity = models.DecimalField(
+        max_digits=8, decimal_places=2, help_text="Whole tablets or capsules, or mL."
+    )
+    dispensed_on = models.DateField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["dispensed_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="supply_dispensed_quantity_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Supply dispensed {self.pk}"

@@ -215,7 +215,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "planner.tasks.escalate_open_alerts",
         "schedule": 300.0,
     },
+    # Arms each running oral plan's "collect more" reminder for its run-out date
+    # (reminders.supply.supply_reminders_arm; one row per date, safe to run twice).
+    "supply-reminders": {
+        "task": "reminders.tasks.arm_supply_reminders",
+        "schedule": 3600.0,
+    },
 }
+
+# --- Supply (issue #17, reminders.supply) -----------------------------------
+# Clinic defaults (no label or guideline fixes them): the "collect more" reminder goes
+# this many days before the supply runs out, and Today shows a line from this many days
+# before. Source: clinic default (issue #17: "a reminder to collect more 5 days before").
+SUPPLY_REMINDER_DAYS_BEFORE = env_int("SUPPLY_REMINDER_DAYS_BEFORE", 5)
+SUPPLY_TODAY_LINE_DAYS_BEFORE = env_int("SUPPLY_TODAY_LINE_DAYS_BEFORE", 7)
 
 # --- Reminders --------------------------------------------------------------
 REMINDER_CHANNELS = env_list(

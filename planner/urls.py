@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from clinic import clinic_views, views
+from clinic import caregiver_views, clinic_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -60,9 +60,15 @@ urlpatterns = [
     path("clinic/notices/<int:pk>/read/", clinic_views.notice_read, name="notice_read"),
     path("clinic/alerts/<int:pk>/", clinic_views.alert_detail, name="alert"),
     path("clinic/plans/<int:pk>/refill/", clinic_views.plan_refill, name="plan_refill"),
+    path("clinic/plans/<int:pk>/supply/", clinic_views.plan_supply_record, name="plan_supply"),
     path("clinic/plans/<int:pk>/calendar.ics", clinic_views.plan_calendar, name="plan_calendar"),
     path(
         "clinic/patients/<int:pk>/calendar/", clinic_views.patient_calendar, name="patient_calendar"
+    ),
+    path(
+        "clinic/patients/<int:pk>/caregivers/",
+        caregiver_views.caregiver_add,
+        name="clinic_caregiver_add",
     ),
     path("", include("reminders.urls")),
     path("", include("portal.urls")),

@@ -50,3 +50,25 @@ class SmsCodeForm(forms.Form):
         error_messages={"invalid": _("Code: type the 6 digits of the text.")},
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
+
+
+class CaregiverForm(forms.Form):
+    """A caregiver, by e-mail or mobile number (reminders.caregivers checks which)."""
+
+    name = forms.CharField(label=_("Their name"), max_length=100)
+    email = forms.CharField(
+        label=_("Their e-mail address"),
+        max_length=254,
+        required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    phone = forms.CharField(
+        label=_("Or their mobile number, with its country code"),
+        max_length=24,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
+    )
+    share_first_name = forms.BooleanField(
+        label=_("Messages to them may use my first name"), required=False
+    )
+

@@ -197,7 +197,10 @@ class MessageLine:
     link: str  # a URL name with no arguments, or "" (the dose's own links use dose_line)
 
 
-_KIND_LINKS: dict[str, str] = {ReminderKind.CHECK_IN: "patient_check_in"}
+_KIND_LINKS: dict[str, str] = {
+    ReminderKind.CHECK_IN: "patient_check_in",
+    ReminderKind.SUPPLY: "patient_plan",
+}
 
 
 def _short_text(body: str) -> str:

@@ -21,6 +21,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from planner import doses as reminder_services
+from planner.clinic_phones import clinic_phones_text
 from planner.models import Patient
 from planner.roles import Role
 from planner.zones import is_home_zone
@@ -88,6 +89,9 @@ def patient_invite(*, patient: Patient, by: User | None = None) -> User:
         "clinician": (by.get_full_name() or by.get_username()) if by is not None else "",
     }
     with translation.override(patient_language(patient)):
+        # "Call your clinic: …": plain in the text part, tel: links in the HTML part.
+        context["clinic_call"] = clinic_phones_text(patient.clinic)
+        context["clinic_record"] = patient.clinic
         # A subject is plain text: the clinic's name goes in as written.
         subject = _("%(clinic)s invites you to follow your medication plan online") % {
             "clinic": patient.clinic.name

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import action_views, patient_views, views
+from portal import action_views, caregiver_views, patient_views, views
 
 urlpatterns = [
     path("me/calendar/", patient_views.my_calendar, name="my_calendar"),
@@ -16,6 +16,15 @@ urlpatterns = [
     path("me/plan/", views.plan, name="patient_plan"),
     path("me/history/", views.history, name="patient_history"),
     path("me/settings/", views.patient_settings, name="patient_settings"),
+    path("me/settings/caregivers/", caregiver_views.caregiver_add, name="patient_caregiver_add"),
+    path(
+        "me/settings/caregivers/<int:caregiver_id>/remove/",
+        caregiver_views.caregiver_remove,
+        name="patient_caregiver_remove",
+    ),
+    # The caregiver's invitation link: public, the signed token is the credential;
+    # redacted from the logs like the action links.
+    path("c/<str:token>/", caregiver_views.caregiver_confirm, name="caregiver_confirm"),
     path("me/push/subscriptions/", views.push_subscribe, name="patient_push_subscribe"),
     # The installable web app: public files with nothing of any patient in them.
     path("me/manifest.webmanifest", views.web_manifest, name="web_manifest"),

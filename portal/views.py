@@ -23,6 +23,7 @@ from django.urls import reverse_lazy
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from planner.access import StaffRequest, clinic_patient, clinician_required, staff_required
@@ -32,6 +33,7 @@ from planner.models import AccessAction, Patient
 from portal import selectors, services
 from portal.action_views import dose_refusal_text, snooze_minutes
 from portal.forms import (
+    CaregiverForm,
     LanguageForm,
     ReminderEmailForm,
     SmsCodeForm,
@@ -39,7 +41,7 @@ from portal.forms import (
     TimezoneForm,
 )
 from portal.patient_views import own_patient_record
-from reminders import checkin, push, refills, sms
+from reminders import caregivers, checkin, push, refills, sms
 from reminders.missed import missed_dose_advice
 from reminders.models import Dose, DoseStatus, ReminderKind, SmsNumber
 from reminders.preferences import (
@@ -219,7 +221,19 @@ def _settings_context(patient: Patient, **forms: Any) -> dict[str, Any]:
         "timezone_form": forms.get("timezone_form")
         or TimezoneForm(initial={"home_timezone": patient.home_timezone}),
         **_channel_context(patient, **forms),
+        # Who is told (templates/portal/_caregivers.html; portal.caregiver_views).
+        "caregivers": caregivers.caregivers_listed(patient),
+        "caregiver_form": forms.get("caregiver_form") or CaregiverForm(),
+        "caregiver_texts": sms.sms_provider() is not None,
     }
+
+
+def settings_page(
+    request: HttpRequest, patient: Patient, *, status: int = 200, **forms: Any
+) -> HttpResponse:
+    """Settings, with a form that was refused (and its errors) in place of its blank one."""
+    return render(request, "portal/settings.html", _settings_context(patient, **forms),
+                  status=status)  # fmt: skip
 
 
 def _channel_context(patient: Patient, **forms: Any) -> dict[str, Any]:
@@ -352,8 +366,9 @@ def patient_settings(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 
 @patient_required
+@csrf_protect
 @require_POST
-def push_subscribe(request: HttpRequest, patient: Patient) -> HttpResponse:
+def _push_subscribe_patient(request: HttpRequest, patient: Patient) -> HttpResponse:
     """The Settings page's script sends the browser's push subscription here (JSON, with
     the CSRF token in its header); the answer names the field that was wrong."""
     if not push.push_configured():
@@ -377,6 +392,39 @@ def push_subscribe(request: HttpRequest, patient: Patient) -> HttpResponse:
     return JsonResponse({"id": row.pk}, status=201)
 
 
+def _rotation(request: HttpRequest) -> dict[str, Any] | None:
+    """A POST from the service worker whose subscription the browser rotated: a JSON
+    object naming the old endpoint."""
+    if request.method != "POST":
+        return None
+    try:
+        body = json.loads(request.body or b"null")
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) and "old_endpoint" in body else None
+
+
+@csrf_exempt
+def push_subscribe(request: HttpRequest) -> HttpResponse:
+    """Settings turns notifications on here (logged in, CSRF-checked); the service worker
+    posts here too when the browser rotates the subscription (pushsubscriptionchange),
+    with the old endpoint as its credential, since it has no CSRF token and the session
+    may have ended (reminders.push.push_subscription_replace)."""
+    body = _rotation(request)
+    if body is None:
+        return _push_subscribe_patient(request)
+    if not push.push_configured():
+        return JsonResponse({"error": "push is not available"}, status=404)
+    try:
+        row = push.push_subscription_replace(
+            old_endpoint=body["old_endpoint"], subscription=body.get("subscription")
+        )
+    except push.PushSubscriptionError as error:
+        status = 404 if str(error).startswith("old_endpoint") else 400
+        return JsonResponse({"error": str(error)}, status=status)
+    return JsonResponse({"id": row.pk}, status=200)
+
+
 @require_GET
 def web_manifest(request: HttpRequest) -> HttpResponse:
     """The portal as an installable web app: starts on Today, scoped to the portal."""
@@ -390,7 +438,9 @@ def web_manifest(request: HttpRequest) -> HttpResponse:
 @require_GET
 def service_worker(request: HttpRequest) -> HttpResponse:
     """The service worker, served from /me/ so that its scope covers the portal."""
-    response = render(request, "portal/sw.js", content_type="text/javascript")
+    # The VAPID public key is public: the worker subscribes again with it on rotation.
+    context = {"vapid_public_key": settings.VAPID_PUBLIC_KEY if push.push_configured() else ""}
+    response = render(request, "portal/sw.js", context, content_type="text/javascript")
     response["Cache-Control"] = "no-cache"
     return response
 

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from planner.admin import HistoryAdmin, ScopedAdmin
 from reminders.models import (
     AbruptStopAlert,
+    Caregiver,
     CheckIn,
     Dose,
     FeedToken,
@@ -68,6 +69,19 @@ class FeedTokenAdmin(ReadOnlyAdmin, HistoryAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
         return [f.name for f in FeedToken._meta.fields if f.name != "token_hash"]
+
+
+@admin.register(Caregiver)
+class CaregiverAdmin(ReadOnlyAdmin, HistoryAdmin):
+    """Added, confirmed and removed through the portal and the patient page only."""
+
+    list_display = ["id", "patient", "status", "invited_at", "confirmed_at", "removed_at"]
+    list_filter = ["status"]
+    exclude = ["invite_nonce"]
+    list_select_related = ["patient"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
+        return [f.name for f in Caregiver._meta.fields if f.name != "invite_nonce"]
 
 
 @admin.register(Notice)

@@ -36,7 +36,7 @@ from planner.schedule import (
     escalation_of,
     longest_wait_without_dose,
 )
-from reminders import messages
+from reminders import caregivers, messages
 from reminders.channels import (
     Channel,
     LedgerChannel,
@@ -352,6 +352,9 @@ def _enqueue_or_release(ids: list[int], token: uuid.UUID, enqueue: Enqueue) -> N
 
 
 def _why_not_send(row: Reminder, now: dt.datetime) -> str:
+    if row.recipient == Recipient.CAREGIVER and caregivers.caregiver_still_told(row) is None:
+        # Removed (or declined) since the row was made: nothing more reaches them.
+        return "the caregiver is no longer told"
     if row.plan.status != PlanStatus.ACTIVE and row.kind not in SENT_WHATEVER_THE_PLAN:
         return "the plan is no longer active"
     if row.kind in DOSE_REMINDERS and row.dose is not None:
@@ -666,6 +669,8 @@ def alert_raise(
         due_at=now,
         context={"alert_id": alert.pk},
     )
+    # The patient's confirmed caregivers, for an alert about missed doses.
+    Reminder.objects.bulk_create(caregivers.alert_rows(alert, now), ignore_conflicts=True)
     log.info("abrupt-stop alert %s raised for plan %s (%s)", alert.pk, plan.pk, reason)
     return alert
 
@@ -754,6 +759,10 @@ def doses_mark_missed(*, now: dt.datetime, limit: int = 5000) -> int:
                 for dose in missed
             ],
             ignore_conflicts=True,
+        )
+        # And each confirmed caregiver of the patient (reminders.caregivers).
+        Reminder.objects.bulk_create(
+            caregivers.missed_dose_rows(missed, now), ignore_conflicts=True
         )
         for plan in {dose.plan_id: dose.plan for dose in missed}.values():
             _contained(

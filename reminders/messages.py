@@ -16,9 +16,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from planner.clinic_phones import clinic_phones_text
+from planner.display import long_day
 from planner.models import Patient, StaffMember
 from planner.roles import Role
-from reminders import actions
+from reminders import actions, caregivers
 from reminders.amounts import dose_amount, drug_name
 from reminders.channels import Message, PermanentError, PushTarget
 from reminders.missed import missed_dose_advice
@@ -39,8 +40,16 @@ SUBJECTS = {
     ReminderKind.MISSED_DOSE: gettext_lazy("You missed your {time} dose: what to do now"),
     ReminderKind.REFILL: gettext_lazy("Pump refill due by {alarm_date}"),
     ReminderKind.CHECK_IN: gettext_lazy("How are you feeling? A short check-in"),
+    ReminderKind.SUPPLY: gettext_lazy("Collect more of your medicine before {runs_out}"),
     ReminderKind.ABRUPT_STOP_ALERT: "Abrupt-stop risk: patient {patient_ref}",
     ReminderKind.CHANNEL_FAILING: "Reminders cannot reach patient {patient_ref}",
+}
+
+
+# What a caregiver is told (reminders.caregivers): no drug, no dose, no action link.
+CAREGIVER_SUBJECTS = {
+    ReminderKind.MISSED_DOSE: gettext_lazy("{who} has not confirmed a dose"),
+    ReminderKind.ABRUPT_STOP_ALERT: gettext_lazy("{who} may need your help today"),
 }
 
 
@@ -64,6 +73,7 @@ def _context(row: Reminder) -> dict[str, Any]:
     context: dict[str, Any] = {
         "row": row,
         "patient": patient,
+        "clinic": patient.clinic,  # its numbers are tel: links in the HTML part
         "plan_id": row.plan_id,
         "detailed": patient.calendar_detailed_titles,
         # The plan's drug, for the texts that name it in detailed mode only (a patient
@@ -100,6 +110,10 @@ def _context(row: Reminder) -> dict[str, Any]:
                 _url(reverse("action", args=[actions.check_in_link(row.plan_id, timezone.now())])),
             )
         ]
+    if row.kind == ReminderKind.SUPPLY:
+        # A date only: which medicine and how much is on My plan (PHI-minimal).
+        context["runs_out"] = long_day(row.context["runs_out_on"])
+        context["my_plan_url"] = _url(reverse("patient_plan"))
     if row.kind == ReminderKind.ZONE_CHANGED:
         context["dropped_text"] = ", ".join(row.context.get("dropped", []))
     if row.kind == ReminderKind.ABRUPT_STOP_ALERT:
@@ -131,6 +145,9 @@ def messages_for(row: Reminder) -> list[Message]:
     if row.recipient == Recipient.STAFF:
         return [_staff_message(row)]
     patient = row.plan.patient
+    if row.recipient == Recipient.CAREGIVER:
+        with translation.override(patient_language(patient)):
+            return [_caregiver_message(row)]
     language = patient_language(patient) if row.recipient == Recipient.PATIENT else "en"
     with translation.override(language):
         return _messages_for(row)
@@ -153,6 +170,45 @@ def _staff_message(row: Reminder) -> Message:
         subject=notice.subject, text=text, html=html, emails=(user.email,),
         user_id=user.pk, reminder_id=row.pk,
     )  # fmt: skip
+
+
+def _caregiver_message(row: Reminder) -> Message:
+    """A missed dose or an abrupt-stop alert, told to a confirmed caregiver by e-mail or
+    text: the patient's first name only if they chose so, the dose's time, the clinic's
+    numbers; never the drug, the dose or a link that acts on the plan."""
+    caregiver = caregivers.caregiver_still_told(row)
+    if caregiver is None:
+        raise PermanentError("the caregiver is no longer told")
+    clinic = caregiver.patient.clinic
+    context = {
+        "caregiver": caregiver,
+        "who": caregivers.caregiver_who(caregiver),
+        "time": row.context.get("time", ""),
+        "clinic": clinic,
+        "by_text": not caregiver.email,
+    }
+    subject = str(CAREGIVER_SUBJECTS[ReminderKind(row.kind)]).format(who=context["who"])
+    text = render_to_string(f"reminders/email/caregiver_{row.kind}.txt", context).strip() + "\n"
+    html = render_to_string(
+        "reminders/email/base.html",
+        {"subject": subject, "paragraphs": text.split("\n\n"), "clinic": clinic},
+    )
+    sms_to = ""
+    if caregiver.phone and settings.SMS_PROVIDER and caregiver.opted_out_at is None:
+        sms_to = caregiver.phone
+    emails = (caregiver.email,) if caregiver.email else ()
+    if not emails and not sms_to:
+        raise PermanentError("no way to reach the caregiver (texts off, or STOP)")
+    return Message(
+        subject=subject,
+        text=text,
+        html=html,
+        emails=emails,
+        reminder_id=row.pk,
+        # A text says it all: it is short, and it has no link to leave out.
+        short_text=" ".join(text.split()),
+        sms_to=sms_to,
+    )
 
 
 # Kinds whose opening paragraph can name an amount even in plain text (a revision's

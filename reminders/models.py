@@ -101,6 +101,8 @@ class ReminderKind(models.TextChoices):
     ZONE_CHANGED = "zone_changed", "Doses dropped by a change of time zone"
     MISSED_DOSE = "missed_dose", "Missed-dose follow-up"
     REFILL = "refill", "Pump refill reminder"
+    # Once per run-out date (key "supply-<date>"): a new dispensing moves the date.
+    SUPPLY = "supply", "Supply runs out soon: collect more"
     CHECK_IN = "check_in", "Symptom check-in"
     ABRUPT_STOP_ALERT = "abrupt_stop_alert", "Abrupt-stop alert"
     CHANNEL_FAILING = "channel_failing", "Reminders cannot reach a patient"
@@ -112,6 +114,8 @@ class Recipient(models.TextChoices):
     PATIENT = "patient", "Patient"
     CLINIC = "clinic", "Clinic"
     STAFF = "staff", "A staff member"
+    # A confirmed caregiver of the patient (Caregiver): one row per caregiver and event.
+    CAREGIVER = "caregiver", "A caregiver of the patient"
 
 
 class ReminderStatus(models.TextChoices):
@@ -429,3 +433,78 @@ class EmailAddressStatus(models.Model):
 
     def __str__(self) -> str:
         return f"E-mail status of patient {self.patient_id}"
+
+
+class CaregiverStatus(models.TextChoices):
+    INVITED = "invited", "Invited, not yet confirmed"
+    CONFIRMED = "confirmed", "Confirmed"
+    REMOVED = "removed", "Removed"
+
+
+class Caregiver(models.Model):
+    """Someone at home the patient wants told (issue #17): added by the patient, or by a
+    clinician who records the patient's consent; told nothing until they confirm the
+    invitation (reminders.caregivers). A confirmed caregiver gets the missed-dose
+    follow-ups and the abrupt-stop alerts of the patient's plans by e-mail or text,
+    PHI-minimal and without action links; removal stops them at once."""
+
+    patient = models.ForeignKey(
+        "planner.Patient", on_delete=models.CASCADE, related_name="caregivers"
+    )
+    # The caregiver's own name, as the patient knows them ("Maria").
+    name = models.CharField(max_length=100)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=16, blank=True)  # E.164, as SmsNumber.phone
+    status = models.CharField(
+        max_length=10, choices=CaregiverStatus.choices, default=CaregiverStatus.INVITED
+    )
+    # Messages to the caregiver name the patient by first name only if the patient chose
+    # so; otherwise "someone you know" (docs/patient-portal.md).
+    share_first_name = models.BooleanField(default=False)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # A clinician may add a caregiver only with the patient's consent: who recorded it, when.
+    consent_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    consent_recorded_at = models.DateTimeField(null=True, blank=True)
+    # Carried by the signed invitation link: a new one voids the old link (removal).
+    invite_nonce = models.CharField(max_length=32)
+    invited_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    # The number answered STOP (reminders.sms.sms_opt_out_record): no more texts to it.
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(excluded_fields=["invite_nonce"])
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(email="") | ~models.Q(phone=""),
+                name="caregiver_has_email_or_phone",
+            ),
+        ]
+        indexes = [
+            # The dispatcher's question "whom to tell" (reminders.caregivers.caregivers_told).
+            models.Index(
+                fields=["patient"],
+                condition=models.Q(status="confirmed"),
+                name="caregiver_confirmed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Caregiver {self.pk} ({self.status})"
+
+    @property
+    def address(self) -> str:
+        """Where messages go, as the patient typed it (shown to the patient and clinic)."""
+        return self.email or self.phone

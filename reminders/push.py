@@ -208,13 +208,9 @@ def _key(value: object, field: str, length: int) -> str:
     return value
 
 
-@transaction.atomic
-def push_subscription_add(
-    *, patient: Patient, subscription: object, device_name: str, now: dt.datetime
-) -> PushSubscription:
-    """Store the browser's subscription (PushSubscription.toJSON()) for the patient.
-    The same browser subscribing again replaces its row; an endpoint that belonged to
-    another patient (a shared computer) moves to this one."""
+def _subscription_fields(subscription: object) -> tuple[str, str, str]:
+    """The endpoint and keys of a browser's subscription (PushSubscription.toJSON()),
+    checked; PushSubscriptionError names the field that is wrong."""
     if not isinstance(subscription, dict):
         raise PushSubscriptionError("subscription: must be an object")
     endpoint = subscription.get("endpoint")
@@ -227,8 +223,19 @@ def push_subscription_add(
     keys = subscription.get("keys")
     if not isinstance(keys, dict):
         raise PushSubscriptionError("keys: missing")
-    p256dh = _key(keys.get("p256dh"), "keys.p256dh", 65)
-    auth = _key(keys.get("auth"), "keys.auth", 16)
+    return endpoint, _key(keys.get("p256dh"), "keys.p256dh", 65), _key(
+        keys.get("auth"), "keys.auth", 16
+    )
+
+
+@transaction.atomic
+def push_subscription_add(
+    *, patient: Patient, subscription: object, device_name: str, now: dt.datetime
+) -> PushSubscription:
+    """Store the browser's subscription (PushSubscription.toJSON()) for the patient.
+    The same browser subscribing again replaces its row; an endpoint that belonged to
+    another patient (a shared computer) moves to this one."""
+    endpoint, p256dh, auth = _subscription_fields(subscription)
     row, _ = PushSubscription.objects.update_or_create(
         endpoint=endpoint,
         defaults={
@@ -239,6 +246,29 @@ def push_subscription_add(
             "created_at": now,
         },
     )
+    return row
+
+
+@transaction.atomic
+def push_subscription_replace(*, old_endpoint: object, subscription: object) -> PushSubscription:
+    """The browser rotated its subscription (the service worker's pushsubscriptionchange,
+    templates/portal/sw.js): the row of the old endpoint takes the new endpoint and keys,
+    keeping its patient and device name. The old endpoint is the credential — a secret
+    only the browser, its push service and this server know — so this needs no log-in
+    (the patient's session may have ended long before the browser rotates)."""
+    endpoint, p256dh, auth = _subscription_fields(subscription)
+    row = (
+        PushSubscription.objects.select_for_update().filter(endpoint=old_endpoint).first()
+        if isinstance(old_endpoint, str)
+        else None
+    )
+    if row is None:
+        raise PushSubscriptionError("old_endpoint: no such subscription")
+    # The new endpoint may already be stored (the patient turned notifications on again
+    # on that page meanwhile): one row per browser.
+    PushSubscription.objects.filter(endpoint=endpoint).exclude(pk=row.pk).delete()
+    row.endpoint, row.p256dh, row.auth = endpoint, p256dh, auth
+    row.save(update_fields=["endpoint", "p256dh", "auth"])
     return row
 
 

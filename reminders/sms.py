@@ -33,7 +33,7 @@ from twilio.rest import Client
 from planner.audit import update_with_history
 from planner.models import Patient
 from reminders.channels import Message, PermanentError, TransientError
-from reminders.models import SmsNumber
+from reminders.models import Caregiver, SmsNumber
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +150,11 @@ def message_text(message: Message) -> None:
     if provider is None:
         raise PermanentError("SMS is not configured")
     # Looked up again at the moment of sending: a STOP may have come in since the batch
-    # was loaded.
-    if SmsNumber.objects.filter(phone=message.sms_to, opted_out_at__isnull=False).exists():
+    # was loaded (from a patient's number or a caregiver's).
+    if (
+        SmsNumber.objects.filter(phone=message.sms_to, opted_out_at__isnull=False).exists()
+        or Caregiver.objects.filter(phone=message.sms_to, opted_out_at__isnull=False).exists()
+    ):
         raise SmsOptedOut("the number has opted out (STOP)")
     try:
         provider.send(to=message.sms_to, body=sms_text(message))
@@ -250,7 +253,11 @@ def sms_number_switch(*, patient: Patient, enabled: bool) -> int:
 
 
 def sms_opt_out_record(*, phone: str, opted_out: bool, now: dt.datetime) -> int:
-    """A STOP (or START) from the number: recorded on every patient row with it."""
+    """A STOP (or START) from the number: recorded on every patient and caregiver row
+    with it."""
+    from reminders.caregivers import caregivers_opt_out_record  # it builds on this module
+
+    caregivers_opt_out_record(phone=phone, opted_out=opted_out, now=now)
     return update_with_history(
         SmsNumber.objects.filter(phone=phone),
         reason="the number texted " + ("STOP" if opted_out else "START"),

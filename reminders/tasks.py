@@ -7,7 +7,7 @@ import socket
 from celery import shared_task
 from django.utils import timezone
 
-from reminders import alerts, dispatch, health
+from reminders import alerts, dispatch, health, supply
 from reminders.channels import configured_channels
 
 # Ids handed to one delivery task: small, so a killed worker loses little in flight.
@@ -40,3 +40,8 @@ def deliver_reminders(reminder_ids: list[int], claim: str | None = None) -> None
 def escalate_open_alerts() -> int:
     # The task keeps its name (and beat entry) from when the alert workflow was planner's.
     return alerts.alerts_escalate(now=timezone.now())
+
+
+@shared_task(name="reminders.tasks.arm_supply_reminders", ignore_result=True)
+def arm_supply_reminders() -> int:
+    return supply.supply_reminders_arm(now=timezone.now())

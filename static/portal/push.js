@@ -51,6 +51,10 @@
       if (!response.ok) {
         throw new Error("the server refused the subscription");
       }
+      // The worker keeps the endpoint the server now knows, for a later rotation.
+      if (registration.active) {
+        registration.active.postMessage({ type: "subscribed" });
+      }
       say(section.dataset.done);
       window.location.reload();
     } catch (error) {

@@ -82,8 +82,7 @@ def test_a_tel_link_dials_the_digits() -> None:
 def test_the_text_for_messages_names_both_numbers_and_the_hours(clinic: Clinic) -> None:
     with translation.override("en"):
         assert clinic_phones_text(clinic) == (
-            "Call your clinic: +1 555 0100 (tel:+15550100), Mon–Fri 08:00–18:00. "
-            "Out of hours: +1 555 0199 (tel:+15550199)."
+            "Call your clinic: +1 555 0100, Mon–Fri 08:00–18:00. Out of hours: +1 555 0199."
         )
     with translation.override("es"):
         assert clinic_phones_text(clinic).startswith("Llame a su clínica: +1 555 0100")
@@ -126,4 +125,70 @@ def test_reminder_e_mails_carry_the_numbers(plan: Any) -> None:
     dispatch.reminder_deliver(
         reminder_id=row.pk, now=dose.due_at, channels=[EmailChannel(), InAppChannel()]
     )
-    assert "Call your clinic: +1 555 0100 (tel:+15550100)" in mail.outbox[0].body
+    [email] = mail.outbox
+    # The text part shows the numbers plainly; the HTML part links them.
+    assert "Call your clinic: +1 555 0100, Mon–Fri 08:00–18:00." in email.body
+    assert "tel:" not in email.body
+    html = email.alternatives[0][0]  # type: ignore[attr-defined]
+    assert f"Call your clinic: {LINK}, Mon–Fri 08:00–18:00. Out of hours: {OUT_OF_HOURS_LINK}." in (
+        html
+    )
+
+
+# Every reminder e-mail template that tells the patient to call (templates/reminders/email)
+# is rendered into the one HTML part (base.html); the invitation has an HTML part of its own.
+@pytest.mark.parametrize(
+    ("kind", "day", "time"),
+    [
+        (ReminderKind.DOSE, "2027-03-02", "08:00"),
+        (ReminderKind.DOSE_FOLLOW_UP, "2027-03-02", "08:00"),
+        (ReminderKind.MISSED_DOSE, "2027-03-02", "08:00"),
+        (ReminderKind.LAST_DOSE, None, None),
+    ],
+)
+def test_every_html_e_mail_that_names_the_numbers_links_them(
+    plan: Any, kind: ReminderKind, day: str | None, time: str | None
+) -> None:
+    if day is None:
+        row = Reminder.objects.get(plan=plan, kind=kind)
+        now = row.due_at
+    else:
+        dose = dose_at(plan, day, time or "")
+        row, _ = Reminder.objects.get_or_create(
+            plan=plan, dose=dose, kind=kind, defaults={"key": f"t-{kind}", "due_at": dose.due_at}
+        )
+        now = dose.due_at
+    Reminder.objects.filter(pk=row.pk).update(status=ReminderStatus.SENDING)
+    dispatch.reminder_deliver(reminder_id=row.pk, now=now, channels=[EmailChannel()])
+    [email] = mail.outbox
+    assert "+1 555 0100" in email.body
+    assert "tel:" not in email.body
+    html = email.alternatives[0][0]  # type: ignore[attr-defined]
+    assert LINK in html
+    assert OUT_OF_HOURS_LINK in html
+
+
+def test_the_portal_invitation_names_the_numbers_plainly_and_as_links(
+    client: Client, alice: Any, patient: Patient
+) -> None:
+    patient.email = "sam@example.org"
+    patient.save()
+    client.force_login(alice)
+    client.post(reverse("patient_invite", args=[patient.pk]))
+    [email] = mail.outbox
+    assert "Call your clinic: +1 555 0100, Mon–Fri 08:00–18:00." in email.body
+    assert "tel:" not in email.body
+    html = email.alternatives[0][0]  # type: ignore[attr-defined]
+    assert LINK in html
+    assert OUT_OF_HOURS_LINK in html
+
+
+def test_a_number_in_the_html_is_escaped_and_linked_once() -> None:
+    from planner.clinic_phones import clinic_phones_linked
+
+    clinic = Clinic(name="x", phone="+1 555 0100", out_of_hours_phone="555 0100")
+    html = clinic_phones_linked("<b> +1 555 0100 or 555 0100", clinic)
+    assert html == (
+        '&lt;b&gt; <a href="tel:+15550100">+1 555 0100</a> or '
+        '<a href="tel:5550100">555 0100</a>'
+    )

@@ -26,7 +26,7 @@ from planner.models import (
 )
 from planner.roles import Role
 from reminders import dispatch, feeds
-from reminders.models import AbruptStopAlert, AlertReason, Notice, ReminderKind
+from reminders.models import AbruptStopAlert, AlertReason, Caregiver, Notice, ReminderKind
 from tests.support.clock import NOW
 from tests.support.factories import make_staff
 from tests.support.plans import engine_input, plan_post, review_post
@@ -376,6 +376,8 @@ def everything(alice: Any, bob: Any, patient: Patient) -> TaperPlan:
     Notice.objects.create(user=alice, subject="s", body="b")
     CheckIn.objects.create(plan=plan, answered_at=NOW, answers={}, severe=False)
     PumpRefill.objects.create(plan=plan, refilled_on=dt.date(2027, 2, 1), recorded_by=alice)
+    Caregiver.objects.create(patient=patient, name="Maria", email="maria@example.net",
+                             added_by=alice, invite_nonce="n", invited_at=NOW)  # fmt: skip
     AccessLogEntry.objects.create(user=alice, patient=patient, plan=plan,
                                   action=AccessAction.PLAN_PAGE, at=NOW)
     from reminders.health import worker_heartbeat_record

@@ -31,7 +31,7 @@ def deliver_in_app(dose: Dose, kind: str = ReminderKind.DOSE) -> None:
     channel = InAppChannel()
     for message in messages_for(row):
         channel.send(message)
-    channel.flush()  # the channel keeps a reminder's notice until the delivery records it
+    channel.flush()  # the channel writes a reminder's notice when the delivery records
 
 
 def today(client: Client) -> str:

@@ -359,6 +359,89 @@ def test_a_patient_reached_only_in_app_whose_push_expired_is_not_marked_unreacha
     assert not PushSubscription.objects.exists()
 
 
+# --- a subscription the browser rotated (the worker's pushsubscriptionchange) ------------
+
+
+def rotate(client: Client, old_endpoint: str, subscription: Any) -> Any:
+    body = {"old_endpoint": old_endpoint, "subscription": subscription}
+    return client.post(
+        reverse("patient_push_subscribe"), json.dumps(body), content_type="application/json"
+    )
+
+
+def test_a_rotated_subscription_replaces_the_old_one_and_reminders_follow_it(
+    service: PushStandIn, plan: TaperPlan
+) -> None:
+    old = subscribe(service, plan.patient, "Sam's phone")
+    new = service.subscription()
+    # The worker has no CSRF token and maybe no session: the old endpoint is its credential.
+    response = rotate(Client(enforce_csrf_checks=True), old.endpoint, new)
+    assert response.status_code == 200
+    [row] = PushSubscription.objects.all()
+    assert (row.pk, row.patient_id, row.device_name) == (old.pk, plan.patient.pk, "Sam's phone")
+    assert (row.endpoint, row.p256dh, row.auth) == (
+        new["endpoint"], new["keys"]["p256dh"], new["keys"]["auth"]
+    )
+    reminder, now = dose_row(plan)
+    deliver(reminder, now)
+    assert [received.path for received in service.received] == ["/push/2"]
+
+
+def test_a_rotation_naming_an_unknown_endpoint_changes_nothing(
+    service: PushStandIn, plan: TaperPlan
+) -> None:
+    old = subscribe(service, plan.patient)
+    response = rotate(Client(), service.base + "/push/unknown", service.subscription())
+    assert response.status_code == 404
+    assert list(PushSubscription.objects.values_list("endpoint", flat=True)) == [old.endpoint]
+
+
+def test_a_rotation_with_a_bad_new_subscription_keeps_the_old_one(
+    service: PushStandIn, plan: TaperPlan
+) -> None:
+    old = subscribe(service, plan.patient)
+    bad = {"endpoint": "http://evil.example/x", "keys": {}}
+    response = rotate(Client(), old.endpoint, bad)
+    assert (response.status_code, response.json()["error"]) == (
+        400, "endpoint: must be an https address"
+    )
+    assert PushSubscription.objects.get().endpoint == old.endpoint
+
+
+def test_a_rotation_onto_an_endpoint_already_stored_keeps_one_row(
+    service: PushStandIn, plan: TaperPlan
+) -> None:
+    old = subscribe(service, plan.patient, "Phone")
+    new = service.subscription()
+    push.push_subscription_add(patient=plan.patient, subscription=new, device_name="", now=NOW)
+    assert rotate(Client(), old.endpoint, new).status_code == 200
+    [row] = PushSubscription.objects.all()
+    assert (row.endpoint, row.device_name) == (new["endpoint"], "Phone")
+
+
+def test_turning_notifications_on_still_needs_the_log_in_and_the_csrf_token(
+    service: PushStandIn, django_user_model: Any, patient: Patient
+) -> None:
+    client = Client(enforce_csrf_checks=True)
+    body = json.dumps({"subscription": service.subscription()})
+    url = reverse("patient_push_subscribe")
+    anonymous = client.post(url, body, content_type="application/json")
+    assert anonymous.status_code == 302
+    assert "/accounts/login/" in anonymous["Location"]
+    channel_steps.logged_in_patient(client, django_user_model, patient)
+    assert client.post(url, body, content_type="application/json").status_code == 403
+    assert not PushSubscription.objects.exists()
+
+
+def test_the_worker_subscribes_again_on_rotation_with_the_servers_key(
+    service: PushStandIn, client: Client
+) -> None:
+    worker = client.get(reverse("service_worker")).content.decode()
+    assert 'addEventListener("pushsubscriptionchange"' in worker
+    assert f'const VAPID_KEY = "{KEYS["public"]}";' in worker
+    assert f'const SUBSCRIBE = "{reverse("patient_push_subscribe")}";' in worker
+
+
 def test_a_vapid_token_serves_its_push_service_until_an_hour_before_it_expires(
     service: PushStandIn, plan: TaperPlan
 ) -> None:

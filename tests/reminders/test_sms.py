@@ -28,7 +28,7 @@ from reminders.models import (
 from tests.support import channels as channel_steps
 from tests.support.clock import NOW
 from tests.support.plans import active_plan
-from tests.support.standins import TwilioStandIn, twilio_stand_in
+from tests.support.standins import TwilioStandIn, twilio_configured
 
 CHANNELS: list[Channel] = [EmailChannel(), InAppChannel(), SmsChannel()]
 PHONE = "+34600111222"
@@ -36,12 +36,7 @@ PHONE = "+34600111222"
 
 @pytest.fixture
 def twilio(settings: Any) -> Iterator[TwilioStandIn]:
-    with twilio_stand_in() as stand_in:
-        settings.SMS_PROVIDER = "twilio"
-        settings.SMS_FROM = "+15005550006"
-        settings.SMS_TWILIO_ACCOUNT_SID = stand_in.account_sid
-        settings.SMS_TWILIO_AUTH_TOKEN = stand_in.auth_token
-        settings.SMS_TWILIO_API_BASE = stand_in.base
+    with twilio_configured(settings) as stand_in:
         yield stand_in
     assert stand_in.refused_auth == 0
 

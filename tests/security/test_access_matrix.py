@@ -25,7 +25,8 @@ for review (by c1, so the reviewer may decide) · ``dose`` a dose of the active 
 ``note`` an unread notice to c1 · ``feed`` patient A's live calendar-feed token · ``act``
 the signed "taken" e-mail link of that dose · ``reset`` a valid password-reset link of pA ·
 ``invite`` a valid portal-invitation link of pA · ``hist`` a history record of the active
-plan · ``alert`` an open abrupt-stop alert on the active plan · ``fpat``, ``fplan``,
+plan · ``alert`` an open abrupt-stop alert on the active plan · ``cg`` a caregiver patient A
+invited · ``cgl`` that caregiver's signed invitation link · ``fpat``, ``fplan``,
 ``fstep``, ``fbund`` the FHIR ids of patient A, the active plan (CarePlan), its first step
 (MedicationRequest) and its Bundle.
 
@@ -37,7 +38,7 @@ Rules that are not rows:
   for each actor but the admin.
 - Static files are served by WhiteNoise's middleware, not by a URL pattern, and there are no
   media files: neither is a route, so neither is in the table.
-- Links carrying a secret (feed, act, reset, invite) open for whoever holds them: the token
+- Links carrying a secret (feed, act, reset, invite, cgl) open for whoever holds them: the token
   is the credential, so every actor gets the same answer.
 """
 
@@ -67,7 +68,8 @@ from planner.models import Clinic, Patient, TaperPlan
 from planner.roles import Role
 from portal.services import invite_token_generator
 from reminders import actions, feeds
-from reminders.models import AbruptStopAlert, AlertReason, Dose, Notice
+from reminders.caregivers import caregiver_invite_token
+from reminders.models import AbruptStopAlert, AlertReason, Caregiver, Dose, Notice
 from tests.support.factories import make_staff
 from tests.support.plans import engine_input
 
@@ -142,12 +144,16 @@ notice_read                            note   GET    login 403   403   405   405
 notice_read                            note   POST   login 403   403   ok    404   404   403
 plan_refill                            plan   GET    login 403   403   405   405   403   403
 plan_refill                            plan   POST   login 403   403   ok    404   403   403
+plan_supply                            plan   GET    login 403   403   405   405   403   403
+plan_supply                            plan   POST   login 403   403   ok    404   403   403
 plan_calendar                          plan   GET    login 403   403   200   404   200   403
 plan_calendar                          plan   POST   login 403   403   405   405   405   403
 patient_calendar                       pat    GET    login 403   403   200   404   403   403
 patient_calendar                       pat    POST   login 403   403   ok    404   403   403
 patient_invite                         pat    GET    login 403   403   405   405   403   403
 patient_invite                         pat    POST   login 403   403   ok    404   403   403
+clinic_caregiver_add                   pat    GET    login 403   403   405   405   403   403
+clinic_caregiver_add                   pat    POST   login 403   403   ok    404   403   403
 patient_dose_history                   pat    GET    login 403   403   200   404   200   403
 patient_dose_history                   pat    POST   login 403   403   405   405   405   403
 patient_doses_csv                      pat    GET    login 403   403   200   404   200   403
@@ -157,6 +163,8 @@ calendar_feed                          feed   GET    200   200   200   200   200
 calendar_feed                          feed   POST   405   405   405   405   405   405   405
 action                                 act    GET    200   200   200   200   200   200   200
 action                                 act    POST   409   409   409   409   409   409   409
+caregiver_confirm                      cgl    GET    200   200   200   200   200   200   200
+caregiver_confirm                      cgl    POST   400   400   400   400   400   400   400
 # --- the SMS provider's webhook (off in the suite: 404; its signature: tests/reminders) ----
 sms_inbound                            -      GET    405   405   405   405   405   405   405
 sms_inbound                            -      POST   404   404   404   404   404   404   404
@@ -188,6 +196,10 @@ patient_history                        -      GET    login 200   200   403   403
 patient_history                        -      POST   login 405   405   403   403   403   403
 patient_settings                       -      GET    login 200   200   403   403   403   403
 patient_settings                       -      POST   login ok    ok    403   403   403   403
+patient_caregiver_add                  -      GET    login 405   405   403   403   403   403
+patient_caregiver_add                  -      POST   login ok    ok    403   403   403   403
+patient_caregiver_remove               cg     GET    login 200   404   403   403   403   403
+patient_caregiver_remove               cg     POST   login ok    404   403   403   403   403
 patient_push_subscribe                 -      GET    login 405   405   403   403   403   403
 patient_push_subscribe                 -      POST   login 404   404   403   403   403   403
 patient_welcome                        invite GET    302   302   302   302   302   302   302
@@ -265,7 +277,7 @@ admin:planner_taperplan_simple_history hist   POST   alog  alog  alog  alog  alo
 ACTORS = ("anon", "pA", "pB", "c1", "c2", "rev", "admin")
 METHODS = ("GET", "POST")
 OBJECTS = ("-", "pat", "plan", "draft", "pend", "dose", "note", "feed", "act", "reset",
-           "invite", "hist", "alert", "fpat", "fplan", "fstep", "fbund")
+           "invite", "hist", "alert", "cg", "cgl", "fpat", "fplan", "fstep", "fbund")
 CATEGORIES = ("login", "alog", "ok")
 OK = frozenset({200, 201, 302, 400, 409})
 # Routes without a name, keyed by their route, and the address a request goes to.
@@ -410,6 +422,10 @@ def build_world() -> World:
     )
     history = active.history.first()
     assert history is not None
+    caregiver = Caregiver.objects.create(
+        patient=patient_a, name="Maria", email="maria@example.net", added_by=patient_a.user,
+        invite_nonce="matrix", invited_at=NOW,
+    )  # fmt: skip
 
     # Logged in once: the sessions are rows of the module's transaction. Before the
     # links are signed, since a log-in voids a password-reset or invitation link.
@@ -441,6 +457,8 @@ def build_world() -> World:
             "invite": [uid, invite_token_generator.make_token(pa)],
             "hist": [active.pk, history.history_id],
             "alert": [alert.pk],
+            "cg": [caregiver.pk],
+            "cgl": [caregiver_invite_token(caregiver)],
             # FHIR ids of patient A, the active plan, its first step and its Bundle.
             "fpat": [fhir_id(f"patients/{patient_a.pk}")],
             "fplan": [fhir_id(f"plans/{active.pk}")],

@@ -20,6 +20,15 @@ def serious_violations(page: Any) -> list[str]:
     ]
 
 
+def patient_log_in(page: Any, live_server: Any, username: str) -> None:
+    """A patient of the suite (password pw-for-tests-1) logs in and lands on Today."""
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("pw-for-tests-1")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/me/")
+
+
 def log_in(
     page: Any, live_server: Any, username: str = "alice", lands_on: str = "Clinic dashboard"
 ) -> None:

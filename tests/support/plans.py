@@ -109,3 +109,17 @@ def active_pump_plan(patient: Patient, clinician: Any, reviewer: Any) -> TaperPl
     services.plan_submit(plan=plan, by=clinician)
     services.plan_approve(plan=plan, by=reviewer)
     return services.plan_activate(plan=plan, by=clinician)
+
+
+def supply_dispensed(plan: TaperPlan, by: Any, ten: int = 8, five: int = 9) -> None:
+    """Tablets of the plan above recorded as dispensed on ``START``, straight in the table
+    (no reminder armed). 8 × 10 mg run out on 6 March; 9 × 5 mg last the plan."""
+    from decimal import Decimal
+
+    from planner.models import SupplyDispensed
+
+    for strength, quantity in ((10, ten), (5, five)):
+        SupplyDispensed.objects.create(
+            plan=plan, product="baclofen-oral-tablet", strength_mg=Decimal(strength),
+            quantity=quantity, dispensed_on=START, recorded_by=by,
+        )  # fmt: skip

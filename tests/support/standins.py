@@ -200,6 +200,19 @@ def twilio_stand_in() -> AbstractContextManager[TwilioStandIn]:
     return _stand_in(TwilioStandIn())
 
 
+@contextmanager
+def twilio_configured(settings: Any) -> Iterator[TwilioStandIn]:
+    """The stand-in, with the site's SMS settings (pytest-django's `settings`) pointing
+    at it: texts are on while it runs."""
+    with twilio_stand_in() as stand_in:
+        settings.SMS_PROVIDER = "twilio"
+        settings.SMS_FROM = "+15005550006"
+        settings.SMS_TWILIO_ACCOUNT_SID = stand_in.account_sid
+        settings.SMS_TWILIO_AUTH_TOKEN = stand_in.auth_token
+        settings.SMS_TWILIO_API_BASE = stand_in.base
+        yield stand_in
+
+
 @dataclass
 class SmtpStandIn:
     """A real SMTP server on 127.0.0.1 (aiosmtpd): it keeps what it is sent, counts the
