@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 import taper
 from taper.request import switch_table
@@ -26,6 +27,26 @@ CLASS_LABELS: dict[str, Promise] = {
     "z-drug-oral": _("Z-drugs (sleeping tablets)"),
     "gabapentinoid-oral": _("Gabapentinoids"),
 }
+
+
+# The catalogue's drugs in the patient's language (a patient on two tapers reads which
+# medicine each dose is). A drug missing here reads as the catalogue names it.
+DRUG_NAMES: dict[str, Promise] = {
+    "baclofen": pgettext_lazy("medicine", "baclofen"),
+    "alprazolam": pgettext_lazy("medicine", "alprazolam"),
+    "clonazepam": pgettext_lazy("medicine", "clonazepam"),
+    "diazepam": pgettext_lazy("medicine", "diazepam"),
+    "lorazepam": pgettext_lazy("medicine", "lorazepam"),
+    "zolpidem": pgettext_lazy("medicine", "zolpidem"),
+    "gabapentin": pgettext_lazy("medicine", "gabapentin"),
+    "pregabalin": pgettext_lazy("medicine", "pregabalin"),
+}
+
+
+def drug_label(drug: str) -> str:
+    """ "baclofen" → "baclofen" ("baclofeno" in Spanish): a drug as a sentence names it."""
+    name = DRUG_NAMES.get(drug)
+    return str(name) if name is not None else drug
 
 
 def product(product_id: object) -> taper.Product | None:
@@ -42,9 +63,10 @@ def product_name(product_id: object) -> str:
 
 
 def drug_name(product_id: object) -> str:
-    """The drug of a product as a sentence names it ("clonazepam"), from the catalogue."""
+    """The drug of a product as a sentence names it ("clonazepam"), from the catalogue,
+    in the active language."""
     found = product(product_id)
-    return found.drug if found is not None else str(_("this medicine"))
+    return drug_label(found.drug) if found is not None else str(_("this medicine"))
 
 
 def drug_class(item: taper.Product) -> str:

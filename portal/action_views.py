@@ -153,5 +153,5 @@ def _check_in(request: HttpRequest, plan: TaperPlan, issued_at: dt.datetime) -> 
         context["done"] = True
         context["severe"] = result.severe
         context["level"] = result.level
-        context["advice"] = checkin.ADVICE
+        context["advice"] = checkin.advice_for(plan.drug)
     return render(request, "reminders/action_check_in.html", context)

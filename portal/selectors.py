@@ -9,10 +9,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from planner.chart import dose_chart
-from planner.models import Patient, PlanStatus, TaperPlan
+from planner.medicines import drug_label
+from planner.models import Patient, PlanRevision, PlanStatus, TaperPlan
 from planner.plan_reads import missed_dose_by_step
 from reminders.amounts import DoseAmount, doses_amounts
 from reminders.models import CheckIn, Dose, DoseState, DoseStatus, Notice, ReminderKind
@@ -87,48 +88,101 @@ def plan_start(plan: TaperPlan) -> dt.date | None:
 @dataclass(frozen=True, slots=True)
 class UpcomingPlan:
     """An active plan that has not started yet: Today says when it starts and that the
-    patient goes on with their current medicine (or their running plan) until then."""
+    patient goes on with their current medicine (or their running plan of the same
+    medicine) until then."""
 
     plan: TaperPlan
     starts_on: dt.date
     first_daily_mg: Decimal
     current_daily_mg: Decimal
     replaces_running_plan: bool
+    medicine: str = ""  # the drug, named when the patient has several plans
 
 
-def _plans_now_and_next(
-    patient: Patient, today: dt.date
-) -> tuple[TaperPlan | None, dt.date | None, UpcomingPlan | None]:
-    """The active plan in force today (the newest started one) with its first day, and
-    the next one to start, if any."""
+@dataclass(frozen=True, slots=True)
+class RunningPlan:
+    """A plan in force today, with what Today says about it."""
+
+    plan: TaperPlan
+    start: dt.date | None
+    medicine: str  # the drug in the patient's language, named when it helps
+    progress: Progress | None
+    change: DoseChange | None
+
+
+@dataclass(frozen=True, slots=True)
+class PatientPlans:
+    """Every plan of the patient in force today (one per medicine: the newest started
+    one; a replaced plan runs until its successor starts) and every one waiting to
+    start, soonest first."""
+
+    running: tuple[RunningPlan, ...]
+    upcoming: tuple[UpcomingPlan, ...]
+
+    @property
+    def changing(self) -> tuple[RunningPlan, ...]:
+        """The running plans with a dose change ahead, soonest first."""
+        changing = [(p.change.date, p) for p in self.running if p.change is not None]
+        return tuple(p for _, p in sorted(changing, key=lambda pair: pair[0]))
+
+    @property
+    def several(self) -> bool:
+        """More than one medicine: every dose and change then says which."""
+        return len({p.plan.drug for p in self.running} | {u.plan.drug for u in self.upcoming}) > 1
+
+
+def patient_plans(patient: Patient, today: dt.date) -> PatientPlans:
+    """The patient's running and waiting plans: one query however many plans, steps
+    and doses there are (each plan's first day comes with it)."""
+    first_day = (
+        PlanRevision.objects.filter(plan=OuterRef("pk")).order_by("number").values("start_date")[:1]
+    )
     plans = list(
         TaperPlan.objects.filter(patient=patient, status=PlanStatus.ACTIVE)
         .select_related("current_revision")
+        .annotate(first_day=Subquery(first_day))
         .order_by("-activated_at", "-id")
     )
-    running: TaperPlan | None = None
-    running_start: dt.date | None = None
+    drugs = {plan.drug for plan in plans}
+    named = len(drugs) > 1
+    running: dict[str, tuple[TaperPlan, dt.date | None]] = {}
     waiting: list[tuple[dt.date, TaperPlan]] = []
     for candidate in plans:
-        start = plan_start(candidate)
+        start = candidate.first_day or (
+            candidate.current_revision.start_date if candidate.current_revision else None
+        )
         if start is not None and start > today:
             waiting.append((start, candidate))
-        elif running is None:
-            running, running_start = candidate, start
-    if not waiting:
-        return running, running_start, None
-    starts_on, plan = min(waiting, key=lambda pair: pair[0])
-    revision = plan.current_revision
-    steps = (revision.engine_output.get("steps") or []) if revision else []
-    doses = (revision.engine_input.get("doses") or []) if revision else []
-    upcoming = UpcomingPlan(
-        plan=plan,
-        starts_on=starts_on,
-        first_daily_mg=Decimal(str(steps[0]["daily_total_mg"])) if steps else Decimal(0),
-        current_daily_mg=sum((Decimal(str(d["amount_mg"])) for d in doses), Decimal(0)),
-        replaces_running_plan=running is not None,
+        elif candidate.drug not in running:
+            running[candidate.drug] = (candidate, start)
+    upcoming = []
+    for starts_on, plan in sorted(waiting, key=lambda pair: (pair[0], pair[1].pk)):
+        revision = plan.current_revision
+        steps = (revision.engine_output.get("steps") or []) if revision else []
+        doses = (revision.engine_input.get("doses") or []) if revision else []
+        upcoming.append(
+            UpcomingPlan(
+                plan=plan,
+                starts_on=starts_on,
+                first_daily_mg=Decimal(str(steps[0]["daily_total_mg"])) if steps else Decimal(0),
+                current_daily_mg=sum((Decimal(str(d["amount_mg"])) for d in doses), Decimal(0)),
+                replaces_running_plan=plan.drug in running,
+                medicine=drug_label(plan.drug) if named else "",
+            )
+        )
+    return PatientPlans(
+        running=tuple(
+            RunningPlan(
+                plan=plan,
+                start=start,
+                medicine=drug_label(plan.drug) if named else "",
+                progress=plan_progress(plan, today, start),
+                change=next_dose_change(plan, today),
+            )
+            for plan, start in sorted(running.values(), key=lambda pair: pair[0].pk)
+        ),
+        upcoming=tuple(upcoming),
     )
-    return running, running_start, upcoming
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +288,10 @@ def today_context(patient: Patient, now: dt.datetime) -> dict[str, Any]:
         .order_by("due_at")
     )
     amounts = doses_amounts(doses)
-    detailed = patient.calendar_detailed_titles
+    plans = patient_plans(patient, today)
+    # A patient on two tapers reads which medicine each dose is; otherwise the drug is
+    # named only where the patient chose detailed text (DESIGN.md: PHI-minimal).
+    detailed = patient.calendar_detailed_titles or plans.several
     lines = [dose_line(dose, now, amounts[dose.pk], detailed) for dose in doses]
     upcoming = (
         patient_doses(patient)
@@ -242,17 +299,16 @@ def today_context(patient: Patient, now: dt.datetime) -> dict[str, Any]:
         .order_by("due_at")
         .first()
     )
-    plan, start, upcoming_plan = _plans_now_and_next(patient, today)
+    first = plans.running[0] if plans.running else None
     return {
         "patient": patient,
         "today": today,
         "now_local": now.astimezone(zone),
         "lines": lines,
         "next_line": dose_line(upcoming, now) if upcoming else None,
-        "plan": plan,
-        "upcoming_plan": upcoming_plan,
-        "progress": plan_progress(plan, today, start) if plan else None,
-        "change": next_dose_change(plan, today) if plan else None,
+        "plans": plans,
+        "plan": first.plan if first else None,
+        "upcoming_plan": plans.upcoming[0] if plans.upcoming else None,
         "notices": message_lines(patient, now),
         "unread": Notice.objects.filter(user_id=patient.user_id, read_at__isnull=True).exists()
         if patient.user_id
@@ -274,11 +330,31 @@ def missed_candidates(patient: Patient, now: dt.datetime) -> list[Dose]:
     )
 
 
-def plan_context(patient: Patient) -> dict[str, Any]:
-    plan = active_plan(patient)
-    if plan is None or plan.current_revision is None:
-        return {"patient": patient, "plan": None}
+def plan_context(patient: Patient, today: dt.date) -> dict[str, Any]:
+    """My plan: a section per plan in force or waiting to start (a patient may taper
+    two medicines at once), each with its own steps, chart and missed-dose rules."""
+    plans = patient_plans(patient, today)
+    items: list[RunningPlan | UpcomingPlan] = [*plans.running, *plans.upcoming]
+    sections = [
+        {**plan_section(item.plan, item.medicine, index),
+         # Headings under the medicine's own heading when there are several.
+         "h": "h3" if plans.several else "h2", "h_sub": "h4" if plans.several else "h3"}
+        for index, item in enumerate(items, start=1)
+        if item.plan.current_revision is not None
+    ]
+    pump = next((section["plan"] for section in sections if section["output"].get("pump")), None)
+    return {
+        "patient": patient,
+        "sections": sections,
+        "several": plans.several,
+        # The plan the pump's refill facts are for (views.plan), else the first one.
+        "plan": pump or (sections[0]["plan"] if sections else None),
+    }
+
+
+def plan_section(plan: TaperPlan, medicine: str, index: int) -> dict[str, Any]:
     revision = plan.current_revision
+    assert revision is not None
     output = revision.engine_output
     engine_input = revision.engine_input
     current = sum(
@@ -288,8 +364,10 @@ def plan_context(patient: Patient) -> dict[str, Any]:
     chart = dose_chart({**output, "current_daily_mg": current, "final_daily_mg": final})
     steps = output.get("steps") or []
     return {
-        "patient": patient,
         "plan": plan,
+        "key": f"plan-{index}",  # element ids of this section's chart and headings
+        "medicine": medicine,
+        "baclofen": plan.drug == "baclofen",
         "output": output,
         "steps": steps,
         "chart": chart,
@@ -318,6 +396,13 @@ def dose_history(patient: Patient) -> QuerySet[Dose]:
         .select_related("plan")
         .order_by("-due_at", "-id")
     )
+
+
+def history_names_medicine(patient: Patient) -> bool:
+    """Whether the history says which medicine each dose was: the patient has taken
+    part in plans of more than one."""
+    drugs = TaperPlan.objects.filter(patient=patient).exclude(status=PlanStatus.DRAFT)
+    return drugs.values("drug").distinct().count() > 1
 
 
 def checkins_of(patient: Patient) -> QuerySet[CheckIn]:

@@ -175,14 +175,15 @@ def check_in(request: HttpRequest, patient: Patient) -> HttpResponse:
         context["done"] = True
         context["severe"] = result.severe
         context["level"] = result.level
-        context["advice"] = checkin.ADVICE
+        context["advice"] = checkin.advice_for(plan.drug)
     return render(request, "portal/check_in.html", context)
 
 
 @patient_required
 @require_GET
 def plan(request: HttpRequest, patient: Patient) -> HttpResponse:
-    context = selectors.plan_context(patient)
+    today = timezone.now().astimezone(ZoneInfo(patient.home_timezone)).date()
+    context = selectors.plan_context(patient, today)
     if context["plan"] is not None:
         context.update(refills.pump_page(context["plan"]))
     return render(request, "portal/plan.html", context)
@@ -192,7 +193,12 @@ def plan(request: HttpRequest, patient: Patient) -> HttpResponse:
 @require_GET
 def history(request: HttpRequest, patient: Patient) -> HttpResponse:
     page = Paginator(selectors.dose_history(patient), 50).get_page(request.GET.get("page"))
-    return render(request, "portal/history.html", {"patient": patient, "page": page})
+    context = {
+        "patient": patient,
+        "page": page,
+        "named": selectors.history_names_medicine(patient),
+    }
+    return render(request, "portal/history.html", context)
 
 
 def _settings_context(patient: Patient, **forms: Any) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+import taper
+from planner.medicines import drug_label
 from planner.schedule import ApprovedPlan
 from reminders.models import Dose
 from taper.rounding import count_text, format_amount
@@ -31,21 +33,24 @@ class DoseAmount:
     amount_mg: Decimal
     drug: str
     changed_today: bool
+    form: str = "tablet"  # the product's: "tablet", "capsule", "liquid"
 
     def what(self) -> str:
-        """ "1½ tablets of 5 mg", "1 tablet of 10 mg + ½ tablet of 5 mg", "7.5 mL"; the
-        mg amount when the approved plan stored no units (a plan made before units)."""
-        return units_words(self.units) or f"{number(self.amount_mg)} mg"
+        """ "1½ tablets of 5 mg", "1 tablet of 10 mg + ½ tablet of 5 mg", "7.5 mL",
+        "3 capsules of 300 mg"; the mg amount when the approved plan stored no units (a
+        plan made before units)."""
+        return units_words(self.units, self.form) or f"{number(self.amount_mg)} mg"
 
     def text(self, *, detailed: bool) -> str:
         """The amount for the patient: "1½ tablets of 5 mg (7.5 mg)"; with detailed text
         "1½ tablets of 5 mg (baclofen 7.5 mg)"."""
         what = self.what()
         mg = f"{number(self.amount_mg)} mg"
+        drug = drug_label(self.drug)
         if what == mg:
-            return f"{self.drug} {mg}" if detailed and self.drug else mg
-        if detailed and self.drug:
-            return f"{what} ({self.drug} {mg})"
+            return f"{drug} {mg}" if detailed and drug else mg
+        if detailed and drug:
+            return f"{what} ({drug} {mg})"
         return f"{what} ({mg})"
 
 
@@ -54,13 +59,24 @@ def number(amount: Decimal) -> str:
     return format_amount(amount).replace(".", str(formats.get_format("DECIMAL_SEPARATOR")))
 
 
-def units_words(units: Iterable[dict[str, Any]]) -> str:
+def units_words(units: Iterable[dict[str, Any]], form: str = "tablet") -> str:
     parts = []
     for unit in units:
         if "volume_ml" in unit:
             parts.append(_("%(volume)s mL") % {"volume": number(Decimal(str(unit["volume_ml"])))})
             continue
         count = Decimal(str(unit["count"]))
+        if form == "capsule":
+            parts.append(
+                ngettext(
+                    "%(count)s capsule of %(strength)s mg",
+                    "%(count)s capsules of %(strength)s mg",
+                    1 if count <= 1 else 2,
+                )
+                % {"count": count_text(count),
+                   "strength": number(Decimal(str(unit["strength_mg"])))}
+            )
+            continue
         parts.append(
             ngettext(
                 "%(count)s tablet of %(strength)s mg",
@@ -96,9 +112,11 @@ def approved_dose_amount(approved: ApprovedPlan, day: dt.date, time: dt.time,
                          amount_mg: Decimal) -> DoseAmount:
     """The same for a dose of an approved schedule that is not in the dose log (the
     calendar, which renders every day of the plan)."""
+    product = taper.load_catalogue().product(approved.output["product"])
     return DoseAmount(
         units=approved.dose_units(day, time),
         amount_mg=amount_mg,
-        drug=approved.drug,
+        drug=product.drug if product is not None else "",
         changed_today=approved.step_starts_on(day),
+        form=product.form if product is not None else "tablet",
     )

@@ -18,6 +18,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+import taper
 from planner import services
 from planner.models import PlanRevision, PlanStatus, RevisionKind, RevisionReview, TaperPlan
 from reminders import dispatch
@@ -84,6 +85,73 @@ ADVICE = CheckInAdvice(
         "return of muscle spasticity\"; CLINICAL.md withdrawal signs"
     ),
 )
+
+
+# The same words for every drug the site tapers, each drug class citing its own source
+# for them (issue #22: a check-in of a benzodiazepine taper does not cite baclofen's
+# monograph). The warning signs to watch for stay templates/portal/_emergency.html's.
+_BENZODIAZEPINE_GUIDELINE = (
+    "Joint Clinical Practice Guideline on Benzodiazepine Tapering (ASAM et al.), J Gen "
+    "Intern Med 2025"
+)
+_BY_DRUG_CLASS: dict[str, CheckInAdvice] = {
+    "benzodiazepine": CheckInAdvice(
+        expected=ADVICE.expected,
+        expected_source=(
+            f"{_BENZODIAZEPINE_GUIDELINE}: gradual reductions so that withdrawal stays "
+            "tolerable; the benzodiazepine class boxed warning (2020): \"use a gradual taper\""
+        ),
+        rising=ADVICE.rising,
+        rising_source=(
+            f"{_BENZODIAZEPINE_GUIDELINE}: slow down or pause the taper when withdrawal "
+            "symptoms are intolerable"
+        ),
+        watch_for_source=(
+            "benzodiazepine class boxed warning (2020): acute withdrawal reactions, "
+            "including seizures, which can be life-threatening"
+        ),
+    ),
+    "z-drug": CheckInAdvice(
+        expected=ADVICE.expected,
+        expected_source=(
+            "Pottie et al., Can Fam Physician 2018;64:339-51 (deprescribing algorithm for "
+            "benzodiazepine receptor agonists): gradual reductions, slower near the end"
+        ),
+        rising=ADVICE.rising,
+        rising_source="Pottie et al. 2018: keep the current dose longer when symptoms rise",
+        watch_for_source=(
+            "zolpidem label, Drug Abuse and Dependence: withdrawal signs after a rapid dose "
+            "decrease or abrupt discontinuation"
+        ),
+    ),
+    "gabapentinoid": CheckInAdvice(
+        expected=ADVICE.expected,
+        expected_source=(
+            "Neurontin and Lyrica labels, Dosage and Administration: withdraw gradually over "
+            "a minimum of 1 week; slower for long or high-dose use (clinic default)"
+        ),
+        rising=ADVICE.rising,
+        rising_source=(
+            "gabapentinoid-oral protocol (clinic default): hold the current step when "
+            "symptoms rise"
+        ),
+        watch_for_source=(
+            "gabapentin and pregabalin labels: withdrawal-precipitated seizures; FDA Drug "
+            "Safety Communication, 19 December 2019: breathing problems with other CNS "
+            "depressants"
+        ),
+    ),
+}
+def advice_for(drug: str) -> CheckInAdvice:
+    """The check-in advice for a plan of ``drug``, with its class's sources (the class
+    is the protocol the catalogue tapers the drug with; baclofen's monograph for
+    baclofen)."""
+    classes = {p.protocol_id for p in taper.list_products() if p.drug == drug and p.protocol_id}
+    return next(
+        (_BY_DRUG_CLASS[key.removesuffix("-oral")] for key in sorted(classes)
+         if key.removesuffix("-oral") in _BY_DRUG_CLASS),
+        ADVICE,
+    )
 
 
 class CheckInError(ValueError):

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from icalendar import Alarm, Calendar, Event, Timezone, vDuration
 
 import taper
 from planner.display import full_date, mg
+from planner.medicines import drug_label
 from planner.schedule import ApprovedDose, ApprovedPlan
 from reminders.amounts import approved_dose_amount
 
@@ -138,6 +140,9 @@ def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) ->
     approved, stored schedule (planner.schedule), never by planning again."""
     plan = source if isinstance(source, ApprovedPlan) else ApprovedPlan.of_engine_plan(source)
     entries: list[Entry] = []
+    # Detailed titles name the plan's own drug (a patient may taper two at once); the
+    # UIDs carry the plan's key, so two plans' events at the same time stay distinct.
+    medicine = drug_label(plan.drug)
     zone = ZoneInfo(plan.zone)
     open_app = " " + _("Open the app: %(link)s") % {"link": link} if link else ""
     for series in _dose_series(plan.doses, zone):
@@ -163,7 +168,9 @@ def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) ->
     # A reduce-to-target plan goes on at its target after the last step: one open-ended
     # daily event per dose time, until the clinic ends or replaces the plan.
     after = plan.end_date + dt.timedelta(days=1)
-    for dose in plan.doses_through(after):
+    # Only such a plan has doses after its end (reading every dose again for a plan that
+    # stops would double the cost of a long plan's feed, issue #22).
+    for dose in plan.doses_through(after) if plan.has_maintenance else ():
         if dose.local_date != after:
             continue
         until = dose.catch_up_until.astimezone(zone)
@@ -191,8 +198,14 @@ def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) ->
                 start=day_before,
                 content=("change", previous.daily_total_mg, step.daily_total_mg),
                 summary_minimal=_("Your dose changes tomorrow"),
-                summary_detailed=_("Dose changes tomorrow: %(from)s → %(to)s mg a day")
-                % {"from": _mg(previous.daily_total_mg), "to": _mg(step.daily_total_mg)},
+                summary_detailed=capfirst(
+                    _("%(medicine)s dose changes tomorrow: %(from)s → %(to)s mg a day")
+                    % {
+                        "medicine": medicine,
+                        "from": _mg(previous.daily_total_mg),
+                        "to": _mg(step.daily_total_mg),
+                    }
+                ),
                 description=_("Tomorrow your doses change. Check your plan.") + open_app,
                 alarm_before=None,
             )
@@ -209,10 +222,13 @@ def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) ->
                 summary_minimal=(
                     _("Last day of your plan") if stopping else _("Last step of your plan")
                 ),
-                summary_detailed=(
-                    _("Last day of baclofen taper")
-                    if stopping
-                    else _("Baclofen taper reaches target")
+                summary_detailed=capfirst(
+                    (
+                        _("Last day of %(medicine)s taper")
+                        if stopping
+                        else _("%(medicine)s taper reaches target")
+                    )
+                    % {"medicine": medicine}
                 ),
                 description=(
                     (

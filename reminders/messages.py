@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from planner.clinic_phones import clinic_phones_text
 from planner.display import long_day
+from planner.medicines import drug_label
 from planner.models import Patient, StaffMember
 from planner.roles import Role
 from reminders import actions, caregivers
@@ -76,6 +77,9 @@ def _context(row: Reminder) -> dict[str, Any]:
         "clinic": patient.clinic,  # its numbers are tel: links in the HTML part
         "plan_id": row.plan_id,
         "detailed": patient.calendar_detailed_titles,
+        # The plan's drug, for the texts that name it in detailed mode only (a patient
+        # may taper two drugs at once; by default no text names a drug).
+        "medicine": drug_label(row.plan.drug),
         "site_url": settings.SITE_URL,
         "patient_ref": f"#{patient.pk}",
         "plan_url": _url(reverse("plan", args=[row.plan_id])),

@@ -189,3 +189,24 @@ def test_two_clicks_at_once_make_one_hold(plan: TaperPlan, alice: Any) -> None:
         thread.join(timeout=60)
     assert sorted(outcomes) == ["held", "refused"]
     assert PlanRevision.objects.filter(plan=plan, kind=RevisionKind.HOLD).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("drug", "cites"),
+    [
+        ("baclofen", "baclofen monograph"),
+        ("diazepam", "Benzodiazepine Tapering"),
+        ("alprazolam", "Benzodiazepine Tapering"),
+        ("zolpidem", "Pottie"),
+        ("gabapentin", "Neurontin and Lyrica labels"),
+        ("pregabalin", "Neurontin and Lyrica labels"),
+    ],
+)
+def test_check_in_advice_cites_the_source_of_the_plans_own_drug(drug: str, cites: str) -> None:
+    advice = checkin.advice_for(drug)
+    assert cites in advice.expected_source
+    # The patient reads the same plain words whatever the drug.
+    assert advice.expected == checkin.ADVICE.expected
+    if drug != "baclofen":
+        assert "baclofen" not in advice.expected_source + advice.rising_source
+        assert "baclofen" not in advice.watch_for_source
