@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 import taper
-from planner import continuity, medicines
+from planner import continuity, medicines, overlap
 from planner import engine_input as engine_input_module
 from planner.chart import dose_chart, schedule_days
 from planner.models import (
@@ -366,9 +366,17 @@ def preview(form: Any) -> dict[str, Any]:
     if form.plan is None or form.engine_input is None:
         return {"preview": None}
     output = taper.plan_to_json(form.plan)
+    drug = form.plan.request.product.drug
     return {
         "preview": schedule_context(form.engine_input, output),
         "paces": pace_comparison(form.engine_input),
+        # Two CNS depressants cut in the same week (issue #22), before the plan is saved.
+        "overlap_drug": drug,
+        "overlaps": overlap.overlaps_with_others(
+            patient_id=form.patient.pk,
+            drug=drug,
+            ours=overlap.reductions(form.engine_input, output),
+        ),
     }
 
 

@@ -115,32 +115,29 @@ def same_week(
     return pairs
 
 
-def _others(plan: TaperPlan) -> Iterable[TaperPlan]:
+def _others(patient_id: int, drug: str, plan_id: int | None) -> Iterable[TaperPlan]:
     return (
         TaperPlan.objects.filter(
-            patient_id=plan.patient_id,
+            patient_id=patient_id,
             status__in=COMPARED_STATUSES,
             drug__in=CNS_DEPRESSANTS,
         )
-        .exclude(Q(pk=plan.pk) | Q(drug=plan.drug))  # a plan of the same drug replaces it
+        .exclude(Q(pk=plan_id) | Q(drug=drug))  # a plan of the same drug replaces it
         .select_related("current_revision")
         .order_by("pk")
     )
 
 
-def plan_overlaps(plan: TaperPlan, revision: PlanRevision | None = None) -> list[Overlap]:
-    """The reductions of ``revision`` (the plan's current one by default: the review page
-    passes the version under review) that fall within a week of a reduction of another
-    CNS depressant plan of the patient that is running, approved or waiting for review.
-    One query, however long the plans are."""
-    revision = revision or plan.current_revision
-    if revision is None or plan.drug not in CNS_DEPRESSANTS:
+def overlaps_with_others(
+    *, patient_id: int, drug: str, ours: Sequence[Reduction], plan_id: int | None = None
+) -> list[Overlap]:
+    """The reductions ``ours`` of a ``drug`` plan (``plan_id``, or a plan not saved yet)
+    that fall within a week of a reduction of another CNS depressant plan of the patient
+    that is running, approved or waiting for review. One query, however long the plans."""
+    if drug not in CNS_DEPRESSANTS:
         return []
-    if plan.status in (PlanStatus.CANCELLED, PlanStatus.COMPLETED, PlanStatus.SUPERSEDED):
-        return []
-    ours = reductions(revision.engine_input, revision.engine_output)
     found: list[Overlap] = []
-    for other in _others(plan):
+    for other in _others(patient_id, drug, plan_id):
         theirs_revision = other.current_revision
         if theirs_revision is None:
             continue
@@ -148,7 +145,7 @@ def plan_overlaps(plan: TaperPlan, revision: PlanRevision | None = None) -> list
         for mine, their in same_week(ours, theirs, until=other.runs_until):
             found.append(
                 Overlap(
-                    drug=plan.drug,
+                    drug=drug,
                     day=mine.day,
                     other_plan_id=other.pk,
                     other_drug=other.drug,
@@ -157,3 +154,19 @@ def plan_overlaps(plan: TaperPlan, revision: PlanRevision | None = None) -> list
                 )
             )
     return found
+
+
+def plan_overlaps(plan: TaperPlan, revision: PlanRevision | None = None) -> list[Overlap]:
+    """The overlaps of ``revision`` (the plan's current one by default: the review page
+    passes the version under review) with the patient's other plans."""
+    revision = revision or plan.current_revision
+    if revision is None:
+        return []
+    if plan.status in (PlanStatus.CANCELLED, PlanStatus.COMPLETED, PlanStatus.SUPERSEDED):
+        return []
+    return overlaps_with_others(
+        patient_id=plan.patient_id,
+        drug=plan.drug,
+        ours=reductions(revision.engine_input, revision.engine_output),
+        plan_id=plan.pk,
+    )

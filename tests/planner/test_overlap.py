@@ -17,7 +17,7 @@ from planner.models import Patient, PlanStatus, TaperPlan
 from planner.roles import Role
 from tests.support.clock import START
 from tests.support.factories import make_staff
-from tests.support.plans import active_plan
+from tests.support.plans import active_plan, plan_post
 from tests.support.two_tapers import GABAPENTIN_DOSES, drug_plan
 
 
@@ -118,3 +118,21 @@ def test_a_cancelled_plan_warns_about_nothing(
     diazepam: TaperPlan = drug_plan(patient, alice, bob)
     diazepam.status = PlanStatus.CANCELLED
     assert overlap.plan_overlaps(diazepam) == []
+
+
+def test_the_preview_warns_before_the_plan_is_saved(
+    client: Client, alice: Any, bob: Any, patient: Patient
+) -> None:
+    """The clinician sees the same-week warning while filling in the form, not only once
+    the plan is saved: a baclofen plan previewed beside a running diazepam plan."""
+    client.force_login(alice)
+    url = reverse("plan_preview", args=[patient.pk])
+    before = client.post(url, plan_post()).content.decode()
+    assert "Preview" in before
+    assert "Two CNS depressants reduced in the same week" not in before
+
+    diazepam = drug_plan(patient, alice, bob)
+    page = client.post(url, plan_post()).content.decode()
+    assert "Two CNS depressants reduced in the same week" in page
+    assert f"plan {diazepam.pk}" in page
+    assert TaperPlan.objects.filter(patient=patient).count() == 1  # nothing was saved
