@@ -714,7 +714,7 @@ def _check_consecutive_missed(plan: TaperPlan, now: dt.datetime) -> None:
         )
 
 
-def _contained(what: str, pk: int, step: Callable[[], T]) -> T | None:
+def plan_check_contained(what: str, pk: int, step: Callable[[], T]) -> T | None:
     """One plan's check in its own savepoint: a plan that cannot be checked is logged by
     id and error class and does not stop the check of every other plan."""
     try:
@@ -765,7 +765,7 @@ def doses_mark_missed(*, now: dt.datetime, limit: int = 5000) -> int:
             caregivers.missed_dose_rows(missed, now), ignore_conflicts=True
         )
         for plan in {dose.plan_id: dose.plan for dose in missed}.values():
-            _contained(
+            plan_check_contained(
                 "the two-missed-doses check", plan.pk,
                 functools.partial(_check_consecutive_missed, plan, now),
             )  # fmt: skip
@@ -801,7 +801,7 @@ def alerts_check_unconfirmed(*, now: dt.datetime) -> int:
         if escalation is None or plan.confirmed_since >= now - escalation.without_confirmed_dose:
             continue
         hours = int(escalation.without_confirmed_dose.total_seconds() // 3600)
-        alert = _contained(
+        alert = plan_check_contained(
             "the hours-unconfirmed check",
             plan.pk,
             functools.partial(

@@ -13,7 +13,7 @@ recording a dispensing arms its plan at once.
 from __future__ import annotations
 
 import datetime as dt
-import logging
+import functools
 from collections.abc import Mapping
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -27,8 +27,6 @@ from planner.supply import plan_supply, supply_dispensed_record
 from reminders import dispatch
 from reminders.models import Reminder, ReminderKind, ReminderStatus
 from taper.supply import SupplyKey
-
-log = logging.getLogger(__name__)
 
 
 def reminder_day(runs_out_on: dt.date) -> dt.date:
@@ -71,12 +69,11 @@ def supply_reminders_arm(*, now: dt.datetime) -> int:
     )
     for plan in plans:
         # One plan that cannot be counted must not stop the others: its own savepoint,
-        # and the plan's id (nothing else of it) in the log.
-        try:
-            with transaction.atomic():
-                armed += supply_reminder_arm(plan=plan, now=now) is not None
-        except Exception:
-            log.exception("Supply check failed for plan %s; the other plans were checked.", plan.pk)
+        # and the plan's id and the error's class (nothing of the plan) in the log.
+        armed += dispatch.plan_check_contained(
+            "the supply check", plan.pk,
+            functools.partial(supply_reminder_arm, plan=plan, now=now),
+        ) is not None  # fmt: skip
     return armed
 
 
