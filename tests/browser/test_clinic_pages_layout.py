@@ -18,6 +18,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def fill_regimen(page: Any) -> None:
+    # htmx (deferred) must be running, or the redraw on choosing is missed.
+    page.wait_for_load_state("load")
     page.get_by_label("Medicine", exact=True).select_option("baclofen-oral-tablet")
     page.get_by_label("Months on therapy").fill("2")
     page.get_by_label("First day of the taper").fill("2027-04-05")

@@ -33,6 +33,8 @@ def test_a_clinician_creates_a_patient_and_a_plan_and_sees_the_preview_change(
     patient = Patient.objects.get(family_name="Browser")
 
     page.get_by_role("link", name="New taper plan").click()
+    # htmx (deferred) must be running, or the redraw on choosing is missed.
+    page.wait_for_load_state("load")
     page.get_by_label("Medicine", exact=True).select_option("baclofen-oral-tablet")
     page.get_by_label("Months on therapy").fill("2")
     page.get_by_label("First day of the taper").fill("2027-04-05")

@@ -27,6 +27,8 @@ def test_a_first_day_in_the_past_is_refused_next_to_the_field(
 ) -> None:
     log_in(page, live_server)
     page.goto(f"{live_server.url}/clinic/patients/{patient.pk}/plans/new/")
+    # htmx (deferred) must be running, or the redraw on choosing is missed.
+    page.wait_for_load_state("load")
     page.get_by_label("Medicine", exact=True).select_option("baclofen-oral-tablet")
     page.get_by_label("Months on therapy").fill("3")
     page.get_by_label("First day of the taper").fill((TODAY - dt.timedelta(days=3)).isoformat())

@@ -51,6 +51,8 @@ def test_a_pump_with_two_wean_visits_and_a_recorded_refill(
     2027-07-17 (04-12 + 180 days is later); reminders 07-03, 07-10, 07-15."""
     log_in(page, live_server)
     page.goto(f"{live_server.url}/clinic/patients/{patient.pk}/plans/new/")
+    # htmx (deferred) must be running, or the redraw on choosing is missed.
+    page.wait_for_load_state("load")
     page.get_by_label("Medicine", exact=True).select_option("baclofen-intrathecal")
     # The oral regimen, goal and pace are not asked for a pump.
     expect(page.get_by_label("Dose 1 time")).to_be_hidden()
