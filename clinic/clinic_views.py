@@ -70,10 +70,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             page=request.GET.get("page", 1),
         ),
         "notices": selectors.staff_notices(staff.user),
-        "rising": [
-            {"plan": plan, "hold_days": checkin.hold_days(plan)}
-            for plan in checkin.symptoms_rising(clinic_id=staff.staff.clinic_id)[:20]
-        ],
         "queue_size": reviews.review_queue_size(clinic_id=staff.staff.clinic_id)
         if has_role(staff.user, Role.REVIEWER) else None,
     }

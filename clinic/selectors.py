@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.paginator import Paginator
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Value
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 
 import taper
@@ -31,6 +32,7 @@ from planner.models import (
 )
 from planner.plan_reads import missed_dose_by_step
 from planner.roles import Role, has_role
+from reminders import checkin
 from reminders.caregivers import caregivers_listed
 from reminders.models import AbruptStopAlert, Dose, DoseStatus, Notice
 from reminders.preferences import email_failing_since
@@ -80,17 +82,22 @@ _DASHBOARD_ROW = (
     "current_revision", "current_revision__end_date",
 )
 DASHBOARD_PAGE_SIZE = 25
-ACTION_LIMIT = 50
+# A triage list shows the 25 most urgent; the rest wait on the patient list.
+ACTION_LIMIT = 25
+# The running plans are counted up to here: past it the page says "more than 100" and
+# offers the search (an exact count read every running plan of the clinic on each request).
+RUNNING_COUNT_LIMIT = 100
+MISSED_TODAY = "Missed doses in the last 24 h"
+# Plans with symptoms rising shown, longest waiting first.
+RISING_LIMIT = 20
 
 
-def _action_reason(plan: TaperPlan, missed: set[int], revising: set[int]) -> str:
-    if plan.pk in missed:
-        return "Missed doses in the last 24 h"
-    if plan.pk in revising:
-        return "A revision waits for review"
-    if plan.status == PlanStatus.ACTIVE:
-        # planner.continuity.facts_changed says what changed, on the plan page.
-        return "Facts changed since this plan was approved"
+REVISION_WAITS = "A revision waits for review"
+# planner.continuity.facts_changed says what changed, on the plan page.
+FACTS_CHANGED_WHY = "Facts changed since this plan was approved"
+
+
+def _waiting_reason(plan: TaperPlan) -> str:
     if plan.status == PlanStatus.PENDING_REVIEW:
         return "Waits for review"
     if plan.status == PlanStatus.APPROVED:
@@ -100,13 +107,146 @@ def _action_reason(plan: TaperPlan, missed: set[int], revising: set[int]) -> str
     return "Draft: activate or change it"
 
 
+def id_url(name: str) -> Any:
+    """``reverse(name, args=[pk])`` for many rows at the cost of one reversal: a page of
+    rows reversed each link on its own (about 150 a request, issue #18)."""
+    marker = 2_147_483_647
+    before, after = reverse(name, args=[marker]).split(str(marker))
+    return lambda pk: f"{before}{pk}{after}"
+
+
+@dataclass
+class RunningPage:
+    """A page of the running plans: numbered, with a count only up to
+    RUNNING_COUNT_LIMIT (``count`` None past it)."""
+
+    number: int
+    count: int | None
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def num_pages(self) -> int | None:
+        return None if self.count is None else max(1, -(-self.count // DASHBOARD_PAGE_SIZE))
+
+
+def _page_number(page: Any) -> int:
+    try:
+        return max(1, int(page))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _needs_action(
+    clinic_id: int, window: tuple[dt.datetime, dt.datetime]
+) -> tuple[list[dict[str, Any]], bool]:
+    """The plans that need someone to act, at most ACTION_LIMIT, and whether there are
+    more: running plans with missed doses in the last 24 h first (newest miss first),
+    then drafts and plans waiting for review or activation, plans with a revision
+    waiting and running plans approved before the patient's risk facts changed, most
+    recently changed first. Each kind is read from its own index (dose_missed_due,
+    plan_waiting_updated, revision_pending, patient_facts_changed) and stops after
+    ACTION_LIMIT + 1 plans, in one query; a second reads the rows shown. Neither reads
+    every plan of the clinic."""
+    cap = ACTION_LIMIT + 1
+    # Most plans have three doses a day: 4 × the cap of the newest misses finds the cap's
+    # plans (a plan missing more only takes more of the rows).
+    missed = (
+        Dose.objects.filter(
+            status=DoseStatus.MISSED, due_at__range=window,
+            plan__status=PlanStatus.ACTIVE, plan__patient__clinic_id=clinic_id,
+        )
+        .order_by("-due_at")
+        .values("plan_id")[: 4 * cap]
+    )
+    waiting = (
+        TaperPlan.objects.filter(
+            patient__clinic_id=clinic_id,
+            status__in=[PlanStatus.DRAFT, PlanStatus.PENDING_REVIEW, PlanStatus.APPROVED],
+        )
+        .order_by("-updated_at")
+        .values("pk")[:cap]
+    )
+    revising = (
+        PlanRevision.objects.filter(
+            review_state=RevisionReview.PENDING, plan__patient__clinic_id=clinic_id
+        )
+        .order_by("-created_at")
+        .values("plan_id")[:cap]
+    )
+    facts = (
+        TaperPlan.objects.filter(FACTS_CHANGED, patient__clinic_id=clinic_id)
+        .order_by("-patient__risk_facts_changed_at")
+        .values("pk")[:cap]
+    )
+
+    def part(ids: Any, reason: str) -> Any:
+        # The limit stays inside IN (…): SQLite allows none on a member of a UNION.
+        return TaperPlan.objects.filter(pk__in=ids).order_by().values_list(
+            "pk", Value(reason), "updated_at"
+        )
+
+    found = list(
+        part(missed, MISSED_TODAY).union(
+            part(waiting, ""), part(revising, REVISION_WAITS), part(facts, FACTS_CHANGED_WHY),
+            all=True,
+        )
+    )
+    # A plan found for two reasons shows the first of: missed doses, a revision waiting,
+    # facts changed, its status ("").
+    priority = {MISSED_TODAY: 0, REVISION_WAITS: 1, FACTS_CHANGED_WHY: 2, "": 3}
+    why: dict[int, str] = {}
+    for plan_id, reason, _at in found:
+        if priority[reason] < priority[why.get(plan_id, "")]:
+            why[plan_id] = reason
+        else:
+            why.setdefault(plan_id, reason)
+    # Missed doses first, then the most recently changed.
+    order = [p for _missed, _at, p in sorted(
+        {(why[p] != MISSED_TODAY, -at.timestamp(), -p) for p, _reason, at in found}
+    )]
+    order = [-p for p in order]
+    shown = order[:ACTION_LIMIT]
+    plans = TaperPlan.objects.filter(pk__in=shown).select_related(
+        "patient", "current_revision"
+    ).only(*_DASHBOARD_ROW).order_by()
+    by_id = {plan.pk: plan for plan in plans}
+    patient_url, plan_url = id_url("patient"), id_url("plan")
+    rows = []
+    for plan_id in shown:
+        plan = by_id.get(plan_id)
+        if plan is None:  # changed between the two reads
+            continue
+        rows.append({
+            "plan": plan,
+            "why": why[plan_id] or _waiting_reason(plan),
+            "name": f"{plan.patient.given_name} {plan.patient.family_name}",
+            "patient_url": patient_url(plan.patient_id),
+            "plan_url": plan_url(plan.pk),
+            "status": plan.get_status_display().lower(),
+        })
+    return rows, len(order) > ACTION_LIMIT
+
+
 def dashboard(*, clinic_id: int, search: str = "", page: Any = 1) -> dict[str, Any]:
     """The clinic's triage list (issue #18): open abrupt-stop alerts first, then plans
-    that need someone to act (drafts, plans waiting for review or activation, revisions
-    waiting, running plans with missed doses in the last 24 h), then every other running
-    plan, a page at a time and searchable by the patient's name. The number of queries
-    and the rows each reads do not grow with the clinic's plans: the 24-hour adherence is
-    counted for the page's plans only."""
+    that need someone to act (running plans with missed doses in the last 24 h first,
+    then drafts, plans waiting for review or activation, revisions waiting and running
+    plans whose patient's risk facts changed, most recently changed first), then every
+    other running plan by the patient's name, a page at a time and searchable. The number
+    of queries and the rows each reads do not grow with the clinic's plans: every list is
+    read from an index and stops at its page (docs/reliability.md)."""
     now = timezone.now()
     window = (now - dt.timedelta(hours=24), now)
     alerts = (
@@ -115,43 +255,21 @@ def dashboard(*, clinic_id: int, search: str = "", page: Any = 1) -> dict[str, A
         .prefetch_related(Prefetch("events", queryset=AlertEvent.objects.select_related("by")))
         .order_by("raised_at")
     )
-    # Asked of each plan in the database, not as a list of ids in the query: a list grew
-    # with the clinic's missed doses (400 ids at 1,000 patients) and was sent, parsed and
-    # compared twice per page. The missed doses come from the partial index dose_missed_due.
+    action_rows, action_more = _needs_action(clinic_id, window)
+    patient_url, plan_url = id_url("patient"), id_url("plan")
+    # Running plans that are not in the list above, by the patient's name: read in the
+    # order of the index patient_clinic_name, so a page stops after its rows.
     missed_today = Exists(
         Dose.objects.filter(plan_id=OuterRef("pk"), status=DoseStatus.MISSED, due_at__range=window)
     )
     revision_waits = Exists(
         PlanRevision.objects.filter(plan_id=OuterRef("pk"), review_state=RevisionReview.PENDING)
     )
-    needs_action = (
-        TaperPlan.objects.filter(patient__clinic_id=clinic_id)
-        .annotate(missed_today=missed_today, revision_waits=revision_waits)
-        .filter(
-            Q(status__in=[PlanStatus.DRAFT, PlanStatus.PENDING_REVIEW, PlanStatus.APPROVED])
-            | Q(status=PlanStatus.ACTIVE, missed_today=True)
-            | Q(revision_waits=True)
-            | FACTS_CHANGED
-        )
-        .select_related("patient", "current_revision")
-        .only(*_DASHBOARD_ROW)
-        .order_by("-updated_at", "-id")
-    )
-    action_plans = list(needs_action[:ACTION_LIMIT])
-    missed = {plan.pk for plan in action_plans if plan.missed_today}
-    revising = {plan.pk for plan in action_plans if plan.revision_waits}
-    action_rows = [
-        {"plan": plan, "why": _action_reason(plan, missed, revising)} for plan in action_plans
-    ]
-    action_rows.sort(key=lambda row: row["why"] != "Missed doses in the last 24 h")
     running = (
         TaperPlan.objects.filter(patient__clinic_id=clinic_id, status=PlanStatus.ACTIVE)
         .exclude(missed_today)
         .exclude(revision_waits)
         .exclude(FACTS_CHANGED)
-        .select_related("patient", "current_revision")
-        .only(*_DASHBOARD_ROW)
-        .order_by("patient__family_name", "patient__given_name", "id")
     )
     search = search.strip()[:100]
     if search:
@@ -161,8 +279,25 @@ def dashboard(*, clinic_id: int, search: str = "", page: Any = 1) -> dict[str, A
                 patient__given_name__icontains=word
             )
         running = running.filter(words)
-    rest = Paginator(running, DASHBOARD_PAGE_SIZE).get_page(page)
-    page_plans: list[TaperPlan] = list(rest.object_list)
+    count = running.order_by().values("pk")[: RUNNING_COUNT_LIMIT + 1].count()
+    number = _page_number(page)
+    if count <= RUNNING_COUNT_LIMIT:
+        # A page past the last shows the last, as before.
+        number = min(number, max(1, -(-count // DASHBOARD_PAGE_SIZE)))
+    offset = (number - 1) * DASHBOARD_PAGE_SIZE
+    page_plans: list[TaperPlan] = list(
+        running.select_related("patient", "current_revision")
+        .only(*_DASHBOARD_ROW)
+        .order_by("patient__family_name", "patient__given_name", "patient_id", "id")[
+            offset : offset + DASHBOARD_PAGE_SIZE + 1
+        ]
+    )
+    rest = RunningPage(
+        number=number,
+        count=count if count <= RUNNING_COUNT_LIMIT else None,
+        has_next=len(page_plans) > DASHBOARD_PAGE_SIZE,
+    )
+    page_plans = page_plans[:DASHBOARD_PAGE_SIZE]
     counts: dict[int, dict[str, int]] = {}
     for row in (
         Dose.objects.filter(plan_id__in=[plan.pk for plan in page_plans], due_at__range=window)
@@ -171,21 +306,42 @@ def dashboard(*, clinic_id: int, search: str = "", page: Any = 1) -> dict[str, A
         .annotate(n=Count("id"))
     ):
         counts.setdefault(row["plan_id"], {})[row["status"]] = row["n"]
-    rest_rows = [
-        {
+    rest_rows = []
+    for plan in page_plans:
+        by_status = counts.get(plan.pk, {})
+        revision = plan.current_revision
+        rest_rows.append({
             "plan": plan,
-            "due": sum(counts.get(plan.pk, {}).values()),
-            "taken": counts.get(plan.pk, {}).get(DoseStatus.TAKEN, 0),
-            "missed": counts.get(plan.pk, {}).get(DoseStatus.MISSED, 0),
-        }
-        for plan in page_plans
-    ]
+            "name": f"{plan.patient.given_name} {plan.patient.family_name}",
+            "patient_url": patient_url(plan.patient_id),
+            "plan_url": plan_url(plan.pk),
+            "ends": revision.end_date if revision is not None else None,
+            "due": sum(by_status.values()),
+            "taken": by_status.get(DoseStatus.TAKEN, 0),
+            "missed": by_status.get(DoseStatus.MISSED, 0),
+        })
+    rising = checkin.symptoms_rising_first(clinic_id=clinic_id, limit=RISING_LIMIT)
+    answers_url, hold_url = id_url("patient_dose_history"), id_url("plan_hold_symptoms")
+    revise_url = id_url("plan_revise")
+    for row in rising:
+        plan = row["plan"]
+        row.update(
+            name=f"{plan.patient.given_name} {plan.patient.family_name}",
+            patient_url=patient_url(plan.patient_id),
+            plan_url=plan_url(plan.pk),
+            answers_url=answers_url(plan.patient_id),
+            hold_url=hold_url(plan.pk),
+            revise_url=revise_url(plan.pk),
+        )
     return {
         "alerts": alerts,
+        "rising": rising,
+        "missed_today": MISSED_TODAY,
         "action_rows": action_rows,
-        "action_more": len(action_plans) == ACTION_LIMIT,
+        "action_more": action_more,
         "rest": rest,
         "rest_rows": rest_rows,
+        "running_count_limit": RUNNING_COUNT_LIMIT,
         "search": search,
         "today": now.date(),
     }

@@ -75,7 +75,7 @@ def main() -> int:
         with connection.cursor() as cursor:
             for index, query in enumerate(queries.captured_queries, 1):
                 sql = query["sql"]
-                if not sql.lstrip().upper().startswith("SELECT"):
+                if not sql.lstrip("( ").upper().startswith("SELECT"):
                     continue
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
                 plan = [row[0] for row in cursor.fetchall()]

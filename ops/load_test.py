@@ -208,28 +208,237 @@ def manage(*command: str) -> None:
     subprocess.run([PYTHON, "manage.py", *command], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
 
 
-def seed(args: argparse.Namespace) -> dict[str, list[tuple[str, str]]]:
-    """Fictional clinics, clinicians, reviewers and patients with active plans, some doses
-    already taken or missed; returns the request list of each target."""
-    import django
-    import time_machine
+# Patients the seed makes through the services in each clinic before copying them: every
+# kind of row a real clinic holds, in the proportions below (docs/reliability.md).
+BLOCK = 25
 
-    django.setup()
-    from django.contrib.auth.models import Group, User
-    from django.db import connection
-    from django.test import Client
+
+def _template_patient(ctx: dict[str, Any], clinic: Any, n: int, i: int) -> None:
+    """Patient ``n`` (the ``i``-th of its clinic's block) made as the clinic would: a
+    baclofen plan created, approved where review is required and activated on its own
+    first day (0-24 days ago), its past doses answered; some patients have more."""
+    import time_machine
     from django.utils import timezone
 
     from planner import services
     from planner.engine_input import patient_facts
-    from planner.models import Clinic, Patient, StaffMember
+    from planner.models import Patient, PlanStatus, RevisionKind
+    from reminders.models import (
+        AbruptStopAlert,
+        AlertReason,
+        CheckIn,
+        CheckInLevel,
+        Dose,
+        DoseStatus,
+    )
+
+    clinician, reviewer, today = ctx["clinician"], ctx["reviewer"], ctx["today"]
+    user = ctx["User"].objects.create_user(username=f"load-patient-{n}")
+    user.groups.add(ctx["patient_group"])
+    patient = Patient.objects.create(
+        clinic=clinic,
+        user=user,
+        given_name="Load",
+        family_name=f"Patient {n:05d}",
+        date_of_birth=dt.date(1950 + i % 50, 1 + i % 12, 1 + i % 28),
+        sex="female" if i % 2 else "male",
+        email=f"load-patient-{n}@example.org",
+        home_timezone=ZONES[i % len(ZONES)],
+        weight_kg=55 + i % 40,
+    )
+    start = today - dt.timedelta(days=i)
+    amount = (5, 10, 15, 20)[i % 4]
+
+    def baclofen(first: dt.date, months: int) -> dict[str, Any]:
+        return {
+            "product": "baclofen-oral-tablet",
+            "doses": [{"time": t, "amount_mg": amount} for t in ("08:00", "14:00", "20:00")],
+            "start_date": first.isoformat(),
+            "timezone": patient.home_timezone,
+            "goal": {"type": "discontinue"},
+            "patient": patient_facts(patient, first, months_on_therapy=months),
+        }
+
+    # No plan starts in the past (docs/continuity.md): each is made and activated on its
+    # own first day, as the clinic would have done.
+    with time_machine.travel(dt.datetime.combine(start, dt.time(12), dt.UTC), tick=False):
+        plan = services.plan_create(
+            patient=patient, by=clinician, engine_input=baclofen(start, 3 + i)
+        )
+        if plan.requires_review:
+            services.plan_submit(plan=plan, by=clinician)
+            services.plan_approve(plan=plan, by=reviewer)
+        plan = services.plan_activate(plan=plan, by=clinician)
+    now = timezone.now()
+    past = list(
+        Dose.objects.filter(plan=plan, due_at__lt=now)
+        .order_by("due_at")
+        .values_list("id", flat=True)
+    )
+    # Past doses taken, one in 20 missed; three patients in 25 (12 %) missed their latest.
+    missed = set(past[19::20])
+    if i % 8 == 3 and past:
+        missed.add(past[-1])
+    Dose.objects.filter(id__in=past).exclude(id__in=missed).update(
+        status=DoseStatus.TAKEN, answered_at=now
+    )
+    Dose.objects.filter(id__in=missed).update(status=DoseStatus.MISSED)
+    tomorrow = today + dt.timedelta(days=1)
+    review_all = clinic.require_review_for_all_plans
+    try:
+        if i == 5:  # a new plan being prepared: a draft
+            services.plan_create(patient=patient, by=clinician, engine_input=baclofen(tomorrow, 6))
+        elif i == 7:  # a replacement plan waiting for a reviewer
+            clinic.require_review_for_all_plans = True
+            clinic.save(update_fields=["require_review_for_all_plans"])
+            draft = services.plan_create(
+                patient=patient, by=clinician, engine_input=baclofen(tomorrow, 6)
+            )
+            services.plan_submit(plan=draft, by=clinician)
+        elif i == 9:  # a hold waiting for a reviewer while the plan runs
+            clinic.require_review_for_all_plans = True
+            clinic.save(update_fields=["require_review_for_all_plans"])
+            services.plan_revise(
+                plan=plan, by=clinician, kind=RevisionKind.HOLD, from_date=tomorrow, days=7,
+                note="Load test: hold a week",
+            )
+        elif i == 15:  # risk facts changed since the plan was approved
+            services.patient_update(
+                patient=patient, data={"creatinine_clearance_ml_min": 45}, by=clinician
+            )
+        elif i == 21:  # an abrupt-stop alert, handled and closed
+            AbruptStopAlert.objects.create(
+                plan=plan, reason=AlertReason.CONSECUTIVE_MISSED, since=now - dt.timedelta(days=2),
+                raised_at=now - dt.timedelta(days=2), closed_at=now - dt.timedelta(days=1),
+                closed_by=clinician,
+            )
+    finally:
+        if clinic.require_review_for_all_plans != review_all:
+            clinic.require_review_for_all_plans = review_all
+            clinic.save(update_fields=["require_review_for_all_plans"])
+    # Symptom check-ins: one patient in 25 moderate (symptoms rising), two mild.
+    level = {13: CheckInLevel.MODERATE, 2: CheckInLevel.MILD, 17: CheckInLevel.MILD}.get(i)
+    if level is not None and plan.status == PlanStatus.ACTIVE:
+        CheckIn.objects.create(
+            plan=plan, answered_at=now - dt.timedelta(hours=3), answers={"load_test": True},
+            severe=False, level=level,
+        )
+
+
+def _id_tables() -> list[tuple[Any, str, Any]]:
+    """Every table with an integer id: (model, table, pk column)."""
+    from django.apps import apps
+    from django.db import models
+
+    tables = []
+    for model in apps.get_models(include_auto_created=True):
+        pk = model._meta.pk
+        if isinstance(pk, models.AutoField | models.BigAutoField | models.SmallAutoField):
+            tables.append((model, model._meta.db_table, pk.column))
+    return tables
+
+
+def _max_ids(cursor: Any) -> dict[str, int]:
+    found = {}
+    for _model, table, pk in _id_tables():
+        cursor.execute(f'SELECT COALESCE(MAX("{pk}"), 0) FROM "{table}"')  # noqa: S608
+        found[table] = cursor.fetchone()[0]
+    return found
+
+
+def _copy_block(cursor: Any, before: dict[str, int], after: dict[str, int], copies: int,
+                first_n: int) -> int:
+    """Copy every row written between the two snapshots (one block of patients and all
+    that the services wrote for them) ``copies`` times in the database. Copy k's ids are
+    the block's plus k × the block's span in each table, so every reference inside the
+    block is moved by the span of the table it points to and every reference outside
+    it (the clinic, its staff) is kept. Names, usernames and e-mail addresses are made
+    from the patient's number; everything else is the block's, byte for byte."""
+    from django.db import models
+
+    spans = {t: (before[t], after[t] - before[t]) for t in after if after[t] > before[t]}
+    if copies < 1 or not spans:
+        return 0
+    written = 0
+    for model, table, pk in _id_tables():
+        if table not in spans:
+            continue
+        lo, span = spans[table]
+
+        def moved(column: str, target: str, *, lo: int = lo) -> str:
+            if target not in spans:
+                return f'"{column}"'
+            t_lo, t_span = spans[target]
+            return (f'CASE WHEN "{column}" > {t_lo} AND "{column}" <= {t_lo + t_span} '
+                    f'THEN "{column}" + k * {t_span} ELSE "{column}" END')
+
+        # simple_history's tables keep the original row's id in a plain column.
+        original = getattr(model, "instance_type", None)
+        columns, values = [], []
+        for field in model._meta.local_concrete_fields:
+            column = field.column
+            if field.primary_key:
+                value = f'"{column}" + k * {span}'
+            elif isinstance(field, models.ForeignKey):
+                value = moved(column, field.remote_field.model._meta.db_table)
+            elif original is not None and column == original._meta.pk.column:
+                value = moved(column, original._meta.db_table)
+            else:
+                value = f'"{column}"'
+            columns.append(column)
+            values.append(value)
+        # The patient's number: its place in the clinic, the same in every table.
+        if table in ("auth_user", "planner_patient", "planner_historicalpatient"):
+            id_column = "id"
+            source = "auth_user" if table == "auth_user" else "planner_patient"
+            s_lo, s_span = spans[source]
+            number = f'({first_n} + "{id_column}" + k * {s_span} - {s_lo} - 1)'
+            overrides = (
+                {"username": f"'load-patient-' || {number}"}
+                if table == "auth_user"
+                else {
+                    "family_name": f"'Patient ' || lpad({number}::text, 5, '0')",
+                    "email": f"'load-patient-' || {number} || '@example.org'",
+                }
+            )
+            for column, expression in overrides.items():
+                values[columns.index(column)] = expression
+        column_list = ", ".join(f'"{c}"' for c in columns)
+        cursor.execute(
+            # Names from Django's own models, numbers from MAX(id): nothing from outside.
+            f'INSERT INTO "{table}" ({column_list}) SELECT {", ".join(values)} '  # noqa: S608
+            f'FROM "{table}" CROSS JOIN generate_series(1, {copies}) AS k '
+            f'WHERE "{pk}" > {lo} AND "{pk}" <= {lo + span}'
+        )
+        written += cursor.rowcount
+        sequence = f"pg_get_serial_sequence('\"{table}\"', '{pk}')"
+        cursor.execute(f'SELECT setval({sequence}, (SELECT MAX("{pk}") FROM "{table}"))')  # noqa: S608
+    return written
+
+
+ZONES = ["Europe/London", "America/New_York", "Europe/Madrid", "America/Chicago"]
+
+
+def seed(args: argparse.Namespace) -> dict[str, list[tuple[str, str]]]:
+    """Fictional clinics, clinicians, reviewers and patients; returns the request list of
+    each target. In each clinic the first BLOCK patients are made through the services
+    (_template_patient), then copied in the database (_copy_block) to the clinic's size:
+    ten thousand plans through the services took hours. Then a few open alerts, the
+    feed addresses and the patients' sessions."""
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import Group, User
+    from django.db import connection, transaction
+    from django.test import Client
+    from django.utils import timezone
+
+    from planner.models import Clinic, Patient, PlanStatus, StaffMember, TaperPlan
     from planner.roles import Role
     from reminders import feeds
-    from reminders.models import Dose, DoseStatus
+    from reminders.models import AbruptStopAlert, AlertReason
 
     groups = {role: Group.objects.get_or_create(name=role.value)[0] for role in Role}
-    zones = ["Europe/London", "America/New_York", "Europe/Madrid", "America/Chicago"]
-    today = timezone.now().date()
     sessions: dict[str, list[str]] = {"clinic": [], "me": []}
     tokens: list[str] = []
     cookie_name = "sessionid"
@@ -239,7 +448,9 @@ def seed(args: argparse.Namespace) -> dict[str, list[tuple[str, str]]]:
         client.force_login(user)
         return f"{cookie_name}={client.cookies[cookie_name].value}"
 
-    per_clinic = max(1, args.size // args.clinics)
+    per_clinic = -(-max(1, args.size // args.clinics) // BLOCK) * BLOCK
+    args.size = per_clinic * args.clinics
+    patients: list[Patient] = []
     for c in range(args.clinics):
         clinic = Clinic.objects.create(name=f"Load Test Clinic {c + 1}")
         clinician = User.objects.create_user(username=f"load-clinician-{c + 1}")
@@ -249,54 +460,40 @@ def seed(args: argparse.Namespace) -> dict[str, list[tuple[str, str]]]:
         for staff in (clinician, reviewer):
             StaffMember.objects.create(user=staff, clinic=clinic)
         sessions["clinic"].append(login_cookie(clinician))
-        for i in range(per_clinic):
-            n = c * per_clinic + i
-            user = User.objects.create_user(username=f"load-patient-{n}")
-            user.groups.add(groups[Role.PATIENT])
-            patient = Patient.objects.create(
-                clinic=clinic,
-                user=user,
-                given_name="Load",
-                family_name=f"Patient {n:04d}",
-                date_of_birth=dt.date(1950 + n % 50, 1 + n % 12, 1 + n % 28),
-                sex="female" if n % 2 else "male",
-                email=f"load-patient-{n}@example.org",
-                home_timezone=zones[n % len(zones)],
-                weight_kg=55 + n % 40,
+        ctx = {
+            "clinician": clinician, "reviewer": reviewer, "today": timezone.now().date(),
+            "User": User, "patient_group": groups[Role.PATIENT],
+        }
+        first_n = c * per_clinic
+        with connection.cursor() as cursor:
+            before = _max_ids(cursor)
+        for i in range(BLOCK):
+            _template_patient(ctx, clinic, first_n + i, i)
+        with transaction.atomic(), connection.cursor() as cursor:
+            after = _max_ids(cursor)
+            rows = _copy_block(cursor, before, after, per_clinic // BLOCK - 1, first_n)
+        print(f"clinic {c + 1}: {BLOCK} patients through the services, {rows:,} rows copied")
+        clinic_patients = list(Patient.objects.filter(clinic=clinic).order_by("id"))
+        patients += clinic_patients
+        # A few open abrupt-stop alerts, whatever the clinic's size: the clinic handles
+        # them (one in 25 patients has a closed one).
+        running = list(
+            TaperPlan.objects.filter(patient__clinic=clinic, status=PlanStatus.ACTIVE)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        now = timezone.now()
+        for k, plan_id in enumerate(running[1 :: max(1, len(running) // 3)][:3]):
+            AbruptStopAlert.objects.create(
+                plan_id=plan_id, reason=AlertReason.NO_CONFIRMED_DOSE,
+                since=now - dt.timedelta(hours=30 + k), raised_at=now - dt.timedelta(hours=6 + k),
             )
-            # Plans started 0-27 days ago, so the dashboard has doses in its 24 h window.
-            start = today - dt.timedelta(days=n % 28)
-            amount = (5, 10, 15, 20)[n % 4]
-            engine_input = {
-                "product": "baclofen-oral-tablet",
-                "doses": [{"time": t, "amount_mg": amount} for t in ("08:00", "14:00", "20:00")],
-                "start_date": start.isoformat(),
-                "timezone": patient.home_timezone,
-                "goal": {"type": "discontinue"},
-                "patient": patient_facts(patient, start, months_on_therapy=3 + n % 30),
-            }
-            # No plan starts in the past (docs/continuity.md): each is made and activated
-            # on its own first day, as the clinic would have done.
-            with time_machine.travel(dt.datetime.combine(start, dt.time(12), dt.UTC), tick=False):
-                plan = services.plan_create(
-                    patient=patient, by=clinician, engine_input=engine_input
-                )
-                if plan.requires_review:
-                    services.plan_submit(plan=plan, by=clinician)
-                    services.plan_approve(plan=plan, by=reviewer)
-                services.plan_activate(plan=plan, by=clinician)
-            # Past doses: most taken, every seventh missed.
-            past = list(
-                Dose.objects.filter(plan=plan, due_at__lt=timezone.now())
-                .order_by("due_at")
-                .values_list("id", flat=True)
-            )
-            missed = past[6::7]
-            Dose.objects.filter(id__in=past).exclude(id__in=missed).update(status=DoseStatus.TAKEN)
-            Dose.objects.filter(id__in=missed).update(status=DoseStatus.MISSED)
-            tokens.append(feeds.feed_token_issue(patient=patient, by=clinician))
-            if len(sessions["me"]) < 50:
-                sessions["me"].append(login_cookie(user))
+    # Sessions for 50 patients and feed addresses for 300, spread over every block.
+    for patient in patients[:: max(1, len(patients) // 300)][:300]:
+        tokens.append(feeds.feed_token_issue(patient=patient, by=None))
+    for patient in patients[3 :: max(1, len(patients) // 50)][:50]:
+        assert patient.user is not None
+        sessions["me"].append(login_cookie(patient.user))
     connection.close()
     return {
         "clinic": [("/clinic/", cookie) for cookie in sessions["clinic"]],

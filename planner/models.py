@@ -193,6 +193,18 @@ class Patient(models.Model):
 
     class Meta:
         ordering = ["family_name", "given_name", "id"]
+        indexes = [
+            # The dashboard's running plans, a page at a time by name (issue #18).
+            models.Index(
+                fields=["clinic", "family_name", "given_name", "id"], name="patient_clinic_name"
+            ),
+            # The dashboard's "facts changed since this plan was approved".
+            models.Index(
+                fields=["clinic", "risk_facts_changed_at"],
+                condition=models.Q(risk_facts_changed_at__isnull=False),
+                name="patient_facts_changed",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(pregnancy_trimester__lte=3), name="pregnancy_trimester_0_to_3"
@@ -329,7 +341,15 @@ class TaperPlan(models.Model):
                 name="reviewed_before_start_when_review_required",
             ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"], name="plan_status_created")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="plan_status_created"),
+            # The dashboard's drafts and plans waiting for review or activation (#18).
+            models.Index(
+                fields=["updated_at"],
+                condition=models.Q(status__in=["draft", "pending_review", "approved"]),
+                name="plan_waiting_updated",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Taper plan {self.pk}"
@@ -420,6 +440,14 @@ class PlanRevision(models.Model):
         ordering = ["plan", "number"]
         constraints = [
             models.UniqueConstraint(fields=["plan", "number"], name="revision_number_unique"),
+        ]
+        indexes = [
+            # Revisions waiting for a reviewer, newest first (the dashboard, issue #18).
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(review_state="pending"),
+                name="revision_pending",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -235,26 +236,74 @@ def checkin_record(
 # --- the clinic's side: symptoms rising -----------------------------------------------
 
 
+def _rising_checkins(clinic_id: int) -> QuerySet[CheckIn]:
+    """The moderate check-ins that are their running plan's latest, answered after its
+    current version and not answered by a revision waiting for review: one per plan whose
+    symptoms are rising. Read from the partial index checkin_moderate_answered, so the
+    dashboard's first rows come without reading every plan of the clinic (issue #18)."""
+    later = CheckIn.objects.filter(plan_id=OuterRef("plan_id")).filter(
+        Q(answered_at__gt=OuterRef("answered_at"))
+        | Q(answered_at=OuterRef("answered_at"), id__gt=OuterRef("id"))
+    )
+    waiting = PlanRevision.objects.filter(
+        plan_id=OuterRef("plan_id"), review_state=RevisionReview.PENDING
+    )
+    return (
+        CheckIn.objects.filter(
+            level=CheckInLevel.MODERATE,
+            plan__status=PlanStatus.ACTIVE,
+            plan__patient__clinic_id=clinic_id,
+            answered_at__gt=F("plan__current_revision__created_at"),
+        )
+        .exclude(Exists(later))
+        .exclude(Exists(waiting))
+    )
+
+
 def symptoms_rising(*, clinic_id: int) -> QuerySet[TaperPlan]:
     """Running plans of the clinic whose latest check-in was moderate and that nobody has
     revised since (a hold, or any revision, answers it); a revision already waiting for
     review is shown on the dashboard as such instead. Each plan carries
     ``rising_since`` (when that check-in was answered)."""
-    latest = CheckIn.objects.filter(plan=OuterRef("pk")).order_by("-answered_at", "-id")
+    rising = _rising_checkins(clinic_id)
     return (
-        TaperPlan.objects.filter(patient__clinic_id=clinic_id, status=PlanStatus.ACTIVE)
+        TaperPlan.objects.filter(pk__in=rising.values("plan_id"))
         .annotate(
-            rising_level=Subquery(latest.values("level")[:1]),
-            rising_since=Subquery(latest.values("answered_at")[:1]),
+            rising_since=Subquery(rising.filter(plan_id=OuterRef("pk")).values("answered_at")[:1])
         )
-        .filter(rising_level=CheckInLevel.MODERATE,
-                rising_since__gt=F("current_revision__created_at"))
-        .exclude(revisions__review_state=RevisionReview.PENDING)
-        # The stored output is read for the hold's length (hold_days): the dashboard
-        # shows at most 20 of these.
         .select_related("patient", "current_revision")
         .order_by("rising_since")
     )
+
+
+def symptoms_rising_first(*, clinic_id: int, limit: int) -> list[dict[str, Any]]:
+    """The dashboard's rows of symptoms_rising, longest waiting first, at most ``limit``:
+    each plan (with ``rising_since``) and the length of its one-click hold, read as two
+    keys of the stored output rather than the whole plan. One query."""
+    output = "plan__current_revision__engine_output"
+    rows = []
+    for check_in in (
+        _rising_checkins(clinic_id)
+        .select_related("plan__patient")
+        .only("answered_at", "plan__status", "plan__patient__given_name",
+              "plan__patient__family_name")
+        .annotate(
+            step_days=KeyTextTransform("step_interval_days", output),
+            first_step=KeyTextTransform("0", KeyTransform("steps", output)),
+        )
+        .order_by("answered_at", "id")[:limit]
+    ):
+        plan = check_in.plan
+        plan.rising_since = check_in.answered_at  # type: ignore[attr-defined]
+        rows.append({
+            "plan": plan,
+            "hold_days": _hold_days(check_in.step_days, has_steps=bool(check_in.first_step)),
+        })
+    return rows
+
+
+def _hold_days(days: Any, *, has_steps: bool) -> int | None:
+    return int(days) if days and has_steps else None
 
 
 def hold_days(plan: TaperPlan) -> int | None:
@@ -263,8 +312,7 @@ def hold_days(plan: TaperPlan) -> int | None:
     interval), read from its stored output; None for a plan without oral steps (a pump)."""
     revision = plan.current_revision
     output: dict[str, Any] = revision.engine_output if revision is not None else {}
-    days = output.get("step_interval_days")
-    return int(days) if days and output.get("steps") else None
+    return _hold_days(output.get("step_interval_days"), has_steps=bool(output.get("steps")))
 
 
 @transaction.atomic

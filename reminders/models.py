@@ -302,6 +302,14 @@ class CheckIn(models.Model):
 
     class Meta:
         ordering = ["-answered_at"]
+        indexes = [
+            # The dashboard's "symptoms rising", longest waiting first (issue #18).
+            models.Index(
+                fields=["answered_at", "id"],
+                condition=models.Q(level="moderate"),
+                name="checkin_moderate_answered",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Check-in {self.pk}"

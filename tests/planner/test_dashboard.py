@@ -17,7 +17,15 @@ from django.utils import timezone
 from clinic import selectors
 from planner import services
 from planner.models import Patient, TaperPlan
-from reminders.models import AbruptStopAlert, AlertReason, Dose, DoseStatus
+from reminders import checkin
+from reminders.models import (
+    AbruptStopAlert,
+    AlertReason,
+    CheckIn,
+    CheckInLevel,
+    Dose,
+    DoseStatus,
+)
 from tests.support.plans import engine_input
 
 
@@ -46,6 +54,10 @@ def add_clinic_load(clinic: Any, author: Any, running: int, *, first: int = 0) -
                                    since=now, raised_at=now)
     dose = Dose.objects.filter(plan=plans[2]).order_by("due_at").first()
     Dose.objects.filter(pk=dose.pk).update(status=DoseStatus.MISSED, due_at=now)
+    # Symptoms rising: a moderate check-in after the plan's current version (made at
+    # the same frozen moment).
+    CheckIn.objects.create(plan=plans[3], answered_at=now + dt.timedelta(seconds=1),
+                           answers={}, severe=False, level=CheckInLevel.MODERATE)
 
 
 def dashboard_queries(client: Client, url: str) -> int:
@@ -77,12 +89,12 @@ def test_the_dashboard_stays_within_its_query_budget(
     add_clinic_load(clinic, alice, 30)
     logged_in.get(reverse("dashboard"))  # the minute's session write (planner.middleware)
     # Session, user, staff and clinic, the user's groups (once: planner.roles), open
-    # alerts and their events, plans needing action (missed doses and waiting revisions
-    # asked in the same query), the plans with symptoms rising (#17), the running plans'
-    # count and page, the page's adherence, notices, the review queue's size and when
-    # reminders were last dispatched: 14.
+    # alerts and their events, plans needing action (which, in one query of four indexed
+    # parts, then their rows), the plans with symptoms rising (#17), the running plans'
+    # count (bounded) and page, the page's adherence, notices and when reminders were
+    # last dispatched: 14 (a reviewer's page also counts the review queue).
     with django_assert_max_num_queries(14):
-        logged_in.get(reverse("dashboard"))
+        assert logged_in.get(reverse("dashboard")).context["rising"]
 
 
 def test_alerts_then_plans_needing_action_then_running_plans_a_page_at_a_time(
@@ -98,7 +110,7 @@ def test_alerts_then_plans_needing_action_then_running_plans_a_page_at_a_time(
     assert "Draft: activate or change it" in whys
     rest = response.context["rest"]
     assert len(response.context["rest_rows"]) == selectors.DASHBOARD_PAGE_SIZE
-    assert rest.paginator.count == 29  # 30 running, the one with a missed dose above
+    assert rest.count == 29  # 30 running, the one with a missed dose above
     assert "Page 1 of 2 (29 plans)" in body
     second = logged_in.get(reverse("dashboard") + "?page=2").context["rest_rows"]
     assert len(second) == 4
@@ -147,3 +159,68 @@ def test_the_load_test_sweeps_patient_counts_and_prints_the_ratio() -> None:
     lines = load_test.sweep_ratios(runs)
     assert lines[0] == "clinic     100: 20.0 ms (1.00 ×), 10000: 25.0 ms (1.25 ×)"
     assert lines[1].endswith("10000: 10.0 ms (1.00 ×)")
+
+
+def test_the_running_plans_are_counted_only_up_to_a_limit(
+    logged_in: Client, alice: Any, clinic: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting every running plan on each request grew with the clinic (issue #18):
+    past RUNNING_COUNT_LIMIT the page says "more than" and still pages on."""
+    add_clinic_load(clinic, alice, 30)
+    monkeypatch.setattr(selectors, "RUNNING_COUNT_LIMIT", 10)
+    first = logged_in.get(reverse("dashboard"))
+    body = first.content.decode()
+    assert first.context["rest"].count is None
+    assert "Page 1 (more than 10 plans: find a patient by name above)" in body
+    assert "page=2#running-h" in body
+    names = [row["name"] for row in first.context["rest_rows"]]
+    second = logged_in.get(reverse("dashboard") + "?page=2").context["rest_rows"]
+    assert [row["name"] for row in second] == [
+        "P26 Load 0026", "P27 Load 0027", "P28 Load 0028", "P29 Load 0029"
+    ]
+    assert names[0] == "P0 Load 0000"
+    assert "P2 Load 0002" not in names
+    # Past the last page: nothing there, and a way back.
+    beyond = logged_in.get(reverse("dashboard") + "?page=9")
+    assert beyond.context["rest_rows"] == []
+    assert "page=8#running-h" in beyond.content.decode()
+
+
+def test_each_row_links_to_its_patient_and_plan(
+    logged_in: Client, alice: Any, clinic: Any
+) -> None:
+    add_clinic_load(clinic, alice, 4)
+    response = logged_in.get(reverse("dashboard"))
+    body = response.content.decode()
+    for key in ("action_rows", "rest_rows", "rising"):
+        for row in response.context[key]:
+            plan = row["plan"]
+            assert row["plan_url"] == reverse("plan", args=[plan.pk])
+            assert row["patient_url"] == reverse("patient", args=[plan.patient_id])
+            assert f'<a href="{row["plan_url"]}">Plan {plan.pk}</a>' in body
+            assert f'<a href="{row["patient_url"]}">{plan.patient}</a>' in body
+    rising = response.context["rising"][0]
+    assert rising["hold_url"] == reverse("plan_hold_symptoms", args=[rising["plan"].pk])
+    # One step of the plan, as the hold itself counts it, from two keys of its output.
+    full = TaperPlan.objects.select_related("current_revision").get(pk=rising["plan"].pk)
+    assert rising["hold_days"] == checkin.hold_days(full) == 3
+
+
+def test_needs_action_shows_missed_doses_first_and_at_most_its_limit(
+    logged_in: Client, alice: Any, clinic: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_clinic_load(clinic, alice, 6)
+    for plan in TaperPlan.objects.filter(status="active").order_by("id")[3:6]:
+        services.plan_create(patient=plan.patient, by=alice,
+                             engine_input=engine_input(plan.patient))
+    monkeypatch.setattr(selectors, "ACTION_LIMIT", 3)
+    response = logged_in.get(reverse("dashboard"))
+    rows = response.context["action_rows"]
+    assert [row["why"] for row in rows] == [
+        "Missed doses in the last 24 h", *["Draft: activate or change it"] * 2
+    ]
+    # The newest drafts first; the fourth draft waits.
+    drafts = TaperPlan.objects.filter(status="draft").order_by("-updated_at", "-id")
+    assert [row["plan"].pk for row in rows[1:]] == [plan.pk for plan in drafts[:2]]
+    assert response.context["action_more"]
+    assert "The 3 most recently changed are shown" in response.content.decode()
