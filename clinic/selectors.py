@@ -9,10 +9,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Value
+from django.db import connection
+from django.db.models import Count, F, Prefetch, Q
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
 import taper
 from planner import continuity, medicines, overlap
@@ -97,16 +99,6 @@ REVISION_WAITS = "A revision waits for review"
 FACTS_CHANGED_WHY = "Facts changed since this plan was approved"
 
 
-def _waiting_reason(plan: TaperPlan) -> str:
-    if plan.status == PlanStatus.PENDING_REVIEW:
-        return "Waits for review"
-    if plan.status == PlanStatus.APPROVED:
-        return "Approved: activate it"
-    if plan.requires_review:
-        return "Draft: submit it for review"
-    return "Draft: activate or change it"
-
-
 def id_url(name: str) -> Any:
     """``reverse(name, args=[pk])`` for many rows at the cost of one reversal: a page of
     rows reversed each link on its own (about 150 a request, issue #18)."""
@@ -148,105 +140,233 @@ def _page_number(page: Any) -> int:
         return 1
 
 
+# The tables, by name (tests/planner/test_dashboard.py checks them against the models).
+DASHBOARD_TABLES = ("planner_taperplan", "planner_patient", "planner_planrevision",
+                    "reminders_dose")
+_WAITING = (PlanStatus.DRAFT, PlanStatus.PENDING_REVIEW, PlanStatus.APPROVED)
+# The dashboard's lists as SQL of their own (issue #18): the same reads through the ORM
+# spent more CPU building the SQL of their subqueries (about 10 ms a request) than the
+# database spent answering them. Each list walks an index and stops at its limit.
+# Each part: the plans' rows, and why (a parameter), for the ids its subquery finds.
+_NEEDS_ACTION_SQL = (
+    # Running plans with missed doses in the last 24 h (the partial index dose_missed_due).
+    "SELECT p.id, p.status, p.requires_review, p.updated_at, p.patient_id, q.given_name, "
+    "q.family_name, %s FROM planner_taperplan p JOIN planner_patient q ON q.id = p.patient_id "
+    "WHERE p.id IN (SELECT d.plan_id FROM reminders_dose d "
+    "JOIN planner_taperplan p2 ON p2.id = d.plan_id "
+    "JOIN planner_patient q2 ON q2.id = p2.patient_id WHERE d.status = 'missed' "
+    "AND d.due_at >= %s AND d.due_at <= %s AND p2.status = 'active' "
+    "AND q2.clinic_id = %s ORDER BY d.due_at DESC LIMIT %s) "
+    # Drafts and plans waiting for review or activation (plan_waiting_updated).
+    "UNION ALL "
+    "SELECT p.id, p.status, p.requires_review, p.updated_at, p.patient_id, q.given_name, "
+    "q.family_name, %s FROM planner_taperplan p JOIN planner_patient q ON q.id = p.patient_id "
+    "WHERE p.id IN (SELECT p2.id FROM planner_taperplan p2 "
+    "JOIN planner_patient q2 ON q2.id = p2.patient_id "
+    "WHERE p2.status IN (%s, %s, %s) AND q2.clinic_id = %s "
+    "ORDER BY p2.updated_at DESC LIMIT %s) "
+    # A revision waiting for review (revision_pending).
+    "UNION ALL "
+    "SELECT p.id, p.status, p.requires_review, p.updated_at, p.patient_id, q.given_name, "
+    "q.family_name, %s FROM planner_taperplan p JOIN planner_patient q ON q.id = p.patient_id "
+    "WHERE p.id IN (SELECT r.plan_id FROM planner_planrevision r "
+    "JOIN planner_taperplan p2 ON p2.id = r.plan_id "
+    "JOIN planner_patient q2 ON q2.id = p2.patient_id WHERE r.review_state = 'pending' "
+    "AND q2.clinic_id = %s ORDER BY r.created_at DESC LIMIT %s) "
+    # Running plans approved before the patient's risk facts changed (FACTS_CHANGED;
+    # the partial index patient_facts_changed).
+    "UNION ALL "
+    "SELECT p.id, p.status, p.requires_review, p.updated_at, p.patient_id, q.given_name, "
+    "q.family_name, %s FROM planner_taperplan p JOIN planner_patient q ON q.id = p.patient_id "
+    "WHERE p.id IN (SELECT p2.id FROM planner_taperplan p2 "
+    "JOIN planner_patient q2 ON q2.id = p2.patient_id "
+    "JOIN planner_planrevision r ON r.id = p2.current_revision_id WHERE p2.status = 'active' "
+    "AND q2.clinic_id = %s AND q2.risk_facts_changed_at > r.created_at "
+    "ORDER BY q2.risk_facts_changed_at DESC LIMIT %s)"
+)
+# Running plans that are not in the list above (not missed in the last 24 h, no
+# revision waiting, facts unchanged), by the patient's name (patient_clinic_name).
+_RUNNING_FROM = (
+    "FROM planner_taperplan p JOIN planner_patient q ON q.id = p.patient_id "
+    "LEFT JOIN planner_planrevision r ON r.id = p.current_revision_id "
+    "WHERE q.clinic_id = %s AND p.status = 'active' "
+    "AND NOT EXISTS (SELECT 1 FROM reminders_dose d WHERE d.plan_id = p.id AND d.status = 'missed' "
+    "AND d.due_at >= %s AND d.due_at <= %s) "
+    "AND NOT EXISTS (SELECT 1 FROM planner_planrevision w WHERE w.plan_id = p.id "
+    "AND w.review_state = 'pending') "
+    "AND NOT (q.risk_facts_changed_at IS NOT NULL AND r.created_at IS NOT NULL "
+    "AND q.risk_facts_changed_at > r.created_at)"
+)
+_NAME_WORD = (
+    " AND (UPPER(q.family_name) LIKE UPPER(%s) ESCAPE '\\' "
+    "OR UPPER(q.given_name) LIKE UPPER(%s) ESCAPE '\\')"
+)
+
+
+def _db_datetime(value: dt.datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _read_datetime(value: Any) -> dt.datetime:
+    """A timestamp as the driver returns it: PostgreSQL's aware, SQLite's text in UTC."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    assert isinstance(value, dt.datetime)
+    return value if timezone.is_aware(value) else value.replace(tzinfo=dt.UTC)
+
+
+def _read_date(value: Any) -> dt.date | None:
+    return parse_date(value) if isinstance(value, str) else value
+
+
+def _when(at: dt.datetime) -> str:
+    """A moment in the current time zone as the dashboard shows it ("Y-m-d H:i T")."""
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _like(word: str) -> str:
+    """``word`` anywhere, as Django's icontains matches it."""
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+_STATUS_TEXT = {status.value: str(status.label).lower() for status in PlanStatus}
+
+
+def _waiting_reason_of(status: str, requires_review: bool) -> str:
+    if status == PlanStatus.PENDING_REVIEW:
+        return "Waits for review"
+    if status == PlanStatus.APPROVED:
+        return "Approved: activate it"
+    if requires_review:
+        return "Draft: submit it for review"
+    return "Draft: activate or change it"
+
+
 def _needs_action(
     clinic_id: int, window: tuple[dt.datetime, dt.datetime]
 ) -> tuple[list[dict[str, Any]], bool]:
     """The plans that need someone to act, at most ACTION_LIMIT, and whether there are
-    more: running plans with missed doses in the last 24 h first (newest miss first),
-    then drafts and plans waiting for review or activation, plans with a revision
-    waiting and running plans approved before the patient's risk facts changed, most
-    recently changed first. Each kind is read from its own index (dose_missed_due,
-    plan_waiting_updated, revision_pending, patient_facts_changed) and stops after
-    ACTION_LIMIT + 1 plans, in one query; a second reads the rows shown. Neither reads
-    every plan of the clinic."""
+    more: running plans with missed doses in the last 24 h first, then drafts and plans
+    waiting for review or activation, plans with a revision waiting and running plans
+    approved before the patient's risk facts changed, most recently changed first. Each
+    kind is read from its own index and stops after ACTION_LIMIT + 1 plans (4 × that
+    many missed doses: most plans have three a day); one query, which never reads every
+    plan of the clinic."""
     cap = ACTION_LIMIT + 1
-    # Most plans have three doses a day: 4 × the cap of the newest misses finds the cap's
-    # plans (a plan missing more only takes more of the rows).
-    missed = (
-        Dose.objects.filter(
-            status=DoseStatus.MISSED, due_at__range=window,
-            plan__status=PlanStatus.ACTIVE, plan__patient__clinic_id=clinic_id,
-        )
-        .order_by("-due_at")
-        .values("plan_id")[: 4 * cap]
-    )
-    waiting = (
-        TaperPlan.objects.filter(
-            patient__clinic_id=clinic_id,
-            status__in=[PlanStatus.DRAFT, PlanStatus.PENDING_REVIEW, PlanStatus.APPROVED],
-        )
-        .order_by("-updated_at")
-        .values("pk")[:cap]
-    )
-    revising = (
-        PlanRevision.objects.filter(
-            review_state=RevisionReview.PENDING, plan__patient__clinic_id=clinic_id
-        )
-        .order_by("-created_at")
-        .values("plan_id")[:cap]
-    )
-    facts = (
-        TaperPlan.objects.filter(FACTS_CHANGED, patient__clinic_id=clinic_id)
-        .order_by("-patient__risk_facts_changed_at")
-        .values("pk")[:cap]
-    )
-
-    def part(ids: Any, reason: str) -> Any:
-        # The limit stays inside IN (…): SQLite allows none on a member of a UNION.
-        return TaperPlan.objects.filter(pk__in=ids).order_by().values_list(
-            "pk", Value(reason), "updated_at"
-        )
-
-    found = list(
-        part(missed, MISSED_TODAY).union(
-            part(waiting, ""), part(revising, REVISION_WAITS), part(facts, FACTS_CHANGED_WHY),
-            all=True,
-        )
-    )
+    start, end = (_db_datetime(at) for at in window)
+    with connection.cursor() as cursor:
+        cursor.execute(_NEEDS_ACTION_SQL, [
+            MISSED_TODAY, start, end, clinic_id, 4 * cap,
+            "", *_WAITING, clinic_id, cap,
+            REVISION_WAITS, clinic_id, cap,
+            FACTS_CHANGED_WHY, clinic_id, cap,
+        ])
+        found = cursor.fetchall()
     # A plan found for two reasons shows the first of: missed doses, a revision waiting,
     # facts changed, its status ("").
     priority = {MISSED_TODAY: 0, REVISION_WAITS: 1, FACTS_CHANGED_WHY: 2, "": 3}
-    why: dict[int, str] = {}
-    for plan_id, reason, _at in found:
-        if priority[reason] < priority[why.get(plan_id, "")]:
-            why[plan_id] = reason
-        else:
-            why.setdefault(plan_id, reason)
-    # Missed doses first, then the most recently changed.
-    order = [p for _missed, _at, p in sorted(
-        {(why[p] != MISSED_TODAY, -at.timestamp(), -p) for p, _reason, at in found}
-    )]
-    order = [-p for p in order]
-    shown = order[:ACTION_LIMIT]
-    plans = TaperPlan.objects.filter(pk__in=shown).select_related(
-        "patient", "current_revision"
-    ).only(*_DASHBOARD_ROW).order_by()
-    by_id = {plan.pk: plan for plan in plans}
+    plans: dict[int, dict[str, Any]] = {}
+    for pk, status, requires_review, updated_at, patient_id, given, family, why in found:
+        known = plans.get(pk)
+        if known is not None and priority[known["why"]] <= priority[why]:
+            continue
+        plans[pk] = {
+            "pk": pk, "why": why, "status_value": status, "requires_review": requires_review,
+            "updated_at": _read_datetime(updated_at), "patient_id": patient_id,
+            "name": f"{given} {family}",
+        }
+    order = sorted(
+        plans.values(),
+        key=lambda row: (row["why"] != MISSED_TODAY, -row["updated_at"].timestamp(), -row["pk"]),
+    )
+    patient_url, plan_url = id_url("patient"), id_url("plan")
+    rows = order[:ACTION_LIMIT]
+    for row in rows:
+        row["why"] = row["why"] or _waiting_reason_of(row["status_value"], row["requires_review"])
+        row["status"] = _STATUS_TEXT.get(row["status_value"], row["status_value"])
+        row["patient_url"] = patient_url(row["patient_id"])
+        row["plan_url"] = plan_url(row["pk"])
+        row["plan_label"] = f"Plan {row['pk']}"
+        row["updated"] = _when(row["updated_at"])
+    return rows, len(order) > ACTION_LIMIT
+
+
+def _running_page(
+    clinic_id: int, window: tuple[dt.datetime, dt.datetime], search: str, page: Any
+) -> tuple[RunningPage, list[dict[str, Any]]]:
+    """A page of the running plans not needing action, by the patient's name, and how
+    many there are up to RUNNING_COUNT_LIMIT: two queries that stop at their limit."""
+    start, end = (_db_datetime(at) for at in window)
+    where, params = _RUNNING_FROM, [clinic_id, start, end]
+    for word in search.split():
+        where += _NAME_WORD
+        params += [_like(word), _like(word)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM (SELECT 1 {where} LIMIT %s) found",  # noqa: S608
+            [*params, RUNNING_COUNT_LIMIT + 1],
+        )
+        count = cursor.fetchone()[0]
+        number = _page_number(page)
+        if count <= RUNNING_COUNT_LIMIT:
+            # A page past the last shows the last, as before.
+            number = min(number, max(1, -(-count // DASHBOARD_PAGE_SIZE)))
+        cursor.execute(
+            f"SELECT p.id, p.patient_id, q.given_name, q.family_name, r.end_date {where} "
+            "ORDER BY q.family_name, q.given_name, p.patient_id, p.id LIMIT %s OFFSET %s",
+            [*params, DASHBOARD_PAGE_SIZE + 1, (number - 1) * DASHBOARD_PAGE_SIZE],
+        )
+        found = cursor.fetchall()
+    rest = RunningPage(
+        number=number,
+        count=count if count <= RUNNING_COUNT_LIMIT else None,
+        has_next=len(found) > DASHBOARD_PAGE_SIZE,
+    )
+    found = found[:DASHBOARD_PAGE_SIZE]
+    counts: dict[int, dict[str, int]] = {}
+    if found:
+        for row in (
+            Dose.objects.filter(plan_id__in=[pk for pk, *_rest in found], due_at__range=window)
+            .exclude(status=DoseStatus.CANCELLED)
+            .values("plan_id", "status")
+            .annotate(n=Count("id"))
+            .order_by()
+        ):
+            counts.setdefault(row["plan_id"], {})[row["status"]] = row["n"]
     patient_url, plan_url = id_url("patient"), id_url("plan")
     rows = []
-    for plan_id in shown:
-        plan = by_id.get(plan_id)
-        if plan is None:  # changed between the two reads
-            continue
+    for pk, patient_id, given, family, end_date in found:
+        by_status = counts.get(pk, {})
         rows.append({
-            "plan": plan,
-            "why": why[plan_id] or _waiting_reason(plan),
-            "name": f"{plan.patient.given_name} {plan.patient.family_name}",
-            "patient_url": patient_url(plan.patient_id),
-            "plan_url": plan_url(plan.pk),
-            "status": plan.get_status_display().lower(),
+            "pk": pk,
+            "patient_id": patient_id,
+            "name": f"{given} {family}",
+            "patient_url": patient_url(patient_id),
+            "plan_url": plan_url(pk),
+            "ends": _read_date(end_date),
+            "due": sum(by_status.values()),
+            "taken": by_status.get(DoseStatus.TAKEN, 0),
+            "missed": by_status.get(DoseStatus.MISSED, 0),
         })
-    return rows, len(order) > ACTION_LIMIT
+        # Shown as text: the template's number formatting was much of its time (#18).
+        shown = rows[-1]
+        shown.update(
+            plan_label=f"Plan {pk}", taken_due=f"{shown['taken']} / {shown['due']}",
+            missed_text=str(shown["missed"]),
+            ends_text=formats.date_format(shown["ends"]) if shown["ends"] else "None",
+        )
+    return rest, rows
 
 
 def dashboard(*, clinic_id: int, search: str = "", page: Any = 1) -> dict[str, Any]:
     """The clinic's triage list (issue #18): open abrupt-stop alerts first, then plans
-    that need someone to act (running plans with missed doses in the last 24 h first,
-    then drafts, plans waiting for review or activation, revisions waiting and running
-    plans whose patient's risk facts changed, most recently changed first), then every
-    other running plan by the patient's name, a page at a time and searchable. The number
-    of queries and the rows each reads do not grow with the clinic's plans: every list is
-    read from an index and stops at its page (docs/reliability.md)."""
+    with symptoms rising, then plans that need someone to act (running plans with missed
+    doses in the last 24 h first, then drafts, plans waiting for review or activation,
+    revisions waiting and running plans whose patient's risk facts changed, most
+    recently changed first), then every other running plan by the patient's name, a
+    page at a time and searchable. The number of queries and the rows each reads do not
+    grow with the clinic's plans: every list is read from an index and stops at its
+    limit (docs/reliability.md)."""
     now = timezone.now()
     window = (now - dt.timedelta(hours=24), now)
     alerts = (
@@ -256,82 +376,23 @@ def dashboard(*, clinic_id: int, search: str = "", page: Any = 1) -> dict[str, A
         .order_by("raised_at")
     )
     action_rows, action_more = _needs_action(clinic_id, window)
-    patient_url, plan_url = id_url("patient"), id_url("plan")
-    # Running plans that are not in the list above, by the patient's name: read in the
-    # order of the index patient_clinic_name, so a page stops after its rows.
-    missed_today = Exists(
-        Dose.objects.filter(plan_id=OuterRef("pk"), status=DoseStatus.MISSED, due_at__range=window)
-    )
-    revision_waits = Exists(
-        PlanRevision.objects.filter(plan_id=OuterRef("pk"), review_state=RevisionReview.PENDING)
-    )
-    running = (
-        TaperPlan.objects.filter(patient__clinic_id=clinic_id, status=PlanStatus.ACTIVE)
-        .exclude(missed_today)
-        .exclude(revision_waits)
-        .exclude(FACTS_CHANGED)
-    )
     search = search.strip()[:100]
-    if search:
-        words = Q()
-        for word in search.split():
-            words &= Q(patient__family_name__icontains=word) | Q(
-                patient__given_name__icontains=word
-            )
-        running = running.filter(words)
-    count = running.order_by().values("pk")[: RUNNING_COUNT_LIMIT + 1].count()
-    number = _page_number(page)
-    if count <= RUNNING_COUNT_LIMIT:
-        # A page past the last shows the last, as before.
-        number = min(number, max(1, -(-count // DASHBOARD_PAGE_SIZE)))
-    offset = (number - 1) * DASHBOARD_PAGE_SIZE
-    page_plans: list[TaperPlan] = list(
-        running.select_related("patient", "current_revision")
-        .only(*_DASHBOARD_ROW)
-        .order_by("patient__family_name", "patient__given_name", "patient_id", "id")[
-            offset : offset + DASHBOARD_PAGE_SIZE + 1
-        ]
-    )
-    rest = RunningPage(
-        number=number,
-        count=count if count <= RUNNING_COUNT_LIMIT else None,
-        has_next=len(page_plans) > DASHBOARD_PAGE_SIZE,
-    )
-    page_plans = page_plans[:DASHBOARD_PAGE_SIZE]
-    counts: dict[int, dict[str, int]] = {}
-    for row in (
-        Dose.objects.filter(plan_id__in=[plan.pk for plan in page_plans], due_at__range=window)
-        .exclude(status=DoseStatus.CANCELLED)
-        .values("plan_id", "status")
-        .annotate(n=Count("id"))
-    ):
-        counts.setdefault(row["plan_id"], {})[row["status"]] = row["n"]
-    rest_rows = []
-    for plan in page_plans:
-        by_status = counts.get(plan.pk, {})
-        revision = plan.current_revision
-        rest_rows.append({
-            "plan": plan,
-            "name": f"{plan.patient.given_name} {plan.patient.family_name}",
-            "patient_url": patient_url(plan.patient_id),
-            "plan_url": plan_url(plan.pk),
-            "ends": revision.end_date if revision is not None else None,
-            "due": sum(by_status.values()),
-            "taken": by_status.get(DoseStatus.TAKEN, 0),
-            "missed": by_status.get(DoseStatus.MISSED, 0),
-        })
+    rest, rest_rows = _running_page(clinic_id, window, search, page)
+    patient_url, plan_url = id_url("patient"), id_url("plan")
     rising = checkin.symptoms_rising_first(clinic_id=clinic_id, limit=RISING_LIMIT)
     answers_url, hold_url = id_url("patient_dose_history"), id_url("plan_hold_symptoms")
     revise_url = id_url("plan_revise")
-    for row in rising:
-        plan = row["plan"]
-        row.update(
+    for shown in rising:
+        plan = shown["plan"]
+        shown.update(
             name=f"{plan.patient.given_name} {plan.patient.family_name}",
             patient_url=patient_url(plan.patient_id),
             plan_url=plan_url(plan.pk),
             answers_url=answers_url(plan.patient_id),
             hold_url=hold_url(plan.pk),
             revise_url=revise_url(plan.pk),
+            plan_label=f"Plan {plan.pk}",
+            since=_when(plan.rising_since),
         )
     return {
         "alerts": alerts,
@@ -494,7 +555,7 @@ def pace_comparison(engine_input: dict[str, Any]) -> list[dict[str, Any]]:
     paces: list[tuple[str, Any]] = [("Protocol pace", "standard"), ("Slower (× 1.5)", "slower")]
     if isinstance(chosen, dict):
         paces.append(("Custom", chosen))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for label, pace in paces:
         row: dict[str, Any] = {"label": label, "chosen": pace == chosen}
         try:

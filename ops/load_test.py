@@ -102,6 +102,10 @@ class Result:
     max_ms: float = 0.0
     errors: int = 0
     error_detail: str = ""
+    # CPU time per request of the gunicorn workers and of PostgreSQL's backends for this
+    # database, from /proc: steadier than wall time on a machine other work is loading.
+    app_cpu_ms: float | None = None
+    db_cpu_ms: float | None = None
 
 
 def patient_sizes(text: str) -> list[int]:
@@ -129,6 +133,19 @@ def sweep_ratios(runs: dict[int, list[Result]]) -> list[str]:
                 continue
             parts.append(f"{size}: {result.p50_ms:.1f} ms ({result.p50_ms / first:.2f} ×)")
         lines.append(f"{name:<10} " + ", ".join(parts))
+    # The same for the CPU each request cost (app + database), where it was measured.
+    for name in base:
+        cpu_of = {
+            size: (r.app_cpu_ms or 0) + (r.db_cpu_ms or 0)
+            for size in sizes
+            for r in runs[size]
+            if r.name == name and not r.note and r.app_cpu_ms is not None
+        }
+        if len(cpu_of) == len(sizes) and cpu_of[sizes[0]] > 0:
+            lines.append(f"{name + ' CPU':<10} " + ", ".join(
+                f"{size}: {cpu_of[size]:.1f} ms ({cpu_of[size] / cpu_of[sizes[0]]:.2f} ×)"
+                for size in sizes
+            ))
     return lines
 
 
@@ -544,6 +561,40 @@ def probe(port: int, path: str, cookie: str) -> int:
         return int(error.code)
 
 
+def cpu_seconds(gunicorn_pid: int, database: str) -> dict[int, tuple[str, float]]:
+    """CPU time (user + system) so far of each gunicorn worker ("app") and each
+    PostgreSQL backend serving ``database`` ("db"), by process id; empty where /proc
+    cannot be read (not Linux, or PostgreSQL on another machine)."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    found: dict[int, tuple[str, float]] = {}
+    marker = f" {database} ".encode()
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            pid, ppid = int(entry.name), int(fields[1])
+            used = (int(fields[11]) + int(fields[12])) / ticks
+            if ppid == gunicorn_pid:
+                found[pid] = ("app", used)
+                continue
+            # A backend's title: "postgres: USER DATABASE HOST(PORT) STATE".
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ") + b" "
+            if title.startswith(b"postgres: ") and marker in title:
+                found[pid] = ("db", used)
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def cpu_used(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]],
+             kind: str) -> float | None:
+    """Seconds of CPU the processes of one kind used between two readings; None if no
+    such process was seen."""
+    seen = [pid for pid, (k, _s) in after.items() if k == kind]
+    if not seen:
+        return None
+    return sum(after[pid][1] - before.get(pid, (kind, 0.0))[1] for pid in seen)
+
+
 def run_wrk(args: argparse.Namespace, target: Target, work: Path) -> Result:
     result = Result(target.name)
     statuses = {probe(args.port, path, cookie) for path, cookie in target.requests[:3]}
@@ -554,6 +605,8 @@ def run_wrk(args: argparse.Namespace, target: Target, work: Path) -> Result:
     targets_file.write_text("".join(f"{path}\t{cookie}\n" for path, cookie in target.requests))
     script = work / "load.lua"
     script.write_text(WRK_SCRIPT)
+    database = database_name(args.database_url)
+    cpu_before = cpu_seconds(args.gunicorn_pid, database)
     completed = subprocess.run(
         [
             "wrk",
@@ -574,6 +627,7 @@ def run_wrk(args: argparse.Namespace, target: Target, work: Path) -> Result:
         text=True,
         check=True,
     )
+    cpu_after = cpu_seconds(args.gunicorn_pid, database)
     line = next(x for x in completed.stdout.splitlines() if x.startswith("WRK_RESULT "))
     data = json.loads(line.removeprefix("WRK_RESULT "))
     socket_errors = {k: data[k] for k in ("connect", "read", "write", "timeout") if data[k]}
@@ -587,7 +641,16 @@ def run_wrk(args: argparse.Namespace, target: Target, work: Path) -> Result:
     details = [f"{data['not_200']} not 200"] if data["not_200"] else []
     details += [f"{v} {k}" for k, v in socket_errors.items()]
     result.error_detail = ", ".join(details)
+    if result.requests:
+        for kind in ("app", "db"):
+            used = cpu_used(cpu_before, cpu_after, kind)
+            if used is not None:
+                setattr(result, f"{kind}_cpu_ms", used * 1000 / result.requests)
     return result
+
+
+def cpu(ms: float | None) -> str:
+    return "?" if ms is None else f"{ms:.1f}"
 
 
 def print_table(args: argparse.Namespace, results: list[Result]) -> None:
@@ -598,7 +661,7 @@ def print_table(args: argparse.Namespace, results: list[Result]) -> None:
     )
     header = (
         f"{'target':<10} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
-        f"{'p99 ms':>8} {'max ms':>8} {'errors':>7}"
+        f"{'p99 ms':>8} {'max ms':>8} {'errors':>7} {'CPU ms/req: app':>16} {'db':>5}"
     )
     print(header)
     print("-" * len(header))
@@ -608,7 +671,8 @@ def print_table(args: argparse.Namespace, results: list[Result]) -> None:
             continue
         print(
             f"{r.name:<10} {r.requests:>9,} {r.rps:>8.1f} {r.p50_ms:>8.1f} {r.p95_ms:>8.1f} "
-            f"{r.p99_ms:>8.1f} {r.max_ms:>8.1f} {r.errors:>7}"
+            f"{r.p99_ms:>8.1f} {r.max_ms:>8.1f} {r.errors:>7} {cpu(r.app_cpu_ms):>16} "
+            f"{cpu(r.db_cpu_ms):>5}"
             + (f"  ({r.error_detail})" if r.error_detail else "")
         )
 
@@ -643,6 +707,7 @@ def run_size(args: argparse.Namespace, names: list[str], work: Path) -> list[Res
             cwd=ROOT,
             start_new_session=True,
         )
+        args.gunicorn_pid = gunicorn.pid
         wait_until_up(args.port)
         results = []
         for name in names:

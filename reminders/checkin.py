@@ -281,7 +281,7 @@ def symptoms_rising_first(*, clinic_id: int, limit: int) -> list[dict[str, Any]]
     each plan (with ``rising_since``) and the length of its one-click hold, read as two
     keys of the stored output rather than the whole plan. One query."""
     output = "plan__current_revision__engine_output"
-    rows = []
+    rows: list[dict[str, Any]] = []
     for check_in in (
         _rising_checkins(clinic_id)
         .select_related("plan__patient")
