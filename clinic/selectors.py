@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q
+from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -71,18 +71,6 @@ def sorted_flags(flags: list[dict[str, Any]]) -> list[dict[str, Any]]:
 _REVISION_JSON = ("current_revision__engine_input", "current_revision__engine_output")
 
 
-# A running plan approved before the patient's risk facts last changed (issue #15).
-FACTS_CHANGED = Q(
-    status=PlanStatus.ACTIVE,
-    patient__risk_facts_changed_at__gt=F("current_revision__created_at"),
-)
-# What the dashboard's rows show, and nothing more: building 75 rows of three whole
-# models each was a good part of the page's time (issue #18).
-_DASHBOARD_ROW = (
-    "status", "updated_at", "requires_review",
-    "patient", "patient__given_name", "patient__family_name",
-    "current_revision", "current_revision__end_date",
-)
 DASHBOARD_PAGE_SIZE = 25
 # A triage list shows the 25 most urgent; the rest wait on the patient list.
 ACTION_LIMIT = 25
@@ -173,7 +161,7 @@ _NEEDS_ACTION_SQL = (
     "JOIN planner_taperplan p2 ON p2.id = r.plan_id "
     "JOIN planner_patient q2 ON q2.id = p2.patient_id WHERE r.review_state = 'pending' "
     "AND q2.clinic_id = %s ORDER BY r.created_at DESC LIMIT %s) "
-    # Running plans approved before the patient's risk facts changed (FACTS_CHANGED;
+    # Running plans approved before the patient's risk facts last changed (issue #15;
     # the partial index patient_facts_changed).
     "UNION ALL "
     "SELECT p.id, p.status, p.requires_review, p.updated_at, p.patient_id, q.given_name, "

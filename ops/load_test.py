@@ -19,6 +19,7 @@ import os
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -170,7 +171,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--targets", default="clinic,me,calendar", help="comma-separated: clinic, me, calendar"
     )
-    parser.add_argument("--keep-db", action="store_true", help="leave the database behind")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        help="split each target's duration into this many rounds, every size in turn in "
+        "each (default: 3 for a sweep, 1 otherwise)",
+    )
+    parser.add_argument("--keep-db", action="store_true", help="leave the databases behind")
     return parser.parse_args()
 
 
@@ -219,10 +227,6 @@ def production_env(args: argparse.Namespace, var_dir: Path) -> dict[str, str]:
         # measured without an access log, as they were before it shipped.
         "GUNICORN_ACCESS_LOG": "",
     }
-
-
-def manage(*command: str) -> None:
-    subprocess.run([PYTHON, "manage.py", *command], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
 
 
 # Patients the seed makes through the services in each clinic before copying them: every
@@ -505,8 +509,9 @@ def seed(args: argparse.Namespace) -> dict[str, list[tuple[str, str]]]:
                 plan_id=plan_id, reason=AlertReason.NO_CONFIRMED_DOSE,
                 since=now - dt.timedelta(hours=30 + k), raised_at=now - dt.timedelta(hours=6 + k),
             )
-    # Sessions for 50 patients and feed addresses for 300, spread over every block.
-    for patient in patients[:: max(1, len(patients) // 300)][:300]:
+    # Sessions for 50 patients and feed addresses for 100, spread over every block: the
+    # same number at every size, so that a sweep compares like with like.
+    for patient in patients[:: max(1, len(patients) // 100)][:100]:
         tokens.append(feeds.feed_token_issue(patient=patient, by=None))
     for patient in patients[3 :: max(1, len(patients) // 50)][:50]:
         assert patient.user is not None
@@ -595,7 +600,7 @@ def cpu_used(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, f
     return sum(after[pid][1] - before.get(pid, (kind, 0.0))[1] for pid in seen)
 
 
-def run_wrk(args: argparse.Namespace, target: Target, work: Path) -> Result:
+def run_wrk(args: argparse.Namespace, target: Target, work: Path, seconds: int) -> Result:
     result = Result(target.name)
     statuses = {probe(args.port, path, cookie) for path, cookie in target.requests[:3]}
     if statuses != {200}:
@@ -605,7 +610,7 @@ def run_wrk(args: argparse.Namespace, target: Target, work: Path) -> Result:
     targets_file.write_text("".join(f"{path}\t{cookie}\n" for path, cookie in target.requests))
     script = work / "load.lua"
     script.write_text(WRK_SCRIPT)
-    database = database_name(args.database_url)
+    database = database_name(args.database_url_now)
     cpu_before = cpu_seconds(args.gunicorn_pid, database)
     completed = subprocess.run(
         [
@@ -615,7 +620,7 @@ def run_wrk(args: argparse.Namespace, target: Target, work: Path) -> Result:
             "--connections",
             str(args.connections),
             "--duration",
-            f"{args.duration}s",
+            f"{seconds}s",
             "--timeout",
             "10s",
             "--script",
@@ -653,9 +658,11 @@ def cpu(ms: float | None) -> str:
     return "?" if ms is None else f"{ms:.1f}"
 
 
-def print_table(args: argparse.Namespace, results: list[Result]) -> None:
+def print_table(args: argparse.Namespace, results: list[Result], rounds: int = 1) -> None:
     print(
-        f"\n{args.connections} connections, {args.duration} s per target, gunicorn 2 sync workers "
+        f"\n{args.connections} connections, {args.duration} s per target"
+        + (f" in {rounds} rounds" if rounds > 1 else "")
+        + ", gunicorn 2 sync workers "
         f"(DEBUG=0), PostgreSQL; {args.size} patients with active plans in {args.clinics} "
         "clinics"
     )
@@ -677,52 +684,101 @@ def print_table(args: argparse.Namespace, results: list[Result]) -> None:
         )
 
 
-def run_size(args: argparse.Namespace, names: list[str], work: Path) -> list[Result]:
-    """One size: a fresh database seeded with ``args.size`` patients, gunicorn, wrk."""
-    gunicorn: subprocess.Popen[bytes] | None = None
+@dataclass
+class Server:
+    """One size of the sweep: its database, its gunicorn and the requests of each target."""
+
+    size: int
+    database_url: str
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+    requests: dict[str, list[tuple[str, str]]] | None = None
+
+
+def size_database_url(url: str, size: int, sweep: bool) -> str:
+    """A sweep gives each size a database of its own (taper_load_100, …)."""
+    if not sweep:
+        return url
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database_name(url)}_{size}"))
+
+
+def start_size(args: argparse.Namespace, server: Server) -> None:
+    """A fresh database seeded with ``server.size`` patients, and gunicorn serving it."""
+    args.size = server.size
+    name = database_name(server.database_url)
+    print(f"recreating database {name}; migrating; seeding {server.size} patients")
+    recreate_database(server.database_url)
+    env = {**os.environ, "DATABASE_URL": server.database_url}
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput"], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL, env=env)
+    os.environ["DATABASE_URL"] = server.database_url
+    if "django" in sys.modules and getattr(sys.modules["django"], "apps", None) is not None:
+        from django.db import connections
+
+        # Seeding the next size in this process: the same server, another database.
+        connections["default"].close()
+        connections["default"].settings_dict["NAME"] = name
+    started = time.monotonic()
+    server.requests = seed(args)
+    print(f"seeded {args.size} patients in {time.monotonic() - started:.0f} s")
+    server.size = args.size
+    # What autovacuum does soon after on a live database: without statistics the planner
+    # takes a freshly seeded table for empty and picks nested loops.
+    analyze(server.database_url)
+    server.process = subprocess.Popen(
+        [GUNICORN, "planner.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{server.port}",
+         "--timeout", "30", "--log-level", "warning"],
+        cwd=ROOT,
+        start_new_session=True,
+        env=env,
+    )
+    wait_until_up(server.port)
+    # Every request once before measuring: the feed caches its body, the first request of
+    # a session reads more (planner.middleware), and the worker loads its templates.
+    for paths in server.requests.values():
+        for path, cookie in paths:
+            probe(server.port, path, cookie)
+
+
+def stop_size(server: Server) -> None:
+    if server.process is None:
+        return
+    os.killpg(server.process.pid, signal.SIGTERM)
     try:
-        print(f"recreating database {database_name(args.database_url)}; migrating; seeding")
-        recreate_database(args.database_url)
-        manage("migrate", "--noinput")
-        manage("collectstatic", "--noinput")
-        started = time.monotonic()
-        requests = seed(args)
-        print(f"seeded {args.size} patients in {time.monotonic() - started:.0f} s")
-        # What autovacuum does soon after on a live database: without statistics the
-        # planner takes a freshly seeded table for empty and picks nested loops.
-        analyze(args.database_url)
-        gunicorn = subprocess.Popen(
-            [
-                GUNICORN,
-                "planner.wsgi",
-                "--workers",
-                "2",
-                "--bind",
-                f"127.0.0.1:{args.port}",
-                "--timeout",
-                "30",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            start_new_session=True,
-        )
-        args.gunicorn_pid = gunicorn.pid
-        wait_until_up(args.port)
-        results = []
-        for name in names:
-            print(f"loading {name} for {args.duration} s")
-            results.append(run_wrk(args, Target(name, requests[name]), work))
-        print_table(args, results)
-        return results
-    finally:
-        if gunicorn is not None:
-            os.killpg(gunicorn.pid, signal.SIGTERM)
-            try:
-                gunicorn.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(gunicorn.pid, signal.SIGKILL)
-                gunicorn.wait()
+        server.process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait()
+
+
+def combined(name: str, rounds: list[Result]) -> Result:
+    """One target's rounds as one result: requests, errors and CPU added up; each
+    percentile the median of the rounds' (wrk reports percentiles, not every latency)."""
+    measured = [r for r in rounds if not r.note]
+    if not measured:
+        return Result(name, note=rounds[0].note)
+    total = sum(r.requests for r in measured)
+
+    def cpu_of(kind: str) -> float | None:
+        values: list[float | None] = [getattr(r, f"{kind}_cpu_ms") for r in measured]
+        if not total or any(v is None for v in values):
+            return None
+        return sum((v or 0.0) * r.requests for v, r in zip(values, measured, strict=True)) / total
+
+    return Result(
+        name,
+        requests=total,
+        rps=sum(r.rps for r in measured) / len(measured),
+        p50_ms=statistics.median(r.p50_ms for r in measured),
+        p95_ms=statistics.median(r.p95_ms for r in measured),
+        p99_ms=statistics.median(r.p99_ms for r in measured),
+        max_ms=max(r.max_ms for r in measured),
+        errors=sum(r.errors for r in measured),
+        error_detail="; ".join(r.error_detail for r in measured if r.error_detail),
+        app_cpu_ms=cpu_of("app"),
+        db_cpu_ms=cpu_of("db"),
+    )
 
 
 def main() -> int:
@@ -734,19 +790,49 @@ def main() -> int:
     names = [name.strip() for name in args.targets.split(",") if name.strip()]
     work = Path(tempfile.mkdtemp(prefix="taper-load-"))
     os.environ.update(production_env(args, work))
-    runs: dict[int, list[Result]] = {}
+    sweep = len(args.patients) > 1
+    rounds = args.rounds if args.rounds else (3 if sweep else 1)
+    servers = [
+        Server(size, size_database_url(args.database_url, size, sweep), args.port + i)
+        for i, size in enumerate(args.patients)
+    ]
     try:
-        for size in args.patients:
-            args.size = size
-            runs[size] = run_size(args, names, work)
-        if len(runs) > 1:
-            print("\nmedian (p50) against the smallest size, measured in this one run:")
+        subprocess.run([PYTHON, "manage.py", "collectstatic", "--noinput"], cwd=ROOT,
+                       check=True, stdout=subprocess.DEVNULL)
+        for server in servers:
+            start_size(args, server)
+        # Every size is measured in each round, in turn: load from other work on the
+        # machine then falls on all sizes alike, and the ratios compare like with like.
+        seconds = max(1, round(args.duration / rounds))
+        measured: dict[int, dict[str, list[Result]]] = {s.size: {n: [] for n in names}
+                                                        for s in servers}
+        for number in range(1, rounds + 1):
+            for server in servers:
+                for name in names:
+                    print(f"round {number}/{rounds}: {server.size} patients, {name} for "
+                          f"{seconds} s")
+                    assert server.requests is not None
+                    assert server.process is not None
+                    args.port, args.gunicorn_pid = server.port, server.process.pid
+                    args.database_url_now = server.database_url
+                    result = run_wrk(args, Target(name, server.requests[name]), work, seconds)
+                    measured[server.size][name].append(result)
+        runs: dict[int, list[Result]] = {}
+        for server in servers:
+            args.size = server.size
+            runs[server.size] = [combined(n, measured[server.size][n]) for n in names]
+            print_table(args, runs[server.size], rounds=rounds)
+        if sweep:
+            print(f"\nmedian (p50) against the smallest size, measured in this one run "
+                  f"({rounds} rounds, the sizes in turn):")
             for line in sweep_ratios(runs):
                 print(line)
         return 1 if any(r.errors for results in runs.values() for r in results) else 0
     finally:
-        if not args.keep_db:
-            recreate_database(args.database_url, drop_only=True)
+        for server in servers:
+            stop_size(server)
+            if not args.keep_db:
+                recreate_database(server.database_url, drop_only=True)
         shutil.rmtree(work, ignore_errors=True)
 
 
