@@ -78,6 +78,10 @@ ACTION_LIMIT = 25
 # offers the search (an exact count read every running plan of the clinic on each request).
 RUNNING_COUNT_LIMIT = 100
 MISSED_TODAY = "Missed doses in the last 24 h"
+# The newest missed doses read for "needs action", per plan shown: twice as many as
+# plans finds them unless many plans missed more than two doses in the day (then the list
+# says there are more). Four times as many made PostgreSQL scan every plan to join them.
+MISSED_ROWS = 2
 # Plans with symptoms rising shown, longest waiting first.
 RISING_LIMIT = 20
 
@@ -135,42 +139,39 @@ _WAITING = (PlanStatus.DRAFT, PlanStatus.PENDING_REVIEW, PlanStatus.APPROVED)
 # The dashboard's lists as SQL of their own (issue #18): the same reads through the ORM
 # spent more CPU building the SQL of their subqueries (about 10 ms a request) than the
 # database spent answering them. Each list walks an index and stops at its limit.
-# Each part: the plans' rows, and why (a parameter), for the ids its subquery finds.
+# Each part: the plans' rows, and why (a parameter), read in its index's order and
+# limited (SQLite allows a limit in a member of a UNION only inside a subquery).
 _NEEDS_ACTION_SQL = (
     # Running plans with missed doses in the last 24 h (the partial index dose_missed_due).
-    "SELECT p.id, p.status, p.requires_review, p.updated_at, p.patient_id, q.given_name, "
-    "q.family_name, %s FROM planner_taperplan p JOIN planner_patient q ON q.id = p.patient_id "
-    "WHERE p.id IN (SELECT d.plan_id FROM reminders_dose d "
-    "JOIN planner_taperplan p2 ON p2.id = d.plan_id "
-    "JOIN planner_patient q2 ON q2.id = p2.patient_id WHERE d.status = 'missed' "
-    "AND d.due_at >= %s AND d.due_at <= %s AND p2.status = 'active' "
-    "AND q2.clinic_id = %s ORDER BY d.due_at DESC LIMIT %s) "
+    "SELECT * FROM (SELECT p.id, p.status, p.requires_review, p.updated_at, p.patient_id, "
+    "q.given_name, q.family_name, %s AS why FROM reminders_dose d "
+    "JOIN planner_taperplan p ON p.id = d.plan_id JOIN planner_patient q ON q.id = p.patient_id "
+    "WHERE d.status = 'missed' AND d.due_at >= %s AND d.due_at <= %s AND p.status = 'active' "
+    "AND q.clinic_id = %s ORDER BY d.due_at DESC LIMIT %s) missed "
     # Drafts and plans waiting for review or activation (plan_waiting_updated).
     "UNION ALL "
-    "SELECT p.id, p.status, p.requires_review, p.updated_at, p.patient_id, q.given_name, "
-    "q.family_name, %s FROM planner_taperplan p JOIN planner_patient q ON q.id = p.patient_id "
-    "WHERE p.id IN (SELECT p2.id FROM planner_taperplan p2 "
-    "JOIN planner_patient q2 ON q2.id = p2.patient_id "
-    "WHERE p2.status IN (%s, %s, %s) AND q2.clinic_id = %s "
-    "ORDER BY p2.updated_at DESC LIMIT %s) "
+    "SELECT * FROM (SELECT p.id, p.status, p.requires_review, p.updated_at, p.patient_id, "
+    "q.given_name, q.family_name, %s AS why FROM planner_taperplan p "
+    "JOIN planner_patient q ON q.id = p.patient_id "
+    "WHERE p.status IN (%s, %s, %s) AND q.clinic_id = %s "
+    "ORDER BY p.updated_at DESC LIMIT %s) waiting "
     # A revision waiting for review (revision_pending).
     "UNION ALL "
-    "SELECT p.id, p.status, p.requires_review, p.updated_at, p.patient_id, q.given_name, "
-    "q.family_name, %s FROM planner_taperplan p JOIN planner_patient q ON q.id = p.patient_id "
-    "WHERE p.id IN (SELECT r.plan_id FROM planner_planrevision r "
-    "JOIN planner_taperplan p2 ON p2.id = r.plan_id "
-    "JOIN planner_patient q2 ON q2.id = p2.patient_id WHERE r.review_state = 'pending' "
-    "AND q2.clinic_id = %s ORDER BY r.created_at DESC LIMIT %s) "
+    "SELECT * FROM (SELECT p.id, p.status, p.requires_review, p.updated_at, p.patient_id, "
+    "q.given_name, q.family_name, %s AS why FROM planner_planrevision r "
+    "JOIN planner_taperplan p ON p.id = r.plan_id JOIN planner_patient q ON q.id = p.patient_id "
+    "WHERE r.review_state = 'pending' AND q.clinic_id = %s "
+    "ORDER BY r.created_at DESC LIMIT %s) revising "
     # Running plans approved before the patient's risk facts last changed (issue #15;
     # the partial index patient_facts_changed).
     "UNION ALL "
-    "SELECT p.id, p.status, p.requires_review, p.updated_at, p.patient_id, q.given_name, "
-    "q.family_name, %s FROM planner_taperplan p JOIN planner_patient q ON q.id = p.patient_id "
-    "WHERE p.id IN (SELECT p2.id FROM planner_taperplan p2 "
-    "JOIN planner_patient q2 ON q2.id = p2.patient_id "
-    "JOIN planner_planrevision r ON r.id = p2.current_revision_id WHERE p2.status = 'active' "
-    "AND q2.clinic_id = %s AND q2.risk_facts_changed_at > r.created_at "
-    "ORDER BY q2.risk_facts_changed_at DESC LIMIT %s)"
+    "SELECT * FROM (SELECT p.id, p.status, p.requires_review, p.updated_at, p.patient_id, "
+    "q.given_name, q.family_name, %s AS why FROM planner_patient q "
+    "JOIN planner_taperplan p ON p.patient_id = q.id "
+    "JOIN planner_planrevision r ON r.id = p.current_revision_id "
+    "WHERE p.status = 'active' AND q.clinic_id = %s "
+    "AND q.risk_facts_changed_at > r.created_at "
+    "ORDER BY q.risk_facts_changed_at DESC LIMIT %s) facts"
 )
 # Running plans that are not in the list above (not missed in the last 24 h, no
 # revision waiting, facts unchanged), by the patient's name (patient_clinic_name).
@@ -237,14 +238,13 @@ def _needs_action(
     more: running plans with missed doses in the last 24 h first, then drafts and plans
     waiting for review or activation, plans with a revision waiting and running plans
     approved before the patient's risk facts changed, most recently changed first. Each
-    kind is read from its own index and stops after ACTION_LIMIT + 1 plans (4 × that
-    many missed doses: most plans have three a day); one query, which never reads every
-    plan of the clinic."""
+    kind is read from its own index and stops after ACTION_LIMIT + 1 plans (MISSED_ROWS ×
+    that many missed doses); one query, which never reads every plan of the clinic."""
     cap = ACTION_LIMIT + 1
     start, end = (_db_datetime(at) for at in window)
     with connection.cursor() as cursor:
         cursor.execute(_NEEDS_ACTION_SQL, [
-            MISSED_TODAY, start, end, clinic_id, 4 * cap,
+            MISSED_TODAY, start, end, clinic_id, MISSED_ROWS * cap,
             "", *_WAITING, clinic_id, cap,
             REVISION_WAITS, clinic_id, cap,
             FACTS_CHANGED_WHY, clinic_id, cap,
@@ -253,6 +253,8 @@ def _needs_action(
     # A plan found for two reasons shows the first of: missed doses, a revision waiting,
     # facts changed, its status ("").
     priority = {MISSED_TODAY: 0, REVISION_WAITS: 1, FACTS_CHANGED_WHY: 2, "": 3}
+    # All the newest missed doses read: older ones may wait behind them.
+    more = sum(1 for *_row, why in found if why == MISSED_TODAY) >= MISSED_ROWS * cap
     plans: dict[int, dict[str, Any]] = {}
     for pk, status, requires_review, updated_at, patient_id, given, family, why in found:
         known = plans.get(pk)
@@ -276,7 +278,7 @@ def _needs_action(
         row["plan_url"] = plan_url(row["pk"])
         row["plan_label"] = f"Plan {row['pk']}"
         row["updated"] = _when(row["updated_at"])
-    return rows, len(order) > ACTION_LIMIT
+    return rows, more or len(order) > ACTION_LIMIT
 
 
 def _running_page(

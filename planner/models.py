@@ -668,6 +668,13 @@ class Dose(models.Model):
             models.Index(
                 fields=["due_at"], condition=models.Q(status="missed"), name="dose_missed_due"
             ),
+            # Has this plan a missed dose in the last 24 h? (the dashboard's running plans,
+            # issue #18: the whole dose log of each plan was read to answer it).
+            models.Index(
+                fields=["plan", "due_at"],
+                condition=models.Q(status="missed"),
+                name="dose_missed_plan",
+            ),
         ]
 
     def __str__(self) -> str:

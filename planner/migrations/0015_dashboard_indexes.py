@@ -28,4 +28,8 @@ class Migration(migrations.Migration):
             model_name='taperplan',
             index=models.Index(condition=models.Q(('status__in', ['draft', 'pending_review', 'approved'])), fields=['updated_at'], name='plan_waiting_updated'),
         ),
+        migrations.AddIndex(
+            model_name='dose',
+            index=models.Index(condition=models.Q(('status', 'missed')), fields=['plan', 'due_at'], name='dose_missed_plan'),
+        ),
     ]
