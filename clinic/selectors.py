@@ -250,34 +250,36 @@ def _needs_action(
             FACTS_CHANGED_WHY, clinic_id, cap,
         ])
         found = cursor.fetchall()
-    # A plan found for two reasons shows the first of: missed doses, a revision waiting,
-    # facts changed, its status ("").
-    priority = {MISSED_TODAY: 0, REVISION_WAITS: 1, FACTS_CHANGED_WHY: 2, "": 3}
     # All the newest missed doses read: older ones may wait behind them.
-    more = sum(1 for *_row, why in found if why == MISSED_TODAY) >= MISSED_ROWS * cap
-    plans: dict[int, dict[str, Any]] = {}
-    for pk, status, requires_review, updated_at, patient_id, given, family, why in found:
-        known = plans.get(pk)
-        if known is not None and priority[known["why"]] <= priority[why]:
-            continue
-        plans[pk] = {
-            "pk": pk, "why": why, "status_value": status, "requires_review": requires_review,
-            "updated_at": _read_datetime(updated_at), "patient_id": patient_id,
-            "name": f"{given} {family}",
-        }
+    more = sum(1 for found_row in found if found_row[7] == MISSED_TODAY) >= MISSED_ROWS * cap
+    # A plan found for two reasons shows the first of: missed doses, a revision waiting,
+    # facts changed, its status (""). Rows are built for the plans shown only.
+    priority = {MISSED_TODAY: 0, REVISION_WAITS: 1, FACTS_CHANGED_WHY: 2, "": 3}
+    best: dict[int, tuple[Any, ...]] = {}
+    for found_row in found:
+        known = best.get(found_row[0])
+        if known is None or priority[found_row[7]] < priority[known[7]]:
+            best[found_row[0]] = found_row
     order = sorted(
-        plans.values(),
-        key=lambda row: (row["why"] != MISSED_TODAY, -row["updated_at"].timestamp(), -row["pk"]),
+        best.values(),
+        key=lambda row: (row[7] != MISSED_TODAY, -_read_datetime(row[3]).timestamp(), -row[0]),
     )
     patient_url, plan_url = id_url("patient"), id_url("plan")
-    rows = order[:ACTION_LIMIT]
-    for row in rows:
-        row["why"] = row["why"] or _waiting_reason_of(row["status_value"], row["requires_review"])
-        row["status"] = _STATUS_TEXT.get(row["status_value"], row["status_value"])
-        row["patient_url"] = patient_url(row["patient_id"])
-        row["plan_url"] = plan_url(row["pk"])
-        row["plan_label"] = f"Plan {row['pk']}"
-        row["updated"] = _when(row["updated_at"])
+    rows: list[dict[str, Any]] = []
+    for pk, status, requires_review, updated_at, patient_id, given, family, why in order[
+        :ACTION_LIMIT
+    ]:
+        rows.append({
+            "pk": pk,
+            "why": why or _waiting_reason_of(status, requires_review),
+            "status": _STATUS_TEXT.get(status, status),
+            "name": f"{given} {family}",
+            "patient_id": patient_id,
+            "patient_url": patient_url(patient_id),
+            "plan_url": plan_url(pk),
+            "plan_label": f"Plan {pk}",
+            "updated": _when(_read_datetime(updated_at)),
+        })
     return rows, more or len(order) > ACTION_LIMIT
 
 

@@ -4,9 +4,13 @@ served by gunicorn (2 workers, production settings) on PostgreSQL, driven by wrk
 Run: .venv/bin/python ops/load_test.py        (or `make load`)
 
 It sets up and tears down everything itself: it drops and recreates a database of its
-own (taper_load), migrates it, seeds fictional clinics, patients and active plans, starts
-gunicorn on 127.0.0.1, runs wrk against each target for a bounded time, prints a table
-and stops gunicorn. Every request must answer 200: anything else counts as an error.
+own (taper_load), migrates it, seeds fictional clinics, patients and active plans (25
+patients per clinic through the services, copied in the database to the clinic's size),
+starts gunicorn on 127.0.0.1, runs wrk against each target for a bounded time, prints a
+table with the CPU each request cost and stops gunicorn. Every request must answer 200:
+anything else counts as an error. A sweep (`--patients 100,1000,10000`) seeds every size
+in a database of its own (taper_load_100, ...) served by its own gunicorn, then measures
+the sizes in turn over rounds and prints each target's median against the smallest's.
 Needs wrk (`apt-get install wrk`) and PostgreSQL on 127.0.0.1 (see docs/reliability.md).
 """
 

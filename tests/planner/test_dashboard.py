@@ -235,3 +235,27 @@ def test_the_dashboards_own_sql_names_the_models_tables() -> None:
     assert set(selectors.DASHBOARD_TABLES) <= tables
     for table in selectors.DASHBOARD_TABLES:
         assert table in selectors._NEEDS_ACTION_SQL
+
+
+def test_the_load_tests_rounds_combine_into_one_result_per_target() -> None:
+    from ops import load_test
+
+    rounds = [
+        load_test.Result("clinic", requests=100, p50_ms=20.0, p95_ms=30.0, max_ms=50.0,
+                         app_cpu_ms=10.0, db_cpu_ms=2.0),
+        load_test.Result("clinic", requests=300, p50_ms=24.0, p95_ms=36.0, max_ms=90.0,
+                         app_cpu_ms=14.0, db_cpu_ms=4.0, errors=1),
+        load_test.Result("clinic", requests=200, p50_ms=22.0, p95_ms=31.0, max_ms=60.0,
+                         app_cpu_ms=12.0, db_cpu_ms=3.0),
+    ]
+    result = load_test.combined("clinic", rounds)
+    assert (result.requests, result.p50_ms, result.p95_ms, result.max_ms, result.errors) == (
+        600, 22.0, 31.0, 90.0, 1
+    )
+    # CPU per request over all the rounds' requests.
+    assert result.app_cpu_ms == pytest.approx((1000 + 4200 + 2400) / 600)
+    assert result.db_cpu_ms == pytest.approx((200 + 1200 + 600) / 600)
+    runs = {100: [result], 10000: [load_test.combined("clinic", rounds[1:2])]}
+    assert load_test.sweep_ratios(runs)[-1] == (
+        "clinic CPU 100: 16.0 ms (1.00 ×), 10000: 18.0 ms (1.12 ×)"
+    )
