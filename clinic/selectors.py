@@ -32,7 +32,7 @@ from planner.models import (
 )
 from planner.plan_reads import missed_dose_by_step
 from planner.roles import Role, has_role
-from reminders.amounts import units_words
+from reminders.amounts import with_words
 from reminders.caregivers import caregivers_listed
 from reminders.models import AbruptStopAlert, Dose, DoseStatus, Notice
 from reminders.preferences import email_failing_since
@@ -626,15 +626,6 @@ def medicine_in_words(output: dict[str, Any], product_id: str) -> str:
     return name[:1].lower() + name[1:]
 
 
-def _dose_words(dose: dict[str, Any], form: str) -> dict[str, Any]:
-    """A dose of the plan JSON with its tablets or volume in the active language
-    ("1½ comprimidos de 10 mg"): `units_text` is the engine's notation."""
-    if dose.get("product"):
-        item = taper.load_catalogue().product(dose["product"])
-        form = item.form if item is not None else form
-    return {**dose, "words": units_words(dose.get("units") or [], form) or dose.get("units_text")}
-
-
 def handout_page(plan: TaperPlan) -> dict[str, Any]:
     """The printable handout: the plan page's schedule, plus who it is for, what medicine
     in words, who prescribed it, when it was printed, and a tick grid with one column per
@@ -649,7 +640,6 @@ def handout_page(plan: TaperPlan) -> dict[str, Any]:
     output = revision.engine_output
     product_id = str(revision.engine_input.get("product", ""))
     item = medicines.product(product_id)
-    form = item.form if item is not None else "tablet"
     today = timezone.now().astimezone(ZoneInfo(plan.patient.home_timezone)).date()
     times = sorted({dose["time"] for step in output.get("steps") or [] for dose in step["doses"]})
     roles = {
@@ -660,7 +650,7 @@ def handout_page(plan: TaperPlan) -> dict[str, Any]:
     for day in context["days"]:
         if day["date"] < today:
             continue
-        by_time = {dose["time"]: _dose_words(dose, form) for dose in day["doses"]}
+        by_time = {dose["time"]: dose for dose in with_words(day["doses"], product_id)}
         grid.append({"date": day["date"], "cells": [by_time.get(time) for time in times]})
     steps = output.get("steps") or []
     last_day = dt.date.fromisoformat(steps[-1]["end_date"]) if steps else None
@@ -680,9 +670,7 @@ def handout_page(plan: TaperPlan) -> dict[str, Any]:
         "last_day_missed_dose": patient_words.missed_dose_rules(
             output.get("last_day_missed_dose") or [], last_day=last_day
         )[-1:],
-        "maintenance_doses": [_dose_words(dose, form) for dose in maintenance["doses"]]
-        if maintenance
-        else [],
+        "maintenance_doses": with_words(maintenance["doses"], product_id) if maintenance else [],
         "pharmacy_words": patient_words.pharmacy_words(item, context["pharmacy"]),
         "final_daily_mg": _final_daily_mg(revision.engine_input),
     }
