@@ -213,6 +213,13 @@ def alert_page(alert: AbruptStopAlert) -> dict[str, Any]:
         "acknowledged": next((e for e in events if e.kind == AlertEventKind.ACKNOWLEDGED), None),
         "can_acknowledge": alert.closed_at is None and AlertEventKind.ACKNOWLEDGED not in kinds,
         "is_open": alert.closed_at is None,
+        # What stopping this plan's drug suddenly risks: here, after sign-in, and not in
+        # the alert's e-mail (PHI-minimal).
+        "withdrawal": medicines.withdrawal_risk(
+            alert.plan.current_revision.engine_input.get("product")
+            if alert.plan.current_revision is not None
+            else None
+        ),
     }
 
 

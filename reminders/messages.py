@@ -42,7 +42,7 @@ SUBJECTS = {
     ReminderKind.REFILL: gettext_lazy("Pump refill due by {alarm_date}"),
     ReminderKind.CHECK_IN: gettext_lazy("How are you feeling? A short check-in"),
     ReminderKind.SUPPLY: gettext_lazy("Collect more of your medicine before {runs_out}"),
-    ReminderKind.ABRUPT_STOP_ALERT: "Abrupt-stop risk: patient {patient_ref}",
+    ReminderKind.ABRUPT_STOP_ALERT: "Abrupt-stop alert needs attention: patient {patient_ref}",
     ReminderKind.CHANNEL_FAILING: "Reminders cannot reach patient {patient_ref}",
 }
 
@@ -118,7 +118,13 @@ def _context(row: Reminder) -> dict[str, Any]:
     if row.kind == ReminderKind.ZONE_CHANGED:
         context["dropped_text"] = ", ".join(row.context.get("dropped", []))
     if row.kind == ReminderKind.ABRUPT_STOP_ALERT:
-        context["alert"] = AbruptStopAlert.objects.filter(pk=row.context.get("alert_id")).first()
+        # The e-mail names no drug, class, dose or symptom (PHI-minimal): only a link to
+        # the alert's page, which shows what happened and the withdrawal risk.
+        alert = AbruptStopAlert.objects.filter(pk=row.context.get("alert_id")).first()
+        context["alert"] = alert
+        context["alert_url"] = (
+            _url(reverse("alert", args=[alert.pk])) if alert is not None else context["plan_url"]
+        )
     return context
 
 
