@@ -214,8 +214,8 @@ WITHDRAWAL_RISK: dict[str, WithdrawalRisk] = {
         clinician=_(
             "Gabapentin and pregabalin labels: withdraw gradually over at least one week; "
             "abrupt withdrawal can bring on withdrawal symptoms and, in epilepsy, more "
-            "frequent seizures (the gabapentin label's warning 5.5 is titled \"Withdrawal "
-            "Precipitated Seizure, Status Epilepticus\")."
+            "frequent seizures (the gabapentin label's warning 5.5 is titled 'Withdrawal "
+            "Precipitated Seizure, Status Epilepticus')."
         ),
         patient_warning=_(
             "Stopping all at once can cause withdrawal symptoms (anxiety, poor sleep, nausea, "
