@@ -20,10 +20,10 @@ from typing import Any
 
 from django.utils.functional import Promise
 from django.utils.text import capfirst
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 
-from planner.display import full_date
+from planner.display import full_date, mg
 from planner.medicines import drug_label
 from taper.catalogue import Product
 from taper.dispensing import OrderLine, PharmacyOrder
@@ -249,3 +249,89 @@ def pharmacy_words(product: Product | None, order: PharmacyOrder | None) -> dict
         ],
         "storage": storage_text(order.storage),
     }
+
+
+# --- what a revision changed, for the patient's "your plan has changed" message ---------
+
+
+def _days(step: Mapping[str, Any]) -> int:
+    start = dt.date.fromisoformat(step["start_date"])
+    return (dt.date.fromisoformat(step["end_date"]) - start).days + 1
+
+
+def revision_change_facts(
+    previous_output: Mapping[str, Any], output: Mapping[str, Any], engine_input: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What the newest revision of a plan's input changed, as a code and numbers (the
+    engine's REVISED flag says it in English, for the clinician): stored in the
+    patient's reminder so that the message is written in the patient's language when it
+    is sent. ``previous_output``: the plan as it stood before (the version in force)."""
+    revisions = engine_input.get("revisions") or []
+    if not revisions:
+        return {}
+    last = revisions[-1]
+    day = dt.date.fromisoformat(last["from_date"])
+    if last["kind"] == "slow_down":
+        return {"change_kind": "slow_down"}
+    before = previous_output.get("steps") or []
+    steps = output.get("steps") or []
+    if not steps:
+        return {}
+    if before and day > dt.date.fromisoformat(before[-1]["end_date"]):
+        # After the last dosing day: the last level again, then stop (taper.revise).
+        final = steps[-1]
+        return {"change_kind": "after_end", "change_mg": str(final["daily_total_mg"]),
+                "change_days": _days(final)}  # fmt: skip
+    step = next(
+        (s for s in steps
+         if dt.date.fromisoformat(s["start_date"]) <= day <= dt.date.fromisoformat(s["end_date"])),
+        None,
+    )  # fmt: skip
+    if step is None:
+        return {}
+    if last["kind"] == "hold":
+        return {"change_kind": "hold", "change_mg": str(step["daily_total_mg"]),
+                "change_days": int(last.get("days") or 0)}  # fmt: skip
+    if last["kind"] == "step_back":
+        return {"change_kind": "step_back", "change_mg": str(step["daily_total_mg"]),
+                "change_days": _days(step)}  # fmt: skip
+    return {}
+
+
+def revision_change_text(facts: Mapping[str, Any]) -> str | None:
+    """The change in the patient's words and language, from revision_change_facts (or
+    "replacement_cancelled"); None for a reminder stored without them (its English
+    `change` is used as it is)."""
+    kind = facts.get("change_kind")
+    days = int(facts.get("change_days") or 0)
+    values = {"mg": mg(facts.get("change_mg") or 0), "days": days}
+    if kind == "hold":
+        return ngettext(
+            "you stay on %(mg)s mg a day for %(days)s more day; the later steps move that "
+            "much later",
+            "you stay on %(mg)s mg a day for %(days)s more days; the later steps move that "
+            "much later",
+            days,
+        ) % values
+    if kind == "step_back":
+        return ngettext(
+            "you go back to %(mg)s mg a day for %(days)s day, then go on lowering your dose "
+            "from there",
+            "you go back to %(mg)s mg a day for %(days)s days, then go on lowering your dose "
+            "from there",
+            days,
+        ) % values
+    if kind == "after_end":
+        return ngettext(
+            "you take %(mg)s mg a day again for %(days)s day, then stop",
+            "you take %(mg)s mg a day again for %(days)s days, then stop",
+            days,
+        ) % values
+    if kind == "slow_down":
+        return _("the rest of your plan goes more slowly, at the same doses")
+    if kind == "replacement_cancelled":
+        return _(
+            "the new plan that was to start then is cancelled; keep taking your current "
+            "plan as it is"
+        )
+    return None

@@ -16,9 +16,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from planner.clinic_phones import clinic_phones_text
-from planner.display import long_day
+from planner.display import full_date, long_day
 from planner.medicines import drug_label
 from planner.models import Patient, StaffMember
+from planner.patient_words import revision_change_text
 from planner.roles import Role
 from reminders import actions, caregivers
 from reminders.amounts import dose_amount
@@ -115,6 +116,12 @@ def _context(row: Reminder) -> dict[str, Any]:
         # A date only: which medicine and how much is on My plan (PHI-minimal).
         context["runs_out"] = long_day(row.context["runs_out_on"])
         context["my_plan_url"] = _url(reverse("patient_plan"))
+    if row.kind == ReminderKind.PLAN_REVISED:
+        if row.context.get("effective_from"):
+            context["effective_from"] = full_date(row.context["effective_from"])
+        # The change in the patient's language, from the code and numbers stored with the
+        # row (planner.patient_words); a row stored before them keeps its English words.
+        context["change"] = revision_change_text(row.context) or row.context.get("change", "")
     if row.kind == ReminderKind.ZONE_CHANGED:
         context["dropped_text"] = ", ".join(row.context.get("dropped", []))
     if row.kind == ReminderKind.ABRUPT_STOP_ALERT:
