@@ -12,7 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from planner.chart import dose_chart
-from planner.medicines import drug_label
+from planner.medicines import drug_label, withdrawal_risk
 from planner.models import Patient, PlanRevision, PlanStatus, TaperPlan
 from planner.patient_words import missed_dose_groups
 from planner.plan_reads import missed_dose_by_step
@@ -374,7 +374,9 @@ def plan_section(plan: TaperPlan, medicine: str, index: int) -> dict[str, Any]:
         "plan": plan,
         "key": f"plan-{index}",  # element ids of this section's chart and headings
         "medicine": medicine,
-        "baclofen": plan.drug == "baclofen",
+        # What stopping suddenly risks, in the patient's words, for this drug's class
+        # (planner.medicines: the handout's wording too).
+        "withdrawal": withdrawal_risk(product_id),
         "output": output,
         "steps": steps,
         "chart": chart,

@@ -4,6 +4,8 @@ the patient's language (issue #22): the engine's English (`units_text`, each rul
 
 from __future__ import annotations
 
+from typing import Any
+
 import time_machine
 from django.test import Client
 from django.urls import reverse
@@ -53,3 +55,35 @@ def test_the_missed_dose_page_says_the_amount_in_spanish(
         body = sam_client.get(reverse("patient_missed")).content.decode()
     assert "½ comprimido de 5 mg (2,5 mg)" in body  # the 14:00 dose of step 1
     assert "× 5 mg" not in body
+
+
+def test_my_plan_warns_of_what_stopping_this_drug_suddenly_risks_in_spanish(
+    client: Client, alice: Any, patient: Patient, django_user_model: Any
+) -> None:
+    """A zolpidem plan does not read the baclofen or benzodiazepine warning."""
+    import datetime as dt
+
+    from planner import medicines
+    from planner import services as plan_services
+    from tests.support.factories import patient_account
+    from tests.support.plans import engine_input
+
+    sam = patient_account(django_user_model, patient, "sam")
+    plan = plan_services.plan_create(
+        patient=patient, by=alice, engine_input=engine_input(
+            patient, product="zolpidem-oral-tablet",
+            doses=[{"time": "22:00", "amount_mg": 10, "role": "bedtime"}],
+        ),
+    )  # fmt: skip
+    with time_machine.travel(dt.datetime(2027, 2, 25, tzinfo=dt.UTC)):
+        plan_services.plan_activate(plan=plan, by=alice)
+    services.language_set(patient=patient, language="es")
+    client.force_login(sam)
+    with time_machine.travel(at_new_york("2027-03-02", "09:00"), tick=False):
+        body = client.get(reverse("patient_plan")).content.decode()
+    from django.utils import translation
+
+    with translation.override("es"):
+        warning = str(medicines.WITHDRAWAL_RISK["z-drug-oral"].patient_warning)
+    assert warning in body
+    assert "alucinaciones" not in body
