@@ -116,6 +116,11 @@ def _context(row: Reminder) -> dict[str, Any]:
         # A date only: which medicine and how much is on My plan (PHI-minimal).
         context["runs_out"] = long_day(row.context["runs_out_on"])
         context["my_plan_url"] = _url(reverse("patient_plan"))
+    if row.kind == ReminderKind.PLAN_REPLACED:
+        # Dates in the patient's words and language, as on Today ("lunes 8 de marzo").
+        for key in ("starts_on", "last_day"):
+            if row.context.get(key):
+                context[key] = long_day(row.context[key])
     if row.kind == ReminderKind.PLAN_REVISED:
         if row.context.get("effective_from"):
             context["effective_from"] = full_date(row.context["effective_from"])
