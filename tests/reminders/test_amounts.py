@@ -106,6 +106,11 @@ def test_a_spanish_patients_reminder_says_the_amount_in_spanish(plan: TaperPlan)
     language_set(patient=plan.patient, language="es")
     deliver_reminder_of(dose_at(plan, "2027-03-02", "14:00"))
     assert "½ comprimido de 5 mg (2,5 mg)" in mail.outbox[0].body
+    # The HTML part is rendered only when the e-mail goes out, after the message was
+    # made: still in the patient's language.
+    html = mail.outbox[0].alternatives[0][0]  # type: ignore[attr-defined]
+    assert '<html lang="es">' in html
+    assert "½ comprimido de 5 mg (2,5 mg)" in html
 
 
 def test_the_confirmation_page_says_what_to_take(client: Client, plan: TaperPlan) -> None:
