@@ -240,7 +240,7 @@ def test_the_abrupt_stop_alert_email_names_no_drug_and_its_page_names_the_risk(
     )  # fmt: skip
     [message] = messages_for(row)
     risk = medicines.WITHDRAWAL_RISK[kind]
-    for text in (message.subject, message.text, message.html):
+    for text in (message.subject, message.text, message.html()):
         lowered = text.lower()
         for word in (drug, "baclofen", "benzodiazepine", "gabapentinoid", "z-drug", "mg",
                      "seizure", "check-in reports", patient.given_name.lower()):
