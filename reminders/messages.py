@@ -56,6 +56,10 @@ CAREGIVER_SUBJECTS = {
 }
 
 
+# The attribute reminders.dispatch puts the patient's push subscriptions in.
+PUSH_SUBSCRIPTIONS_LOADED = "push_subscriptions_loaded"
+
+
 def _url(path: str) -> str:
     return settings.SITE_URL + path
 
@@ -271,9 +275,13 @@ def _patient_channels(patient: Patient) -> dict[str, Any]:
     not configured (keys or provider removed), so nothing fails for want of it."""
     targets: tuple[PushTarget, ...] = ()
     if settings.VAPID_PUBLIC_KEY and settings.VAPID_PRIVATE_KEY:
+        # A plain list the delivery attached (cheaper than a prefetch cache per patient);
+        # read from the database when the message is made elsewhere.
+        subscriptions = getattr(patient, PUSH_SUBSCRIPTIONS_LOADED, None)
+        if subscriptions is None:
+            subscriptions = list(patient.push_subscriptions.all())
         targets = tuple(
-            PushTarget(row.pk, row.endpoint, row.p256dh, row.auth)
-            for row in patient.push_subscriptions.all()
+            PushTarget(row.pk, row.endpoint, row.p256dh, row.auth) for row in subscriptions
         )
     number = None
     if settings.SMS_PROVIDER:
