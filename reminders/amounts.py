@@ -88,6 +88,22 @@ def units_words(units: Iterable[dict[str, Any]], form: str = "tablet") -> str:
     return " + ".join(parts)
 
 
+def plan_dose_words(dose: dict[str, Any], product_id: str) -> str:
+    """A dose of a plan's JSON (docs/plan-json.md) in words, in the active language: "1½
+    tablets of 5 mg", "1½ comprimidos de 5 mg". The JSON's `units_text` ("1½ × 5 mg") is
+    the engine's notation; the pages a patient reads (My plan, the handout) use this. A
+    switch plan's dose names its own product (a diazepam tablet, not the clonazepam's)."""
+    catalogue = taper.load_catalogue()
+    product = catalogue.product(dose.get("product") or product_id)
+    form = product.form if product is not None else "tablet"
+    return units_words(dose.get("units") or [], form) or str(dose.get("units_text") or "")
+
+
+def with_words(doses: Iterable[dict[str, Any]], product_id: str) -> list[dict[str, Any]]:
+    """Each dose of a plan's JSON with its `words` (plan_dose_words)."""
+    return [{**dose, "words": plan_dose_words(dose, product_id)} for dose in doses]
+
+
 def dose_amount(dose: Dose, approved: ApprovedPlan | None = None) -> DoseAmount:
     """The amount of one dose of the dose log, as approved: from what the dose row
     stores (Dose.what_to_take), or, for a dose written before it stored it, from the

@@ -17,9 +17,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from planner.clinic_phones import clinic_phones_text
-from planner.display import long_day
+from planner.display import full_date, long_day
 from planner.medicines import drug_label
 from planner.models import Patient, StaffMember
+from planner.patient_words import revision_change_text
 from planner.roles import Role
 from reminders import actions, caregivers
 from reminders.amounts import dose_amount
@@ -43,7 +44,7 @@ SUBJECTS = {
     ReminderKind.REFILL: gettext_lazy("Pump refill due by {alarm_date}"),
     ReminderKind.CHECK_IN: gettext_lazy("How are you feeling? A short check-in"),
     ReminderKind.SUPPLY: gettext_lazy("Collect more of your medicine before {runs_out}"),
-    ReminderKind.ABRUPT_STOP_ALERT: "Abrupt-stop risk: patient {patient_ref}",
+    ReminderKind.ABRUPT_STOP_ALERT: "Abrupt-stop alert needs attention: patient {patient_ref}",
     ReminderKind.CHANNEL_FAILING: "Reminders cannot reach patient {patient_ref}",
 }
 
@@ -134,10 +135,27 @@ def _context(row: Reminder) -> dict[str, Any]:
         # A date only: which medicine and how much is on My plan (PHI-minimal).
         context["runs_out"] = long_day(row.context["runs_out_on"])
         context["my_plan_url"] = _url(reverse("patient_plan"))
+    if row.kind == ReminderKind.PLAN_REPLACED:
+        # Dates in the patient's words and language, as on Today ("lunes 8 de marzo").
+        for key in ("starts_on", "last_day"):
+            if row.context.get(key):
+                context[key] = long_day(row.context[key])
+    if row.kind == ReminderKind.PLAN_REVISED:
+        if row.context.get("effective_from"):
+            context["effective_from"] = full_date(row.context["effective_from"])
+        # The change in the patient's language, from the code and numbers stored with the
+        # row (planner.patient_words); a row stored before them keeps its English words.
+        context["change"] = revision_change_text(row.context) or row.context.get("change", "")
     if row.kind == ReminderKind.ZONE_CHANGED:
         context["dropped_text"] = ", ".join(row.context.get("dropped", []))
     if row.kind == ReminderKind.ABRUPT_STOP_ALERT:
-        context["alert"] = AbruptStopAlert.objects.filter(pk=row.context.get("alert_id")).first()
+        # The e-mail names no drug, class, dose or symptom (PHI-minimal): only a link to
+        # the alert's page, which shows what happened and the withdrawal risk.
+        alert = AbruptStopAlert.objects.filter(pk=row.context.get("alert_id")).first()
+        context["alert"] = alert
+        context["alert_url"] = (
+            _url(reverse("alert", args=[alert.pk])) if alert is not None else context["plan_url"]
+        )
     return context
 
 

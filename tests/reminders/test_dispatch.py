@@ -304,8 +304,10 @@ def test_two_missed_doses_in_a_row_raise_one_alert_per_episode(plan: TaperPlan) 
     assert (alert.reason, alert.since) == (AlertReason.CONSECUTIVE_MISSED, first.due_at)
     clinic_mail = [m for m in mail.outbox if m.to == ["alice@clinic.example"]]
     assert len(clinic_mail) == 1
-    assert "Two doses in a row" in clinic_mail[0].body
-    assert "seizures" in clinic_mail[0].body
+    # PHI-minimal (#22): the link to the alert's page, no reason, drug or risk.
+    assert f"/clinic/alerts/{alert.pk}/" in clinic_mail[0].body
+    assert "Two doses in a row" not in clinic_mail[0].body
+    assert "seizures" not in clinic_mail[0].body
     deliver_due(third.catch_up_until + dt.timedelta(minutes=1))
     assert AbruptStopAlert.objects.count() == 1
     # Taking a dose ends the episode; two more missed doses start a new one.
