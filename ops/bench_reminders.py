@@ -72,6 +72,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--skip-naive", action="store_true")
         parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=2,
+            help="worker processes (deploy/systemd/taper-worker@.service runs 2)",
+        )
+        parser.add_argument(
             "--channels",
             default="null,smtp,push",
             help="comma-separated, of: " + ", ".join(CHANNELS),
@@ -84,6 +90,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        self.concurrency = options["concurrency"]
+        if self.concurrency < 1:
+            raise CommandError("--concurrency: at least 1 worker process")
         if connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL.startswith("redis"):
             raise CommandError(
                 "Run with DATABASE_URL=postgres://... and CELERY_BROKER_URL=redis://..."
@@ -249,7 +258,7 @@ class Command(BaseCommand):
             settings.CELERY_BROKER_URL,
             Path(settings.VAR_DIR) / "bench-worker.log",
             pool="prefork",
-            concurrency=2,
+            concurrency=self.concurrency,
             # Production settings: DEBUG off (no query log, no template debugging).
             extra_env={"DEBUG": "0", "SECRET_KEY": os.urandom(32).hex(), **env},
             extra_args=("--include", "ops.naive", "--prefetch-multiplier", "4"),
@@ -346,7 +355,10 @@ class Command(BaseCommand):
         large_rows: int,
     ) -> None:
         w = self.stdout.write
-        w(f"\n{count:,} dose reminders due in the same minute; 2 worker processes (DEBUG off)\n")
+        w(
+            f"\n{count:,} dose reminders due in the same minute; {self.concurrency} worker "
+            "processes (DEBUG off)\n"
+        )
         w(
             f"{'design, channel':<40} {'delivered':>10} {'per second':>11} {'p50 late s':>11} "
             f"{'p99 late s':>11}  received by the stand-in"
