@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 import taper
+from planner.display import mg
 from planner.medicines import drug_label
 from planner.schedule import ApprovedPlan
 from reminders.models import Dose
-from taper.rounding import count_text, format_amount
+from taper.rounding import count_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +55,8 @@ class DoseAmount:
 
 
 def number(amount: Decimal) -> str:
-    """2.50 → "2.5" ("2,5" in Spanish): no trailing zeros, the language's decimal mark."""
-    return format_amount(amount).replace(".", str(formats.get_format("DECIMAL_SEPARATOR")))
+    """2.50 → "2.5" ("2,5" in Spanish): planner.display.mg, the one rule for amounts."""
+    return mg(amount)
 
 
 def units_words(units: Iterable[dict[str, Any]], form: str = "tablet") -> str:

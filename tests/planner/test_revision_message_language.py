@@ -50,7 +50,7 @@ def revised_text(alice: Any, plan: TaperPlan, **revision: Any) -> str:
          "Your clinic has changed your plan from 5 March 2027: you stay on 15 mg a day for 3 "
          "more days; the later steps move that much later."),
         ({"kind": RevisionKind.STEP_BACK, "from_date": dt.date(2027, 3, 4)},
-         "vuelve a 22.5 mg al día durante 3 días y después sigue "
+         "vuelve a 22,5 mg al día durante 3 días y después sigue "
          "bajando la dosis desde ahí.",
          "you go back to 22.5 mg a day for 3 days, then go on lowering your dose from there."),
         ({"kind": RevisionKind.SLOW_DOWN, "from_date": dt.date(2027, 3, 4)},

@@ -23,7 +23,7 @@ def test_my_plan_in_spanish_names_tablets_and_missed_dose_advice_in_spanish(
         body = sam_client.get(reverse("patient_plan")).content.decode()
     output = plan.current_revision.engine_output
     assert "10 mg (1 comprimido de 10 mg)" in body
-    assert "2.5 mg (½ comprimido de 5 mg)" in body
+    assert "2,5 mg (½ comprimido de 5 mg)" in body
     assert (
         "Si olvida la dosis de las 08:00, tómela en cuanto se acuerde, hasta las 11:00. "
         "Después de las 11:00, sáltela y tome la dosis de las 14:00 como siempre."
