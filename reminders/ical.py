@@ -2,7 +2,8 @@
 `taper_plan --format ics` output all come from here.
 
 The calendar shows; the reminders remind (DESIGN.md). Event text is PHI-minimal by
-default: no drug, no dose, just "Medication dose" and a link to the patient's page.
+default: no drug, no dose, just "Medication dose" and a link to the patient's page (and,
+for a patient on tapers of two medicines, the plan's number: "Medication dose (plan 12)").
 UIDs come from the plan and the dose slot, so a revision updates events in place;
 SEQUENCE counts the changes of each event and DTSTAMP is the time of its last change,
 so repeated requests give the same bytes.
@@ -53,6 +54,12 @@ class PlanVersion:
 class CalendarPlan:
     key: str  # stable per plan, e.g. "plan-12"
     versions: tuple[PlanVersion, ...]  # oldest first; the last is in force
+    # The plan's number as the clinic and the patient's My plan page call it ("plan 12"):
+    # PHI-minimal titles carry it when the calendar holds plans of more than one medicine.
+    number: int | None = None
+    # When the plan came into the calendar (approved or activated; its first version's
+    # time if not given): from then on the other plans' titles carry their numbers.
+    shown_since: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,11 +360,28 @@ def render_calendar(plans: Sequence[CalendarPlan], settings: CalendarSettings) -
     starts: list[dt.date] = []
     zones: set[str] = set()
     shared = _SharedValues()
+    # Two tapers at once: PHI-minimal titles would be two "Medication dose" at the same
+    # minute. Each then says its plan's number, the words My plan uses for it when the
+    # patient has plans of more than one medicine (portal.selectors.PatientPlans.several);
+    # with one medicine nothing changes. Detailed titles name the drug already.
+    labelled = not settings.detailed_titles and len({_drug(plan) for plan in plans}) > 1
+    label = _("%(title)s (plan %(number)s)") if labelled else ""
+    # Titles that gained the number changed when the newest plan came in: that counts as
+    # a change of the events made before it (SEQUENCE and DTSTAMP), as a new privacy
+    # choice does.
+    since = max((_shown_since(plan) for plan in plans), default=None) if labelled else None
     for plan in plans:
+        number = plan.key.removeprefix("plan-") if plan.number is None else plan.number
+        # A plan that came in before the newest one had its titles without the number.
+        renamed = since is not None and _shown_since(plan) < since
         for item in _versioned_entries(plan, settings.link, settings.detailed_titles):
+            summary, sequence, changed_at = item.entry.summary, item.sequence, item.changed_at
+            if labelled:
+                summary = label % {"title": summary, "number": number}
+                if renamed and since is not None and changed_at < since:
+                    sequence, changed_at = sequence + 1, since
             calendar.add_component(
-                _event(item.entry, item.entry.summary, item.sequence, item.changed_at,
-                       settings, shared)
+                _event(item.entry, summary, sequence, changed_at, settings, shared)
             )
             start = item.entry.start
             if isinstance(start, dt.datetime):
@@ -414,6 +438,17 @@ class _SharedValues:
             holder.add(name, value)
             found = self.values[key] = holder[name]
         return found
+
+
+def _drug(plan: CalendarPlan) -> str:
+    source = plan.versions[-1].plan
+    if isinstance(source, ApprovedPlan):
+        return source.drug
+    return ApprovedPlan.of_engine_plan(source).drug
+
+
+def _shown_since(plan: CalendarPlan) -> dt.datetime:
+    return plan.shown_since or plan.versions[0].changed_at
 
 
 def _event(
