@@ -16,6 +16,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.utils.text import capfirst
@@ -420,15 +421,18 @@ def _vtimezone(tzid: str, first: dt.date, last: dt.date) -> Timezone:
 
 class _SharedValues:
     """Property values that many events carry (the class, the link, a title, the advice
-    for a catch-up time, the alarm), converted to icalendar's own types once per rendering
-    and shared by those events: a year-long plan has over a hundred events and the
-    conversion was a good part of rendering them (issue #22). Each value is made by
-    icalendar's own ``add``, so the bytes are the library's."""
+    for a catch-up time, DTSTAMP, SEQUENCE, a day count), and the alarms of a title,
+    converted to icalendar's own types once per rendering and shared by those events: a
+    year-long plan has over a hundred events and the conversion was a good part of
+    rendering them (issue #22). Each value is made by icalendar's own ``add``, so the
+    bytes are the library's; an event takes it as it is (``event["CLASS"] = value``, the
+    component's dictionary interface), with nothing left to convert."""
 
     def __init__(self) -> None:
-        self.values: dict[tuple[str, object], object] = {}
+        self.values: dict[tuple[str, object], Any] = {}
+        self.alarms: dict[tuple[str, dt.timedelta], Alarm] = {}
 
-    def __call__(self, name: str, value: object, same_as: object = None) -> object:
+    def __call__(self, name: str, value: object, same_as: object = None) -> Any:
         """``value`` as icalendar's type; ``same_as`` stands for a value that cannot be a
         dictionary key (a recurrence rule)."""
         key = (name, value if same_as is None else same_as)
@@ -437,6 +441,16 @@ class _SharedValues:
             holder = Event()
             holder.add(name, value)
             found = self.values[key] = holder[name]
+        return found
+
+    def alarm(self, title: str, before: dt.timedelta) -> Alarm:
+        """The display alarm of every event with this title, ``before`` its start."""
+        found = self.alarms.get((title, before))
+        if found is None:
+            found = self.alarms[(title, before)] = Alarm()
+            found["ACTION"] = self("action", "DISPLAY")
+            found["DESCRIPTION"] = self("description", title)
+            found["TRIGGER"] = self("trigger", -before)
         return found
 
 
@@ -464,31 +478,24 @@ def _event(
         changed_at = settings.changed_at
     event = Event()
     event.add("uid", entry.uid)
-    event.add("dtstamp", shared("dtstamp", _utc(changed_at)))
-    event.add("sequence", shared("sequence", sequence))
-    summary = shared("summary", title)
-    event.add("summary", summary)
-    event.add("description", shared("description", entry.description))
-    event.add("class", shared("class", "PRIVATE"))
-    if settings.link:
-        event.add("url", shared("url", settings.link))
     event.add("dtstart", entry.start)
+    event["DTSTAMP"] = shared("dtstamp", _utc(changed_at))
+    event["SEQUENCE"] = shared("sequence", sequence)
+    event["SUMMARY"] = shared("summary", title)
+    event["DESCRIPTION"] = shared("description", entry.description)
+    event["CLASS"] = shared("class", "PRIVATE")
+    if settings.link:
+        event["URL"] = shared("url", settings.link)
     if isinstance(entry.start, dt.datetime):
-        event.add("duration", shared("duration", dt.timedelta(minutes=DOSE_MINUTES)))
+        event["DURATION"] = shared("duration", dt.timedelta(minutes=DOSE_MINUTES))
         if entry.count > 1:
-            event.add(
-                "rrule", shared("rrule", {"FREQ": "DAILY", "COUNT": entry.count}, entry.count)
-            )
+            event["RRULE"] = shared("rrule", {"FREQ": "DAILY", "COUNT": entry.count}, entry.count)
         elif entry.count == 0:  # open-ended: the maintenance dose of a reduce-to-target plan
             event.add("rrule", {"FREQ": "DAILY"})
     else:
         event.add("dtend", entry.start + dt.timedelta(days=1))
     if entry.alarm_before is not None:
-        alarm = Alarm()
-        alarm.add("action", shared("action", "DISPLAY"))
-        alarm.add("description", summary)
-        alarm.add("trigger", shared("trigger", -entry.alarm_before))
-        event.add_component(alarm)
+        event.add_component(shared.alarm(title, entry.alarm_before))
     return event
 
 
