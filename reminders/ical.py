@@ -365,15 +365,19 @@ def render_calendar(plans: Sequence[CalendarPlan], settings: CalendarSettings) -
     # minute. Each then says its plan's number, the words My plan uses for it when the
     # patient has plans of more than one medicine (portal.selectors.PatientPlans.several);
     # with one medicine nothing changes. Detailed titles name the drug already.
-    labelled = not settings.detailed_titles and len({_drug(plan) for plan in plans}) > 1
+    arrived: dict[str, dt.datetime] = {}  # when each medicine's first plan came in
+    for plan in plans if len(plans) > 1 and not settings.detailed_titles else ():
+        drug, shown = _drug(plan), _shown_since(plan)
+        arrived[drug] = min(arrived.get(drug, shown), shown)
+    labelled = not settings.detailed_titles and len(arrived) > 1
     label = _("%(title)s (plan %(number)s)") if labelled else ""
-    # Titles that gained the number changed when the newest plan came in: that counts as
-    # a change of the events made before it (SEQUENCE and DTSTAMP), as a new privacy
-    # choice does.
-    since = max((_shown_since(plan) for plan in plans), default=None) if labelled else None
+    # The titles gained the number when the second medicine came in: that counts as a
+    # change of the events made before (SEQUENCE and DTSTAMP), as a new privacy choice
+    # does.
+    since = sorted(arrived.values())[1] if labelled else None
     for plan in plans:
         number = plan.key.removeprefix("plan-") if plan.number is None else plan.number
-        # A plan that came in before the newest one had its titles without the number.
+        # A plan that came in before the second medicine had its titles without the number.
         renamed = since is not None and _shown_since(plan) < since
         for item in _versioned_entries(plan, settings.link, settings.detailed_titles):
             summary, sequence, changed_at = item.entry.summary, item.sequence, item.changed_at

@@ -218,3 +218,29 @@ def test_one_plan_alone_keeps_plain_titles_without_a_number(
     titles = {str(e["SUMMARY"]) for e in feed_events(client, patient)}
     assert "Medication dose" in titles
     assert not any("(plan " in title for title in titles)
+
+
+def test_a_later_plan_of_a_medicine_already_there_does_not_rename_the_others_again(
+    client: Client, alice: Any, django_user_model: Any, clinic: Any, patient: Patient
+) -> None:
+    """The titles changed once, when the second medicine came in: a new diazepam plan
+    approved later (waiting to replace the running one) leaves the baclofen events'
+    SEQUENCE and DTSTAMP as they were, and its own events are new."""
+    bob = make_staff(django_user_model, "bob", clinic, Role.REVIEWER)
+    baclofen = drug_plan(patient, alice, bob, product="baclofen-oral-tablet",
+                         doses=[{"time": "09:00", "amount_mg": 10}], months_on_therapy=3)
+    drug_plan(patient, alice, bob, start=START + dt.timedelta(days=3))
+    before = {str(e["UID"]): e for e in feed_events(client, patient)}
+    replacement = drug_plan(patient, alice, bob, start=START + dt.timedelta(days=6),
+                            activate=False)
+    assert replacement.approved_at is not None
+    after = feed_events(client, patient)
+    assert any(str(e["UID"]).startswith(f"plan-{replacement.pk}-") for e in after)
+    for event in after:
+        uid = str(event["UID"])
+        if uid.startswith(f"plan-{baclofen.pk}-"):
+            assert int(event["SEQUENCE"]) == int(before[uid]["SEQUENCE"]) == 1
+            assert event["DTSTAMP"].dt == before[uid]["DTSTAMP"].dt
+        elif uid.startswith(f"plan-{replacement.pk}-"):
+            assert int(event["SEQUENCE"]) == 0
+            assert str(event["SUMMARY"]).endswith(f"(plan {replacement.pk})")
