@@ -283,10 +283,9 @@ def next_dose_change(plan: TaperPlan, today: dt.date) -> DoseChange | None:
 def today_context(patient: Patient, now: dt.datetime) -> dict[str, Any]:
     zone = ZoneInfo(patient.home_timezone)
     today = now.astimezone(zone).date()
-    doses = list(
-        patient_doses(patient).filter(local_date=today).select_related("revision")
-        .order_by("due_at")
-    )
+    # Each dose stores what to take (Dose.what_to_take): its revision's stored output is
+    # not read for every dose of the day (doses written before read it, once per revision).
+    doses = list(patient_doses(patient).filter(local_date=today).order_by("due_at"))
     amounts = doses_amounts(doses)
     plans = patient_plans(patient, today)
     # A patient on two tapers reads which medicine each dose is; otherwise the drug is
