@@ -100,7 +100,7 @@ def _dose_series(events: Iterable[ApprovedDose], zone: ZoneInfo) -> list[list[Ap
     for slot_events in by_slot.values():
         slot_events.sort(key=lambda e: e.local_date)
         run: list[ApprovedDose] = []
-        # Each dose's rule is worked out once (a year of doses is over a thousand).
+        # Each dose's rule is worked out once (a year-long plan has hundreds of doses).
         run_rule: tuple[dt.time, int] | None = None
         for event in slot_events:
             rule = _rule(event, zone)
