@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from clinic import reviews, selectors
@@ -42,6 +42,7 @@ from planner.roles import Role, has_role
 from planner.supply import plan_supply, supply_keys
 from reminders import alerts, checkin, feeds, refills, supply
 from reminders.notifications import notice_mark_read
+from reminders.preferences import patient_language
 from reminders.subscription import subscription_context
 from reminders.views import calendar_response
 
@@ -298,8 +299,12 @@ def _plan_detail_context(
 def plan_handout(request: HttpRequest, pk: int) -> HttpResponse:
     plan = clinic_plan(_staff(request), pk)
     access_record(user=request.user, action=AccessAction.HANDOUT, patient=plan.patient, plan=plan)
-    context = {**selectors.handout_page(plan), **refills.pump_page(plan)}
-    return render(request, "planner/handout.html", context)
+    # The patient's paper: in the patient's language, whatever the clinician's.
+    with translation.override(patient_language(plan.patient)):
+        context = {**selectors.handout_page(plan), **refills.pump_page(plan)}
+        response = render(request, "planner/handout.html", context)
+        response.headers["Content-Language"] = translation.get_language()
+    return response
 
 
 def _lifecycle(request: HttpRequest, pk: int, action: str) -> HttpResponse:

@@ -15,9 +15,10 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext
 
 import taper
-from planner import continuity, medicines, overlap
+from planner import continuity, medicines, overlap, patient_words
 from planner import engine_input as engine_input_module
 from planner.chart import dose_chart, schedule_days
 from planner.models import (
@@ -35,6 +36,7 @@ from planner.models import (
 from planner.plan_reads import missed_dose_by_step
 from planner.roles import Role, has_role
 from reminders import checkin
+from reminders.amounts import with_words
 from reminders.caregivers import caregivers_listed
 from reminders.models import AbruptStopAlert, Dose, DoseStatus, Notice
 from reminders.preferences import email_failing_since
@@ -420,6 +422,13 @@ def alert_page(alert: AbruptStopAlert) -> dict[str, Any]:
         "acknowledged": next((e for e in events if e.kind == AlertEventKind.ACKNOWLEDGED), None),
         "can_acknowledge": alert.closed_at is None and AlertEventKind.ACKNOWLEDGED not in kinds,
         "is_open": alert.closed_at is None,
+        # What stopping this plan's drug suddenly risks: here, after sign-in, and not in
+        # the alert's e-mail (PHI-minimal).
+        "withdrawal": medicines.withdrawal_risk(
+            alert.plan.current_revision.engine_input.get("product")
+            if alert.plan.current_revision is not None
+            else None
+        ),
     }
 
 
@@ -807,32 +816,46 @@ def plan_page(plan: TaperPlan, user: User | AnonymousUser | None = None) -> dict
 
 
 def medicine_in_words(output: dict[str, Any], product_id: str) -> str:
-    """The medicine as a patient reads it on the box: "baclofen 10 mg tablets and
-    baclofen 5 mg tablets", "gabapentin 300 mg capsules", or the solution's name; a plan
-    that switches to diazepam names both medicines, each with its strengths."""
+    """The medicine as a patient reads it on the box, in the active language: "baclofen
+    10 mg tablets and baclofen 5 mg tablets", "gabapentin 300 mg capsules", or the
+    solution's name; a plan that switches to diazepam names both medicines, each with its
+    strengths."""
     catalogue = taper.load_catalogue()
     words = []
     for item in output.get("dispense") or []:
         product = catalogue.product(item.get("product") or product_id)
         if product is None or not item.get("strength_mg"):
             continue
-        words.append(
-            f"{product.drug} {format_amount(Decimal(str(item['strength_mg'])))} mg "
-            f"{product.form}s"
-        )
+        values = {
+            "drug": medicines.drug_label(product.drug),
+            "strength": format_amount(Decimal(str(item["strength_mg"]))),
+        }
+        if product.form == "capsule":
+            words.append(gettext("%(drug)s %(strength)s mg capsules") % values)
+        else:
+            words.append(gettext("%(drug)s %(strength)s mg tablets") % values)
     if words:
-        return " and ".join(dict.fromkeys(words))
-    name = product_name(product_id)
+        joined_by = gettext("and")
+        return f" {joined_by} ".join(dict.fromkeys(words))
+    item = medicines.product(product_id)
+    name = patient_words.liquid_name(item) if item is not None else product_name(product_id)
     return name[:1].lower() + name[1:]
 
 
 def handout_page(plan: TaperPlan) -> dict[str, Any]:
     """The printable handout: the plan page's schedule, plus who it is for, what medicine
     in words, who prescribed it, when it was printed, and a tick grid with one column per
-    dose time from today (the patient's) on: days already past are left out."""
+    dose time from today (the patient's) on: days already past are left out.
+
+    It is the patient's paper: call it with the patient's language active (the view
+    does), and every sentence the engine stored in English (missed-dose advice, the
+    pharmacy's lines, the tablets of each dose) is written again in that language
+    (planner.patient_words, reminders.amounts)."""
     context = plan_page(plan)
     revision = context["revision"]
     output = revision.engine_output
+    product_id = str(revision.engine_input.get("product", ""))
+    item = medicines.product(product_id)
     today = timezone.now().astimezone(ZoneInfo(plan.patient.home_timezone)).date()
     times = sorted({dose["time"] for step in output.get("steps") or [] for dose in step["doses"]})
     roles = {
@@ -843,12 +866,15 @@ def handout_page(plan: TaperPlan) -> dict[str, Any]:
     for day in context["days"]:
         if day["date"] < today:
             continue
-        by_time = {dose["time"]: dose for dose in day["doses"]}
+        by_time = {dose["time"]: dose for dose in with_words(day["doses"], product_id)}
         grid.append({"date": day["date"], "cells": [by_time.get(time) for time in times]})
+    steps = output.get("steps") or []
+    last_day = dt.date.fromisoformat(steps[-1]["end_date"]) if steps else None
+    maintenance = output.get("maintenance")
     author = plan.created_by
     return {
         **context,
-        "medicine": medicine_in_words(output, str(revision.engine_input.get("product", ""))),
+        "medicine": medicine_in_words(output, product_id),
         "withdrawal": medicines.withdrawal_risk(revision.engine_input.get("product")),
         "prescriber": author.get_full_name() or author.get_username(),
         "printed_on": today,
@@ -856,6 +882,13 @@ def handout_page(plan: TaperPlan) -> dict[str, Any]:
         "grid_times": [{"time": time, "role": roles.get(time)} for time in times],
         "grid": grid,
         "past_days_left_out": sum(1 for day in context["days"] if day["date"] < today),
+        "missed_dose_steps": patient_words.missed_dose_groups(context["missed_dose_steps"]),
+        "last_day_missed_dose": patient_words.missed_dose_rules(
+            output.get("last_day_missed_dose") or [], last_day=last_day
+        )[-1:],
+        "maintenance_doses": with_words(maintenance["doses"], product_id) if maintenance else [],
+        "pharmacy_words": patient_words.pharmacy_words(item, context["pharmacy"]),
+        "final_daily_mg": _final_daily_mg(revision.engine_input),
     }
 
 

@@ -1,6 +1,8 @@
 """`python -m ops bench_reminders`: reminder delivery on PostgreSQL + Redis with 2 worker
 processes (production settings, DEBUG off), through each channel in one run, against the
-naive one-ETA-task-per-reminder design:
+naive one-ETA-task-per-reminder design. The reminders are dose reminders (what patients
+get at the top of the hour: the amount to take and four signed action links), each of
+its own dose:
 
 - null: the dispatcher's own cost (rendering, claiming, recording), nothing sent;
 - smtp: real SMTP to a mail server on 127.0.0.1 (aiosmtpd, tests/support/standins.py),
@@ -23,6 +25,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +39,7 @@ from ops.drill import clinic_data_delete, start_worker
 from ops.naive import deliver_at_eta
 from planner.models import Clinic, Patient, PlanRevision, PlanStatus, Regimen, TaperPlan
 from reminders import dispatch
-from reminders.models import PushSubscription, Reminder, ReminderKind, ReminderStatus
+from reminders.models import Dose, PushSubscription, Reminder, ReminderKind, ReminderStatus
 from reminders.push import vapid_keys_generate
 from reminders.tasks import enqueue_deliveries
 from tests.support.standins import push_stand_in, smtp_stand_in
@@ -69,6 +72,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--skip-naive", action="store_true")
         parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=2,
+            help="worker processes (deploy/systemd/taper-worker@.service runs 2)",
+        )
+        parser.add_argument(
             "--channels",
             default="null,smtp,push",
             help="comma-separated, of: " + ", ".join(CHANNELS),
@@ -81,6 +90,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        self.concurrency = options["concurrency"]
+        if self.concurrency < 1:
+            raise CommandError("--concurrency: at least 1 worker process")
         if connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL.startswith("redis"):
             raise CommandError(
                 "Run with DATABASE_URL=postgres://... and CELERY_BROKER_URL=redis://..."
@@ -193,15 +205,45 @@ class Command(BaseCommand):
         return plans
 
     def _rows(self, plans: list[TaperPlan], count: int, due: dt.datetime, tag: str) -> None:
+        """`count` dose reminders due at `due`, what patients get at the top of the hour:
+        each of its own dose, which stores what to take as planner.doses writes it, and
+        carries the four signed action links."""
+        Dose.objects.filter(plan__in=plans).delete()
+        revisions = [plan.current_revision for plan in plans]
+        doses = Dose.objects.bulk_create(
+            (
+                Dose(
+                    plan=plans[i % len(plans)],
+                    revision=revisions[i % len(plans)],
+                    # One dose per plan and day: the plans' doses lie on distinct days.
+                    local_date=due.date() - dt.timedelta(days=i // len(plans)),
+                    local_time=due.time().replace(second=0, microsecond=0),
+                    timezone="UTC",
+                    due_at=due,
+                    catch_up_until=due + dt.timedelta(hours=3),
+                    amount_mg=Decimal("7.5"),
+                    units_text="1 × 5 mg + ½ × 5 mg",
+                    role="morning",
+                    what_to_take={
+                        "product": "baclofen-oral-tablet",
+                        "units": [{"strength_mg": 5, "count": 1.5}],
+                        "changes_today": False,
+                    },
+                )
+                for i in range(count)
+            ),
+            batch_size=5000,
+        )
         Reminder.objects.bulk_create(
             (
                 Reminder(
-                    plan=plans[i % len(plans)],
-                    kind=ReminderKind.CHECK_IN,
+                    plan_id=dose.plan_id,
+                    dose=dose,
+                    kind=ReminderKind.DOSE,
                     key=f"{tag}-{i}",
                     due_at=due,
                 )
-                for i in range(count)
+                for i, dose in enumerate(doses)
             ),
             batch_size=5000,
         )
@@ -216,7 +258,7 @@ class Command(BaseCommand):
             settings.CELERY_BROKER_URL,
             Path(settings.VAR_DIR) / "bench-worker.log",
             pool="prefork",
-            concurrency=2,
+            concurrency=self.concurrency,
             # Production settings: DEBUG off (no query log, no template debugging).
             extra_env={"DEBUG": "0", "SECRET_KEY": os.urandom(32).hex(), **env},
             extra_args=("--include", "ops.naive", "--prefetch-multiplier", "4"),
@@ -313,7 +355,10 @@ class Command(BaseCommand):
         large_rows: int,
     ) -> None:
         w = self.stdout.write
-        w(f"\n{count:,} reminders due in the same minute; 2 worker processes (DEBUG off)\n")
+        w(
+            f"\n{count:,} dose reminders due in the same minute; {self.concurrency} worker "
+            "processes (DEBUG off)\n"
+        )
         w(
             f"{'design, channel':<40} {'delivered':>10} {'per second':>11} {'p50 late s':>11} "
             f"{'p99 late s':>11}  received by the stand-in"

@@ -6,15 +6,17 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.utils.formats import date_format
+from django.utils.formats import date_format, get_format
 from django.utils.translation import pgettext
 
 from taper.rounding import format_amount
 
 
 def mg(amount: Decimal | int | float | str) -> str:
-    """7.50 → "7.5", 10.00 → "10": the same digits everywhere (no trailing zeros)."""
-    return format_amount(Decimal(str(amount)))
+    """7.50 → "7.5" ("7,5" in Spanish), 10.00 → "10": the same digits everywhere (no
+    trailing zeros), with the active language's decimal mark. For reading only: form
+    fields and the API keep the plain decimal point."""
+    return format_amount(Decimal(str(amount))).replace(".", str(get_format("DECIMAL_SEPARATOR")))
 
 
 def _as_date(day: dt.date | str) -> dt.date:

@@ -56,6 +56,7 @@ def plan_doses_schedule(
             amount_mg=event.amount_mg,
             units_text=event.units_text,
             role=event.role,
+            what_to_take=approved.what_to_take(event.local_date, event.local_time),
         )
         for event in approved.doses_through(last_day)
         if (from_date is None or event.local_date >= from_date)

@@ -214,7 +214,8 @@ WITHDRAWAL_RISK: dict[str, WithdrawalRisk] = {
         clinician=_(
             "Gabapentin and pregabalin labels: withdraw gradually over at least one week; "
             "abrupt withdrawal can bring on withdrawal symptoms and, in epilepsy, more "
-            "frequent seizures (status epilepticus has been reported)."
+            "frequent seizures (the gabapentin label's warning 5.5 is titled 'Withdrawal "
+            "Precipitated Seizure, Status Epilepticus')."
         ),
         patient_warning=_(
             "Stopping all at once can cause withdrawal symptoms (anxiety, poor sleep, nausea, "
@@ -230,18 +231,22 @@ WITHDRAWAL_RISK: dict[str, WithdrawalRisk] = {
             "1 week' (DailyMed set_id 8fb45a78-b2d8-45dd-b844-0de21d1fdde9, highlights); "
             "gabapentin labels 5.5 Withdrawal Precipitated Seizure, Status Epilepticus "
             "(section title in openFDA 691205ba-fa65-4bc9-ba20-7d361382cff9, recent major "
-            "changes 4/2025; sentence 'Antiepileptic drugs should not be abruptly "
-            "discontinued because of the possibility of increasing seizure frequency' "
-            "paraphrased by droracle.ai 638149, not read in the label itself); respiratory "
+            "changes 4/2025; the section's sentence was searched for on 2026-12-04 and not "
+            "found in any US label text: 'Antiepileptic drugs should not be abruptly "
+            "discontinued because of the possibility of increasing seizure frequency' is a "
+            "paraphrase by droracle.ai 638149; Pfizer's non-US NEURONTIN text, MIMS "
+            "Indonesia, Special Precautions: 'abrupt withdrawal of anticonvulsants in "
+            "epileptic patients may precipitate status epilepticus'); respiratory "
             "depression: FDA Drug Safety Communication, December 2019. Symptom list: clinic "
             "default wording"
         ),
     ),
     "z-drug-oral": WithdrawalRisk(
         clinician=_(
-            "Zolpidem label: withdrawal signs and symptoms have been reported after a rapid "
-            "dose decrease or abrupt discontinuation; expect rebound insomnia and anxiety for "
-            "a few nights after each step."
+            "Zolpidem label (5.4 Withdrawal effects): after a rapid dose decrease or abrupt "
+            "discontinuation of sedative/hypnotics, signs and symptoms like those of "
+            "withdrawal from other CNS depressants have been reported. Expect rebound "
+            "insomnia and anxiety for a few nights after each step (clinic default)."
         ),
         patient_warning=_(
             "Stopping all at once can bring back bad sleep for a few nights and cause "
@@ -253,11 +258,17 @@ WITHDRAWAL_RISK: dict[str, WithdrawalRisk] = {
         ),
         emergency_signs=(_SEIZURE, _BREATHING),
         source=(
-            "zolpidem tartrate label, DRUG ABUSE AND DEPENDENCE: 'there have been reports of "
-            "withdrawal signs and symptoms following the rapid dose decrease or abrupt "
-            "discontinuation of zolpidem' (quoted from the FDA label by droracle.ai 887028; "
-            "label set_id 52b15827-8101-4a60-96fc-1f2ca3ea135d not read at that section); "
-            "protocol z-drug-oral withdrawal_signs (clinic default)"
+            "Ambien (zolpidem tartrate) label, 5 WARNINGS AND PRECAUTIONS, 5.4 Withdrawal "
+            "effects: 'Following the rapid dose decrease or abrupt discontinuation of "
+            "sedative/hypnotics, there have been reports of signs and symptoms similar to "
+            "those associated with withdrawal from other CNS-depressant drugs [see Drug "
+            "Abuse and Dependence (9)].' (an older revision's text as openFDA serves it, read "
+            "2026-12-04 in a public openFDA client's test fixture; the current label's "
+            "DRUG ABUSE AND DEPENDENCE sentence 'there have been reports of withdrawal signs "
+            "and symptoms following the rapid dose decrease or abrupt discontinuation of "
+            "zolpidem' is quoted by droracle.ai 887028, not read in set_id "
+            "52b15827-8101-4a60-96fc-1f2ca3ea135d); rebound insomnia and anxiety after each "
+            "step: protocol z-drug-oral withdrawal_signs (clinic default)"
         ),
     ),
 }

@@ -637,6 +637,12 @@ class Dose(models.Model):
     # What the dose is for in the patient's day (morning … bedtime, night): the cut order's
     # role from the approved revision (taper/schedule.py dose_roles).
     role = models.CharField(max_length=12, blank=True)
+    # What the patient takes, as approved (planner.schedule.ApprovedPlan.what_to_take):
+    # {"product", "units", "changes_today"}. Written with the dose, so a reminder says the
+    # amount without reading the revision's whole stored output (70 kB for 12 weeks, a
+    # JSON parse per reminder: issue #17). Null on doses written before it existed; those
+    # read the revision.
+    what_to_take = models.JSONField(null=True, blank=True)
     status = models.CharField(
         max_length=12, choices=DoseStatus.choices, default=DoseStatus.SCHEDULED
     )

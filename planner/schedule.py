@@ -185,6 +185,16 @@ class ApprovedPlan:
             (tuple(dose.get("units") or ()) for dose in doses if dose["time"] == wanted), ()
         )
 
+    def what_to_take(self, day: dt.date, time: dt.time) -> dict[str, Any]:
+        """What a dose of the dose log stores of the approved plan (Dose.what_to_take):
+        the product, the units at ``time`` on ``day`` and whether the dose changes then.
+        The amount in words is composed from it (reminders.amounts)."""
+        return {
+            "product": self.output["product"],
+            "units": list(self.dose_units(day, time)),
+            "changes_today": self.step_starts_on(day),
+        }
+
     def step_starts_on(self, day: dt.date) -> bool:
         """Whether the dose changes on ``day``: a step of the approved plan starts then
         (the first step changes from the regimen the patient was on)."""

@@ -16,7 +16,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, update_change_reason
 
 import taper
-from planner import continuity, doses, signals
+from planner import continuity, doses, patient_words, signals
 from planner.audit import records_by, update_with_history
 from planner.engine_input import patient_facts
 from planner.models import (
@@ -453,6 +453,7 @@ def _replaced_plans_restore(plan: TaperPlan, *, by: User, now: dt.datetime) -> b
                 "effective_from": first_day.isoformat(),
                 "change": "the new plan that was to start then is cancelled; "
                 "keep taking your current plan as it is",
+                "change_kind": "replacement_cancelled",
             },
         )
         restored = True
@@ -645,6 +646,12 @@ def _revision_put_in_force(plan: TaperPlan, revision: PlanRevision) -> None:
     now = timezone.now()
     start = _local_midnight(revision.effective_from, plan.patient.home_timezone)
     doses.plan_doses_cancel(plan_id=plan.pk, from_time=max(start, now))
+    # What changed, as a code and numbers, for the patient's message in their language.
+    change_facts = patient_words.revision_change_facts(
+        plan.current_revision.engine_output if plan.current_revision is not None else {},
+        revision.engine_output,
+        revision.engine_input,
+    )
     plan.current_revision = revision
     fields = ["current_revision", "updated_at"]
     if plan.status == PlanStatus.COMPLETED:
@@ -664,7 +671,11 @@ def _revision_put_in_force(plan: TaperPlan, revision: PlanRevision) -> None:
         plan=plan,
         key=f"revised-{revision.number}",
         due_at=now,
-        context={"effective_from": revision.effective_from.isoformat(), "change": change},
+        context={
+            "effective_from": revision.effective_from.isoformat(),
+            "change": change,
+            **change_facts,
+        },
     )
 
 

@@ -12,10 +12,11 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from planner.chart import dose_chart
-from planner.medicines import drug_label
+from planner.medicines import drug_label, withdrawal_risk
 from planner.models import Patient, PlanRevision, PlanStatus, TaperPlan
+from planner.patient_words import missed_dose_groups
 from planner.plan_reads import missed_dose_by_step
-from reminders.amounts import DoseAmount, doses_amounts
+from reminders.amounts import DoseAmount, doses_amounts, with_words
 from reminders.models import CheckIn, Dose, DoseState, DoseStatus, Notice, ReminderKind
 
 HISTORY_STATUSES = (DoseStatus.TAKEN, DoseStatus.SKIPPED, DoseStatus.MISSED)
@@ -283,10 +284,9 @@ def next_dose_change(plan: TaperPlan, today: dt.date) -> DoseChange | None:
 def today_context(patient: Patient, now: dt.datetime) -> dict[str, Any]:
     zone = ZoneInfo(patient.home_timezone)
     today = now.astimezone(zone).date()
-    doses = list(
-        patient_doses(patient).filter(local_date=today).select_related("revision")
-        .order_by("due_at")
-    )
+    # Each dose stores what to take (Dose.what_to_take): its revision's stored output is
+    # not read for every dose of the day (doses written before read it, once per revision).
+    doses = list(patient_doses(patient).filter(local_date=today).order_by("due_at"))
     amounts = doses_amounts(doses)
     plans = patient_plans(patient, today)
     # A patient on two tapers reads which medicine each dose is; otherwise the drug is
@@ -362,12 +362,20 @@ def plan_section(plan: TaperPlan, medicine: str, index: int) -> dict[str, Any]:
     )
     final = Decimal(str((engine_input.get("goal") or {}).get("target_daily_mg", 0)))
     chart = dose_chart({**output, "current_daily_mg": current, "final_daily_mg": final})
-    steps = output.get("steps") or []
+    product_id = str(engine_input.get("product", ""))
+    # Each dose in the patient's words, each missed-dose rule in the patient's language
+    # (planner.patient_words): the plan JSON keeps the engine's English.
+    steps = [
+        {**step, "doses": with_words(step["doses"], product_id)}
+        for step in output.get("steps") or []
+    ]
     return {
         "plan": plan,
         "key": f"plan-{index}",  # element ids of this section's chart and headings
         "medicine": medicine,
-        "baclofen": plan.drug == "baclofen",
+        # What stopping suddenly risks, in the patient's words, for this drug's class
+        # (planner.medicines: the handout's wording too).
+        "withdrawal": withdrawal_risk(product_id),
         "output": output,
         "steps": steps,
         "chart": chart,
@@ -375,7 +383,9 @@ def plan_section(plan: TaperPlan, medicine: str, index: int) -> dict[str, Any]:
         "final_daily_mg": final,
         # Each step's own windows (issues #15, #18): a later step's 08:00 dose may be
         # taken until 14:00, not the first step's 11:00.
-        "missed_groups": [_dated(group) for group in missed_dose_by_step(output)],
+        "missed_groups": [
+            _dated(group) for group in missed_dose_groups(missed_dose_by_step(output))
+        ],
         "intrathecal": bool(output.get("refills")) or "intrathecal" in plan.drug,
     }
 

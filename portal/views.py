@@ -42,6 +42,7 @@ from portal.forms import (
 )
 from portal.patient_views import own_patient_record
 from reminders import caregivers, checkin, push, refills, sms
+from reminders.amounts import dose_amount
 from reminders.missed import missed_dose_advice
 from reminders.models import Dose, DoseStatus, ReminderKind, SmsNumber
 from reminders.preferences import (
@@ -135,7 +136,11 @@ def _missed_page(request: HttpRequest, patient: Patient, dose_id: int | None) ->
     context = {
         "patient": patient,
         "dose": dose,
-        "line": selectors.dose_line(dose, now) if dose else None,
+        # The amount in the patient's words ("1½ comprimidos de 5 mg (7,5 mg)"), as on
+        # Today: the engine's `units_text` is a notation, not a sentence.
+        "line": selectors.dose_line(
+            dose, now, dose_amount(dose), patient.calendar_detailed_titles
+        ) if dose else None,
         "advice": missed_dose_advice(dose=dose, now=now) if dose else None,
         "others": [c for c in candidates if dose is None or c.pk != dose.pk],
     }

@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 import taper
+from planner.display import mg
 from planner.medicines import drug_label
 from planner.schedule import ApprovedPlan
 from reminders.models import Dose
-from taper.rounding import count_text, format_amount
+from taper.rounding import count_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +55,8 @@ class DoseAmount:
 
 
 def number(amount: Decimal) -> str:
-    """2.50 → "2.5" ("2,5" in Spanish): no trailing zeros, the language's decimal mark."""
-    return format_amount(amount).replace(".", str(formats.get_format("DECIMAL_SEPARATOR")))
+    """2.50 → "2.5" ("2,5" in Spanish): planner.display.mg, the one rule for amounts."""
+    return mg(amount)
 
 
 def units_words(units: Iterable[dict[str, Any]], form: str = "tablet") -> str:
@@ -88,23 +88,47 @@ def units_words(units: Iterable[dict[str, Any]], form: str = "tablet") -> str:
     return " + ".join(parts)
 
 
+def plan_dose_words(dose: dict[str, Any], product_id: str) -> str:
+    """A dose of a plan's JSON (docs/plan-json.md) in words, in the active language: "1½
+    tablets of 5 mg", "1½ comprimidos de 5 mg". The JSON's `units_text` ("1½ × 5 mg") is
+    the engine's notation; the pages a patient reads (My plan, the handout) use this. A
+    switch plan's dose names its own product (a diazepam tablet, not the clonazepam's)."""
+    catalogue = taper.load_catalogue()
+    product = catalogue.product(dose.get("product") or product_id)
+    form = product.form if product is not None else "tablet"
+    return units_words(dose.get("units") or [], form) or str(dose.get("units_text") or "")
+
+
+def with_words(doses: Iterable[dict[str, Any]], product_id: str) -> list[dict[str, Any]]:
+    """Each dose of a plan's JSON with its `words` (plan_dose_words)."""
+    return [{**dose, "words": plan_dose_words(dose, product_id)} for dose in doses]
+
+
 def dose_amount(dose: Dose, approved: ApprovedPlan | None = None) -> DoseAmount:
-    """The amount of one dose of the dose log, read from the revision that wrote it.
-    Pass ``approved`` when several doses of one revision are shown (Today)."""
+    """The amount of one dose of the dose log, as approved: from what the dose row
+    stores (Dose.what_to_take), or, for a dose written before it stored it, from the
+    revision that wrote it (pass ``approved`` when several doses of one revision are
+    shown)."""
+    if dose.what_to_take is not None:
+        return stored_amount(dose.what_to_take, dose.amount_mg)
     if approved is None:
         approved = ApprovedPlan.of(dose.revision, dose.timezone)
     return approved_dose_amount(approved, dose.local_date, dose.local_time, dose.amount_mg)
 
 
 def doses_amounts(doses: Iterable[Dose]) -> dict[int, DoseAmount]:
-    """The amounts of several doses, reading each revision's stored output once."""
+    """The amounts of several doses, reading each revision's stored output at most once
+    (only doses written before Dose.what_to_take need it)."""
     plans: dict[tuple[int, str], ApprovedPlan] = {}
     amounts = {}
     for dose in doses:
-        key = (dose.revision_id, dose.timezone)
-        if key not in plans:
-            plans[key] = ApprovedPlan.of(dose.revision, dose.timezone)
-        amounts[dose.pk] = dose_amount(dose, plans[key])
+        approved = None
+        if dose.what_to_take is None:
+            key = (dose.revision_id, dose.timezone)
+            if key not in plans:
+                plans[key] = ApprovedPlan.of(dose.revision, dose.timezone)
+            approved = plans[key]
+        amounts[dose.pk] = dose_amount(dose, approved)
     return amounts
 
 
@@ -112,11 +136,16 @@ def approved_dose_amount(approved: ApprovedPlan, day: dt.date, time: dt.time,
                          amount_mg: Decimal) -> DoseAmount:
     """The same for a dose of an approved schedule that is not in the dose log (the
     calendar, which renders every day of the plan)."""
-    product = taper.load_catalogue().product(approved.output["product"])
+    return stored_amount(approved.what_to_take(day, time), amount_mg)
+
+
+def stored_amount(what_to_take: dict[str, Any], amount_mg: Decimal) -> DoseAmount:
+    """The amount from ApprovedPlan.what_to_take (stored with each dose of the log)."""
+    product = taper.load_catalogue().product(what_to_take["product"])
     return DoseAmount(
-        units=approved.dose_units(day, time),
+        units=tuple(what_to_take["units"]),
         amount_mg=amount_mg,
         drug=product.drug if product is not None else "",
-        changed_today=approved.step_starts_on(day),
+        changed_today=what_to_take["changes_today"],
         form=product.form if product is not None else "tablet",
     )

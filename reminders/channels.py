@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -33,7 +33,9 @@ class PushTarget:
 class Message:
     subject: str
     text: str
-    html: str
+    # The e-mail's HTML part, rendered only when an e-mail is sent (in the language of
+    # the message, reminders.messages): push, SMS and in-app never pay for it.
+    html: Callable[[], str]
     emails: tuple[str, ...]  # the addressees' e-mail addresses, if any
     user_id: int | None = None  # the patient's account, for in-app notices
     clinic_id: int | None = None  # clinic-wide notices (alerts)
@@ -119,7 +121,7 @@ class EmailChannel:
                 headers=message.headers,
                 connection=self._connection,
             )
-            email.attach_alternative(message.html, "text/html")
+            email.attach_alternative(message.html(), "text/html")
             email.send()
         except smtplib.SMTPRecipientsRefused as error:
             raise PermanentError("the mail server refused the address") from error

@@ -192,18 +192,33 @@ def _revisions_in_force() -> QuerySet[PlanRevision]:
 def _calendar_plans(plan_ids: list[int], zone: str) -> list[ical.CalendarPlan]:
     """The plans' versions as approved and stored, with clock times in the patient's
     home time zone, as the doses are (planner.schedule.ApprovedPlan)."""
-    revisions = _revisions_in_force().filter(plan_id__in=plan_ids).order_by("plan_id", "number")
+    revisions = (
+        _revisions_in_force()
+        .filter(plan_id__in=plan_ids)
+        .order_by("plan_id", "number")
+        .select_related("plan")
+    )
     by_plan: dict[int, list[ical.PlanVersion]] = {}
-    for revision in revisions.only("plan_id", "created_at", "engine_output"):
+    # When each plan came into the feed: approved, or activated without a review.
+    shown_since: dict[int, dt.datetime | None] = {}
+    for revision in revisions.only(
+        "plan_id", "created_at", "engine_output", "plan__approved_at", "plan__activated_at"
+    ):
         by_plan.setdefault(revision.plan_id, []).append(
             ical.PlanVersion(
                 changed_at=revision.created_at, plan=ApprovedPlan.of(revision, zone)
             )
         )
+        shown_since[revision.plan_id] = revision.plan.approved_at or revision.plan.activated_at
     for plan_id, versions in by_plan.items():
         versions += _refill_versions(plan_id, versions[-1])
     return [
-        ical.CalendarPlan(key=f"plan-{plan_id}", versions=tuple(by_plan[plan_id]))
+        ical.CalendarPlan(
+            key=f"plan-{plan_id}",
+            versions=tuple(by_plan[plan_id]),
+            number=plan_id,
+            shown_since=shown_since[plan_id],
+        )
         for plan_id in plan_ids
         if plan_id in by_plan
     ]

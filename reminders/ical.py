@@ -2,7 +2,8 @@
 `taper_plan --format ics` output all come from here.
 
 The calendar shows; the reminders remind (DESIGN.md). Event text is PHI-minimal by
-default: no drug, no dose, just "Medication dose" and a link to the patient's page.
+default: no drug, no dose, just "Medication dose" and a link to the patient's page (and,
+for a patient on tapers of two medicines, the plan's number: "Medication dose (plan 12)").
 UIDs come from the plan and the dose slot, so a revision updates events in place;
 SEQUENCE counts the changes of each event and DTSTAMP is the time of its last change,
 so repeated requests give the same bytes.
@@ -15,6 +16,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.utils.text import capfirst
@@ -53,6 +55,12 @@ class PlanVersion:
 class CalendarPlan:
     key: str  # stable per plan, e.g. "plan-12"
     versions: tuple[PlanVersion, ...]  # oldest first; the last is in force
+    # The plan's number as the clinic and the patient's My plan page call it ("plan 12"):
+    # PHI-minimal titles carry it when the calendar holds plans of more than one medicine.
+    number: int | None = None
+    # When the plan came into the calendar (approved or activated; its first version's
+    # time if not given): from then on the other plans' titles carry their numbers.
+    shown_since: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +79,7 @@ class Entry:
     kind: str
     start: dt.datetime | dt.date
     content: tuple[object, ...]  # the clinical facts the text is made from
-    summary_minimal: str
-    summary_detailed: str
+    summary: str  # PHI-minimal, or naming the drug and dose (detailed titles)
     description: str
     alarm_before: dt.timedelta | None
     # A dose repeated daily at the same time: one event with an RRULE; 0 repeats daily
@@ -88,19 +95,24 @@ def _dose_series(events: Iterable[ApprovedDose], zone: ZoneInfo) -> list[list[Ap
     by_slot: dict[dt.time, list[ApprovedDose]] = {}
     for event in events:
         by_slot.setdefault(event.local_time, []).append(event)
+    one_day = dt.timedelta(days=1)
     runs: list[list[ApprovedDose]] = []
     for slot_events in by_slot.values():
         slot_events.sort(key=lambda e: e.local_date)
         run: list[ApprovedDose] = []
+        # Each dose's rule is worked out once (a year-long plan has hundreds of doses).
+        run_rule: tuple[dt.time, int] | None = None
         for event in slot_events:
+            rule = _rule(event, zone)
             if run and (
-                event.local_date - run[-1].local_date != dt.timedelta(days=1)
+                event.local_date - run[-1].local_date != one_day
                 or event.amount_mg != run[-1].amount_mg
-                or _rule(event, zone) != _rule(run[-1], zone)
+                or rule != run_rule
             ):
                 runs.append(run)
                 run = []
             run.append(event)
+            run_rule = rule
         if run:
             runs.append(run)
     return runs
@@ -119,7 +131,24 @@ def _mg(amount: Decimal) -> str:
     return mg(amount)
 
 
-def _miss_text(until: dt.datetime, next_day: bool, open_app: str) -> str:
+class _MissTexts:
+    """The missed-dose advice of a plan's dose events, translated once per plan: a long
+    plan has many events whose advice differs only in the time."""
+
+    def __init__(self, open_app: str) -> None:
+        self.open_app = open_app
+        self.disclaimer = str(DISCLAIMER)
+        self.texts: dict[tuple[str, bool], str] = {}
+
+    def __call__(self, until: dt.datetime, next_day: bool) -> str:
+        key = (f"{until:%H:%M}", next_day)
+        text = self.texts.get(key)
+        if text is None:
+            text = self.texts[key] = _miss_text(until, next_day, self.open_app, self.disclaimer)
+        return text
+
+
+def _miss_text(until: dt.datetime, next_day: bool, open_app: str, disclaimer: str) -> str:
     if next_day:
         text = _(
             "If you miss this dose, take it as soon as you remember, up to %(until)s the "
@@ -132,19 +161,24 @@ def _miss_text(until: dt.datetime, next_day: bool, open_app: str) -> str:
             "that, skip it and take the next dose at its usual time. Never take two doses "
             "at once."
         )
-    return f"{text % {'until': f'{until:%H:%M}'}}{open_app}\n{DISCLAIMER}"
+    return f"{text % {'until': f'{until:%H:%M}'}}{open_app}\n{disclaimer}"
 
 
-def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) -> list[Entry]:
+def plan_entries(
+    key: str, source: ApprovedPlan | taper.TaperPlan, link: str, *, detailed: bool = False
+) -> list[Entry]:
     """Every calendar event of one plan, with a UID stable across revisions: from the
-    approved, stored schedule (planner.schedule), never by planning again."""
+    approved, stored schedule (planner.schedule), never by planning again. Titles name
+    the drug and dose only when ``detailed`` (the patient's choice)."""
     plan = source if isinstance(source, ApprovedPlan) else ApprovedPlan.of_engine_plan(source)
     entries: list[Entry] = []
     # Detailed titles name the plan's own drug (a patient may taper two at once); the
     # UIDs carry the plan's key, so two plans' events at the same time stay distinct.
-    medicine = drug_label(plan.drug)
+    medicine = drug_label(plan.drug) if detailed else ""
     zone = ZoneInfo(plan.zone)
     open_app = " " + _("Open the app: %(link)s") % {"link": link} if link else ""
+    miss_text = _MissTexts(open_app)
+    dose_title = _("Medication dose")
     for series in _dose_series(plan.doses, zone):
         first = series[0]
         until = first.catch_up_until.astimezone(zone)
@@ -157,11 +191,12 @@ def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) ->
                 start=dt.datetime.combine(first.local_date, first.local_time, tzinfo=zone),
                 count=len(series),
                 content=("dose", first.amount_mg, units, f"{until:%H:%M}", len(series)),
-                summary_minimal=_("Medication dose"),
-                summary_detailed=approved_dose_amount(
+                summary=approved_dose_amount(
                     plan, first.local_date, first.local_time, first.amount_mg
-                ).text(detailed=True),
-                description=_miss_text(until, next_day, open_app),
+                ).text(detailed=True)
+                if detailed
+                else dose_title,
+                description=miss_text(until, next_day),
                 alarm_before=dt.timedelta(0),
             )
         )
@@ -181,14 +216,17 @@ def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) ->
                 start=dt.datetime.combine(after, dose.local_time, tzinfo=zone),
                 count=0,
                 content=("maintenance", dose.amount_mg, dose.units_text, f"{until:%H:%M}"),
-                summary_minimal=_("Medication dose"),
-                summary_detailed=approved_dose_amount(
+                summary=approved_dose_amount(
                     plan, dose.local_date, dose.local_time, dose.amount_mg
-                ).text(detailed=True),
-                description=_miss_text(until, until.date() != after, open_app),
+                ).text(detailed=True)
+                if detailed
+                else dose_title,
+                description=miss_text(until, until.date() != after),
                 alarm_before=dt.timedelta(0),
             )
         )
+    change_title = _("Your dose changes tomorrow")
+    change_text = _("Tomorrow your doses change. Check your plan.") + open_app
     for previous, step in zip(plan.steps, plan.steps[1:], strict=False):
         day_before = step.start_date - dt.timedelta(days=1)
         entries.append(
@@ -197,16 +235,17 @@ def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) ->
                 kind="change",
                 start=day_before,
                 content=("change", previous.daily_total_mg, step.daily_total_mg),
-                summary_minimal=_("Your dose changes tomorrow"),
-                summary_detailed=capfirst(
+                summary=capfirst(
                     _("%(medicine)s dose changes tomorrow: %(from)s → %(to)s mg a day")
                     % {
                         "medicine": medicine,
                         "from": _mg(previous.daily_total_mg),
                         "to": _mg(step.daily_total_mg),
                     }
-                ),
-                description=_("Tomorrow your doses change. Check your plan.") + open_app,
+                )
+                if detailed
+                else change_title,
+                description=change_text,
                 alarm_before=None,
             )
         )
@@ -219,17 +258,16 @@ def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) ->
                 kind="last",
                 start=final.end_date,
                 content=("last", final.end_date, stopping),
-                summary_minimal=(
-                    _("Last day of your plan") if stopping else _("Last step of your plan")
-                ),
-                summary_detailed=capfirst(
+                summary=capfirst(
                     (
                         _("Last day of %(medicine)s taper")
                         if stopping
                         else _("%(medicine)s taper reaches target")
                     )
                     % {"medicine": medicine}
-                ),
+                )
+                if detailed
+                else (_("Last day of your plan") if stopping else _("Last step of your plan")),
                 description=(
                     (
                         _(
@@ -253,8 +291,7 @@ def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) ->
                 kind="refill",
                 start=refill.due_date,
                 content=("refill", refill.due_date, refill.alarm_date, refill.empty_date),
-                summary_minimal=_("Pump refill due"),
-                summary_detailed=_("Baclofen pump refill due"),
+                summary=_("Baclofen pump refill due") if detailed else _("Pump refill due"),
                 description=_(
                     "Your pump must be refilled by today; it runs empty on %(day)s. A pump "
                     "that runs empty causes sudden withdrawal, which can be life-threatening: "
@@ -272,9 +309,10 @@ def plan_entries(key: str, source: ApprovedPlan | taper.TaperPlan, link: str) ->
                 kind="visit",
                 start=visit.visit_date,
                 content=("visit", visit.visit_date, visit.daily_dose_mcg),
-                summary_minimal=_("Clinic visit"),
-                summary_detailed=_("Pump visit: dose to %(mcg)s mcg/day")
-                % {"mcg": _mg(visit.daily_dose_mcg)},
+                summary=_("Pump visit: dose to %(mcg)s mcg/day")
+                % {"mcg": _mg(visit.daily_dose_mcg)}
+                if detailed
+                else _("Clinic visit"),
                 description=_("Clinic visit to adjust your pump.") + open_app,
                 alarm_before=DAYS_AHEAD_ALARM,
             )
@@ -289,12 +327,14 @@ class _Versioned:
     changed_at: dt.datetime
 
 
-def _versioned_entries(plan: CalendarPlan, link: str) -> list[_Versioned]:
+def _versioned_entries(plan: CalendarPlan, link: str, detailed: bool) -> list[_Versioned]:
     """The current entries, each with how often and when it last changed."""
     history: dict[str, tuple[tuple[object, ...], int, dt.datetime]] = {}
     current: list[Entry] = []
-    for version in plan.versions:
-        current = plan_entries(plan.key, version.plan, link)
+    for number, version in enumerate(plan.versions, start=1):
+        # Earlier versions count only for their content: their titles are never shown.
+        in_force = number == len(plan.versions)
+        current = plan_entries(plan.key, version.plan, link, detailed=detailed and in_force)
         for entry in current:
             seen = history.get(entry.uid)
             if seen is None:
@@ -320,9 +360,34 @@ def render_calendar(plans: Sequence[CalendarPlan], settings: CalendarSettings) -
     calendar.add("x-published-ttl", vDuration(REFRESH_INTERVAL))
     starts: list[dt.date] = []
     zones: set[str] = set()
+    shared = _SharedValues()
+    # Two tapers at once: PHI-minimal titles would be two "Medication dose" at the same
+    # minute. Each then says its plan's number, the words My plan uses for it when the
+    # patient has plans of more than one medicine (portal.selectors.PatientPlans.several);
+    # with one medicine nothing changes. Detailed titles name the drug already.
+    arrived: dict[str, dt.datetime] = {}  # when each medicine's first plan came in
+    for plan in plans if len(plans) > 1 and not settings.detailed_titles else ():
+        drug, shown = _drug(plan), _shown_since(plan)
+        arrived[drug] = min(arrived.get(drug, shown), shown)
+    labelled = not settings.detailed_titles and len(arrived) > 1
+    label = _("%(title)s (plan %(number)s)") if labelled else ""
+    # The titles gained the number when the second medicine came in: that counts as a
+    # change of the events made before (SEQUENCE and DTSTAMP), as a new privacy choice
+    # does.
+    since = sorted(arrived.values())[1] if labelled else None
     for plan in plans:
-        for item in _versioned_entries(plan, settings.link):
-            calendar.add_component(_event(item, settings))
+        number = plan.key.removeprefix("plan-") if plan.number is None else plan.number
+        # A plan that came in before the second medicine had its titles without the number.
+        renamed = since is not None and _shown_since(plan) < since
+        for item in _versioned_entries(plan, settings.link, settings.detailed_titles):
+            summary, sequence, changed_at = item.entry.summary, item.sequence, item.changed_at
+            if labelled:
+                summary = label % {"title": summary, "number": number}
+                if renamed and since is not None and changed_at < since:
+                    sequence, changed_at = sequence + 1, since
+            calendar.add_component(
+                _event(item.entry, summary, sequence, changed_at, settings, shared)
+            )
             start = item.entry.start
             if isinstance(start, dt.datetime):
                 zones.add(str(start.tzinfo))
@@ -358,37 +423,83 @@ def _vtimezone(tzid: str, first: dt.date, last: dt.date) -> Timezone:
     return timezone
 
 
-def _event(item: _Versioned, settings: CalendarSettings) -> Event:
-    entry = item.entry
-    changed_at = item.changed_at
-    sequence = item.sequence + settings.version
+class _SharedValues:
+    """Property values that many events carry (the class, the link, a title, the advice
+    for a catch-up time, DTSTAMP, SEQUENCE, a day count), and the alarms of a title,
+    converted to icalendar's own types once per rendering and shared by those events: a
+    year-long plan has over a hundred events and the conversion was a good part of
+    rendering them (issue #22). Each value is made by icalendar's own ``add``, so the
+    bytes are the library's; an event takes it as it is (``event["CLASS"] = value``, the
+    component's dictionary interface), with nothing left to convert."""
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, object], Any] = {}
+        self.alarms: dict[tuple[str, dt.timedelta], Alarm] = {}
+
+    def __call__(self, name: str, value: object, same_as: object = None) -> Any:
+        """``value`` as icalendar's type; ``same_as`` stands for a value that cannot be a
+        dictionary key (a recurrence rule)."""
+        key = (name, value if same_as is None else same_as)
+        found = self.values.get(key)
+        if found is None:
+            holder = Event()
+            holder.add(name, value)
+            found = self.values[key] = holder[name]
+        return found
+
+    def alarm(self, title: str, before: dt.timedelta) -> Alarm:
+        """The display alarm of every event with this title, ``before`` its start."""
+        found = self.alarms.get((title, before))
+        if found is None:
+            found = self.alarms[(title, before)] = Alarm()
+            found["ACTION"] = self("action", "DISPLAY")
+            found["DESCRIPTION"] = self("description", title)
+            found["TRIGGER"] = self("trigger", -before)
+        return found
+
+
+def _drug(plan: CalendarPlan) -> str:
+    source = plan.versions[-1].plan
+    if isinstance(source, ApprovedPlan):
+        return source.drug
+    return ApprovedPlan.of_engine_plan(source).drug
+
+
+def _shown_since(plan: CalendarPlan) -> dt.datetime:
+    return plan.shown_since or plan.versions[0].changed_at
+
+
+def _event(
+    entry: Entry,
+    title: str,
+    sequence: int,
+    changed_at: dt.datetime,
+    settings: CalendarSettings,
+    shared: _SharedValues,
+) -> Event:
+    sequence += settings.version
     if settings.changed_at is not None and settings.changed_at > changed_at:
         changed_at = settings.changed_at
     event = Event()
     event.add("uid", entry.uid)
-    event.add("dtstamp", _utc(changed_at))
-    event.add("sequence", sequence)
-    summary = entry.summary_detailed if settings.detailed_titles else entry.summary_minimal
-    event.add("summary", summary)
-    event.add("description", entry.description)
-    event.add("class", "PRIVATE")
-    if settings.link:
-        event.add("url", settings.link)
     event.add("dtstart", entry.start)
+    event["DTSTAMP"] = shared("dtstamp", _utc(changed_at))
+    event["SEQUENCE"] = shared("sequence", sequence)
+    event["SUMMARY"] = shared("summary", title)
+    event["DESCRIPTION"] = shared("description", entry.description)
+    event["CLASS"] = shared("class", "PRIVATE")
+    if settings.link:
+        event["URL"] = shared("url", settings.link)
     if isinstance(entry.start, dt.datetime):
-        event.add("duration", dt.timedelta(minutes=DOSE_MINUTES))
+        event["DURATION"] = shared("duration", dt.timedelta(minutes=DOSE_MINUTES))
         if entry.count > 1:
-            event.add("rrule", {"FREQ": "DAILY", "COUNT": entry.count})
+            event["RRULE"] = shared("rrule", {"FREQ": "DAILY", "COUNT": entry.count}, entry.count)
         elif entry.count == 0:  # open-ended: the maintenance dose of a reduce-to-target plan
             event.add("rrule", {"FREQ": "DAILY"})
     else:
         event.add("dtend", entry.start + dt.timedelta(days=1))
     if entry.alarm_before is not None:
-        alarm = Alarm()
-        alarm.add("action", "DISPLAY")
-        alarm.add("description", summary)
-        alarm.add("trigger", -entry.alarm_before)
-        event.add_component(alarm)
+        event.add_component(shared.alarm(title, entry.alarm_before))
     return event
 
 

@@ -4,6 +4,7 @@ appear only if the patient chose detailed titles."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,9 +17,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from planner.clinic_phones import clinic_phones_text
-from planner.display import long_day
+from planner.display import full_date, long_day
 from planner.medicines import drug_label
 from planner.models import Patient, StaffMember
+from planner.patient_words import revision_change_text
 from planner.roles import Role
 from reminders import actions, caregivers
 from reminders.amounts import dose_amount
@@ -42,7 +44,7 @@ SUBJECTS = {
     ReminderKind.REFILL: gettext_lazy("Pump refill due by {alarm_date}"),
     ReminderKind.CHECK_IN: gettext_lazy("How are you feeling? A short check-in"),
     ReminderKind.SUPPLY: gettext_lazy("Collect more of your medicine before {runs_out}"),
-    ReminderKind.ABRUPT_STOP_ALERT: "Abrupt-stop risk: patient {patient_ref}",
+    ReminderKind.ABRUPT_STOP_ALERT: "Abrupt-stop alert needs attention: patient {patient_ref}",
     ReminderKind.CHANNEL_FAILING: "Reminders cannot reach patient {patient_ref}",
 }
 
@@ -54,8 +56,26 @@ CAREGIVER_SUBJECTS = {
 }
 
 
+# The attribute reminders.dispatch puts the patient's push subscriptions in.
+PUSH_SUBSCRIPTIONS_LOADED = "push_subscriptions_loaded"
+
+
 def _url(path: str) -> str:
     return settings.SITE_URL + path
+
+
+def _html_part(context: dict[str, Any]) -> Callable[[], str]:
+    """The e-mail's HTML part (templates/reminders/email/base.html), rendered when an
+    e-mail is sent, in the language active now (the patient's, or English for the clinic
+    and staff): a reminder that goes out only by push, text or in-app never renders it,
+    and its cost falls on the e-mail channel (issue #17, delivery cost)."""
+    language = translation.get_language()
+
+    def render() -> str:
+        with translation.override(language):
+            return render_to_string("reminders/email/base.html", context)
+
+    return render
 
 
 def _clinic_emails(clinic_id: int) -> tuple[str, ...]:
@@ -115,10 +135,27 @@ def _context(row: Reminder) -> dict[str, Any]:
         # A date only: which medicine and how much is on My plan (PHI-minimal).
         context["runs_out"] = long_day(row.context["runs_out_on"])
         context["my_plan_url"] = _url(reverse("patient_plan"))
+    if row.kind == ReminderKind.PLAN_REPLACED:
+        # Dates in the patient's words and language, as on Today ("lunes 8 de marzo").
+        for key in ("starts_on", "last_day"):
+            if row.context.get(key):
+                context[key] = long_day(row.context[key])
+    if row.kind == ReminderKind.PLAN_REVISED:
+        if row.context.get("effective_from"):
+            context["effective_from"] = full_date(row.context["effective_from"])
+        # The change in the patient's language, from the code and numbers stored with the
+        # row (planner.patient_words); a row stored before them keeps its English words.
+        context["change"] = revision_change_text(row.context) or row.context.get("change", "")
     if row.kind == ReminderKind.ZONE_CHANGED:
         context["dropped_text"] = ", ".join(row.context.get("dropped", []))
     if row.kind == ReminderKind.ABRUPT_STOP_ALERT:
-        context["alert"] = AbruptStopAlert.objects.filter(pk=row.context.get("alert_id")).first()
+        # The e-mail names no drug, class, dose or symptom (PHI-minimal): only a link to
+        # the alert's page, which shows what happened and the withdrawal risk.
+        alert = AbruptStopAlert.objects.filter(pk=row.context.get("alert_id")).first()
+        context["alert"] = alert
+        context["alert_url"] = (
+            _url(reverse("alert", args=[alert.pk])) if alert is not None else context["plan_url"]
+        )
     return context
 
 
@@ -163,10 +200,7 @@ def _staff_message(row: Reminder) -> Message:
         raise PermanentError("no notice, or no active staff member with an e-mail address")
     text = notice.body
     with translation.override("en"):
-        html = render_to_string(
-            "reminders/email/base.html",
-            {"subject": notice.subject, "paragraphs": text.split("\n\n")},
-        )
+        html = _html_part({"subject": notice.subject, "paragraphs": text.split("\n\n")})
     return Message(
         subject=notice.subject, text=text, html=html, emails=(user.email,),
         user_id=user.pk, reminder_id=row.pk,
@@ -190,10 +224,7 @@ def _caregiver_message(row: Reminder) -> Message:
     }
     subject = str(CAREGIVER_SUBJECTS[ReminderKind(row.kind)]).format(who=context["who"])
     text = render_to_string(f"reminders/email/caregiver_{row.kind}.txt", context).strip() + "\n"
-    html = render_to_string(
-        "reminders/email/base.html",
-        {"subject": subject, "paragraphs": text.split("\n\n"), "clinic": clinic},
-    )
+    html = _html_part({"subject": subject, "paragraphs": text.split("\n\n"), "clinic": clinic})
     sms_to = ""
     if caregiver.phone and settings.SMS_PROVIDER and caregiver.opted_out_at is None:
         sms_to = caregiver.phone
@@ -244,9 +275,13 @@ def _patient_channels(patient: Patient) -> dict[str, Any]:
     not configured (keys or provider removed), so nothing fails for want of it."""
     targets: tuple[PushTarget, ...] = ()
     if settings.VAPID_PUBLIC_KEY and settings.VAPID_PRIVATE_KEY:
+        # A plain list the delivery attached (cheaper than a prefetch cache per patient);
+        # read from the database when the message is made elsewhere.
+        subscriptions = getattr(patient, PUSH_SUBSCRIPTIONS_LOADED, None)
+        if subscriptions is None:
+            subscriptions = list(patient.push_subscriptions.all())
         targets = tuple(
-            PushTarget(row.pk, row.endpoint, row.p256dh, row.auth)
-            for row in patient.push_subscriptions.all()
+            PushTarget(row.pk, row.endpoint, row.p256dh, row.auth) for row in subscriptions
         )
     number = None
     if settings.SMS_PROVIDER:
@@ -266,10 +301,7 @@ def _messages_for(row: Reminder) -> list[Message]:
         **{key: value for key, value in context.items() if isinstance(value, str | int)}
     )
     text = render_to_string(f"reminders/email/{row.kind}.txt", context).strip() + "\n"
-    html = render_to_string(
-        "reminders/email/base.html",
-        {**context, "subject": subject, "paragraphs": text.split("\n\n")},
-    )
+    html = _html_part({**context, "subject": subject, "paragraphs": text.split("\n\n")})
     patient = row.plan.patient
     if row.recipient == Recipient.CLINIC:
         return [

@@ -130,11 +130,16 @@ class ReminderStatus(models.TextChoices):
 class Reminder(models.Model):
     """One message to deliver: the database is the record, the broker only delivers."""
 
+    # No index of their own: the unique constraints below begin with plan and with dose
+    # and serve every lookup by either. A row is updated three times on its way out
+    # (claimed, taken, recorded), and each update writes every index (issue #17).
     plan = models.ForeignKey(
-        "planner.TaperPlan", on_delete=models.CASCADE, related_name="reminders"
+        "planner.TaperPlan", on_delete=models.CASCADE, related_name="reminders",
+        db_index=False,
     )
     dose = models.ForeignKey(
-        Dose, on_delete=models.CASCADE, null=True, blank=True, related_name="reminders"
+        Dose, on_delete=models.CASCADE, null=True, blank=True, related_name="reminders",
+        db_index=False,
     )
     kind = models.CharField(max_length=24, choices=ReminderKind.choices)
     recipient = models.CharField(

@@ -51,3 +51,31 @@ def test_the_handout_prints_on_one_width_of_paper_with_what_a_patient_needs(
         assert time in text
     assert "Mon 1 Mar" not in text  # the day before today is left out
     assert "Tue 2 Mar" in text
+
+
+def test_a_spanish_speaking_patients_handout_prints_in_spanish(
+    page: Any, live_server: Any, alice: Any, patient: Patient
+) -> None:
+    """The clinician's browser asks for English; the paper follows the patient (#22)."""
+    from portal.services import language_set
+
+    language_set(patient=patient, language="es")
+    plan = active_plan(patient, alice)
+    with time_machine.travel(at_new_york("2027-03-02", "12:00"), tick=True):
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Username").fill("alice")
+        page.get_by_label("Password").fill("pw-for-tests-1")
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("heading", name="Clinic dashboard")).to_be_visible()
+        page.goto(f"{live_server.url}/clinic/plans/{plan.pk}/handout/")
+        page.emulate_media(media="print")
+        pdf = page.pdf(format="A4", print_background=True)
+    text = " ".join(
+        " ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf)).pages
+    )
+    assert "Su plan para bajar su medicamento" in text
+    assert "comprimidos de baclofeno de 10 mg" in text
+    assert "1 comprimido de 10 mg" in text
+    assert "Si olvida la dosis de las 08:00" in text
+    assert "mar 2 mar" in text
+    assert "If you miss" not in text

@@ -173,7 +173,9 @@ def test_the_patient_is_told_in_their_language_what_to_take_until_the_new_plan(
     services.plan_activate(plan=replacement, by=alice)
     notice = Reminder.objects.get(plan=replacement, kind=ReminderKind.PLAN_REPLACED)
     [message] = messages_for(notice)
-    assert new_start.isoformat() in message.subject
+    # The dates in words, as on Today (#22), not the stored ISO dates.
+    assert "Saturday 6 March" in message.subject
+    assert "up to and including Friday 5 March" in " ".join(message.text.split())
     assert "keep taking your doses exactly as your current plan says" in message.text
     preferences = preferences_for(patient)
     preferences.language = "es"
@@ -181,6 +183,7 @@ def test_the_patient_is_told_in_their_language_what_to_take_until_the_new_plan(
     notice = Reminder.objects.get(pk=notice.pk)
     [message] = messages_for(notice)
     assert "siga tomando sus dosis exactamente" in message.text
+    assert "sábado 6 de marzo" in message.subject
 
 
 def test_cancelling_a_replacement_before_it_starts_gives_the_running_plan_its_doses_back(

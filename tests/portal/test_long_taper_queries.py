@@ -1,8 +1,8 @@
 """Long tapers stay fast (issue #22): a year of 2-week diazepam steps costs the same
 number of queries as a 4-week one on every page that shows a plan: the patient's Today,
-My plan and calendar feed, the clinician's plan page and handout; also for a patient on
-two tapers at once. (The render time is measured by `python -m ops bench_calendar
---long`, README "Benchmarks", not by a timed test.)"""
+My plan and calendar feed, the clinician's plan page, handout and the plan's .ics; also
+for a patient on two tapers at once. (The render time is measured by `python -m ops
+bench_calendar --long`, README "Benchmarks", not by a timed test.)"""
 
 from __future__ import annotations
 
@@ -65,6 +65,7 @@ def page_counts(
         counts["feed"] = count(Client(), reverse("calendar_feed", args=[token]))
         counts["plan page"] = count(staff, reverse("plan", args=[plan.pk]))
         counts["handout"] = count(staff, reverse("plan_handout", args=[plan.pk]))
+        counts["plan's .ics"] = count(staff, reverse("plan_calendar", args=[plan.pk]))
     return counts
 
 

@@ -142,3 +142,27 @@ def test_the_clinics_history_says_which_plan_and_drug_each_dose_was(
     page = client.get(reverse("patient_dose_history", args=[plan.patient_id])).content.decode()
     assert f"Baclofen (plan {plan.pk})" in page
     assert f"Diazepam (plan {diazepam.pk})" in page
+
+
+def test_my_plan_gives_each_plan_the_number_its_calendar_events_carry(
+    sam_client: Client, plan: TaperPlan, diazepam: TaperPlan
+) -> None:
+    """The calendar's plain titles say "Medication dose (plan 12)" when the patient is on
+    two tapers (tests/reminders/test_two_tapers.py): My plan says which medicine that is."""
+    with time_machine.travel(DAY_TWO, tick=False):
+        page = sam_client.get(reverse("patient_plan")).content.decode()
+    # Each number under its own medicine's heading: the heading just before it.
+    for medicine, number in (("baclofen", plan.pk), ("diazepam", diazepam.pk)):
+        note = page.index(f"In your calendar its events say “plan {number}”.")
+        heading = max(
+            page.rfind(f"Your {name} plan", 0, note) for name in ("baclofen", "diazepam")
+        )
+        assert page.startswith(f"Your {medicine} plan", heading)
+
+
+def test_my_plan_of_one_taper_gives_no_calendar_number(
+    sam_client: Client, plan: TaperPlan
+) -> None:
+    with time_machine.travel(DAY_TWO, tick=False):
+        page = sam_client.get(reverse("patient_plan")).content.decode()
+    assert "In your calendar its events say" not in page

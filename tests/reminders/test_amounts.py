@@ -84,6 +84,42 @@ def test_a_dose_reads_its_tablets_from_the_approved_plans_stored_output(plan: Ta
     assert dose_amount(dose_at(plan, "2027-03-04", "08:00")).changed_today is True
 
 
+def test_a_dose_stores_what_to_take_and_says_the_same_as_its_revision(
+    plan: TaperPlan,
+) -> None:
+    """Each dose of the log stores what to take (issue #17: a reminder no longer parses
+    the revision's whole output); a dose written before that reads the revision, and
+    both say the same, on every day and at every time of the plan."""
+    doses = list(Dose.objects.filter(plan=plan))
+    assert doses
+    assert all(dose.what_to_take is not None for dose in doses)
+    stored = {dose.pk: dose_amount(dose) for dose in doses}
+    Dose.objects.filter(plan=plan).update(what_to_take=None)
+    for dose in Dose.objects.filter(plan=plan).select_related("revision"):
+        assert dose_amount(dose) == stored[dose.pk]
+    assert stored[dose_at(plan, "2027-03-02", "14:00").pk].what() == "½ tablet of 5 mg"
+    assert stored[dose_at(plan, "2027-03-04", "08:00").pk].changed_today is True
+
+
+def test_a_reminder_of_a_dose_does_not_read_the_revisions_stored_output(
+    plan: TaperPlan,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        deliver_reminder_of(dose_at(plan, "2027-03-04", "08:00"))
+    assert "1 tablet of 5 mg (5 mg)" in mail.outbox[0].body
+    assert not [q["sql"] for q in queries.captured_queries if "engine_output" in q["sql"]]
+    # A dose written before doses stored it: its revision is read, once, with the batch.
+    dose = dose_at(plan, "2027-03-05", "08:00")
+    Dose.objects.filter(pk=dose.pk).update(what_to_take=None)
+    with CaptureQueriesContext(connection) as queries:
+        deliver_reminder_of(dose)
+    assert "1 tablet of 5 mg (5 mg)" in mail.outbox[1].body
+    assert len([q for q in queries.captured_queries if "engine_output" in q["sql"]]) == 1
+
+
 def test_the_dose_reminder_says_what_to_take_and_that_it_changed(plan: TaperPlan) -> None:
     deliver_reminder_of(dose_at(plan, "2027-03-04", "08:00"))
     [message] = mail.outbox
@@ -106,6 +142,11 @@ def test_a_spanish_patients_reminder_says_the_amount_in_spanish(plan: TaperPlan)
     language_set(patient=plan.patient, language="es")
     deliver_reminder_of(dose_at(plan, "2027-03-02", "14:00"))
     assert "½ comprimido de 5 mg (2,5 mg)" in mail.outbox[0].body
+    # The HTML part is rendered only when the e-mail goes out, after the message was
+    # made: still in the patient's language.
+    html = mail.outbox[0].alternatives[0][0]  # type: ignore[attr-defined]
+    assert '<html lang="es">' in html
+    assert "½ comprimido de 5 mg (2,5 mg)" in html
 
 
 def test_the_confirmation_page_says_what_to_take(client: Client, plan: TaperPlan) -> None:

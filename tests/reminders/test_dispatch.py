@@ -152,6 +152,39 @@ def test_a_dose_reminder_is_mailed_with_three_actions_and_no_drug_name_by_defaul
     assert Reminder.objects.get(kind=ReminderKind.DOSE, status=ReminderStatus.SENT)
 
 
+def test_the_html_part_is_rendered_only_for_a_reminder_that_goes_out_by_email(
+    plan: TaperPlan,
+) -> None:
+    """Rendering the HTML part was a third of a reminder's cost (issue #17): a reminder
+    that reaches the patient only in the app (or by push or text) does not pay for it."""
+    from django.test.signals import template_rendered
+
+    rendered: list[str] = []
+
+    def record(sender: Any, template: Any, **kwargs: Any) -> None:
+        rendered.append(template.name)
+
+    template_rendered.connect(record)
+    try:
+        now = dose_at(plan, "2027-03-01", "08:00").due_at
+        claimed: list[int] = []
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            dispatch.dispatch_tick(now=now, enqueue=lambda ids, claim: claimed.extend(ids))
+        [row_id] = claimed
+        assert dispatch.reminder_deliver(
+            reminder_id=row_id, now=now, channels=[InAppChannel()]
+        ) == "sent"
+        assert "reminders/email/dose.txt" in rendered
+        assert "reminders/email/base.html" not in rendered
+        assert mail.outbox == []
+        # Delivered with the e-mail channel: one HTML part per e-mail sent.
+        later = dose_at(plan, "2027-03-01", "14:00").due_at
+        assert "sent" in deliver_due(later)
+        assert rendered.count("reminders/email/base.html") == len(mail.outbox) > 0
+    finally:
+        template_rendered.disconnect(record)
+
+
 def test_a_patient_who_chose_detail_gets_the_dose_in_plain_words(plan: TaperPlan) -> None:
     plan.patient.calendar_detailed_titles = True
     plan.patient.save()
@@ -271,8 +304,10 @@ def test_two_missed_doses_in_a_row_raise_one_alert_per_episode(plan: TaperPlan) 
     assert (alert.reason, alert.since) == (AlertReason.CONSECUTIVE_MISSED, first.due_at)
     clinic_mail = [m for m in mail.outbox if m.to == ["alice@clinic.example"]]
     assert len(clinic_mail) == 1
-    assert "Two doses in a row" in clinic_mail[0].body
-    assert "seizures" in clinic_mail[0].body
+    # PHI-minimal (#22): the link to the alert's page, no reason, drug or risk.
+    assert f"/clinic/alerts/{alert.pk}/" in clinic_mail[0].body
+    assert "Two doses in a row" not in clinic_mail[0].body
+    assert "seizures" not in clinic_mail[0].body
     deliver_due(third.catch_up_until + dt.timedelta(minutes=1))
     assert AbruptStopAlert.objects.count() == 1
     # Taking a dose ends the episode; two more missed doses start a new one.

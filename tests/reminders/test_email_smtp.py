@@ -15,7 +15,13 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from planner.models import TaperPlan
 from reminders import dispatch
 from reminders.channels import EmailChannel, InAppChannel, NullChannel
-from reminders.models import EmailAddressStatus, Notice, Reminder, ReminderStatus
+from reminders.models import (
+    EmailAddressStatus,
+    Notice,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+)
 from tests.support.channels import first_dose_reminder
 from tests.support.factories import PatientFactory, patient_account
 from tests.support.plans import active_plan
@@ -149,3 +155,62 @@ def test_a_delivery_batch_costs_the_same_queries_for_2_and_6_reminders(
         )
     assert dispatch.RECORD_SENT_EVERY > 6
     assert _queries_to_deliver(plans[:2]) == _queries_to_deliver(plans[2:])
+
+
+class _WorkerKilled(BaseException):
+    """What a killed worker looks like to the delivery: it stops mid-batch, unrecorded."""
+
+
+class _KilledAfter:
+    """Sends (in-app, no ledger) and is killed at its `kill_at`-th message; each send
+    takes `seconds` on the delivery's clock."""
+
+    name = "killed"
+
+    def __init__(self, kill_at: int, seconds: float, clock: list[float]) -> None:
+        self.kill_at, self.seconds, self.clock, self.sends = kill_at, seconds, clock, 0
+
+    def send(self, message: Any) -> None:
+        self.sends += 1
+        if self.sends == self.kill_at:
+            raise _WorkerKilled
+        self.clock[0] += self.seconds
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("seconds_per_send", "recorded_every"),
+    [
+        # A fast channel: recorded every RECORD_SENT_EVERY rows.
+        (0.001, dispatch.RECORD_SENT_EVERY),
+        # A slow one (a mail server taking 0.1 s a message): recorded once more than a
+        # quarter of a second of sending waits, every 3 rows, so a kill re-sends at most 2.
+        (0.1, 3),
+    ],
+)
+def test_a_worker_killed_mid_batch_sends_again_only_what_it_sent_since_its_last_record(
+    clinic: Any, alice: Any, monkeypatch: pytest.MonkeyPatch, seconds_per_send: float,
+    recorded_every: int,
+) -> None:
+    plan = active_plan(PatientFactory.create(clinic=clinic, email="p@example.org"), alice)
+    _, due = first_dose_reminder(plan)
+    count = 3 * dispatch.RECORD_SENT_EVERY - 10
+    Reminder.objects.bulk_create(
+        Reminder(plan=plan, kind=ReminderKind.CHECK_IN, key=f"bulk-{i}", due_at=due,
+                 status=ReminderStatus.SENDING)
+        for i in range(count)
+    )  # fmt: skip
+    ids = list(Reminder.objects.filter(key__startswith="bulk-").values_list("pk", flat=True))
+    clock = [1000.0]
+    monkeypatch.setattr("reminders.dispatch.time.monotonic", lambda: clock[0])
+    channel = _KilledAfter(kill_at=count, seconds=seconds_per_send, clock=clock)
+
+    with pytest.raises(_WorkerKilled):
+        dispatch.reminders_deliver(reminder_ids=ids, now=due, channels=[channel])
+
+    sent = Reminder.objects.filter(pk__in=ids, status=ReminderStatus.SENT).count()
+    assert sent == (count - 1) // recorded_every * recorded_every
+    # What a kill costs: the rows sent but not recorded are sent again after reclaim.
+    unrecorded = (count - 1) - sent
+    assert unrecorded <= dispatch.RECORD_SENT_EVERY
+    assert unrecorded * seconds_per_send <= dispatch.RECORD_SENT_SECONDS + seconds_per_send

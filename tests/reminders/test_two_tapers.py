@@ -4,6 +4,7 @@ whose events stay distinct when they fall at the same time."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from portal.services import language_set
 from reminders import feeds
 from reminders.messages import messages_for
 from reminders.models import Reminder, ReminderKind
+from tests.support.clock import START
 from tests.support.factories import make_staff
 from tests.support.plans import active_plan
 from tests.support.two_tapers import drug_plan
@@ -133,3 +135,112 @@ def test_one_plan_alone_still_names_no_drug_by_default(
     active_plan(patient, alice)
     titles = " ".join(str(e["SUMMARY"]) for e in feed_events(client, patient))
     assert "baclofen" not in titles.lower()
+
+
+def test_plain_titles_of_two_tapers_say_each_plans_number_and_no_drug(
+    client: Client, patient: Patient, two_plans: tuple[TaperPlan, TaperPlan]
+) -> None:
+    """Two "Medication dose" at 09:00 could not be told apart: each says its plan's
+    number, as My plan does (tests/portal/test_two_tapers.py), in the title and the
+    alarm; still no drug and no dose."""
+    baclofen, diazepam = two_plans
+    events = feed_events(client, patient)
+    at_nine = {
+        str(e["UID"]).split("-dose")[0]: e for e in events
+        if "-dose-0900-2027-03-01" in str(e["UID"])
+    }
+    for plan in (baclofen, diazepam):
+        event = at_nine[f"plan-{plan.pk}"]
+        assert str(event["SUMMARY"]) == f"Medication dose (plan {plan.pk})"
+        [alarm] = event.walk("VALARM")
+        assert str(alarm["DESCRIPTION"]) == f"Medication dose (plan {plan.pk})"
+    for event in events:
+        plan_id = str(event["UID"]).split("-")[1]
+        assert str(event["SUMMARY"]).endswith(f" (plan {plan_id})")
+    titles = " ".join(str(e["SUMMARY"]) for e in events).lower()
+    assert "baclofen" not in titles
+    assert "diazepam" not in titles
+    assert " mg" not in titles
+
+
+def test_plain_spanish_titles_of_two_tapers_say_each_plans_number(
+    client: Client, patient: Patient, two_plans: tuple[TaperPlan, TaperPlan]
+) -> None:
+    language_set(patient=patient, language="es")
+    _, diazepam = two_plans
+    titles = {str(e["SUMMARY"]) for e in feed_events(client, patient)}
+    assert f"Dosis de medicamento (plan {diazepam.pk})" in titles
+    assert f"Último día de su plan (plan {diazepam.pk})" in titles
+
+
+def test_detailed_titles_of_two_tapers_carry_no_plan_number(
+    client: Client, patient: Patient, two_plans: tuple[TaperPlan, TaperPlan]
+) -> None:
+    patient.calendar_detailed_titles = True
+    patient.save()
+    titles = " ".join(str(e["SUMMARY"]) for e in feed_events(client, patient))
+    assert "(plan " not in titles
+
+
+def test_a_second_taper_renames_the_first_plans_events_as_a_change(
+    client: Client, alice: Any, django_user_model: Any, clinic: Any, patient: Patient
+) -> None:
+    """The first plan's titles gain its number when the second plan comes in: SEQUENCE
+    goes up by one and DTSTAMP is the time the second plan was approved, so a subscribed
+    calendar takes the new titles; the second plan's events are new (SEQUENCE 0)."""
+    bob = make_staff(django_user_model, "bob", clinic, Role.REVIEWER)
+    baclofen = drug_plan(patient, alice, bob, product="baclofen-oral-tablet",
+                         doses=[{"time": "09:00", "amount_mg": 10}], months_on_therapy=3)
+    before = {str(e["UID"]): e for e in feed_events(client, patient)}
+    assert {str(e["SUMMARY"]) for e in before.values()} >= {"Medication dose"}
+    assert {int(e["SEQUENCE"]) for e in before.values()} == {0}
+    # Three days later, a diazepam plan (drug_plan makes it nine days before it starts).
+    diazepam = drug_plan(patient, alice, bob, start=START + dt.timedelta(days=3))
+    assert diazepam.approved_at is not None
+    after = feed_events(client, patient)
+    stamp = diazepam.approved_at.astimezone(dt.UTC).replace(microsecond=0)
+    for event in after:
+        uid = str(event["UID"])
+        if uid.startswith(f"plan-{baclofen.pk}-"):
+            assert str(event["SUMMARY"]).endswith(f"(plan {baclofen.pk})")
+            assert int(event["SEQUENCE"]) == int(before[uid]["SEQUENCE"]) + 1
+            assert event["DTSTAMP"].dt == stamp
+        else:
+            assert uid.startswith(f"plan-{diazepam.pk}-")
+            assert int(event["SEQUENCE"]) == 0
+            assert event["DTSTAMP"].dt < stamp + dt.timedelta(seconds=1)
+
+
+def test_one_plan_alone_keeps_plain_titles_without_a_number(
+    client: Client, alice: Any, patient: Patient
+) -> None:
+    active_plan(patient, alice)
+    titles = {str(e["SUMMARY"]) for e in feed_events(client, patient)}
+    assert "Medication dose" in titles
+    assert not any("(plan " in title for title in titles)
+
+
+def test_a_later_plan_of_a_medicine_already_there_does_not_rename_the_others_again(
+    client: Client, alice: Any, django_user_model: Any, clinic: Any, patient: Patient
+) -> None:
+    """The titles changed once, when the second medicine came in: a new diazepam plan
+    approved later (waiting to replace the running one) leaves the baclofen events'
+    SEQUENCE and DTSTAMP as they were, and its own events are new."""
+    bob = make_staff(django_user_model, "bob", clinic, Role.REVIEWER)
+    baclofen = drug_plan(patient, alice, bob, product="baclofen-oral-tablet",
+                         doses=[{"time": "09:00", "amount_mg": 10}], months_on_therapy=3)
+    drug_plan(patient, alice, bob, start=START + dt.timedelta(days=3))
+    before = {str(e["UID"]): e for e in feed_events(client, patient)}
+    replacement = drug_plan(patient, alice, bob, start=START + dt.timedelta(days=6),
+                            activate=False)
+    assert replacement.approved_at is not None
+    after = feed_events(client, patient)
+    assert any(str(e["UID"]).startswith(f"plan-{replacement.pk}-") for e in after)
+    for event in after:
+        uid = str(event["UID"])
+        if uid.startswith(f"plan-{baclofen.pk}-"):
+            assert int(event["SEQUENCE"]) == int(before[uid]["SEQUENCE"]) == 1
+            assert event["DTSTAMP"].dt == before[uid]["DTSTAMP"].dt
+        elif uid.startswith(f"plan-{replacement.pk}-"):
+            assert int(event["SEQUENCE"]) == 0
+            assert str(event["SUMMARY"]).endswith(f"(plan {replacement.pk})")

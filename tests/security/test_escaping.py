@@ -305,7 +305,7 @@ def test_typed_text_is_escaped_or_absent_in_every_e_mail(story: Story) -> None:
     # The user name is the address as typed: the patient must be able to type it back.
     assert f"Your user name is: {EMAIL}" in str(invitation.body)
     assert any("Time for your" in s for s in kinds)  # a dose reminder with HTML part
-    assert any("Abrupt-stop risk" in s for s in kinds)  # the clinic's alert
+    assert any("Abrupt-stop alert needs attention" in s for s in kinds)  # the clinic's alert
     assert any("returned to you" in s for s in kinds)  # the review decision
 
 

@@ -6,8 +6,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('planner', '0015_dashboard_indexes'),
-        ('reminders', '0018_merge_caregivers_and_supply'),
+        ('planner', '0016_dashboard_indexes'),
+        ('reminders', '0019_reminder_indexes_served_by_the_unique_constraints'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('planner', '0014_supply_dispensed_by_the_clinic'),
+        ('planner', '0015_dose_what_to_take'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
