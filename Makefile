@@ -53,7 +53,7 @@ test-services: $(VENV)/.installed-dev node_modules/.installed
 
 ## Load test: gunicorn (2 workers, DEBUG=0) on PostgreSQL, 50 wrk connections per target;
 ## sets up and drops its own database (taper_load). Needs wrk (apt-get install wrk).
-load: $(VENV)/.installed
+load: $(VENV)/.installed-dev
 	$(BIN)/python ops/load_test.py
 
 DRILL_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/taper_drill
