@@ -39,7 +39,10 @@ def action_token(link: ActionLink) -> str:
             "e": int(link.expires_at.timestamp()),
         },
         salt=SALT,
-        compress=True,
+        # Not compressed: zlib saves a few characters on a few of these 60-byte payloads
+        # and costs a compression attempt on each of a reminder's four links (issue #17).
+        # read_action reads compressed links made before as well (signing.loads).
+        compress=False,
     )
 
 

@@ -214,3 +214,62 @@ def test_a_worker_killed_mid_batch_sends_again_only_what_it_sent_since_its_last_
     unrecorded = (count - 1) - sent
     assert unrecorded <= dispatch.RECORD_SENT_EVERY
     assert unrecorded * seconds_per_send <= dispatch.RECORD_SENT_SECONDS + seconds_per_send
+
+
+@pytest.mark.parametrize(
+    ("name", "argument"),
+    [
+        ("plan", 12),
+        ("plan", 9876543210),
+        ("action", "eyJrIjoiZG9zZSJ9:1tXyZ-_.:abc"),
+        ("action", "1234"),
+        ("action", "needs quoting é?"),  # not a token: reverse() itself
+        ("patient_today", None),
+        ("patient_plan", None),
+    ],
+)
+@pytest.mark.parametrize("script_prefix", ["/", "/clinic-a/"])
+def test_a_reminders_links_are_exactly_what_reverse_gives(
+    name: str, argument: object, script_prefix: str
+) -> None:
+    """Reminder links skip the URL resolver (reminders.messages._path, issue #17) and
+    must still be reverse()'s paths, under any script prefix, or reverse() itself."""
+    from django.urls import get_script_prefix, reverse, set_script_prefix
+
+    from reminders.messages import _path
+
+    saved = get_script_prefix()
+    set_script_prefix(script_prefix)
+    try:
+        expected = reverse(name) if argument is None else reverse(name, args=[argument])
+        assert _path(name, argument) == expected
+        assert expected.startswith(script_prefix)
+    finally:
+        set_script_prefix(saved)
+
+
+def test_a_link_the_route_refuses_is_refused_as_reverse_refuses_it() -> None:
+    from django.urls import NoReverseMatch
+
+    from reminders.messages import _path
+
+    with pytest.raises(NoReverseMatch):
+        _path("plan", "not-a-number")
+
+
+def test_an_action_link_signed_compressed_before_is_still_read() -> None:
+    """Links are no longer compressed (issue #17); an e-mail sent before still works."""
+    import datetime as dt_
+
+    from django.core import signing
+
+    from reminders import actions
+
+    expires = dt_.datetime(2027, 3, 1, 12, tzinfo=dt_.UTC)
+    data = {"k": "dose", "i": 7, "a": "taken", "e": int(expires.timestamp())}
+    old = signing.dumps(data, salt=actions.SALT, compress=True)
+    new = actions.dose_link(7, "taken", expires - actions.LINK_GRACE)
+    for token in (old, new):
+        link = actions.read_action(token, now=expires - dt_.timedelta(days=1))
+        assert link is not None
+        assert (link.kind, link.object_id, link.action) == ("dose", 7, "taken")
