@@ -10,8 +10,11 @@ from django.utils import timezone
 from reminders import alerts, dispatch, health, supply
 from reminders.channels import configured_channels
 
-# Ids handed to one delivery task: small, so a killed worker loses little in flight.
-DELIVERY_BATCH = 100
+# Ids handed to one delivery task. What a killed worker sends twice is bounded by its
+# records (dispatch.RECORD_SENT_EVERY), not by this; each task has a fixed cost (taking
+# its rows, one SMTP connection), and 200 rather than 100 delivered 20,000 dose
+# reminders 20 % faster (ops/bench_reminders, issue #17).
+DELIVERY_BATCH = 200
 
 
 @shared_task(name="reminders.tasks.record_worker_heartbeat", ignore_result=True)
