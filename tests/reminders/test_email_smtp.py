@@ -273,3 +273,21 @@ def test_an_action_link_signed_compressed_before_is_still_read() -> None:
         link = actions.read_action(token, now=expires - dt_.timedelta(days=1))
         assert link is not None
         assert (link.kind, link.object_id, link.action) == ("dose", 7, "taken")
+
+
+@pytest.mark.django_db
+def test_a_dose_reminders_html_part_goes_out_as_8bit_not_quoted_printable(
+    smtp: SmtpStandIn, clinic: Any, alice: Any
+) -> None:
+    """A line over 998 characters (the four buttons on one line) made Django send the
+    whole HTML part quoted-printable: slower to build and larger to send (issue #17)."""
+    plans = _plans(clinic, alice, 1)
+    ids, due = _claimed(plans)
+
+    assert dispatch.reminders_deliver(reminder_ids=ids, now=due, channels=[EmailChannel()]) == {
+        ids[0]: "sent"
+    }
+    [message] = smtp.messages
+    html = next(part for part in message.walk() if part.get_content_type() == "text/html")
+    assert html["Content-Transfer-Encoding"] == "8bit"
+    assert html.get_content().count('style="display:inline-block') == 4  # the buttons
