@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -12,7 +13,6 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext
@@ -21,6 +21,7 @@ import taper
 from planner import continuity, medicines, overlap, patient_words
 from planner import engine_input as engine_input_module
 from planner.chart import dose_chart, schedule_days
+from planner.links import url_path
 from planner.models import (
     AlertEvent,
     AlertEventKind,
@@ -94,11 +95,8 @@ FACTS_CHANGED_WHY = "Facts changed since this plan was approved"
 
 
 def id_url(name: str) -> Any:
-    """``reverse(name, args=[pk])`` for many rows at the cost of one reversal: a page of
-    rows reversed each link on its own (about 150 a request, issue #18)."""
-    marker = 2_147_483_647
-    before, after = reverse(name, args=[marker]).split(str(marker))
-    return lambda pk: f"{before}{pk}{after}"
+    """The path of `name` for a row's id (planner.links: one reversal per route)."""
+    return functools.partial(url_path, name)
 
 
 @dataclass

@@ -14,10 +14,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 import taper
-from planner.display import long_day
+from planner.display import long_day, mg
 from planner.models import TaperPlan
 from planner.supply import plan_supply
-from reminders.amounts import number
 from taper.supply import StrengthSupply
 
 
@@ -43,22 +42,22 @@ class PatientSupply:
 
 def _quantity(amount: Decimal, unit: str) -> str:
     if unit == "mL":
-        return _("%(volume)s mL") % {"volume": number(amount)}
+        return _("%(volume)s mL") % {"volume": mg(amount)}
     whole = 1 if amount == 1 else 2
     if unit == "capsules":
         return ngettext("%(count)s capsule", "%(count)s capsules", whole) % {
-            "count": number(amount)
+            "count": mg(amount)
         }
-    return ngettext("%(count)s tablet", "%(count)s tablets", whole) % {"count": number(amount)}
+    return ngettext("%(count)s tablet", "%(count)s tablets", whole) % {"count": mg(amount)}
 
 
 def _name(line: StrengthSupply, with_drug: bool) -> str:
     if line.key.strength_mg is None:
         name = _("Liquid")
     elif line.unit == "capsules":
-        name = _("%(strength)s mg capsules") % {"strength": number(line.key.strength_mg)}
+        name = _("%(strength)s mg capsules") % {"strength": mg(line.key.strength_mg)}
     else:
-        name = _("%(strength)s mg tablets") % {"strength": number(line.key.strength_mg)}
+        name = _("%(strength)s mg tablets") % {"strength": mg(line.key.strength_mg)}
     product = taper.load_catalogue().product(line.key.product) if with_drug else None
     return f"{product.drug.capitalize()}: {name}" if product is not None else name
 

@@ -39,31 +39,26 @@ class DoseAmount:
         """ "1½ tablets of 5 mg", "1 tablet of 10 mg + ½ tablet of 5 mg", "7.5 mL",
         "3 capsules of 300 mg"; the mg amount when the approved plan stored no units (a
         plan made before units)."""
-        return units_words(self.units, self.form) or f"{number(self.amount_mg)} mg"
+        return units_words(self.units, self.form) or f"{mg(self.amount_mg)} mg"
 
     def text(self, *, detailed: bool) -> str:
         """The amount for the patient: "1½ tablets of 5 mg (7.5 mg)"; with detailed text
         "1½ tablets of 5 mg (baclofen 7.5 mg)"."""
         what = self.what()
-        mg = f"{number(self.amount_mg)} mg"
+        amount = f"{mg(self.amount_mg)} mg"
         drug = drug_label(self.drug)
-        if what == mg:
-            return f"{drug} {mg}" if detailed and drug else mg
+        if what == amount:
+            return f"{drug} {amount}" if detailed and drug else amount
         if detailed and drug:
-            return f"{what} ({drug} {mg})"
-        return f"{what} ({mg})"
-
-
-def number(amount: Decimal) -> str:
-    """2.50 → "2.5" ("2,5" in Spanish): planner.display.mg, the one rule for amounts."""
-    return mg(amount)
+            return f"{what} ({drug} {amount})"
+        return f"{what} ({amount})"
 
 
 def units_words(units: Iterable[dict[str, Any]], form: str = "tablet") -> str:
     parts = []
     for unit in units:
         if "volume_ml" in unit:
-            parts.append(_("%(volume)s mL") % {"volume": number(Decimal(str(unit["volume_ml"])))})
+            parts.append(_("%(volume)s mL") % {"volume": mg(Decimal(str(unit["volume_ml"])))})
             continue
         count = Decimal(str(unit["count"]))
         if form == "capsule":
@@ -74,7 +69,7 @@ def units_words(units: Iterable[dict[str, Any]], form: str = "tablet") -> str:
                     1 if count <= 1 else 2,
                 )
                 % {"count": count_text(count),
-                   "strength": number(Decimal(str(unit["strength_mg"])))}
+                   "strength": mg(Decimal(str(unit["strength_mg"])))}
             )
             continue
         parts.append(
@@ -83,7 +78,7 @@ def units_words(units: Iterable[dict[str, Any]], form: str = "tablet") -> str:
                 "%(count)s tablets of %(strength)s mg",
                 1 if count <= 1 else 2,  # ½ and 1 tablet, 1½ tablets
             )
-            % {"count": count_text(count), "strength": number(Decimal(str(unit["strength_mg"])))}
+            % {"count": count_text(count), "strength": mg(Decimal(str(unit["strength_mg"])))}
         )
     return " + ".join(parts)
 

@@ -4,8 +4,6 @@ appear only if the patient chose detailed titles."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import string
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,13 +11,14 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, get_script_prefix, reverse
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from planner.clinic_phones import clinic_phones_text
 from planner.display import full_date, long_day
+from planner.links import url_path
 from planner.medicines import drug_label
 from planner.models import Patient, StaffMember
 from planner.patient_words import revision_change_text
@@ -66,48 +65,6 @@ def _url(path: str) -> str:
     return settings.SITE_URL + path
 
 
-# Characters reverse() leaves as they are in a path argument (signed tokens, ids).
-_PATH_SAFE = frozenset(string.ascii_letters + string.digits + "-_.:")
-
-
-@functools.lru_cache(maxsize=64)
-def _route(name: str, script_prefix: str, digits: bool) -> tuple[str, str] | None:
-    """The path reverse() gives for `name` (under `script_prefix`), split where its one
-    argument goes; a stand-in argument of digits for an argument of digits, of letters
-    otherwise, so the route's converter (int, str) accepts it as it would the real one.
-    None: the route refuses such an argument (reverse() then says so)."""
-    marker = "9876543210" if digits else "ARGUMENT"
-    try:
-        path = reverse(name, args=[marker])
-    except NoReverseMatch:
-        return None
-    before, _, after = path.partition(marker)
-    return before, after
-
-
-@functools.lru_cache(maxsize=32)
-def _fixed_path(name: str, script_prefix: str) -> str:
-    return reverse(name)
-
-
-def _path(name: str, argument: object = None) -> str:
-    """reverse(name, args=[argument]) without the URL resolver for every link of every
-    reminder (six a dose reminder: a sixth of its cost, issue #17): the route is reversed
-    once per process and script prefix, and an argument of plain characters put in its
-    place; anything else goes through reverse()."""
-    if argument is None:
-        return _fixed_path(name, get_script_prefix())
-    text = str(argument)
-    route = (
-        _route(name, get_script_prefix(), text.isdigit())
-        if text and _PATH_SAFE.issuperset(text)
-        else None
-    )
-    if route is None:
-        return reverse(name, args=[argument])
-    return route[0] + text + route[1]
-
-
 def _html_part(context: dict[str, Any]) -> Callable[[], str]:
     """The e-mail's HTML part (templates/reminders/email/base.html), rendered when an
     e-mail is sent, in the language active now (the patient's, or English for the clinic
@@ -146,7 +103,7 @@ def _context(row: Reminder) -> dict[str, Any]:
         "medicine": drug_label(row.plan.drug),
         "site_url": settings.SITE_URL,
         "patient_ref": f"#{patient.pk}",
-        "plan_url": _url(_path("plan", row.plan_id)),
+        "plan_url": _url(url_path("plan", row.plan_id)),
         # "Call your clinic: +1 555 0100 (tel:+15550100)…" for every patient message.
         "clinic_call": clinic_phones_text(patient.clinic),
         **row.context,
@@ -172,13 +129,13 @@ def _context(row: Reminder) -> dict[str, Any]:
         context["links"] = [
             (
                 _("Answer the check-in"),
-                _url(_path("action", actions.check_in_link(row.plan_id, timezone.now()))),
+                _url(url_path("action", actions.check_in_link(row.plan_id, timezone.now()))),
             )
         ]
     if row.kind == ReminderKind.SUPPLY:
         # A date only: which medicine and how much is on My plan (PHI-minimal).
         context["runs_out"] = long_day(row.context["runs_out_on"])
-        context["my_plan_url"] = _url(_path("patient_plan"))
+        context["my_plan_url"] = _url(url_path("patient_plan"))
     if row.kind == ReminderKind.PLAN_REPLACED:
         # Dates in the patient's words and language, as on Today ("lunes 8 de marzo").
         for key in ("starts_on", "last_day"):
@@ -214,7 +171,8 @@ def dose_links(dose: Dose) -> list[tuple[str, str]]:
         ("snooze", _("Remind me later")),
     ]
     return [
-        (label, _url(_path("action", actions.dose_link(dose.pk, action, dose.catch_up_until))))
+        (label, _url(url_path("action", actions.dose_link(dose.pk, action,
+                                                          dose.catch_up_until))))
         for action, label in labels
     ]
 
@@ -374,7 +332,7 @@ def _messages_for(row: Reminder) -> list[Message]:
             reminder_id=row.pk,
             short_text=_lock_screen_text(row, context, text) if reaches_phone else "",
             links=tuple(context.get("links", ())),
-            open_url=_url(_path("patient_today")),
+            open_url=_url(url_path("patient_today")),
             **channels,
         )
     ]

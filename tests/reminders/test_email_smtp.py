@@ -232,17 +232,17 @@ def test_a_worker_killed_mid_batch_sends_again_only_what_it_sent_since_its_last_
 def test_a_reminders_links_are_exactly_what_reverse_gives(
     name: str, argument: object, script_prefix: str
 ) -> None:
-    """Reminder links skip the URL resolver (reminders.messages._path, issue #17) and
+    """Reminder links skip the URL resolver (planner.links.url_path, issues #17 and #18) and
     must still be reverse()'s paths, under any script prefix, or reverse() itself."""
     from django.urls import get_script_prefix, reverse, set_script_prefix
 
-    from reminders.messages import _path
+    from planner.links import url_path
 
     saved = get_script_prefix()
     set_script_prefix(script_prefix)
     try:
         expected = reverse(name) if argument is None else reverse(name, args=[argument])
-        assert _path(name, argument) == expected
+        assert url_path(name, argument) == expected
         assert expected.startswith(script_prefix)
     finally:
         set_script_prefix(saved)
@@ -251,10 +251,10 @@ def test_a_reminders_links_are_exactly_what_reverse_gives(
 def test_a_link_the_route_refuses_is_refused_as_reverse_refuses_it() -> None:
     from django.urls import NoReverseMatch
 
-    from reminders.messages import _path
+    from planner.links import url_path
 
     with pytest.raises(NoReverseMatch):
-        _path("plan", "not-a-number")
+        url_path("plan", "not-a-number")
 
 
 def test_an_action_link_signed_compressed_before_is_still_read() -> None:
