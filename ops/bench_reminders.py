@@ -1,8 +1,8 @@
-"""`python -m ops bench_reminders`: reminder delivery on PostgreSQL + Redis with 2 worker
-processes (production settings, DEBUG off), through each channel in one run, against the
-naive one-ETA-task-per-reminder design. The reminders are dose reminders (what patients
-get at the top of the hour: the amount to take and four signed action links), each of
-its own dose:
+"""`python -m ops bench_reminders`: reminder delivery on PostgreSQL + Redis with 4 worker
+processes as deployed (production settings, DEBUG off; `--concurrency`), through each
+channel in one run, against the naive one-ETA-task-per-reminder design. The reminders
+are dose reminders (what patients get at the top of the hour: the amount to take and
+four signed action links), each of its own dose:
 
 - null: the dispatcher's own cost (rendering, claiming, recording), nothing sent;
 - smtp: real SMTP to a mail server on 127.0.0.1 (aiosmtpd, tests/support/standins.py),
@@ -74,8 +74,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--concurrency",
             type=int,
-            default=2,
-            help="worker processes (deploy/systemd/taper-worker@.service runs 2)",
+            default=4,
+            help="worker processes (deploy/systemd/taper-worker@.service runs 4)",
         )
         parser.add_argument(
             "--channels",

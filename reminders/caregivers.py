@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from planner.audit import update_with_history
 from planner.models import Patient
 from reminders.channels import PermanentError, TransientError
+from reminders.mime import html_paragraphs
 from reminders.models import (
     AbruptStopAlert,
     AlertReason,
@@ -202,12 +203,15 @@ def _invite_send(caregiver: Caregiver) -> None:
         text = render_to_string("reminders/email/caregiver_invite.txt", context).strip() + "\n"
         try:
             if caregiver.email:
+                links = [(_("Confirm or decline"), str(context["link"]))]
+                before, after = html_paragraphs(text, links)
                 html = render_to_string(
                     "reminders/email/base.html",
                     {
                         "subject": subject,
-                        "paragraphs": [p for p in text.split("\n\n") if "://" not in p],
-                        "links": [(_("Confirm or decline"), context["link"])],
+                        "paragraphs": before,
+                        "links": links,
+                        "paragraphs_after": after,
                     },
                 )
                 email = EmailMultiAlternatives(subject=subject, body=text, to=[caregiver.email])

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.module_loading import import_string
+
+from reminders.mime import ReminderEmail
 
 if TYPE_CHECKING:
     from reminders.models import Notice
@@ -114,7 +116,7 @@ class EmailChannel:
                 connection = get_connection(fail_silently=False)
                 connection.open()  # opened here, it stays open across send() calls
                 self._connection = connection
-            email = EmailMultiAlternatives(
+            email = ReminderEmail(
                 subject=message.subject,
                 body=message.text,
                 to=list(message.emails),

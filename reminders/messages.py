@@ -26,6 +26,7 @@ from planner.roles import Role
 from reminders import actions, caregivers
 from reminders.amounts import dose_amount
 from reminders.channels import Message, PermanentError, PushTarget
+from reminders.mime import html_paragraphs
 from reminders.missed import missed_dose_advice
 from reminders.models import AbruptStopAlert, Dose, Notice, Recipient, Reminder, ReminderKind
 from reminders.preferences import email_failing_since, email_wanted, patient_language
@@ -65,16 +66,21 @@ def _url(path: str) -> str:
     return settings.SITE_URL + path
 
 
-def _html_part(context: dict[str, Any]) -> Callable[[], str]:
-    """The e-mail's HTML part (templates/reminders/email/base.html), rendered when an
+def _html_part(context: dict[str, Any], text: str) -> Callable[[], str]:
+    """The e-mail's HTML part (templates/reminders/email/base.html): the text's
+    paragraphs (html_paragraphs) and the context's links as buttons, rendered when an
     e-mail is sent, in the language active now (the patient's, or English for the clinic
     and staff): a reminder that goes out only by push, text or in-app never renders it,
     and its cost falls on the e-mail channel (issue #17, delivery cost)."""
     language = translation.get_language()
 
     def render() -> str:
+        before, after = html_paragraphs(text, context.get("links", ()))
         with translation.override(language):
-            return render_to_string("reminders/email/base.html", context)
+            return render_to_string(
+                "reminders/email/base.html",
+                {**context, "paragraphs": before, "paragraphs_after": after},
+            )
 
     return render
 
@@ -201,7 +207,7 @@ def _staff_message(row: Reminder) -> Message:
         raise PermanentError("no notice, or no active staff member with an e-mail address")
     text = notice.body
     with translation.override("en"):
-        html = _html_part({"subject": notice.subject, "paragraphs": text.split("\n\n")})
+        html = _html_part({"subject": notice.subject}, text)
     return Message(
         subject=notice.subject, text=text, html=html, emails=(user.email,),
         user_id=user.pk, reminder_id=row.pk,
@@ -225,7 +231,7 @@ def _caregiver_message(row: Reminder) -> Message:
     }
     subject = str(CAREGIVER_SUBJECTS[ReminderKind(row.kind)]).format(who=context["who"])
     text = render_to_string(f"reminders/email/caregiver_{row.kind}.txt", context).strip() + "\n"
-    html = _html_part({"subject": subject, "paragraphs": text.split("\n\n"), "clinic": clinic})
+    html = _html_part({"subject": subject, "clinic": clinic}, text)
     sms_to = ""
     if caregiver.phone and settings.SMS_PROVIDER and caregiver.opted_out_at is None:
         sms_to = caregiver.phone
@@ -302,7 +308,7 @@ def _messages_for(row: Reminder) -> list[Message]:
         **{key: value for key, value in context.items() if isinstance(value, str | int)}
     )
     text = render_to_string(f"reminders/email/{row.kind}.txt", context).strip() + "\n"
-    html = _html_part({**context, "subject": subject, "paragraphs": text.split("\n\n")})
+    html = _html_part({**context, "subject": subject}, text)
     patient = row.plan.patient
     if row.recipient == Recipient.CLINIC:
         return [

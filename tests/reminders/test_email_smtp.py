@@ -291,3 +291,27 @@ def test_a_dose_reminders_html_part_goes_out_as_8bit_not_quoted_printable(
     html = next(part for part in message.walk() if part.get_content_type() == "text/html")
     assert html["Content-Transfer-Encoding"] == "8bit"
     assert html.get_content().count('style="display:inline-block') == 4  # the buttons
+
+
+@pytest.mark.django_db
+def test_a_dose_reminders_html_part_shows_each_link_once_as_a_button(
+    smtp: SmtpStandIn, clinic: Any, alice: Any
+) -> None:
+    """The text part lists "I have taken it: <link>" and the others; the HTML part shows
+    them only as buttons, not also as raw signed links above them, and the buttons stand
+    where the links stood: before the closing "call your clinic"."""
+    plans = _plans(clinic, alice, 1)
+    ids, due = _claimed(plans)
+
+    dispatch.reminders_deliver(reminder_ids=ids, now=due, channels=[EmailChannel()])
+    [message] = smtp.messages
+    text = next(part for part in message.walk() if part.get_content_type() == "text/plain")
+    html = next(part for part in message.walk() if part.get_content_type() == "text/html")
+    links = [line.rsplit(": ", 1)[1] for line in text.get_content().splitlines() if "/a/" in line]
+    assert len(links) == 4
+    content = html.get_content()
+    for link in links:
+        assert content.count(link) == 1, "once, as the button's href"
+        assert f'<a href="{link}"' in content
+    assert content.index('<a href="') < content.index("call your clinic")
+    assert message.get_boundary() not in text.get_content()
