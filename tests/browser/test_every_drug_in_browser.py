@@ -81,3 +81,31 @@ def test_without_javascript_a_button_shows_the_fields_of_the_chosen_medicine(
     finally:
         context.close()
     assert TaperPlan.objects.get(patient=patient).drug == "gabapentin"
+
+
+def test_a_medicine_chosen_before_htmx_is_ready_still_shows_its_fields(
+    page: Any, live_server: Any, alice: Any, patient: Patient
+) -> None:
+    """htmx loads deferred: a clinician quick enough (or a slow network) chose the
+    medicine before it was ready, and nothing came. The page now sends the choice once
+    htmx is ready. Here htmx is held back until the medicine has been chosen."""
+    log_in(page, live_server)
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    page.route("**/vendor/htmx.min.js", hold)
+    page.goto(f"{live_server.url}/clinic/patients/{patient.pk}/plans/new/", wait_until="commit")
+    page.get_by_label("Medicine", exact=True).select_option("clonazepam-oral-tablet")
+    expect(page.locator(".medicine-facts")).to_have_count(0)
+    for _ in range(50):  # the request for htmx is in flight and held
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert len(held) == 1
+    held[0].continue_()
+
+    expect(page.locator(".medicine-facts")).to_contain_text("Clonazepam")
+    expect(page.get_by_label("Dose 1 time")).to_be_visible()
+    expect(page.get_by_label("Medicine", exact=True)).to_have_value("clonazepam-oral-tablet")
