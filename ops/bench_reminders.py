@@ -39,7 +39,15 @@ from ops.drill import clinic_data_delete, start_worker
 from ops.naive import deliver_at_eta
 from planner.models import Clinic, Patient, PlanRevision, PlanStatus, Regimen, TaperPlan
 from reminders import dispatch
-from reminders.models import Dose, PushSubscription, Reminder, ReminderKind, ReminderStatus
+from reminders.models import (
+    Delivery,
+    Dose,
+    Notice,
+    PushSubscription,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+)
 from reminders.push import vapid_keys_generate
 from reminders.tasks import enqueue_deliveries
 from tests.support.standins import push_stand_in, smtp_stand_in
@@ -51,6 +59,17 @@ CHANNELS = {
     "smtp": "reminders.channels.EmailChannel",
     "push": "reminders.channels.PushChannel",
 }
+
+
+def _vacuum() -> None:
+    """VACUUM ANALYZE the tables each run fills and empties. Every run deletes and writes
+    tens of thousands of rows (the tick's, a million); a server without autovacuum (this
+    machine's PostgreSQL runs with it off) let 3.3 million dead reminder rows pile up over
+    a few runs, and PostgreSQL's CPU during the e-mail run went from 4.6 to 11 s. Each run
+    now starts from the state autovacuum keeps a production server in."""
+    tables = [model._meta.db_table for model in (Reminder, Dose, Delivery, Notice)]
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
 
 
 def _percentile(values: list[float], p: float) -> float:
@@ -209,6 +228,7 @@ class Command(BaseCommand):
         each of its own dose, which stores what to take as planner.doses writes it, and
         carries the four signed action links."""
         Dose.objects.filter(plan__in=plans).delete()
+        _vacuum()
         revisions = [plan.current_revision for plan in plans]
         doses = Dose.objects.bulk_create(
             (
@@ -319,6 +339,7 @@ class Command(BaseCommand):
 
     def _tick_time(self, plans: list[TaperPlan], pending: int) -> float:
         Reminder.objects.filter(plan__in=plans).delete()
+        _vacuum()
         future = timezone.now() + dt.timedelta(days=30)
         with connection.cursor() as cursor:
             # Fast bulk insert of pending rows due later (not claimed by the tick).
