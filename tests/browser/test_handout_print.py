@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 import time_machine
-from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from planner.models import Patient
+from tests.support.browser import log_in
 from tests.support.plans import active_plan, at_new_york
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,11 +26,7 @@ def test_the_handout_prints_on_one_width_of_paper_with_what_a_patient_needs(
     patient.clinic.save()
     plan = active_plan(patient, alice)
     with time_machine.travel(at_new_york("2027-03-02", "12:00"), tick=True):
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Username").fill("alice")
-        page.get_by_label("Password").fill("pw-for-tests-1")
-        page.get_by_role("button", name="Log in").click()
-        expect(page.get_by_role("heading", name="Clinic dashboard")).to_be_visible()
+        log_in(page, live_server)
         page.goto(f"{live_server.url}/clinic/plans/{plan.pk}/handout/")
         page.emulate_media(media="print")
         # The paper's printable width (12 mm margins) at 96 px to the inch.
@@ -62,11 +58,7 @@ def test_a_spanish_speaking_patients_handout_prints_in_spanish(
     language_set(patient=patient, language="es")
     plan = active_plan(patient, alice)
     with time_machine.travel(at_new_york("2027-03-02", "12:00"), tick=True):
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Username").fill("alice")
-        page.get_by_label("Password").fill("pw-for-tests-1")
-        page.get_by_role("button", name="Log in").click()
-        expect(page.get_by_role("heading", name="Clinic dashboard")).to_be_visible()
+        log_in(page, live_server)
         page.goto(f"{live_server.url}/clinic/plans/{plan.pk}/handout/")
         page.emulate_media(media="print")
         pdf = page.pdf(format="A4", print_background=True)
